@@ -1,0 +1,1 @@
+"""Nautilus TLS: post-quantum TLS 1.3 for Python."""

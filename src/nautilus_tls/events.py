@@ -1,0 +1,54 @@
+"""Events the sans-I/O connection reports, in the order they happened.
+
+Past tense, frozen, keyword-only: an event is a fact about something that already happened.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from nautilus_tls.session_info import SessionInfo
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Event:
+    pass
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class HandshakeCompleted(Event):
+    info: SessionInfo
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class DataReceived(Event):
+    data: bytes
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class KeyUpdated(Event):
+    """Traffic keys changed; ``direction`` is "send" or "receive"; ``requested_by_peer`` says why."""
+
+    direction: str
+    requested_by_peer: bool
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SessionTicketReceived(Event):
+    """A NewSessionTicket arrived (kept for the resumption work; not used for resumption yet)."""
+
+    lifetime: int
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class AlertReceived(Event):
+    description: int
+    level: int
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ConnectionClosed(Event):
+    """The connection ended. ``clean`` is True after close_notify; ``error`` says why otherwise."""
+
+    clean: bool
+    error: str | None = None

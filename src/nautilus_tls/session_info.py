@@ -1,0 +1,34 @@
+"""What a finished handshake negotiated: a plain value an application can inspect and log."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SessionInfo:
+    version: str = "TLSv1.3"
+    cipher_suite: str
+    group: str | None
+    signature_scheme: str | None
+    alpn: str | None
+    server_name: str | None
+    peer_certificates: tuple[bytes, ...] = field(default=(), repr=False)
+    peer_certificate_subject: str | None = None
+    client_certificate_scheme: str | None = None
+    resumed: bool = False
+    hello_retry: bool = False
+    early_data_accepted: bool = False
+
+    def as_dict(self) -> dict[str, object]:
+        return {
+            "version": self.version,
+            "cipher_suite": self.cipher_suite,
+            "group": self.group,
+            "signature_scheme": self.signature_scheme,
+            "alpn": self.alpn,
+            "server_name": self.server_name,
+            "peer_certificate_subject": self.peer_certificate_subject,
+            "resumed": self.resumed,
+            "hello_retry": self.hello_retry,
+        }

@@ -1,0 +1,134 @@
+"""Reading and writing the TLS presentation language (RFC 8446 §3).
+
+``Reader`` walks a memoryview without copying until a value is taken out; every read that
+would run past the end raises :class:`~nautilus_tls.errors.DecodeError`. ``Writer`` builds
+bytes and fills in length prefixes with ``with w.prefixed(2): ...``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from nautilus_tls.errors import DecodeError
+
+
+class Reader:
+    __slots__ = ("_data", "_end", "_pos")
+
+    def __init__(self, data: bytes | bytearray | memoryview) -> None:
+        self._data = memoryview(data)
+        self._pos = 0
+        self._end = len(self._data)
+
+    @property
+    def remaining(self) -> int:
+        return self._end - self._pos
+
+    def at_end(self) -> bool:
+        return self._pos >= self._end
+
+    def expect_end(self, what: str = "message") -> None:
+        if self._pos != self._end:
+            raise DecodeError(f"{self._end - self._pos} trailing bytes after {what}")
+
+    def _take(self, n: int) -> memoryview:
+        pos = self._pos
+        if n < 0 or pos + n > self._end:
+            raise DecodeError("message truncated")
+        self._pos = pos + n
+        return self._data[pos : pos + n]
+
+    def uint8(self) -> int:
+        if self._pos >= self._end:
+            raise DecodeError("message truncated")
+        value = self._data[self._pos]
+        self._pos += 1
+        return value
+
+    def uint16(self) -> int:
+        return int.from_bytes(self._take(2), "big")
+
+    def uint24(self) -> int:
+        return int.from_bytes(self._take(3), "big")
+
+    def uint32(self) -> int:
+        return int.from_bytes(self._take(4), "big")
+
+    def raw(self, n: int) -> bytes:
+        return bytes(self._take(n))
+
+    def rest(self) -> bytes:
+        return bytes(self._take(self._end - self._pos))
+
+    def vector(self, length_size: int, *, min_len: int = 0, max_len: int | None = None) -> bytes:
+        """An opaque vector ``<min_len..max_len>`` with a ``length_size``-byte length prefix."""
+        n = int.from_bytes(self._take(length_size), "big")
+        if n < min_len or (max_len is not None and n > max_len):
+            raise DecodeError(f"vector length {n} outside {min_len}..{max_len}")
+        return bytes(self._take(n))
+
+    def sub(self, length_size: int, *, min_len: int = 0) -> Reader:
+        """A reader over the next length-prefixed block (the block is consumed here)."""
+        n = int.from_bytes(self._take(length_size), "big")
+        if n < min_len:
+            raise DecodeError(f"vector length {n} below minimum {min_len}")
+        return Reader(self._take(n))
+
+    def uint16_list(self, length_size: int, *, min_len: int = 0) -> tuple[int, ...]:
+        """A vector of uint16 values (groups, suites, schemes, versions)."""
+        block = self._take(int.from_bytes(self._take(length_size), "big"))
+        if len(block) % 2 or len(block) < min_len:
+            raise DecodeError("bad uint16 list length")
+        b = bytes(block)
+        return tuple(int.from_bytes(b[i : i + 2], "big") for i in range(0, len(b), 2))
+
+
+class Writer:
+    __slots__ = ("_buf",)
+
+    def __init__(self) -> None:
+        self._buf = bytearray()
+
+    def getvalue(self) -> bytes:
+        return bytes(self._buf)
+
+    def __len__(self) -> int:
+        return len(self._buf)
+
+    def uint8(self, v: int) -> None:
+        self._buf.append(v)
+
+    def uint16(self, v: int) -> None:
+        self._buf += v.to_bytes(2, "big")
+
+    def uint24(self, v: int) -> None:
+        self._buf += v.to_bytes(3, "big")
+
+    def uint32(self, v: int) -> None:
+        self._buf += v.to_bytes(4, "big")
+
+    def raw(self, data: bytes | bytearray | memoryview) -> None:
+        self._buf += data
+
+    def vector(self, length_size: int, data: bytes | bytearray | memoryview) -> None:
+        if len(data) >= 1 << (8 * length_size):
+            raise ValueError("vector too long for its length prefix")
+        self._buf += len(data).to_bytes(length_size, "big")
+        self._buf += data
+
+    def uint16_list(self, length_size: int, values: tuple[int, ...] | list[int]) -> None:
+        self._buf += (2 * len(values)).to_bytes(length_size, "big")
+        for v in values:
+            self._buf += v.to_bytes(2, "big")
+
+    @contextmanager
+    def prefixed(self, length_size: int) -> Iterator[None]:
+        """Write a length prefix that covers whatever the ``with`` block writes."""
+        start = len(self._buf)
+        self._buf += bytes(length_size)
+        yield
+        n = len(self._buf) - start - length_size
+        if n >= 1 << (8 * length_size):
+            raise ValueError("block too long for its length prefix")
+        self._buf[start : start + length_size] = n.to_bytes(length_size, "big")
