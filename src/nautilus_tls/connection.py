@@ -1,0 +1,464 @@
+"""Sans-I/O TLS 1.3 over a byte stream: bytes in, bytes and events out.
+
+Three calls drive it (the h11 shape): :meth:`Connection.receive_data` with what the socket
+read (``b""`` for end of stream), :meth:`Connection.data_to_send` for what to write, and
+:meth:`Connection.next_event` for what happened. :meth:`Connection.send_data` and
+:meth:`Connection.close` queue application data and close_notify.
+
+A protocol error queues the alert that fits, marks the connection failed, and raises; a
+failed connection stays failed. Bad input never raises anything but :class:`TLSError`.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from typing import Literal
+
+from nautilus_tls import defaults
+from nautilus_tls.config import ClientConfig, ServerConfig
+from nautilus_tls.crypto.keyschedule import export_keying_material, next_traffic_secret
+from nautilus_tls.crypto.suites import SuiteParams
+from nautilus_tls.errors import (
+    AlertDescription,
+    AlertLevel,
+    AlertReceived,
+    ConnectionClosedError,
+    DecodeError,
+    LocalProtocolError,
+    ProtocolError,
+    RemoteProtocolError,
+    TLSError,
+    alert_for,
+)
+from nautilus_tls.events import (
+    ConnectionClosed,
+    DataReceived,
+    Event,
+    HandshakeCompleted,
+    KeyUpdated,
+    SessionTicketReceived,
+)
+from nautilus_tls.events import AlertReceived as AlertReceivedEvent
+from nautilus_tls.handshake.common import (
+    Action,
+    Clock,
+    Entropy,
+    Epoch,
+    HandshakeComplete,
+    InstallSecret,
+    SendChangeCipherSpec,
+    SendHandshake,
+    SystemEntropy,
+    wall_clock,
+)
+from nautilus_tls.handshake.engine import ClientHandshake, ServerHandshake
+from nautilus_tls.record.deframer import Record, RecordDeframer
+from nautilus_tls.record.protection import RecordProtector, iter_fragments, plaintext_record
+from nautilus_tls.session_info import SessionInfo
+from nautilus_tls.wire.enums import ContentType, HandshakeType, KeyUpdateRequest
+from nautilus_tls.wire.messages import (
+    HandshakeReassembler,
+    KeyUpdate,
+    NewSessionTicket,
+    decode_handshake,
+)
+
+_CCS_RECORD = plaintext_record(ContentType.change_cipher_spec, b"\x01")
+
+State = Literal["handshaking", "connected", "closed", "failed"]
+
+
+class Connection:
+    """TLS 1.3 over a byte stream. Use :class:`ClientConnection` or :class:`ServerConnection`."""
+
+    def __init__(
+        self,
+        handshake: ClientHandshake | ServerHandshake,
+        *,
+        max_handshake_message_size: int,
+    ) -> None:
+        self._handshake = handshake
+        self._is_client = handshake.is_client
+        self._deframer = RecordDeframer(max_buffer=defaults.MAX_RECEIVE_BUFFER)
+        self._reassembler = HandshakeReassembler(max_message_size=max_handshake_message_size)
+        self._out: list[bytes] = []
+        self._events: deque[Event] = deque()
+        self._read: RecordProtector | None = None
+        self._write: RecordProtector | None = None
+        self._read_epoch = Epoch.INITIAL
+        self._write_epoch = Epoch.INITIAL
+        self._params: SuiteParams | None = None
+        self._read_app_secret = b""
+        self._write_app_secret = b""
+        self._info: SessionInfo | None = None
+        self._state: State = "handshaking"
+        self._error: TLSError | None = None
+        self._peer_closed = False
+        self._we_closed = False
+        self._ccs_seen = 0
+        self._empty_records = 0
+        self._warning_alerts = 0
+        self._key_updates_in_row = 0
+
+    # --- inspection ---------------------------------------------------------------------
+
+    @property
+    def is_client(self) -> bool:
+        return self._is_client
+
+    @property
+    def handshake_complete(self) -> bool:
+        return self._info is not None
+
+    @property
+    def info(self) -> SessionInfo | None:
+        """What the handshake negotiated, once it is complete."""
+        return self._info
+
+    @property
+    def state(self) -> State:
+        return self._state
+
+    @property
+    def error(self) -> TLSError | None:
+        return self._error
+
+    @property
+    def peer_closed(self) -> bool:
+        return self._peer_closed
+
+    def __repr__(self) -> str:
+        role = "client" if self._is_client else "server"
+        return f"<{type(self).__name__} {role} {self._state} handshake={self._handshake.state_name!r}>"
+
+    # --- the three calls ------------------------------------------------------------------
+
+    def data_to_send(self) -> bytes:
+        """Bytes to write to the transport (empty when there is nothing)."""
+        if not self._out:
+            return b""
+        data = b"".join(self._out) if len(self._out) > 1 else self._out[0]
+        self._out.clear()
+        return data
+
+    def next_event(self) -> Event | None:
+        return self._events.popleft() if self._events else None
+
+    def receive_data(self, data: bytes) -> None:
+        """Feed bytes read from the transport; ``b""`` means the peer closed its side."""
+        if self._state == "failed":
+            raise ConnectionClosedError("connection failed earlier") from self._error
+        try:
+            if not data:
+                self._on_eof()
+                return
+            self._deframer.feed(data)
+            while (record := self._deframer.next_record()) is not None:
+                self._on_record(record)
+                if self._state == "failed":
+                    break
+        except ProtocolError as exc:
+            self._fail(exc)
+            raise
+        except TLSError:
+            raise
+        except Exception as exc:  # a bug must not escape as a foreign exception type
+            err = LocalProtocolError(f"internal error: {type(exc).__name__}", alert=AlertDescription.internal_error)
+            self._fail(err)
+            raise err from exc
+
+    # --- application API --------------------------------------------------------------------
+
+    def send_data(self, data: bytes | bytearray | memoryview) -> None:
+        if self._state != "connected" or self._we_closed:
+            raise ConnectionClosedError(f"cannot send application data: connection is {self._state}")
+        write = self._write
+        if write is None:
+            raise LocalProtocolError("no application keys")
+        view = memoryview(data)
+        for chunk in iter_fragments(view, defaults.MAX_PLAINTEXT):
+            if write.needs_key_update():
+                self._send_key_update(request_peer=False)
+                write = self._write
+                assert write is not None  # noqa: S101 - _send_key_update always installs one
+            self._out.append(write.seal(ContentType.application_data, chunk))
+        self._key_updates_in_row = 0
+
+    def close(self) -> None:
+        """Queue close_notify; nothing more can be sent afterwards."""
+        if self._we_closed or self._state == "failed":
+            return
+        self._we_closed = True
+        self._send_alert(AlertDescription.close_notify, AlertLevel.WARNING)
+        if self._peer_closed or self._state == "handshaking":
+            self._state = "closed"
+
+    def request_key_update(self, *, request_peer: bool = True) -> None:
+        """Send KeyUpdate (RFC 8446 §4.6.3); with ``request_peer`` the peer updates too."""
+        if self._state != "connected":
+            raise LocalProtocolError("KeyUpdate needs an established connection")
+        self._send_key_update(request_peer=request_peer)
+
+    def export_keying_material(self, label: bytes, context: bytes | None, length: int) -> bytes:
+        """RFC 8446 §7.5 exporter (``context=None`` differs from an empty context)."""
+        connected = self._handshake.connected
+        if connected is None:
+            raise LocalProtocolError("exporter needs a completed handshake")
+        if not 0 < length <= defaults.EXPORTER_MAX_LENGTH:
+            raise LocalProtocolError("exporter length out of range")
+        return export_keying_material(
+            connected.params.hash_name, connected.exporter_master_secret, label, context, length
+        )
+
+    # --- records in ----------------------------------------------------------------------------
+
+    def _on_record(self, record: Record) -> None:
+        content_type, fragment = record.content_type, record.fragment
+        if content_type == ContentType.change_cipher_spec:
+            self._on_change_cipher_spec(bytes(fragment))
+            return
+        read = self._read
+        if read is None:
+            if content_type == ContentType.application_data:
+                raise RemoteProtocolError(
+                    "encrypted record before keys were agreed", alert=AlertDescription.unexpected_message
+                )
+            if not fragment:
+                raise RemoteProtocolError("zero-length plaintext record", alert=AlertDescription.unexpected_message)
+            inner_type, plaintext = content_type, bytes(fragment)
+        else:
+            # RFC 8446 §5.2: once protected, everything but CCS arrives as application_data.
+            if content_type != ContentType.application_data:
+                raise RemoteProtocolError(
+                    f"plaintext {ContentType(content_type).name} record after encryption started",
+                    alert=AlertDescription.unexpected_message,
+                )
+            inner_type, plaintext = read.open(record.header(), fragment)
+        if inner_type == ContentType.handshake:
+            self._on_handshake_data(plaintext)
+        elif inner_type == ContentType.alert:
+            self._on_alert(plaintext)
+        elif inner_type == ContentType.application_data:
+            self._on_application_data(plaintext)
+        else:
+            raise RemoteProtocolError(
+                f"unexpected record content type {inner_type}", alert=AlertDescription.unexpected_message
+            )
+
+    def _on_change_cipher_spec(self, fragment: bytes) -> None:
+        # RFC 8446 §5: one CCS (body 0x01) may arrive between the first ClientHello and the
+        # peer's Finished; it is dropped. Anything else is unexpected_message.
+        started = self._is_client or self._handshake_started_by_peer()
+        if fragment != b"\x01" or self._state != "handshaking" or not started:
+            raise RemoteProtocolError("unexpected ChangeCipherSpec", alert=AlertDescription.unexpected_message)
+        self._ccs_seen += 1
+        if self._ccs_seen > defaults.MAX_CHANGE_CIPHER_SPEC_RECORDS:
+            raise RemoteProtocolError("too many ChangeCipherSpec records", alert=AlertDescription.unexpected_message)
+
+    def _handshake_started_by_peer(self) -> bool:
+        hs = self._handshake
+        return isinstance(hs, ServerHandshake) and hs.received_client_hello
+
+    def _on_handshake_data(self, data: bytes) -> None:
+        if not data:
+            raise RemoteProtocolError("zero-length handshake fragment", alert=AlertDescription.unexpected_message)
+        self._empty_records = 0
+        self._reassembler.feed(data)
+        while (message := self._reassembler.next_message()) is not None:
+            msg_type, body, raw = message
+            if self._state == "handshaking":
+                self._run(self._handshake.handle_message(msg_type, body, raw))
+            else:
+                self._on_post_handshake(msg_type, body)
+            if self._state in ("failed", "closed"):
+                return
+
+    def _on_post_handshake(self, msg_type: int, body: bytes) -> None:
+        if msg_type == HandshakeType.key_update:
+            msg = decode_handshake(msg_type, body)
+            if not isinstance(msg, KeyUpdate):
+                raise DecodeError("bad KeyUpdate")
+            self._on_key_update(msg)
+        elif msg_type == HandshakeType.new_session_ticket and self._is_client:
+            ticket = decode_handshake(msg_type, body)
+            if not isinstance(ticket, NewSessionTicket):
+                raise DecodeError("bad NewSessionTicket")
+            # Resumption is not implemented yet: the ticket is reported and dropped.
+            self._events.append(SessionTicketReceived(lifetime=ticket.ticket_lifetime))
+        else:
+            raise RemoteProtocolError(
+                f"unexpected post-handshake message {msg_type}", alert=AlertDescription.unexpected_message
+            )
+
+    def _on_key_update(self, msg: KeyUpdate) -> None:
+        # RFC 8446 §4.6.3: the message must end its record (no straddling a key change).
+        if not self._reassembler.is_empty():
+            raise RemoteProtocolError("KeyUpdate not at a record boundary", alert=AlertDescription.unexpected_message)
+        self._key_updates_in_row += 1
+        if self._key_updates_in_row > defaults.MAX_KEY_UPDATES_IN_ROW:
+            raise RemoteProtocolError("too many KeyUpdates in a row", alert=AlertDescription.unexpected_message)
+        params = self._params
+        if params is None:
+            raise LocalProtocolError("KeyUpdate without traffic keys")
+        self._read_app_secret = next_traffic_secret(params.hash_name, self._read_app_secret)
+        self._read = RecordProtector(params, self._read_app_secret)
+        self._events.append(KeyUpdated(direction="receive", requested_by_peer=False))
+        if msg.request_update == KeyUpdateRequest.update_requested and not self._we_closed:
+            self._send_key_update(request_peer=False)
+            self._events.append(KeyUpdated(direction="send", requested_by_peer=True))
+
+    def _on_alert(self, data: bytes) -> None:
+        if len(data) != 2:
+            raise DecodeError("alert must be two bytes")
+        level, description = data[0], data[1]
+        if description == AlertDescription.close_notify:
+            self._peer_closed = True
+            self._events.append(ConnectionClosed(clean=True))
+            if self._state == "handshaking" or self._we_closed:
+                self._state = "closed"
+            return
+        if description == AlertDescription.user_canceled:
+            # RFC 8446 §6.1: a warning; close_notify should follow. Bounded.
+            self._warning_alerts += 1
+            if self._warning_alerts > defaults.MAX_WARNING_ALERTS_IN_ROW:
+                raise RemoteProtocolError("too many warning alerts", alert=AlertDescription.unexpected_message)
+            self._events.append(AlertReceivedEvent(description=description, level=level))
+            return
+        # RFC 8446 §6.2: every other alert is fatal whatever its level says.
+        self._events.append(AlertReceivedEvent(description=description, level=level))
+        raise AlertReceived(description, level)
+
+    def _on_application_data(self, data: bytes) -> None:
+        if self._state != "connected" or self._read_epoch != Epoch.APPLICATION:
+            raise RemoteProtocolError("application data before the handshake ended", alert=AlertDescription.unexpected_message)
+        if self._peer_closed:
+            raise RemoteProtocolError("data after close_notify", alert=AlertDescription.unexpected_message)
+        if not data:
+            self._empty_records += 1
+            if self._empty_records > defaults.MAX_EMPTY_RECORDS_IN_ROW:
+                raise RemoteProtocolError("too many empty records", alert=AlertDescription.unexpected_message)
+            return
+        self._empty_records = 0
+        self._key_updates_in_row = 0
+        self._events.append(DataReceived(data=data))
+
+    def _on_eof(self) -> None:
+        if self._peer_closed or self._state in ("closed", "failed"):
+            return
+        # RFC 8446 §6.1: EOF without close_notify is a truncation the application must see.
+        self._state = "failed"
+        self._error = RemoteProtocolError(
+            "connection closed by peer without close_notify (possible truncation)",
+            alert=AlertDescription.close_notify,
+        )
+        self._events.append(ConnectionClosed(clean=False, error=str(self._error)))
+
+    # --- actions out ---------------------------------------------------------------------------
+
+    def _run(self, actions: list[Action]) -> None:
+        for action in actions:
+            if isinstance(action, SendHandshake):
+                self._send_handshake(action.data)
+            elif isinstance(action, InstallSecret):
+                self._install(action)
+            elif isinstance(action, SendChangeCipherSpec):
+                self._out.append(_CCS_RECORD)
+            elif isinstance(action, HandshakeComplete):
+                self._info = action.info
+                self._state = "connected"
+                self._events.append(HandshakeCompleted(info=action.info))
+
+    def _send_handshake(self, data: bytes) -> None:
+        write = self._write
+        for chunk in iter_fragments(memoryview(data), defaults.MAX_PLAINTEXT):
+            if write is None:
+                # RFC 8446 §5.1: the ClientHello record may say 0x0301 for old middleboxes.
+                version = 0x0301 if self._is_client and self._write_epoch == Epoch.INITIAL else 0x0303
+                self._out.append(plaintext_record(ContentType.handshake, bytes(chunk), version))
+            else:
+                self._out.append(write.seal(ContentType.handshake, chunk))
+
+    def _install(self, action: InstallSecret) -> None:
+        self._params = action.params
+        protector = RecordProtector(action.params, action.secret)
+        if action.direction == "read":
+            if not self._reassembler.is_empty():
+                # RFC 8446 §5.1: handshake messages must not straddle a key change.
+                raise RemoteProtocolError(
+                    "handshake message straddles a key change", alert=AlertDescription.unexpected_message
+                )
+            self._read = protector
+            self._read_epoch = action.epoch
+            if action.epoch == Epoch.APPLICATION:
+                self._read_app_secret = action.secret
+        else:
+            self._write = protector
+            self._write_epoch = action.epoch
+            if action.epoch == Epoch.APPLICATION:
+                self._write_app_secret = action.secret
+
+    def _send_key_update(self, *, request_peer: bool) -> None:
+        write, params = self._write, self._params
+        if write is None or params is None:
+            raise LocalProtocolError("KeyUpdate without traffic keys")
+        request = KeyUpdateRequest.update_requested if request_peer else KeyUpdateRequest.update_not_requested
+        self._out.append(write.seal(ContentType.handshake, KeyUpdate(request_update=request).encode()))
+        self._write_app_secret = next_traffic_secret(params.hash_name, self._write_app_secret)
+        self._write = RecordProtector(params, self._write_app_secret)
+        if request_peer:
+            self._events.append(KeyUpdated(direction="send", requested_by_peer=False))
+
+    def _send_alert(self, description: AlertDescription, level: AlertLevel = AlertLevel.FATAL) -> None:
+        body = bytes((level, description))
+        if self._write is None:
+            self._out.append(plaintext_record(ContentType.alert, body))
+        else:
+            self._out.append(self._write.seal(ContentType.alert, body))
+
+    def _fail(self, error: ProtocolError) -> None:
+        if self._state == "failed":
+            return
+        self._state = "failed"
+        self._error = error
+        if not isinstance(error, AlertReceived):
+            self._send_alert(alert_for(error))
+        self._events.append(ConnectionClosed(clean=False, error=str(error)))
+        # Drop key material: a failed connection never uses it again.
+        self._read = self._write = None
+        self._read_app_secret = self._write_app_secret = b""
+
+
+class ClientConnection(Connection):
+    """The client side. ``server_name`` is sent in SNI and checked against the certificate."""
+
+    def __init__(
+        self,
+        config: ClientConfig,
+        server_name: str | None,
+        *,
+        entropy: Entropy | None = None,
+        clock: Clock | None = None,
+    ) -> None:
+        handshake = ClientHandshake(
+            config, server_name, entropy=entropy or SystemEntropy(), clock=clock or wall_clock
+        )
+        super().__init__(handshake, max_handshake_message_size=config.max_handshake_message_size)
+        self._client_handshake = handshake
+
+    def start(self) -> None:
+        """Queue the ClientHello."""
+        self._run(self._client_handshake.start())
+
+
+class ServerConnection(Connection):
+    def __init__(
+        self,
+        config: ServerConfig,
+        *,
+        entropy: Entropy | None = None,
+        clock: Clock | None = None,
+    ) -> None:
+        super().__init__(
+            ServerHandshake(config, entropy=entropy or SystemEntropy(), clock=clock or wall_clock),
+            max_handshake_message_size=config.max_handshake_message_size,
+        )

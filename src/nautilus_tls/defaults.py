@@ -1,0 +1,78 @@
+"""Every default and every limit, in one place, so that a reader (or a distribution) can find
+and change them without reading protocol code.
+"""
+
+from __future__ import annotations
+
+from nautilus_tls.wire.enums import CipherSuite, NamedGroup, SignatureScheme
+
+# Key exchange: hybrid post-quantum first, classical accepted for compatibility.
+DEFAULT_GROUPS: tuple[NamedGroup, ...] = (
+    NamedGroup.X25519MLKEM768,
+    NamedGroup.SecP256r1MLKEM768,
+    NamedGroup.SecP384r1MLKEM1024,
+    NamedGroup.MLKEM768,
+    NamedGroup.MLKEM1024,
+    NamedGroup.x25519,
+    NamedGroup.secp256r1,
+    NamedGroup.secp384r1,
+)
+
+# The client sends a share for its first preference only; a HelloRetryRequest covers a miss.
+# (A 1,216-byte hybrid share per group would make every ClientHello several KiB.)
+DEFAULT_KEY_SHARE_GROUPS: tuple[NamedGroup, ...] = (NamedGroup.X25519MLKEM768,)
+
+DEFAULT_CIPHER_SUITES: tuple[CipherSuite, ...] = (
+    CipherSuite.TLS_AES_256_GCM_SHA384,
+    CipherSuite.TLS_CHACHA20_POLY1305_SHA256,
+    CipherSuite.TLS_AES_128_GCM_SHA256,
+)
+
+# Schemes we accept in CertificateVerify, in preference order: ML-DSA first.
+# RSA PKCS#1 v1.5 and SHA-1 are never allowed here (RFC 8446 §4.2.3).
+DEFAULT_SIGNATURE_SCHEMES: tuple[SignatureScheme, ...] = (
+    SignatureScheme.mldsa65,
+    SignatureScheme.mldsa87,
+    SignatureScheme.mldsa44,
+    SignatureScheme.ed25519,
+    SignatureScheme.ecdsa_secp256r1_sha256,
+    SignatureScheme.ecdsa_secp384r1_sha384,
+    SignatureScheme.rsa_pss_rsae_sha256,
+    SignatureScheme.rsa_pss_rsae_sha384,
+    SignatureScheme.rsa_pss_rsae_sha512,
+    SignatureScheme.rsa_pss_pss_sha256,
+)
+
+# Schemes we accept in certificate chains (signature_algorithms_cert): the above plus the
+# PKCS#1 v1.5 signatures that CAs still use.
+DEFAULT_CERTIFICATE_SCHEMES: tuple[SignatureScheme, ...] = (
+    *DEFAULT_SIGNATURE_SCHEMES,
+    SignatureScheme.rsa_pkcs1_sha256,
+    SignatureScheme.rsa_pkcs1_sha384,
+    SignatureScheme.rsa_pkcs1_sha512,
+)
+
+MIDDLEBOX_COMPATIBILITY = True
+
+# Record layer (RFC 8446 §5.1, §5.2).
+MAX_PLAINTEXT = 1 << 14
+MAX_CIPHERTEXT = (1 << 14) + 256
+
+# Limits against memory exhaustion and busy loops.
+MAX_HANDSHAKE_MESSAGE_SIZE = 256 * 1024  # ML-DSA-87 chains are ~15 KiB; leave ample room
+MAX_RECEIVE_BUFFER = 1024 * 1024  # undecoded ciphertext held at once (a read is at most 64 KiB)
+MAX_CERTIFICATE_CHAIN_LENGTH = 10
+MAX_EMPTY_RECORDS_IN_ROW = 32
+MAX_WARNING_ALERTS_IN_ROW = 4
+MAX_KEY_UPDATES_IN_ROW = 32
+MAX_CHANGE_CIPHER_SPEC_RECORDS = 1
+HANDSHAKE_TIMEOUT_SECONDS = 10.0
+
+# Application reads: how much decrypted plaintext one connection buffers before it stops
+# reading from the socket (backpressure instead of unbounded growth).
+MAX_BUFFERED_PLAINTEXT = 256 * 1024
+
+# Send a KeyUpdate this many records before the AEAD confidentiality limit.
+KEY_UPDATE_MARGIN_RECORDS = 1 << 16
+
+EXPORTER_MAX_LENGTH = 255 * 48

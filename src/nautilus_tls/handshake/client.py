@@ -1,0 +1,578 @@
+"""The TLS 1.3 client handshake (RFC 8446 §2, §4), one state object per expected message.
+
+Flights::
+
+    ClientHello  (key_share for our first group)          ->
+                                   <-  HelloRetryRequest   (optional: the group the server wants)
+    [ChangeCipherSpec] ClientHello (one new share, cookie) ->
+                                   <-  ServerHello
+                                   <-  {EncryptedExtensions}
+                                   <-  {CertificateRequest} (optional)
+                                   <-  {Certificate} {CertificateVerify} {Finished}
+    [ChangeCipherSpec] {Certificate, CertificateVerify} {Finished}  ->
+                                   <-> [Application Data]
+
+Each ``Expect*`` state's ``handle`` checks one message (every check names its alert and RFC
+section) and returns the next state. What a state has verified is carried forward as
+values, so a later state cannot run without the checks before it.
+"""
+
+from __future__ import annotations
+
+import hmac
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+from nautilus_tls.config import ClientConfig, is_ip_address
+from nautilus_tls.crypto.kem import KeyExchange, kem_for_group
+from nautilus_tls.crypto.keyschedule import KeySchedule, finished_verify_data
+from nautilus_tls.crypto.signatures import (
+    certificate_verify_content,
+    schemes_for_key,
+    sign,
+    verify,
+)
+from nautilus_tls.crypto.suites import SuiteParams, suite_params
+from nautilus_tls.crypto.transcript import Transcript
+from nautilus_tls.crypto.x509 import subject_of, verify_server_chain
+from nautilus_tls.defaults import MAX_CERTIFICATE_CHAIN_LENGTH
+from nautilus_tls.errors import (
+    AlertDescription,
+    BadCertificate,
+    DecodeError,
+    PeerIncompatible,
+    PeerMisbehaved,
+    RemoteProtocolError,
+)
+from nautilus_tls.handshake.common import (
+    DOWNGRADE_TLS11,
+    DOWNGRADE_TLS12,
+    Action,
+    Clock,
+    Entropy,
+    Epoch,
+    HandshakeComplete,
+    InstallSecret,
+    KeyLog,
+    SendChangeCipherSpec,
+    SendHandshake,
+    SystemEntropy,
+    unexpected,
+    wall_clock,
+)
+from nautilus_tls.session_info import SessionInfo
+from nautilus_tls.wire import extensions as ext
+from nautilus_tls.wire.enums import (
+    CipherSuite,
+    ExtensionType,
+    HandshakeType,
+    NamedGroup,
+    PskKeyExchangeMode,
+    ProtocolVersion,
+    SignatureScheme,
+    display_name,
+)
+from nautilus_tls.wire.messages import (
+    Certificate,
+    CertificateEntry,
+    CertificateRequest,
+    CertificateVerify,
+    ClientHello,
+    EncryptedExtensions,
+    Extension,
+    Finished,
+    HandshakeMessage,
+    ServerHello,
+    decode_handshake,
+)
+
+
+@dataclass(slots=True)
+class ClientContext:
+    """Everything the client states share; built once per connection."""
+
+    config: ClientConfig
+    server_name: str | None
+    entropy: Entropy
+    clock: Clock
+    keylog: KeyLog
+    actions: list[Action] = field(default_factory=list)
+    client_random: bytes = b""
+    session_id: bytes = b""
+    sent_ccs: bool = False
+    offered_groups_with_share: dict[int, KeyExchange] = field(default_factory=dict, repr=False)
+    hello_retry: bool = False
+
+    def send(self, epoch: Epoch, message: HandshakeMessage, transcript: Transcript | None) -> bytes:
+        raw = message.encode()
+        if transcript is not None:
+            transcript.update(raw)
+        self.actions.append(SendHandshake(epoch, raw))
+        return raw
+
+    def send_ccs_once(self) -> None:
+        if self.config.middlebox_compatibility and not self.sent_ccs:
+            self.sent_ccs = True
+            self.actions.append(SendChangeCipherSpec())
+
+    def install(self, direction: str, epoch: Epoch, params: SuiteParams, secret: bytes) -> None:
+        self.actions.append(InstallSecret(direction, epoch, params, secret))  # type: ignore[arg-type]
+
+
+class ClientState:
+    name = "client"
+
+    def handle(self, ctx: ClientContext, msg_type: int, body: bytes, raw: bytes) -> ClientState:
+        raise unexpected(msg_type, self.name)
+
+
+# --- ClientHello ------------------------------------------------------------------------
+
+
+def _make_key_shares(ctx: ClientContext, groups: tuple[int, ...]) -> tuple[ext.KeyShareEntry, ...]:
+    entries = []
+    for group in groups:
+        kem = kem_for_group(group)
+        if kem is None:  # config validation makes this unreachable; keep the error honest
+            raise PeerIncompatible(f"no implementation for group {group:#06x}")
+        kex = kem.generate(private_bytes=ctx.entropy.private_key_for(group))
+        ctx.offered_groups_with_share[group] = kex
+        entries.append(ext.KeyShareEntry(group=group, key_exchange=kex.share))
+    return tuple(entries)
+
+
+def _client_hello(
+    ctx: ClientContext,
+    shares: tuple[ext.KeyShareEntry, ...],
+    cookie: bytes | None = None,
+) -> ClientHello:
+    cfg = ctx.config
+    exts: list[Extension] = []
+    if ctx.server_name and not is_ip_address(ctx.server_name):
+        # RFC 6066 §3: literal IP addresses are not sent in SNI.
+        exts.append(Extension(ext_type=ExtensionType.server_name, data=ext.encode_server_name(ctx.server_name)))
+    exts += [
+        Extension(ext_type=ExtensionType.supported_versions, data=ext.encode_supported_versions_ch((ProtocolVersion.TLS1_3,))),
+        Extension(ext_type=ExtensionType.supported_groups, data=ext.encode_supported_groups(cfg.groups)),
+        Extension(ext_type=ExtensionType.key_share, data=ext.encode_key_share_ch(shares)),
+        Extension(ext_type=ExtensionType.signature_algorithms, data=ext.encode_signature_algorithms(cfg.signature_schemes)),
+        Extension(ext_type=ExtensionType.signature_algorithms_cert, data=ext.encode_signature_algorithms(cfg.certificate_schemes)),
+        Extension(ext_type=ExtensionType.psk_key_exchange_modes, data=ext.encode_psk_key_exchange_modes((PskKeyExchangeMode.psk_dhe_ke,))),
+    ]
+    if cfg.alpn_protocols:
+        exts.append(Extension(ext_type=ExtensionType.application_layer_protocol_negotiation, data=ext.encode_alpn(cfg.alpn_protocols)))
+    if cookie is not None:
+        exts.append(Extension(ext_type=ExtensionType.cookie, data=ext.encode_cookie(cookie)))
+    return ClientHello(
+        random=ctx.client_random,
+        legacy_session_id=ctx.session_id,
+        cipher_suites=tuple(cfg.cipher_suites),
+        extensions=tuple(exts),
+    )
+
+
+def start_client(ctx: ClientContext) -> ClientState:
+    """Send the first ClientHello."""
+    ctx.client_random = ctx.entropy.random_bytes(32)
+    # Compatibility mode sends a fake session id so middleboxes see a TLS 1.2 resumption.
+    ctx.session_id = ctx.entropy.random_bytes(32) if ctx.config.middlebox_compatibility else b""
+    shares = _make_key_shares(ctx, ctx.config.key_share_groups)
+    client_hello = _client_hello(ctx, shares)
+    raw = client_hello.encode()
+    ctx.actions.append(SendHandshake(Epoch.INITIAL, raw))
+    return ExpectServerHello(client_hello=client_hello, client_hello_raw=raw, earlier=[])
+
+
+# --- ServerHello / HelloRetryRequest ------------------------------------------------------
+
+
+def _check_server_hello_common(ctx: ClientContext, ch: ClientHello, sh: ServerHello) -> SuiteParams:
+    # RFC 8446 §4.1.3 / §4.2.1: supported_versions must select TLS 1.3.
+    sv = ext.get_extension(sh.extensions, ExtensionType.supported_versions)
+    if sv is None:
+        if sh.random[-8:] in (DOWNGRADE_TLS12, DOWNGRADE_TLS11):
+            raise PeerMisbehaved("server signalled a downgrade (RFC 8446 §4.1.3)")
+        raise RemoteProtocolError(
+            "server does not speak TLS 1.3 (no supported_versions in ServerHello)",
+            alert=AlertDescription.protocol_version,
+        )
+    if ext.decode_supported_versions_sh(sv) != ProtocolVersion.TLS1_3:
+        raise PeerMisbehaved("server selected a version we did not offer (RFC 8446 §4.2.1)")
+    if sh.legacy_version != 0x0303:
+        raise PeerMisbehaved("ServerHello.legacy_version must be 0x0303 (RFC 8446 §4.1.3)")
+    if not hmac.compare_digest(sh.legacy_session_id_echo, ctx.session_id):
+        raise PeerMisbehaved("ServerHello does not echo our legacy_session_id (RFC 8446 §4.1.3)")
+    if sh.legacy_compression_method != 0:
+        raise PeerMisbehaved("ServerHello.legacy_compression_method must be 0 (RFC 8446 §4.1.3)")
+    if sh.cipher_suite not in ch.cipher_suites:
+        raise PeerMisbehaved(
+            f"server selected cipher suite {display_name(CipherSuite, sh.cipher_suite)} we did not offer"
+        )
+    params = suite_params(sh.cipher_suite)
+    if params is None:
+        raise PeerMisbehaved("server selected a cipher suite we cannot use")
+    offered = {e.ext_type for e in ch.extensions}
+    if sh.is_hello_retry_request:
+        offered.add(ExtensionType.cookie)  # the server may add a cookie to its HRR (§4.2.2)
+    for e in sh.extensions:
+        if e.ext_type not in offered:
+            # RFC 8446 §4.2: an extension response we did not solicit.
+            raise RemoteProtocolError(
+                f"server sent unsolicited extension {e.ext_type}",
+                alert=AlertDescription.unsupported_extension,
+            )
+    return params
+
+
+@dataclass(slots=True)
+class ExpectServerHello(ClientState):
+    client_hello: ClientHello
+    client_hello_raw: bytes
+    earlier: list[bytes]  # ClientHello1 and HelloRetryRequest, once a retry happened
+    retry_suite: int | None = None
+    name = "waiting for ServerHello"
+
+    def handle(self, ctx: ClientContext, msg_type: int, body: bytes, raw: bytes) -> ClientState:
+        if msg_type != HandshakeType.server_hello:
+            raise unexpected(msg_type, self.name)
+        sh = decode_handshake(msg_type, body)
+        if not isinstance(sh, ServerHello):
+            raise unexpected(msg_type, self.name)
+        if sh.is_hello_retry_request:
+            ext.check_allowed(sh.extensions, ext.HRR)
+        else:
+            ext.check_allowed(sh.extensions, HandshakeType.server_hello)
+        params = _check_server_hello_common(ctx, self.client_hello, sh)
+        if sh.is_hello_retry_request:
+            return self._retry(ctx, sh, raw, params)
+        if self.retry_suite is not None and sh.cipher_suite != self.retry_suite:
+            raise PeerMisbehaved("ServerHello cipher suite differs from HelloRetryRequest's (RFC 8446 §4.1.4)")
+        return self._accept(ctx, sh, raw, params)
+
+    def _retry(self, ctx: ClientContext, hrr: ServerHello, raw: bytes, params: SuiteParams) -> ClientState:
+        # RFC 8446 §4.1.4: at most one HelloRetryRequest per connection.
+        if ctx.hello_retry:
+            raise unexpected(HandshakeType.server_hello, "after a HelloRetryRequest (second HRR)")
+        ctx.hello_retry = True
+        ks = ext.get_extension(hrr.extensions, ExtensionType.key_share)
+        cookie_data = ext.get_extension(hrr.extensions, ExtensionType.cookie)
+        cookie = ext.decode_cookie(cookie_data) if cookie_data is not None else None
+        if ks is None and cookie is None:
+            # RFC 8446 §4.1.4: an HRR that would not change the ClientHello.
+            raise PeerMisbehaved("HelloRetryRequest asks for no change")
+        shares: tuple[ext.KeyShareEntry, ...]
+        if ks is not None:
+            group = ext.decode_key_share_hrr(ks)
+            if group not in ctx.config.groups:
+                raise PeerMisbehaved(
+                    f"HelloRetryRequest selected group {display_name(NamedGroup, group)} we did not offer"
+                )
+            if group in ctx.offered_groups_with_share:
+                raise PeerMisbehaved("HelloRetryRequest selected a group we already sent a share for")
+            ctx.offered_groups_with_share.clear()
+            shares = _make_key_shares(ctx, (group,))
+        else:
+            old = ext.get_extension(self.client_hello.extensions, ExtensionType.key_share)
+            shares = ext.decode_key_share_ch(old or b"\x00\x00")
+        ch2 = _client_hello(ctx, shares, cookie)
+        ch2_raw = ch2.encode()
+        ctx.send_ccs_once()
+        ctx.actions.append(SendHandshake(Epoch.INITIAL, ch2_raw))
+        return ExpectServerHello(
+            client_hello=ch2,
+            client_hello_raw=ch2_raw,
+            earlier=[self.client_hello_raw, raw],
+            retry_suite=hrr.cipher_suite,
+        )
+
+    def _accept(self, ctx: ClientContext, sh: ServerHello, raw: bytes, params: SuiteParams) -> ClientState:
+        ks = ext.get_extension(sh.extensions, ExtensionType.key_share)
+        if ks is None:
+            raise RemoteProtocolError(
+                "ServerHello has no key_share (we offer no PSK-only mode)",
+                alert=AlertDescription.missing_extension,
+            )
+        entry = ext.decode_key_share_sh(ks)
+        kex = ctx.offered_groups_with_share.get(entry.group)
+        if kex is None:
+            raise PeerMisbehaved(
+                f"server key_share is for group {display_name(NamedGroup, entry.group)} we sent no share for (RFC 8446 §4.2.8)"
+            )
+        shared_secret = kex.decapsulate(entry.key_exchange)
+        ctx.offered_groups_with_share.clear()  # drop private keys as soon as they are used
+
+        transcript = Transcript(params.hash_name)
+        if self.earlier:
+            transcript.update(self.earlier[0])
+            transcript.rewrite_for_hello_retry()
+            transcript.update(self.earlier[1])
+        transcript.update(self.client_hello_raw)
+        transcript.update(raw)
+
+        schedule = KeySchedule(params.hash_name)
+        schedule.enter_handshake(shared_secret)
+        c_hs, s_hs = schedule.handshake_traffic_secrets(transcript.digest())
+        ctx.keylog.log("CLIENT_HANDSHAKE_TRAFFIC_SECRET", ctx.client_random, c_hs)
+        ctx.keylog.log("SERVER_HANDSHAKE_TRAFFIC_SECRET", ctx.client_random, s_hs)
+        ctx.install("read", Epoch.HANDSHAKE, params, s_hs)
+        return ExpectEncryptedExtensions(
+            keys=_HandshakeKeys(params=params, schedule=schedule, transcript=transcript, c_hs=c_hs, s_hs=s_hs),
+            group=entry.group,
+            client_hello=self.client_hello,
+        )
+
+
+@dataclass(slots=True)
+class _HandshakeKeys:
+    params: SuiteParams
+    schedule: KeySchedule = field(repr=False)
+    transcript: Transcript = field(repr=False)
+    c_hs: bytes = field(repr=False)
+    s_hs: bytes = field(repr=False)
+
+
+@dataclass(frozen=True, slots=True)
+class _Negotiated:
+    group: int
+    alpn: bytes | None
+
+
+# --- EncryptedExtensions ----------------------------------------------------------------
+
+
+@dataclass(slots=True)
+class ExpectEncryptedExtensions(ClientState):
+    keys: _HandshakeKeys
+    group: int
+    client_hello: ClientHello
+    name = "waiting for EncryptedExtensions"
+
+    def handle(self, ctx: ClientContext, msg_type: int, body: bytes, raw: bytes) -> ClientState:
+        if msg_type != HandshakeType.encrypted_extensions:
+            raise unexpected(msg_type, self.name)
+        ee = decode_handshake(msg_type, body)
+        if not isinstance(ee, EncryptedExtensions):
+            raise unexpected(msg_type, self.name)
+        ext.check_allowed(ee.extensions, HandshakeType.encrypted_extensions)
+        offered = {e.ext_type for e in self.client_hello.extensions}
+        for e in ee.extensions:
+            # supported_groups in EE is informational and may come unsolicited (§4.2.7).
+            if e.ext_type not in offered and e.ext_type != ExtensionType.supported_groups:
+                raise RemoteProtocolError(
+                    f"server sent unsolicited extension {e.ext_type} in EncryptedExtensions",
+                    alert=AlertDescription.unsupported_extension,
+                )
+        alpn: bytes | None = None
+        alpn_data = ext.get_extension(ee.extensions, ExtensionType.application_layer_protocol_negotiation)
+        if alpn_data is not None:
+            protocols = ext.decode_alpn(alpn_data)
+            # RFC 7301 §3.1: exactly one protocol, one that we offered.
+            if len(protocols) != 1 or protocols[0] not in ctx.config.alpn_protocols:
+                raise PeerMisbehaved("server selected an ALPN protocol we did not offer")
+            alpn = protocols[0]
+        self.keys.transcript.update(raw)
+        return ExpectCertificateOrRequest(keys=self.keys, negotiated=_Negotiated(self.group, alpn))
+
+
+# --- CertificateRequest / Certificate / CertificateVerify -------------------------------
+
+
+@dataclass(slots=True)
+class ExpectCertificateOrRequest(ClientState):
+    keys: _HandshakeKeys
+    negotiated: _Negotiated
+    name = "waiting for Certificate or CertificateRequest"
+
+    def handle(self, ctx: ClientContext, msg_type: int, body: bytes, raw: bytes) -> ClientState:
+        if msg_type == HandshakeType.certificate_request:
+            cr = decode_handshake(msg_type, body)
+            if not isinstance(cr, CertificateRequest):
+                raise unexpected(msg_type, self.name)
+            ext.check_allowed(cr.extensions, HandshakeType.certificate_request)
+            # RFC 8446 §4.3.2: the context is empty in the main handshake.
+            if cr.certificate_request_context:
+                raise PeerMisbehaved("CertificateRequest context must be empty during the handshake")
+            sa = ext.get_extension(cr.extensions, ExtensionType.signature_algorithms)
+            if sa is None:
+                raise RemoteProtocolError(
+                    "CertificateRequest without signature_algorithms (RFC 8446 §4.3.2)",
+                    alert=AlertDescription.missing_extension,
+                )
+            self.keys.transcript.update(raw)
+            return ExpectCertificate(
+                keys=self.keys, negotiated=self.negotiated, requested_schemes=ext.decode_signature_algorithms(sa)
+            )
+        return ExpectCertificate(keys=self.keys, negotiated=self.negotiated, requested_schemes=None).handle(
+            ctx, msg_type, body, raw
+        )
+
+
+def check_certificate_message(cert: Certificate, expected_context: bytes) -> tuple[bytes, ...]:
+    """Common checks on a Certificate message; returns the DER chain (may be empty)."""
+    if not hmac.compare_digest(cert.certificate_request_context, expected_context):
+        raise PeerMisbehaved("Certificate has the wrong certificate_request_context (RFC 8446 §4.4.2)")
+    if len(cert.certificate_list) > MAX_CERTIFICATE_CHAIN_LENGTH:
+        raise BadCertificate(
+            f"certificate chain of {len(cert.certificate_list)} exceeds the limit of {MAX_CERTIFICATE_CHAIN_LENGTH}"
+        )
+    for entry in cert.certificate_list:
+        ext.check_allowed(entry.extensions, HandshakeType.certificate)
+        if not entry.cert_data:
+            raise DecodeError("empty certificate in chain")
+    return tuple(e.cert_data for e in cert.certificate_list)
+
+
+@dataclass(slots=True)
+class ExpectCertificate(ClientState):
+    keys: _HandshakeKeys
+    negotiated: _Negotiated
+    requested_schemes: tuple[int, ...] | None  # None: no CertificateRequest
+    name = "waiting for server Certificate"
+
+    def handle(self, ctx: ClientContext, msg_type: int, body: bytes, raw: bytes) -> ClientState:
+        if msg_type != HandshakeType.certificate:
+            raise unexpected(msg_type, self.name)
+        cert = decode_handshake(msg_type, body)
+        if not isinstance(cert, Certificate):
+            raise unexpected(msg_type, self.name)
+        chain = check_certificate_message(cert, b"")
+        if not chain:
+            # RFC 8446 §4.4.2.4: the server must send a certificate.
+            raise DecodeError("server sent an empty Certificate message")
+        if not ctx.config.insecure_skip_verify:
+            verify_server_chain(
+                chain,
+                ctx.server_name,
+                ctx.config.effective_trust_store(),
+                datetime.fromtimestamp(ctx.clock(), UTC),
+            )
+        self.keys.transcript.update(raw)
+        return ExpectCertificateVerify(
+            keys=self.keys, negotiated=self.negotiated, requested_schemes=self.requested_schemes, chain=chain
+        )
+
+
+@dataclass(slots=True)
+class ExpectCertificateVerify(ClientState):
+    keys: _HandshakeKeys
+    negotiated: _Negotiated
+    requested_schemes: tuple[int, ...] | None
+    chain: tuple[bytes, ...]
+    name = "waiting for server CertificateVerify"
+
+    def handle(self, ctx: ClientContext, msg_type: int, body: bytes, raw: bytes) -> ClientState:
+        if msg_type != HandshakeType.certificate_verify:
+            raise unexpected(msg_type, self.name)
+        cv = decode_handshake(msg_type, body)
+        if not isinstance(cv, CertificateVerify):
+            raise unexpected(msg_type, self.name)
+        # RFC 8446 §4.4.3: the scheme must be one we offered in signature_algorithms.
+        if cv.algorithm not in ctx.config.signature_schemes:
+            raise PeerMisbehaved(
+                f"server signed with {display_name(SignatureScheme, cv.algorithm)}, which we did not offer"
+            )
+        content = certificate_verify_content(True, self.keys.transcript.digest())
+        verify(self.chain[0], cv.algorithm, cv.signature, content)
+        self.keys.transcript.update(raw)
+        return ExpectFinished(
+            keys=self.keys,
+            negotiated=self.negotiated,
+            requested_schemes=self.requested_schemes,
+            chain=self.chain,
+            scheme=cv.algorithm,
+        )
+
+
+# --- Finished, and the client's second flight --------------------------------------------
+
+
+@dataclass(slots=True)
+class ExpectFinished(ClientState):
+    keys: _HandshakeKeys
+    negotiated: _Negotiated
+    requested_schemes: tuple[int, ...] | None
+    chain: tuple[bytes, ...]
+    scheme: int
+    name = "waiting for server Finished"
+
+    def handle(self, ctx: ClientContext, msg_type: int, body: bytes, raw: bytes) -> ClientState:
+        if msg_type != HandshakeType.finished:
+            raise unexpected(msg_type, self.name)
+        fin = decode_handshake(msg_type, body)
+        if not isinstance(fin, Finished):
+            raise unexpected(msg_type, self.name)
+        keys = self.keys
+        hash_name = keys.params.hash_name
+        transcript = keys.transcript
+        expected = finished_verify_data(hash_name, keys.s_hs, transcript.digest())
+        # RFC 8446 §4.4.4: a wrong verify_data is decrypt_error.
+        if not hmac.compare_digest(expected, fin.verify_data):
+            raise PeerMisbehaved("server Finished does not verify", alert=AlertDescription.decrypt_error)
+        transcript.update(raw)
+
+        schedule = keys.schedule
+        schedule.enter_master()
+        c_ap, s_ap = schedule.application_traffic_secrets(transcript.digest())
+        exporter = schedule.exporter_master_secret(transcript.digest())
+        ctx.keylog.log("CLIENT_TRAFFIC_SECRET_0", ctx.client_random, c_ap)
+        ctx.keylog.log("SERVER_TRAFFIC_SECRET_0", ctx.client_random, s_ap)
+        ctx.keylog.log("EXPORTER_SECRET", ctx.client_random, exporter)
+        ctx.install("read", Epoch.APPLICATION, keys.params, s_ap)
+
+        ctx.send_ccs_once()
+        ctx.install("write", Epoch.HANDSHAKE, keys.params, keys.c_hs)
+        client_scheme = self._send_client_certificate(ctx)
+        verify_data = finished_verify_data(hash_name, keys.c_hs, transcript.digest())
+        ctx.send(Epoch.HANDSHAKE, Finished(verify_data=verify_data), transcript)
+        ctx.install("write", Epoch.APPLICATION, keys.params, c_ap)
+        resumption = schedule.resumption_master_secret(transcript.digest())
+
+        info = SessionInfo(
+            cipher_suite=display_name(CipherSuite, keys.params.suite),
+            group=display_name(NamedGroup, self.negotiated.group),
+            signature_scheme=display_name(SignatureScheme, self.scheme),
+            alpn=self.negotiated.alpn.decode("ascii", "replace") if self.negotiated.alpn else None,
+            server_name=ctx.server_name,
+            peer_certificates=self.chain,
+            peer_certificate_subject=subject_of(self.chain[0]),
+            client_certificate_scheme=display_name(SignatureScheme, client_scheme) if client_scheme else None,
+            hello_retry=ctx.hello_retry,
+        )
+        ctx.actions.append(HandshakeComplete(info))
+        return ClientConnected(
+            params=keys.params,
+            exporter_master_secret=exporter,
+            resumption_master_secret=resumption,
+            info=info,
+        )
+
+    def _send_client_certificate(self, ctx: ClientContext) -> int | None:
+        """RFC 8446 §4.4.2: answer a CertificateRequest with our chain or an empty one."""
+        if self.requested_schemes is None:
+            return None
+        transcript = self.keys.transcript
+        ck = ctx.config.client_certificate
+        scheme: int | None = None
+        if ck is not None:
+            usable = [s for s in schemes_for_key(ck.private_key) if s in self.requested_schemes]
+            scheme = usable[0] if usable else None
+        if ck is None or scheme is None:
+            ctx.send(Epoch.HANDSHAKE, Certificate(certificate_request_context=b"", certificate_list=()), transcript)
+            return None
+        entries = tuple(CertificateEntry(cert_data=der) for der in ck.chain)
+        ctx.send(Epoch.HANDSHAKE, Certificate(certificate_request_context=b"", certificate_list=entries), transcript)
+        content = certificate_verify_content(False, transcript.digest())
+        signature = sign(ck.private_key, scheme, content)
+        ctx.send(Epoch.HANDSHAKE, CertificateVerify(algorithm=scheme, signature=signature), transcript)
+        return scheme
+
+
+@dataclass(slots=True)
+class ClientConnected(ClientState):
+    """The handshake is done; post-handshake messages are handled by the connection."""
+
+    params: SuiteParams
+    exporter_master_secret: bytes = field(repr=False)
+    resumption_master_secret: bytes = field(repr=False)
+    info: SessionInfo = field(repr=False)
+    name = "connected"

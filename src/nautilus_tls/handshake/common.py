@@ -1,0 +1,125 @@
+"""What the client and server handshakes share: epochs, the actions a handshake asks its
+transport to carry out, injected time and randomness, and the key log.
+
+The handshake never touches records. It consumes whole handshake messages and produces
+actions: bytes to send at an epoch, secrets to install for reading or writing, a
+ChangeCipherSpec to send (TCP only), and "handshake complete". TLS over TCP (connection.py)
+and, later, QUIC carry them out.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from enum import IntEnum
+from typing import Literal, Protocol
+
+from nautilus_tls.crypto.suites import SuiteParams
+from nautilus_tls.errors import AlertDescription, LocalProtocolError, RemoteProtocolError
+from nautilus_tls.session_info import SessionInfo
+from nautilus_tls.wire.enums import HandshakeType, display_name
+
+
+class Epoch(IntEnum):
+    """Encryption levels, named as in RFC 9001 §4 so QUIC can map them one to one."""
+
+    INITIAL = 0
+    EARLY = 1
+    HANDSHAKE = 2
+    APPLICATION = 3
+
+
+@dataclass(frozen=True, slots=True)
+class SendHandshake:
+    epoch: Epoch
+    data: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class SendChangeCipherSpec:
+    """Middlebox compatibility (RFC 8446 §D.4): a plaintext CCS record, TCP only."""
+
+
+@dataclass(frozen=True, slots=True)
+class InstallSecret:
+    direction: Literal["read", "write"]
+    epoch: Epoch
+    params: SuiteParams
+    secret: bytes = field(repr=False)
+
+
+@dataclass(frozen=True, slots=True)
+class HandshakeComplete:
+    info: SessionInfo
+
+
+Action = SendHandshake | SendChangeCipherSpec | InstallSecret | HandshakeComplete
+
+
+class Entropy(Protocol):
+    """Where randomness comes from; tests inject fixed values (RFC 8448 traces)."""
+
+    def random_bytes(self, n: int) -> bytes: ...
+
+    def private_key_for(self, group: int) -> bytes | None:
+        """Raw private key bytes for ``group``'s next key share, or None for a fresh one."""
+        ...
+
+
+class SystemEntropy:
+    def random_bytes(self, n: int) -> bytes:
+        return os.urandom(n)
+
+    def private_key_for(self, group: int) -> bytes | None:
+        return None
+
+
+Clock = Callable[[], float]
+
+
+def wall_clock() -> float:
+    return time.time()
+
+
+class KeyLog:
+    """Writes NSS key log lines (the SSLKEYLOGFILE format) to a file and/or a callback."""
+
+    __slots__ = ("_callback", "_path")
+
+    def __init__(self, path: str | None, callback: Callable[[str], None] | None) -> None:
+        self._path = path
+        self._callback = callback
+
+    @property
+    def enabled(self) -> bool:
+        return self._path is not None or self._callback is not None
+
+    def log(self, label: str, client_random: bytes, secret: bytes) -> None:
+        if not self.enabled:
+            return
+        line = f"{label} {client_random.hex()} {secret.hex()}"
+        if self._callback is not None:
+            self._callback(line)
+        if self._path is not None:
+            # Opened per line so that several connections can share one file.
+            with open(self._path, "a", encoding="ascii") as f:
+                f.write(line + "\n")
+
+
+def unexpected(msg_type: int, state: str) -> RemoteProtocolError:
+    return RemoteProtocolError(
+        f"unexpected {display_name(HandshakeType, msg_type)} message while {state}",
+        alert=AlertDescription.unexpected_message,
+    )
+
+
+def internal(message: str) -> LocalProtocolError:
+    return LocalProtocolError(message, alert=AlertDescription.internal_error)
+
+
+# RFC 8446 §4.1.3: the last 8 bytes of ServerHello.random when a TLS 1.3 server negotiates
+# an older version; a TLS 1.3 client must reject them.
+DOWNGRADE_TLS12 = b"DOWNGRD\x01"
+DOWNGRADE_TLS11 = b"DOWNGRD\x00"

@@ -1,0 +1,245 @@
+"""Split a TLS byte stream into records (RFC 8446 §5.1).
+
+:class:`RecordDeframer` is fed bytes in whatever pieces the transport delivers (one byte at a
+time works) and hands back whole records. Reassembly is O(n): the buffer keeps a read offset
+instead of re-slicing, and fragments are zero-copy ``memoryview`` slices of it.
+
+The views stay valid and unchanging for as long as the caller keeps them: once a view of the
+internal ``bytearray`` has been handed out, the deframer never writes to that array again; the
+next :meth:`RecordDeframer.feed` moves the unread tail (less than one record, since callers
+drain records before feeding more) into a fresh array. That move doubles as the compaction,
+so every byte is copied at most once or twice in total. When the buffer is empty and the
+transport hands us ``bytes``, the object is kept as it is, without a copy.
+
+Checks made on the 5-byte header, as soon as it has arrived (no need to wait for the body):
+
+* content type not one of change_cipher_spec, alert, handshake, application_data
+  → ``RemoteProtocolError(unexpected_message)`` (RFC 8446 §5: "If a TLS implementation
+  receives an unexpected record type, it MUST terminate the connection with an
+  unexpected_message alert").
+* length above 2^14 + 256 for ``application_data`` (the outer type of every protected
+  record, §5.2) or above 2^14 for the plaintext types (§5.1) → ``record_overflow``.
+* length 0 for handshake, alert or change_cipher_spec → ``unexpected_message`` (§5.1:
+  zero-length handshake fragments MUST NOT be sent, alerts are never empty, and a
+  change_cipher_spec must be the single byte 0x01 — §5). A zero-length application_data
+  record is passed through: as ciphertext it fails authentication in the protector.
+* legacy_record_version: RFC 8446 §5.1 says the field "MUST be ignored for all purposes", so
+  the minor byte is not checked (0x0301 in a first ClientHello, 0x0303 elsewhere, anything in
+  between from old stacks). A major byte other than 0x03, though, means the stream is not TLS
+  records at all (an SSLv2 hello, a plaintext protocol on the wrong port); that is a malformed
+  header, so → ``DecodeError(decode_error)``. This is a deliberate, documented deviation
+  from "ignore".
+
+After an error the deframer stays failed: every later call raises the same error again.
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+from nautilus_tls.errors import (
+    AlertDescription,
+    ConfigError,
+    DecodeError,
+    LocalProtocolError,
+    ProtocolError,
+    RemoteProtocolError,
+)
+from nautilus_tls.wire.enums import ContentType
+
+__all__ = [
+    "DEFAULT_MAX_BUFFER",
+    "MAX_CIPHERTEXT_LEN",
+    "MAX_PLAINTEXT_LEN",
+    "MAX_RECORD_SIZE",
+    "RECORD_HEADER_LEN",
+    "Record",
+    "RecordDeframer",
+    "record_header",
+]
+
+RECORD_HEADER_LEN = 5
+"""content_type(1) || legacy_record_version(2) || length(2)."""
+
+MAX_PLAINTEXT_LEN = 2**14
+"""RFC 8446 §5.1: TLSPlaintext.length (and TLSInnerPlaintext.content) limit."""
+
+MAX_CIPHERTEXT_LEN = 2**14 + 256
+"""RFC 8446 §5.2: TLSCiphertext.length limit."""
+
+MAX_RECORD_SIZE = RECORD_HEADER_LEN + MAX_CIPHERTEXT_LEN
+"""The largest record on the wire, header included (16,645 bytes)."""
+
+DEFAULT_MAX_BUFFER = 8 * MAX_RECORD_SIZE
+"""Bytes a deframer holds by default before :meth:`RecordDeframer.feed` refuses more."""
+
+_CT_CHANGE_CIPHER_SPEC = int(ContentType.change_cipher_spec)
+_CT_ALERT = int(ContentType.alert)
+_CT_HANDSHAKE = int(ContentType.handshake)
+_CT_APPLICATION_DATA = int(ContentType.application_data)
+
+# Length limit per outer content type; a type missing here is rejected.
+_MAX_LEN: dict[int, int] = {
+    _CT_CHANGE_CIPHER_SPEC: MAX_PLAINTEXT_LEN,
+    _CT_ALERT: MAX_PLAINTEXT_LEN,
+    _CT_HANDSHAKE: MAX_PLAINTEXT_LEN,
+    _CT_APPLICATION_DATA: MAX_CIPHERTEXT_LEN,
+}
+
+
+def record_header(content_type: int, legacy_version: int, length: int) -> bytes:
+    """The 5-byte record header (also the AAD of a protected record, RFC 8446 §5.2)."""
+    return bytes(
+        (content_type, legacy_version >> 8, legacy_version & 0xFF, length >> 8, length & 0xFF)
+    )
+
+
+class Record(NamedTuple):
+    """One record as it came off the wire; unpacks as ``(content_type, legacy_version, fragment)``."""
+
+    content_type: int
+    legacy_version: int
+    fragment: memoryview
+
+    def header(self) -> bytes:
+        """The record's 5-byte header, as received (the AAD for :meth:`RecordProtector.open`)."""
+        return record_header(self.content_type, self.legacy_version, len(self.fragment))
+
+
+class RecordDeframer:
+    """Reassemble records from a byte stream; bounded to ``max_buffer`` unread bytes."""
+
+    __slots__ = ("_buf", "_error", "_exported", "_max_buffer", "_off")
+
+    def __init__(self, *, max_buffer: int = DEFAULT_MAX_BUFFER) -> None:
+        if max_buffer < MAX_RECORD_SIZE:
+            raise ConfigError(
+                f"max_buffer must hold at least one whole record ({MAX_RECORD_SIZE} bytes)"
+            )
+        self._max_buffer = max_buffer
+        # Unread bytes are _buf[_off:]. _buf is bytes (kept from the caller, immutable) or a
+        # bytearray we own; _exported is True once a view of that bytearray was handed out,
+        # after which we never resize or write it again.
+        self._buf: bytes | bytearray = b""
+        self._off = 0
+        self._exported = False
+        self._error: ProtocolError | None = None
+
+    @property
+    def max_buffer(self) -> int:
+        return self._max_buffer
+
+    @property
+    def buffered(self) -> int:
+        """Bytes received but not yet returned in a record."""
+        return len(self._buf) - self._off
+
+    @property
+    def space(self) -> int:
+        """How many more bytes :meth:`feed` accepts right now (for transport back-pressure)."""
+        return self._max_buffer - (len(self._buf) - self._off)
+
+    def feed(self, data: bytes | bytearray | memoryview) -> None:
+        """Add bytes from the transport.
+
+        Raises ``LocalProtocolError`` (and keeps nothing of ``data``) when the unread bytes
+        would exceed ``max_buffer``: drain :meth:`next_record` first, or read less (see
+        :attr:`space`).
+        """
+        if self._error is not None:
+            raise self._error
+        n = len(data)
+        if n == 0:
+            return
+        pending = len(self._buf) - self._off
+        if pending + n > self._max_buffer:
+            raise LocalProtocolError(
+                f"record buffer full: {pending} bytes unread, {n} more offered, "
+                f"max_buffer is {self._max_buffer}; read records before feeding more"
+            )
+        if pending == 0:
+            # Nothing unread: start over. bytes are immutable, so keep them as they are.
+            self._buf = data if type(data) is bytes else bytes(data)
+            self._off = 0
+            self._exported = False
+        elif type(self._buf) is bytearray and not self._exported:
+            self._buf += data
+        else:
+            # The buffer is immutable bytes, or a bytearray a caller may still be viewing:
+            # move the unread tail to a fresh array (this is also the compaction).
+            fresh = bytearray(memoryview(self._buf)[self._off :])
+            fresh += data
+            self._buf = fresh
+            self._off = 0
+            self._exported = False
+
+    def next_record(self) -> Record | None:
+        """The next whole record, or ``None`` until more bytes arrive.
+
+        Raises ``RemoteProtocolError`` / ``DecodeError`` (see the module docstring).
+        """
+        if self._error is not None:
+            raise self._error
+        buf = self._buf
+        off = self._off
+        avail = len(buf) - off
+        if avail < RECORD_HEADER_LEN:
+            return None
+        content_type = buf[off]
+        major = buf[off + 1]
+        length = (buf[off + 3] << 8) | buf[off + 4]
+        max_len = _MAX_LEN.get(content_type)
+        if (
+            max_len is None
+            or major != 0x03
+            or length > max_len
+            or (length == 0 and content_type != _CT_APPLICATION_DATA)
+        ):
+            # Cold path: name the error.
+            self._error = self._header_error(content_type, major, length, max_len)
+            raise self._error
+        end = off + RECORD_HEADER_LEN + length
+        if end > len(buf):
+            return None
+        legacy_version = (major << 8) | buf[off + 2]
+        fragment = memoryview(buf)[off + RECORD_HEADER_LEN : end]
+        self._off = end
+        self._exported = True
+        return Record(content_type, legacy_version, fragment)
+
+    def __iter__(self) -> RecordDeframer:
+        return self
+
+    def __next__(self) -> Record:
+        record = self.next_record()
+        if record is None:
+            raise StopIteration
+        return record
+
+    @staticmethod
+    def _header_error(
+        content_type: int, major: int, length: int, max_len: int | None
+    ) -> ProtocolError:
+        if max_len is None:
+            # RFC 8446 §5: an unexpected record type ends the connection with unexpected_message.
+            return RemoteProtocolError(
+                f"record with unknown content type {content_type}",
+                alert=AlertDescription.unexpected_message,
+            )
+        if major != 0x03:
+            # RFC 8446 §5.1 says to ignore legacy_record_version; a major byte other than 3
+            # means these are not TLS records at all (see the module docstring).
+            return DecodeError(f"not a TLS record: legacy_record_version major byte 0x{major:02x}")
+        if length > max_len:
+            # RFC 8446 §5.1 (plaintext, 2^14) and §5.2 (ciphertext, 2^14 + 256).
+            return RemoteProtocolError(
+                f"record of {length} bytes exceeds the {max_len}-byte limit for content type "
+                f"{content_type}",
+                alert=AlertDescription.record_overflow,
+            )
+        # length == 0: RFC 8446 §5.1, no zero-length handshake fragments; alerts and
+        # change_cipher_spec always have content.
+        return RemoteProtocolError(
+            f"zero-length record of content type {content_type}",
+            alert=AlertDescription.unexpected_message,
+        )

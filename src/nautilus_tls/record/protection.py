@@ -1,0 +1,280 @@
+"""Record protection for one direction of one epoch (RFC 8446 §5.2-§5.5).
+
+A :class:`RecordProtector` is built from a traffic secret: it derives the write key and IV
+(RFC 8446 §7.3), keeps one AEAD object for the key, and counts records. Each record's nonce is
+the IV XOR the 64-bit sequence number, left-padded to the IV length (§5.3); the additional
+data is the 5-byte record header (§5.2). The same class seals (our writes) and opens (the
+peer's writes); the connection holds one for each direction and replaces it on every key
+change (:meth:`RecordProtector.updated` gives the next generation after a KeyUpdate, §7.2).
+
+TLSInnerPlaintext is ``content || content_type || zeros`` (§5.2, §5.4). Receive-side checks:
+
+* ciphertext longer than 2^14 + 256 → ``record_overflow`` (§5.2)
+* authentication failure → ``bad_record_mac`` (§5.2)
+* decrypted TLSInnerPlaintext longer than 2^14 + 1 → ``record_overflow`` (§5.4: padding does
+  not raise the limit)
+* no non-zero octet (no content type) → ``unexpected_message`` (§5.4)
+* inner content type other than alert, handshake, application_data → ``unexpected_message``
+  (§5: protected change_cipher_spec and unknown types)
+* zero-length handshake or alert content → ``unexpected_message`` (§5.4)
+
+Sequence numbers never wrap (§5.3): using number 2^64 raises ``LocalProtocolError``; well
+before that, :meth:`RecordProtector.needs_key_update` turns true as the key nears the AEAD's
+confidentiality limit (§5.5), so the connection can send a KeyUpdate.
+"""
+
+from __future__ import annotations
+
+import struct
+from collections.abc import Iterator
+from typing import cast
+
+from nautilus_tls import defaults
+from nautilus_tls.crypto.keyschedule import next_traffic_secret, traffic_key_iv
+from nautilus_tls.crypto.suites import AEAD_CONFIDENTIALITY_LIMIT, SuiteParams, open_record
+from nautilus_tls.errors import (
+    AlertDescription,
+    ConfigError,
+    LocalProtocolError,
+    RemoteProtocolError,
+)
+from nautilus_tls.record.deframer import MAX_CIPHERTEXT_LEN, MAX_PLAINTEXT_LEN
+from nautilus_tls.wire.enums import ContentType, ProtocolVersion
+
+__all__ = [
+    "AEAD_TAG_LEN",
+    "DEFAULT_CONFIDENTIALITY_LIMIT",
+    "KEY_UPDATE_MARGIN",
+    "MAX_SEQUENCE",
+    "RecordProtector",
+    "iter_fragments",
+    "plaintext_record",
+]
+
+Buffer = bytes | bytearray | memoryview
+
+AEAD_TAG_LEN = 16
+"""Tag length of every AEAD we support (AES-GCM, ChaCha20-Poly1305)."""
+
+MAX_SEQUENCE = 2**64 - 1
+"""The last usable sequence number (RFC 8446 §5.3: sequence numbers must not wrap)."""
+
+DEFAULT_CONFIDENTIALITY_LIMIT = 2**24
+"""Records per key when the suite is not in ``AEAD_CONFIDENTIALITY_LIMIT`` (AES-GCM, §5.5)."""
+
+KEY_UPDATE_MARGIN = defaults.KEY_UPDATE_MARGIN_RECORDS
+"""Records before the confidentiality limit at which a KeyUpdate becomes due (2^16).
+
+Leaves room for the records already in flight in the other direction: when the read side
+asks the peer to update, the peer may send many more records before it acts on the request.
+"""
+
+_MAX_INNER_LEN = MAX_PLAINTEXT_LEN + 1  # content + content type (+ padding), RFC 8446 §5.4
+_CT_APPLICATION_DATA = int(ContentType.application_data)
+_CT_HANDSHAKE = int(ContentType.handshake)
+_CT_ALERT = int(ContentType.alert)
+
+# The content-type octets that may be protected (RFC 8446 §5: never change_cipher_spec).
+_TYPE_OCTET: dict[int, bytes] = {
+    _CT_ALERT: bytes((_CT_ALERT,)),
+    _CT_HANDSHAKE: bytes((_CT_HANDSHAKE,)),
+    _CT_APPLICATION_DATA: bytes((_CT_APPLICATION_DATA,)),
+}
+
+_pack_header = struct.Struct(">BHH").pack
+_TLS12 = int(ProtocolVersion.TLS1_2)
+
+
+def _overflow(message: str) -> RemoteProtocolError:
+    return RemoteProtocolError(message, alert=AlertDescription.record_overflow)
+
+
+def _unexpected(message: str) -> RemoteProtocolError:
+    return RemoteProtocolError(message, alert=AlertDescription.unexpected_message)
+
+
+class RecordProtector:
+    """Seal or open the records of one direction of one epoch.
+
+    ``params`` is the negotiated suite, ``secret`` the traffic secret for this direction and
+    epoch (``[sender]_handshake_traffic_secret``, ``[sender]_application_traffic_secret_N``
+    or ``client_early_traffic_secret``). ``confidentiality_limit`` overrides the suite's
+    records-per-key limit (for tests).
+    """
+
+    __slots__ = (
+        "_aead",
+        "_iv_int",
+        "_iv_len",
+        "_limit_override",
+        "_params",
+        "_secret",
+        "_seq",
+        "_update_at",
+    )
+
+    def __init__(
+        self, params: SuiteParams, secret: bytes, *, confidentiality_limit: int | None = None
+    ) -> None:
+        key, iv = traffic_key_iv(params, secret)
+        self._params = params
+        self._secret = secret
+        self._aead = params.new_aead(key)  # one AEAD object per key, reused for every record
+        self._iv_int = int.from_bytes(iv, "big")
+        self._iv_len = len(iv)
+        self._seq = 0
+        self._limit_override = confidentiality_limit
+        limit = (
+            confidentiality_limit
+            if confidentiality_limit is not None
+            else AEAD_CONFIDENTIALITY_LIMIT.get(params.suite, DEFAULT_CONFIDENTIALITY_LIMIT)
+        )
+        if limit < 1:
+            raise ConfigError("confidentiality_limit must be positive")
+        # Due at limit - margin; for small limits (tests) at half the limit instead.
+        self._update_at = min(max(limit - KEY_UPDATE_MARGIN, limit // 2), MAX_SEQUENCE)
+
+    def __repr__(self) -> str:  # never shows the key, IV or secret
+        return f"<RecordProtector {self._params.suite.name} sequence={self._seq}>"
+
+    @property
+    def params(self) -> SuiteParams:
+        return self._params
+
+    @property
+    def sequence(self) -> int:
+        """The sequence number the next record will use."""
+        return self._seq
+
+    @property
+    def records_protected(self) -> int:
+        """Records sealed or opened under this key so far (equal to :attr:`sequence`)."""
+        return self._seq
+
+    def needs_key_update(self) -> bool:
+        """True once this key is close to its confidentiality limit (RFC 8446 §5.5)."""
+        return self._seq >= self._update_at
+
+    def updated(self) -> RecordProtector:
+        """The protector for the next generation of this direction's keys (RFC 8446 §7.2)."""
+        secret = next_traffic_secret(self._params.hash_name, self._secret)
+        return RecordProtector(self._params, secret, confidentiality_limit=self._limit_override)
+
+    def _nonce(self, seq: int) -> bytes:
+        # RFC 8446 §5.3: IV XOR the sequence number left-padded to the IV length.
+        if seq > MAX_SEQUENCE:
+            raise LocalProtocolError("record sequence number would wrap; a KeyUpdate is overdue")
+        return (self._iv_int ^ seq).to_bytes(self._iv_len, "big")
+
+    def seal(self, content_type: int, plaintext: Buffer, padding: int = 0) -> bytes:
+        """Protect one record: the whole record, header included, ready to send.
+
+        ``plaintext`` is at most 2^14 bytes minus ``padding`` (split larger data with
+        :func:`iter_fragments`); ``content_type`` is alert, handshake or application_data.
+        """
+        type_octet = _TYPE_OCTET.get(content_type)
+        if type_octet is None:
+            raise LocalProtocolError(f"content type {content_type} cannot be protected")
+        if padding < 0:
+            raise LocalProtocolError("padding must not be negative")
+        inner_len = len(plaintext) + 1 + padding
+        if inner_len > _MAX_INNER_LEN:
+            raise LocalProtocolError(
+                f"record content of {len(plaintext)} bytes plus {padding} bytes of padding "
+                f"exceeds the 2^14-byte limit; fragment it"
+            )
+        if inner_len == 1 and content_type != _CT_APPLICATION_DATA:
+            raise LocalProtocolError("handshake and alert records must not be empty")
+        seq = self._seq
+        nonce = self._nonce(seq)
+        header = _pack_header(_CT_APPLICATION_DATA, _TLS12, inner_len + AEAD_TAG_LEN)
+        if padding:
+            inner = b"".join((plaintext, type_octet, bytes(padding)))
+        else:
+            inner = b"".join((plaintext, type_octet))
+        sealed = self._aead.encrypt(nonce, inner, header)
+        self._seq = seq + 1
+        return header + sealed
+
+    def seal_fragments(
+        self,
+        content_type: int,
+        data: Buffer,
+        *,
+        max_fragment: int = MAX_PLAINTEXT_LEN,
+    ) -> list[bytes]:
+        """Seal ``data`` as as many records as it takes (``max_fragment`` bytes each).
+
+        Handshake messages larger than 2^14 bytes go out this way; join the list once, at
+        flush time. Empty ``data`` gives no records.
+        """
+        return [self.seal(content_type, chunk) for chunk in iter_fragments(data, max_fragment)]
+
+    def open(self, header: Buffer, ciphertext: Buffer) -> tuple[int, bytes]:
+        """Authenticate and decrypt one record: ``(inner content type, content)``.
+
+        ``header`` is the record's 5-byte header as received (it is the AAD; see
+        :meth:`Record.header`), ``ciphertext`` its fragment.
+        """
+        if len(ciphertext) > MAX_CIPHERTEXT_LEN:
+            raise _overflow(f"protected record of {len(ciphertext)} bytes exceeds 2^14 + 256")
+        if header[0] != _CT_APPLICATION_DATA:
+            # RFC 8446 §5.2: the outer type of a protected record is always application_data.
+            raise _unexpected(f"protected record with outer content type {header[0]}")
+        seq = self._seq
+        nonce = self._nonce(seq)
+        # cryptography accepts any buffer; the Aead protocol is typed with bytes.
+        inner = open_record(self._aead, nonce, cast(bytes, ciphertext), cast(bytes, header))
+        if inner is None:
+            raise RemoteProtocolError(
+                "record failed authentication", alert=AlertDescription.bad_record_mac
+            )
+        self._seq = seq + 1
+        if len(inner) > _MAX_INNER_LEN:
+            raise _overflow(f"decrypted record of {len(inner)} bytes exceeds 2^14 + 1")
+        content_type = inner[-1] if inner else 0
+        if content_type != 0:
+            content = inner[:-1]
+        else:
+            # Padded (or all zeros): the content type is the last non-zero octet (§5.4).
+            stripped = inner.rstrip(b"\x00")
+            if not stripped:
+                raise _unexpected("protected record has no non-zero octet (no content type)")
+            content_type = stripped[-1]
+            content = stripped[:-1]
+        if content_type not in _TYPE_OCTET:
+            raise _unexpected(f"protected record with inner content type {content_type}")
+        if not content and content_type != _CT_APPLICATION_DATA:
+            raise _unexpected("zero-length handshake or alert content in a protected record")
+        return content_type, content
+
+
+def iter_fragments(data: Buffer, size: int = MAX_PLAINTEXT_LEN) -> Iterator[memoryview]:
+    """``data`` in consecutive zero-copy slices of at most ``size`` bytes (none if empty).
+
+    Handshake messages larger than a record are split this way (RFC 8446 §5.1 allows a
+    handshake message to span records; alerts must not be fragmented).
+    """
+    if not 0 < size <= MAX_PLAINTEXT_LEN:
+        raise ConfigError(f"fragment size must be between 1 and {MAX_PLAINTEXT_LEN}")
+    view = memoryview(data)
+    for start in range(0, len(view), size):
+        yield view[start : start + size]
+
+
+def plaintext_record(content_type: int, data: Buffer, legacy_version: int = _TLS12) -> bytes:
+    """An unprotected record (TLSPlaintext, RFC 8446 §5.1): header || data.
+
+    ``legacy_version`` is 0x0303, except that a client MAY use 0x0301 for its first
+    ClientHello.
+    """
+    n = len(data)
+    if not 0 <= content_type <= 0xFF or not 0 <= legacy_version <= 0xFFFF:
+        raise LocalProtocolError("content type and legacy_version must fit in 1 and 2 octets")
+    if n > MAX_PLAINTEXT_LEN:
+        raise LocalProtocolError(f"plaintext record of {n} bytes exceeds 2^14; fragment it")
+    if n == 0 and content_type != _CT_APPLICATION_DATA:
+        raise LocalProtocolError(
+            "handshake, alert and change_cipher_spec records must not be empty"
+        )
+    return b"".join((_pack_header(content_type, legacy_version, n), data))

@@ -1,0 +1,32 @@
+"""Fixtures for tests against real peers: the Node 24 binary and development certificates."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from interop.node_peer import require_node
+
+from nautilus_tls.crypto.certgen import write_pem_bundle
+
+CERT_NAMES = ["localhost", "127.0.0.1", "::1"]
+
+
+@pytest.fixture(scope="session")
+def node() -> Path:
+    """The Node.js 24 binary; the test is skipped, loudly, when there is none."""
+    return require_node()
+
+
+@pytest.fixture(scope="session")
+def pem_bundle(tmp_path_factory: pytest.TempPathFactory) -> Callable[[str], dict[str, Path]]:
+    """``pem_bundle(alg)``: CA, server and client PEM files for ``alg``, made once per session."""
+    made: dict[str, dict[str, Path]] = {}
+
+    def get(alg: str) -> dict[str, Path]:
+        if alg not in made:
+            made[alg] = write_pem_bundle(tmp_path_factory.mktemp(f"certs-{alg}"), alg, CERT_NAMES)
+        return made[alg]
+
+    return get

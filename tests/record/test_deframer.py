@@ -1,0 +1,240 @@
+"""RecordDeframer: reassembly from any chunking, and the header checks of RFC 8446 §5.1-5.2."""
+
+from __future__ import annotations
+
+import itertools
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+from vectors import load_vector
+
+from nautilus_tls.errors import (
+    AlertDescription,
+    ConfigError,
+    DecodeError,
+    LocalProtocolError,
+    RemoteProtocolError,
+)
+from nautilus_tls.record import (
+    MAX_CIPHERTEXT_LEN,
+    MAX_PLAINTEXT_LEN,
+    MAX_RECORD_SIZE,
+    Record,
+    RecordDeframer,
+    record_header,
+)
+
+HANDSHAKE = 22
+APPLICATION_DATA = 23
+
+
+def rec(content_type: int, body: bytes, version: int = 0x0303) -> bytes:
+    return record_header(content_type, version, len(body)) + body
+
+
+def drain(d: RecordDeframer) -> list[tuple[int, int, bytes]]:
+    return [(ct, v, bytes(frag)) for ct, v, frag in d]
+
+
+def rfc8448_stream() -> tuple[bytes, list[tuple[int, int, bytes]]]:
+    """Every record of RFC 8448 §3 in wire order, and what the deframer should return."""
+    records = load_vector("rfc8448/section3_simple_1rtt_handshake.json")["records"]
+    wire = [bytes.fromhex(r["complete_record"]) for r in records]
+    expected = [(w[0], (w[1] << 8) | w[2], w[5:]) for w in wire]
+    return b"".join(wire), expected
+
+
+def test_returns_whole_records_from_one_feed() -> None:
+    d = RecordDeframer()
+    d.feed(rec(HANDSHAKE, b"abc") + rec(APPLICATION_DATA, b"x" * 40))
+    assert drain(d) == [(HANDSHAKE, 0x0303, b"abc"), (APPLICATION_DATA, 0x0303, b"x" * 40)]
+    assert d.next_record() is None
+    assert d.buffered == 0
+
+
+def test_round_trips_rfc8448_flight_fed_byte_at_a_time() -> None:
+    wire, expected = rfc8448_stream()
+    d = RecordDeframer()
+    got = []
+    for i in range(len(wire)):
+        d.feed(wire[i : i + 1])
+        while (r := d.next_record()) is not None:
+            got.append((r.content_type, r.legacy_version, bytes(r.fragment)))
+    assert got == expected
+    # The first ClientHello uses legacy_record_version 0x0301 (RFC 8446 §5.1).
+    assert got[0][1] == 0x0301
+
+
+def test_accepts_byte_at_a_time_maximum_size_record() -> None:
+    body = bytes(range(256)) * (MAX_CIPHERTEXT_LEN // 256)
+    wire = rec(APPLICATION_DATA, body)
+    d = RecordDeframer()
+    for i in range(len(wire) - 1):
+        d.feed(wire[i : i + 1])
+        assert d.next_record() is None
+    d.feed(wire[-1:])
+    r = d.next_record()
+    assert r is not None and bytes(r.fragment) == body
+
+
+@given(cuts=st.lists(st.integers(min_value=0, max_value=2000), max_size=40))
+def test_round_trips_any_chunking(cuts: list[int]) -> None:
+    wire, expected = rfc8448_stream()
+    points = sorted({c % (len(wire) + 1) for c in cuts} | {0, len(wire)})
+    d = RecordDeframer()
+    got = []
+    for a, b in itertools.pairwise(points):
+        d.feed(wire[a:b])
+        got.extend(drain(d))
+    assert got == expected
+
+
+def test_fragments_stay_valid_after_more_feeding() -> None:
+    a, b, c = rec(HANDSHAKE, b"first"), rec(HANDSHAKE, b"second"), rec(HANDSHAKE, b"third")
+    d = RecordDeframer()
+    d.feed(bytearray(a + b[:3]))
+    first = d.next_record()
+    assert first is not None
+    d.feed(b[3:] + c[:2])  # would resize the array a view points into, if we let it
+    second = d.next_record()
+    assert second is not None
+    d.feed(c[2:])
+    third = d.next_record()
+    assert third is not None
+    assert [bytes(x.fragment) for x in (first, second, third)] == [b"first", b"second", b"third"]
+
+
+def test_copies_mutable_input() -> None:
+    data = bytearray(rec(HANDSHAKE, b"hello"))
+    d = RecordDeframer()
+    d.feed(data)
+    data[5:] = b"XXXXX"
+    r = d.next_record()
+    assert r is not None and bytes(r.fragment) == b"hello"
+
+
+def test_header_is_the_received_header() -> None:
+    wire = rec(HANDSHAKE, b"hi", version=0x0301)
+    d = RecordDeframer()
+    d.feed(wire)
+    r = d.next_record()
+    assert isinstance(r, Record)
+    assert r.header() == wire[:5]
+    ct, version, fragment = r  # still unpacks as the INTERNALS.md 3-tuple
+    assert (ct, version, bytes(fragment)) == (HANDSHAKE, 0x0301, b"hi")
+
+
+@pytest.mark.parametrize("content_type", [0, 19, 24, 0x47, 255])
+def test_rejects_unknown_content_type_from_header_alone(content_type: int) -> None:
+    d = RecordDeframer()
+    d.feed(bytes((content_type, 3, 3, 0, 10)))
+    with pytest.raises(RemoteProtocolError) as e:
+        d.next_record()
+    assert e.value.alert is AlertDescription.unexpected_message
+
+
+def test_rejects_non_tls_stream_with_decode_error() -> None:
+    d = RecordDeframer()
+    d.feed(b"\x16\x02\x00\x00\x10")  # content type ok, major byte not 3
+    with pytest.raises(DecodeError) as e:
+        d.next_record()
+    assert e.value.alert is AlertDescription.decode_error
+
+
+@pytest.mark.parametrize("minor", [0x00, 0x01, 0x03, 0x04, 0xFF])
+def test_accepts_any_legacy_minor_version(minor: int) -> None:
+    d = RecordDeframer()
+    d.feed(rec(HANDSHAKE, b"x", version=0x0300 | minor))
+    r = d.next_record()
+    assert r is not None and r.legacy_version == 0x0300 | minor
+
+
+def test_rejects_oversize_ciphertext_from_header_alone() -> None:
+    d = RecordDeframer()
+    d.feed(record_header(APPLICATION_DATA, 0x0303, MAX_CIPHERTEXT_LEN + 1))
+    with pytest.raises(RemoteProtocolError) as e:
+        d.next_record()
+    assert e.value.alert is AlertDescription.record_overflow
+
+
+@pytest.mark.parametrize("content_type", [20, 21, 22])
+def test_rejects_plaintext_record_over_2_14(content_type: int) -> None:
+    d = RecordDeframer()
+    d.feed(record_header(content_type, 0x0303, MAX_PLAINTEXT_LEN + 1))
+    with pytest.raises(RemoteProtocolError) as e:
+        d.next_record()
+    assert e.value.alert is AlertDescription.record_overflow
+
+
+def test_accepts_records_at_the_limits() -> None:
+    d = RecordDeframer()
+    d.feed(rec(HANDSHAKE, bytes(MAX_PLAINTEXT_LEN)))
+    d.feed(rec(APPLICATION_DATA, bytes(MAX_CIPHERTEXT_LEN)))
+    lengths = [len(f) for _, _, f in drain(d)]
+    assert lengths == [MAX_PLAINTEXT_LEN, MAX_CIPHERTEXT_LEN]
+
+
+@pytest.mark.parametrize("content_type", [20, 21, 22])
+def test_rejects_zero_length_plaintext_records(content_type: int) -> None:
+    d = RecordDeframer()
+    d.feed(record_header(content_type, 0x0303, 0))
+    with pytest.raises(RemoteProtocolError) as e:
+        d.next_record()
+    assert e.value.alert is AlertDescription.unexpected_message
+
+
+def test_accepts_zero_length_application_data_record() -> None:
+    d = RecordDeframer()
+    d.feed(record_header(APPLICATION_DATA, 0x0303, 0) + rec(HANDSHAKE, b"z"))
+    assert drain(d) == [(APPLICATION_DATA, 0x0303, b""), (HANDSHAKE, 0x0303, b"z")]
+
+
+def test_stays_failed_after_an_error() -> None:
+    d = RecordDeframer()
+    d.feed(rec(HANDSHAKE, b"ok") + bytes((99, 3, 3, 0, 1)))
+    assert d.next_record() is not None
+    with pytest.raises(RemoteProtocolError) as first:
+        d.next_record()
+    with pytest.raises(RemoteProtocolError) as again:
+        d.next_record()
+    assert again.value is first.value
+    with pytest.raises(RemoteProtocolError):
+        d.feed(rec(HANDSHAKE, b"more"))
+
+
+def test_rejects_feeding_past_max_buffer_and_keeps_state() -> None:
+    d = RecordDeframer(max_buffer=MAX_RECORD_SIZE)
+    whole = rec(APPLICATION_DATA, bytes(MAX_CIPHERTEXT_LEN))
+    d.feed(whole[:100])
+    assert d.space == MAX_RECORD_SIZE - 100
+    with pytest.raises(LocalProtocolError):
+        d.feed(bytes(MAX_RECORD_SIZE))
+    assert d.buffered == 100
+    d.feed(whole[100:])
+    assert d.space == 0
+    r = d.next_record()
+    assert r is not None and len(r.fragment) == MAX_CIPHERTEXT_LEN
+    assert d.space == MAX_RECORD_SIZE
+
+
+def test_rejects_max_buffer_smaller_than_a_record() -> None:
+    with pytest.raises(ConfigError):
+        RecordDeframer(max_buffer=MAX_RECORD_SIZE - 1)
+
+
+def test_waits_for_incomplete_header_and_body() -> None:
+    d = RecordDeframer()
+    d.feed(b"\x16\x03")
+    assert d.next_record() is None
+    d.feed(b"\x03\x00\x02a")
+    assert d.next_record() is None
+    assert d.buffered == 6
+    d.feed(b"b")
+    assert drain(d) == [(HANDSHAKE, 0x0303, b"ab")]
+
+
+def test_ignores_empty_feed() -> None:
+    d = RecordDeframer()
+    d.feed(b"")
+    assert d.next_record() is None

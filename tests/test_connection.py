@@ -1,0 +1,167 @@
+"""The sans-I/O connection over in-memory pairs: handshakes, data, KeyUpdate, close, alerts."""
+
+from __future__ import annotations
+
+import pytest
+from pairs import client_config, drain, handshake, pki, pump, server_config
+
+from nautilus_tls.connection import ClientConnection, ServerConnection
+from nautilus_tls.errors import AlertDescription, BadCertificate, ProtocolError, RemoteProtocolError
+from nautilus_tls.events import ConnectionClosed, DataReceived, HandshakeCompleted, KeyUpdated
+from nautilus_tls.wire.enums import CipherSuite, NamedGroup
+
+
+def test_default_handshake_is_hybrid_post_quantum_with_mldsa() -> None:
+    client, server = handshake(client_config(), server_config())
+    assert client.handshake_complete and server.handshake_complete
+    info = client.info
+    assert info is not None
+    assert info.group == "X25519MLKEM768"
+    assert info.signature_scheme == "mldsa65"
+    assert info.cipher_suite == "TLS_AES_256_GCM_SHA384"
+    assert info.peer_certificate_subject is not None and "localhost" in info.peer_certificate_subject
+    assert not info.hello_retry
+    assert any(isinstance(e, HandshakeCompleted) for e in drain(client))
+    assert any(isinstance(e, HandshakeCompleted) for e in drain(server))
+
+
+def test_application_data_flows_both_ways() -> None:
+    client, server = handshake(client_config(), server_config())
+    drain(client), drain(server)
+    client.send_data(b"ping")
+    pump(client, server)
+    assert [e.data for e in drain(server) if isinstance(e, DataReceived)] == [b"ping"]
+    big = bytes(range(256)) * 300  # spans several records
+    server.send_data(big)
+    pump(client, server)
+    got = b"".join(e.data for e in drain(client) if isinstance(e, DataReceived))
+    assert got == big
+
+
+def test_key_update_requested_by_client_ratchets_both_directions() -> None:
+    client, server = handshake(client_config(), server_config())
+    drain(client), drain(server)
+    client.request_key_update(request_peer=True)
+    pump(client, server)
+    server_events = drain(server)
+    assert KeyUpdated(direction="receive", requested_by_peer=False) in server_events
+    assert KeyUpdated(direction="send", requested_by_peer=True) in server_events
+    client.send_data(b"after update")
+    server.send_data(b"reply")
+    pump(client, server)
+    assert [e.data for e in drain(server) if isinstance(e, DataReceived)] == [b"after update"]
+    assert [e.data for e in drain(client) if isinstance(e, DataReceived)] == [b"reply"]
+
+
+def test_exporters_agree() -> None:
+    client, server = handshake(client_config(), server_config())
+    for ctx in (None, b"", b"context"):
+        a = client.export_keying_material(b"EXPERIMENTAL-test", ctx, 32)
+        b = server.export_keying_material(b"EXPERIMENTAL-test", ctx, 32)
+        assert a == b and len(a) == 32
+    assert client.export_keying_material(b"x", None, 16) != client.export_keying_material(b"x", b"", 16)
+
+
+def test_close_notify_is_clean_both_ways() -> None:
+    client, server = handshake(client_config(), server_config())
+    drain(client), drain(server)
+    client.close()
+    pump(client, server)
+    assert ConnectionClosed(clean=True) in drain(server)
+    server.close()
+    pump(client, server)
+    assert ConnectionClosed(clean=True) in drain(client)
+    assert client.state == "closed" and server.state == "closed"
+
+
+def test_eof_without_close_notify_is_reported_as_truncation() -> None:
+    client, server = handshake(client_config(), server_config())
+    drain(client)
+    client.receive_data(b"")
+    closed = [e for e in drain(client) if isinstance(e, ConnectionClosed)]
+    assert closed and not closed[0].clean and "truncation" in (closed[0].error or "")
+
+
+def test_hello_retry_when_client_share_is_not_servers_choice() -> None:
+    cfg = client_config(key_share_groups=(NamedGroup.x25519,))
+    client, server = handshake(cfg, server_config())
+    assert client.info is not None and client.info.hello_retry
+    assert client.info.group == "X25519MLKEM768"
+    assert server.info is not None and server.info.hello_retry
+
+
+def test_classical_share_accepted_when_server_has_no_pq_preference() -> None:
+    cfg = client_config(key_share_groups=(NamedGroup.x25519,))
+    client, _ = handshake(cfg, server_config(prefer_post_quantum=False))
+    assert client.info is not None and not client.info.hello_retry and client.info.group == "x25519"
+
+
+def test_hello_retry_without_compatibility_mode() -> None:
+    cfg = client_config(key_share_groups=(NamedGroup.secp256r1,), middlebox_compatibility=False)
+    client, _ = handshake(cfg, server_config(groups=(NamedGroup.SecP256r1MLKEM768, NamedGroup.secp256r1)))
+    assert client.info is not None and client.info.group == "SecP256r1MLKEM768"
+
+
+def test_alpn_negotiated_and_mismatch_gets_no_application_protocol() -> None:
+    client, server = handshake(
+        client_config(alpn_protocols=(b"h2", b"http/1.1")), server_config(alpn_protocols=(b"http/1.1",))
+    )
+    assert client.info is not None and client.info.alpn == "http/1.1"
+    client = ClientConnection(client_config(alpn_protocols=(b"h2",)), "localhost")
+    server = ServerConnection(server_config(alpn_protocols=(b"http/1.1",)))
+    client.start()
+    with pytest.raises(ProtocolError) as err:
+        server.receive_data(client.data_to_send())
+    assert err.value.alert == AlertDescription.no_application_protocol
+    with pytest.raises(ProtocolError) as err2:
+        client.receive_data(server.data_to_send())
+    assert isinstance(err2.value, RemoteProtocolError)
+
+
+def test_mutual_tls_required_and_provided() -> None:
+    p = pki()
+    cfg = client_config(client_certificate=p.client)
+    client, server = handshake(cfg, server_config(client_auth="require", client_trust_store=p.store))
+    assert server.info is not None
+    assert server.info.peer_certificate_subject is not None and "client.test" in server.info.peer_certificate_subject
+    assert server.info.client_certificate_scheme == "mldsa65"
+
+
+def test_mutual_tls_required_but_missing_gets_certificate_required() -> None:
+    p = pki()
+    client = ClientConnection(client_config(), "localhost")
+    server = ServerConnection(server_config(client_auth="require", client_trust_store=p.store))
+    client.start()
+    with pytest.raises(ProtocolError) as err:
+        pump(client, server)
+    assert err.value.alert == AlertDescription.certificate_required
+
+
+def test_mutual_tls_requested_but_missing_is_allowed() -> None:
+    p = pki()
+    client, server = handshake(client_config(), server_config(client_auth="request", client_trust_store=p.store))
+    assert server.info is not None and server.info.peer_certificate_subject is None
+
+
+def test_wrong_server_name_is_rejected_with_bad_certificate() -> None:
+    client = ClientConnection(client_config(), "not-localhost.example")
+    server = ServerConnection(server_config())
+    client.start()
+    with pytest.raises(BadCertificate) as err:
+        pump(client, server)
+    assert err.value.alert == AlertDescription.bad_certificate
+
+
+def test_unknown_ca_is_rejected() -> None:
+    client = ClientConnection(client_config("ed25519"), "localhost")
+    server = ServerConnection(server_config("mldsa65"))
+    client.start()
+    with pytest.raises(BadCertificate) as err:
+        pump(client, server)
+    assert err.value.alert == AlertDescription.unknown_ca
+
+
+@pytest.mark.parametrize("suite", [CipherSuite.TLS_AES_128_GCM_SHA256, CipherSuite.TLS_CHACHA20_POLY1305_SHA256])
+def test_each_suite(suite: CipherSuite) -> None:
+    client, _ = handshake(client_config(cipher_suites=(suite,)), server_config())
+    assert client.info is not None and client.info.cipher_suite == suite.name
