@@ -16,7 +16,8 @@ from nautilus_tls import defaults
 from nautilus_tls.crypto.kem import kem_for_group
 from nautilus_tls.crypto.signatures import PrivateKey, load_private_key_pem, schemes_for_key
 from nautilus_tls.crypto.suites import suite_params
-from nautilus_tls.crypto.x509 import TrustStore, load_certificate_chain_pem, names_of
+from nautilus_tls.crypto.certnames import names_of
+from nautilus_tls.crypto.x509 import TrustStore, load_certificate_chain_pem
 from nautilus_tls.errors import ConfigError
 from nautilus_tls.wire.enums import CipherSuite, NamedGroup, SignatureScheme, display_name
 

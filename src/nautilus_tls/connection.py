@@ -99,6 +99,7 @@ class Connection:
         self._empty_records = 0
         self._warning_alerts = 0
         self._key_updates_in_row = 0
+        self._first_flight_sent = False
 
     # --- inspection ---------------------------------------------------------------------
 
@@ -118,6 +119,9 @@ class Connection:
     @property
     def state(self) -> State:
         return self._state
+
+    def _is_failed(self) -> bool:
+        return self._state == "failed"
 
     @property
     def error(self) -> TLSError | None:
@@ -155,7 +159,7 @@ class Connection:
             self._deframer.feed(data)
             while (record := self._deframer.next_record()) is not None:
                 self._on_record(record)
-                if self._state == "failed":
+                if self._is_failed():
                     break
         except ProtocolError as exc:
             self._fail(exc)
@@ -178,9 +182,7 @@ class Connection:
         view = memoryview(data)
         for chunk in iter_fragments(view, defaults.MAX_PLAINTEXT):
             if write.needs_key_update():
-                self._send_key_update(request_peer=False)
-                write = self._write
-                assert write is not None  # noqa: S101 - _send_key_update always installs one
+                write = self._send_key_update(request_peer=False)
             self._out.append(write.seal(ContentType.application_data, chunk))
         self._key_updates_in_row = 0
 
@@ -200,7 +202,7 @@ class Connection:
         self._send_key_update(request_peer=request_peer)
 
     def export_keying_material(self, label: bytes, context: bytes | None, length: int) -> bytes:
-        """RFC 8446 §7.5 exporter (``context=None`` differs from an empty context)."""
+        """RFC 8446 §7.5 exporter (in TLS 1.3 ``context=None`` equals an empty context)."""
         connected = self._handshake.connected
         if connected is None:
             raise LocalProtocolError("exporter needs a completed handshake")
@@ -372,11 +374,13 @@ class Connection:
         write = self._write
         for chunk in iter_fragments(memoryview(data), defaults.MAX_PLAINTEXT):
             if write is None:
-                # RFC 8446 §5.1: the ClientHello record may say 0x0301 for old middleboxes.
-                version = 0x0301 if self._is_client and self._write_epoch == Epoch.INITIAL else 0x0303
-                self._out.append(plaintext_record(ContentType.handshake, bytes(chunk), version))
+                # RFC 8446 §5.1: the first ClientHello's records may say 0x0301 for old
+                # middleboxes; everything after (a second ClientHello included) says 0x0303.
+                version = 0x0301 if self._is_client and not self._first_flight_sent else 0x0303
+                self._out.append(plaintext_record(ContentType.handshake, chunk, version))
             else:
                 self._out.append(write.seal(ContentType.handshake, chunk))
+        self._first_flight_sent = True
 
     def _install(self, action: InstallSecret) -> None:
         self._params = action.params
@@ -397,7 +401,7 @@ class Connection:
             if action.epoch == Epoch.APPLICATION:
                 self._write_app_secret = action.secret
 
-    def _send_key_update(self, *, request_peer: bool) -> None:
+    def _send_key_update(self, *, request_peer: bool) -> RecordProtector:
         write, params = self._write, self._params
         if write is None or params is None:
             raise LocalProtocolError("KeyUpdate without traffic keys")
@@ -407,6 +411,7 @@ class Connection:
         self._write = RecordProtector(params, self._write_app_secret)
         if request_peer:
             self._events.append(KeyUpdated(direction="send", requested_by_peer=False))
+        return self._write
 
     def _send_alert(self, description: AlertDescription, level: AlertLevel = AlertLevel.FATAL) -> None:
         body = bytes((level, description))

@@ -1,0 +1,258 @@
+"""Certificate chains: trust stores and path validation (RFC 5280 via cryptography's
+``cryptography.x509.verification``, which applies the CA/Browser Forum WebPKI profile).
+
+Failures become :class:`BadCertificate` with the alert RFC 8446 §6.2 asks for:
+
+* ``certificate_expired`` — a certificate on the path is not valid at ``now`` (expired or not
+  yet valid);
+* ``unknown_ca`` — no path from the end-entity certificate to a trust anchor;
+* ``unsupported_certificate`` — a key or signature algorithm the verifier does not accept
+  (the WebPKI profile forbids Ed25519/Ed448 keys, for instance);
+* ``bad_certificate`` — everything else: name mismatch, wrong key usage / EKU, basic
+  constraints, and malformed DER (we pick ``bad_certificate`` over ``decode_error`` for a
+  certificate that does not parse: the Certificate message itself parsed fine).
+
+ML-DSA (44/65/87) keys and signatures are accepted by cryptography 50's verifier.
+
+A server certificate is always checked against a name: ``server_name`` is required. Callers
+that run with ``insecure_*`` verification switched off skip this module altogether.
+"""
+
+from __future__ import annotations
+
+import datetime
+import ipaddress
+import warnings
+from collections.abc import Iterable, Sequence
+from os import PathLike
+from pathlib import Path
+
+from cryptography import x509
+from cryptography.hazmat.primitives import serialization
+from cryptography.utils import CryptographyDeprecationWarning
+from cryptography.x509 import verification
+
+from nautilus_tls.errors import (
+    AlertDescription,
+    BadCertificate,
+    ConfigError,
+    LocalProtocolError,
+)
+
+__all__ = [
+    "TrustStore",
+    "ca_distinguished_names",
+    "load_certificate_chain_pem",
+    "subject_of",
+    "verify_client_chain",
+    "verify_server_chain",
+]
+
+_PEM_MARKER = b"-----BEGIN CERTIFICATE-----"
+_CERT_SUFFIXES = frozenset({".pem", ".crt", ".cer", ".der"})
+
+
+def _load_pem_certificates(data: bytes) -> list[x509.Certificate]:
+    with warnings.catch_warnings():
+        # Some long-lived roots have non-positive serial numbers; still usable as anchors.
+        warnings.simplefilter("ignore", CryptographyDeprecationWarning)
+        return x509.load_pem_x509_certificates(data)
+
+
+def _load_der_certificate(data: bytes) -> x509.Certificate:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", CryptographyDeprecationWarning)
+        return x509.load_der_x509_certificate(data)
+
+
+def _load_any(data: bytes, origin: str) -> list[x509.Certificate]:
+    try:
+        if _PEM_MARKER in data:
+            return _load_pem_certificates(data)
+        return [_load_der_certificate(data)]
+    except ValueError:
+        raise ConfigError(f"cannot load certificates from {origin}") from None
+
+
+class TrustStore:
+    """Trust anchors (root certificates) for path validation."""
+
+    __slots__ = ("_certificates", "_store")
+
+    def __init__(self, certificates: Iterable[x509.Certificate]) -> None:
+        self._certificates: tuple[x509.Certificate, ...] = tuple(certificates)
+        if not self._certificates:
+            raise ConfigError("a trust store needs at least one certificate")
+        self._store = verification.Store(list(self._certificates))
+
+    def __repr__(self) -> str:
+        return f"<TrustStore {len(self._certificates)} certificates>"
+
+    def __len__(self) -> int:
+        return len(self._certificates)
+
+    @property
+    def store(self) -> verification.Store:
+        """The underlying ``cryptography.x509.verification.Store``."""
+        return self._store
+
+    @property
+    def certificates(self) -> tuple[x509.Certificate, ...]:
+        return self._certificates
+
+    @classmethod
+    def system(cls) -> TrustStore:
+        """The Mozilla root program, as packaged by ``certifi``."""
+        import certifi
+
+        return cls.from_file(certifi.where())
+
+    @classmethod
+    def from_pem(cls, data: bytes) -> TrustStore:
+        try:
+            return cls(_load_pem_certificates(data))
+        except ValueError:
+            raise ConfigError("cannot load PEM certificates") from None
+
+    @classmethod
+    def from_file(cls, path: str | PathLike[str]) -> TrustStore:
+        """A PEM bundle, or a single DER certificate."""
+        try:
+            data = Path(path).read_bytes()
+        except OSError as exc:
+            raise ConfigError(f"cannot read trust store {path}: {exc.strerror}") from exc
+        return cls(_load_any(data, str(path)))
+
+    @classmethod
+    def from_directory(cls, path: str | PathLike[str]) -> TrustStore:
+        """Every ``.pem``/``.crt``/``.cer``/``.der`` file in ``path`` (not recursive)."""
+        directory = Path(path)
+        if not directory.is_dir():
+            raise ConfigError(f"trust store directory {path} does not exist")
+        certificates: list[x509.Certificate] = []
+        for file in sorted(directory.iterdir()):
+            if file.is_file() and file.suffix.lower() in _CERT_SUFFIXES:
+                certificates.extend(_load_any(file.read_bytes(), str(file)))
+        return cls(certificates)
+
+    @classmethod
+    def from_certificates(cls, ders: Iterable[bytes]) -> TrustStore:
+        try:
+            return cls(_load_der_certificate(der) for der in ders)
+        except ValueError:
+            raise ConfigError("cannot load DER certificates for the trust store") from None
+
+
+def load_certificate_chain_pem(data: bytes) -> tuple[bytes, ...]:
+    """DER certificates from a PEM chain (end-entity first, as in the Certificate message)."""
+    try:
+        certificates = _load_pem_certificates(data)
+    except ValueError:
+        raise ConfigError("cannot load the PEM certificate chain") from None
+    return tuple(c.public_bytes(serialization.Encoding.DER) for c in certificates)
+
+
+def _parse_peer(der: bytes) -> x509.Certificate:
+    try:
+        return _load_der_certificate(der)
+    except ValueError:
+        raise BadCertificate(
+            "peer certificate does not parse", alert=AlertDescription.bad_certificate
+        ) from None
+
+
+def subject_of(cert_der: bytes) -> str:
+    """The subject of a DER certificate as an RFC 4514 string."""
+    return _parse_peer(cert_der).subject.rfc4514_string()
+
+
+def ca_distinguished_names(store: TrustStore) -> tuple[bytes, ...]:
+    """DER subjects of the trust anchors (for the certificate_authorities extension)."""
+    return tuple(c.subject.public_bytes() for c in store.certificates)
+
+
+def _subject_for(server_name: str) -> verification.Subject:
+    name = server_name.rstrip(".")
+    try:
+        return x509.IPAddress(ipaddress.ip_address(name))
+    except ValueError:
+        pass
+    if not name.isascii():
+        try:
+            name = name.encode("idna").decode("ascii")
+        except UnicodeError:
+            raise LocalProtocolError(
+                f"server name {server_name!r} is not a valid host name"
+            ) from None
+    return x509.DNSName(name.lower())
+
+
+def _utc(now: datetime.datetime) -> datetime.datetime:
+    if now.tzinfo is None:
+        return now.replace(tzinfo=datetime.UTC)
+    return now.astimezone(datetime.UTC)
+
+
+def _not_valid_at(cert: x509.Certificate, now: datetime.datetime) -> bool:
+    return not cert.not_valid_before_utc <= now <= cert.not_valid_after_utc
+
+
+def _classify(
+    error: verification.VerificationError,
+    chain: Sequence[x509.Certificate],
+    now: datetime.datetime,
+) -> BadCertificate:
+    """Turn a verifier failure into the alert RFC 8446 §6.2 names."""
+    message = str(error)
+    reason = message.split(" (encountered processing", 1)[0]
+    if "not valid at validation time" in message or _not_valid_at(chain[0], now):
+        alert = AlertDescription.certificate_expired
+    elif "Forbidden public key algorithm" in message or "Forbidden signature algorithm" in message:
+        alert = AlertDescription.unsupported_certificate
+    elif "candidates exhausted with no interior errors" in message:
+        alert = AlertDescription.unknown_ca
+    else:
+        alert = AlertDescription.bad_certificate
+    return BadCertificate(f"certificate chain rejected: {reason}", alert=alert)
+
+
+def _split_chain(chain: Sequence[bytes]) -> list[x509.Certificate]:
+    if not chain:
+        raise BadCertificate("empty certificate chain", alert=AlertDescription.bad_certificate)
+    return [_parse_peer(der) for der in chain]
+
+
+def verify_server_chain(
+    chain: Sequence[bytes], server_name: str | None, store: TrustStore, now: datetime.datetime
+) -> None:
+    """Validate a server's chain (end-entity first) for ``server_name`` at ``now``.
+
+    ``server_name`` is a DNS name or an IP address literal and is required: without it the
+    certificate cannot be tied to the peer (raises ``LocalProtocolError``).
+    """
+    if not server_name:
+        raise LocalProtocolError(
+            "cannot verify a server certificate without a server name; "
+            "set server_name or switch verification off explicitly"
+        )
+    subject = _subject_for(server_name)
+    certificates = _split_chain(chain)
+    when = _utc(now)
+    verifier = (
+        verification.PolicyBuilder().store(store.store).time(when).build_server_verifier(subject)
+    )
+    try:
+        verifier.verify(certificates[0], certificates[1:])
+    except verification.VerificationError as exc:
+        raise _classify(exc, certificates, when) from None
+
+
+def verify_client_chain(chain: Sequence[bytes], store: TrustStore, now: datetime.datetime) -> None:
+    """Validate a client's chain (end-entity first) at ``now`` (mutual TLS)."""
+    certificates = _split_chain(chain)
+    when = _utc(now)
+    verifier = verification.PolicyBuilder().store(store.store).time(when).build_client_verifier()
+    try:
+        verifier.verify(certificates[0], certificates[1:])
+    except verification.VerificationError as exc:
+        raise _classify(exc, certificates, when) from None

@@ -1,0 +1,366 @@
+"""Chain validation with cryptography's WebPKI verifier, including ML-DSA chains."""
+
+from __future__ import annotations
+
+import datetime
+import ipaddress
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec, ed25519, mldsa
+from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+
+from nautilus_tls.crypto.x509 import (
+    TrustStore,
+    ca_distinguished_names,
+    load_certificate_chain_pem,
+    subject_of,
+    verify_client_chain,
+    verify_server_chain,
+)
+from nautilus_tls.errors import AlertDescription, BadCertificate, ConfigError, LocalProtocolError
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from vectors import load_vector
+
+NOW = datetime.datetime(2026, 1, 1, tzinfo=datetime.UTC)
+DAY = datetime.timedelta(days=1)
+DER = serialization.Encoding.DER
+SERVER = ExtendedKeyUsageOID.SERVER_AUTH
+CLIENT = ExtendedKeyUsageOID.CLIENT_AUTH
+
+_KEYGEN: dict[str, Any] = {
+    "p256": lambda: ec.generate_private_key(ec.SECP256R1()),
+    "ed25519": ed25519.Ed25519PrivateKey.generate,
+    "mldsa44": mldsa.MLDSA44PrivateKey.generate,
+    "mldsa65": mldsa.MLDSA65PrivateKey.generate,
+    "mldsa87": mldsa.MLDSA87PrivateKey.generate,
+}
+
+
+def _digest(key: Any) -> hashes.HashAlgorithm | None:
+    return hashes.SHA256() if isinstance(key, ec.EllipticCurvePrivateKey) else None
+
+
+def _name(cn: str) -> x509.Name:
+    return x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, cn)])
+
+
+def _key_usage(ca: bool) -> x509.KeyUsage:
+    return x509.KeyUsage(
+        digital_signature=True,
+        content_commitment=False,
+        key_encipherment=False,
+        data_encipherment=False,
+        key_agreement=False,
+        key_cert_sign=ca,
+        crl_sign=ca,
+        encipher_only=False,
+        decipher_only=False,
+    )
+
+
+@dataclass
+class Issued:
+    key: Any
+    cert: x509.Certificate
+
+    @property
+    def der(self) -> bytes:
+        return self.cert.public_bytes(DER)
+
+
+def make_ca(
+    kind: str,
+    cn: str = "Test CA",
+    issuer: Issued | None = None,
+    valid: tuple[int, int] = (-30, 365),
+) -> Issued:
+    key = _KEYGEN[kind]()
+    signer = issuer.key if issuer else key
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(_name(cn))
+        .issuer_name(issuer.cert.subject if issuer else _name(cn))
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(NOW + valid[0] * DAY)
+        .not_valid_after(NOW + valid[1] * DAY)
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .add_extension(_key_usage(True), critical=True)
+        .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
+        .add_extension(
+            x509.AuthorityKeyIdentifier.from_issuer_public_key(signer.public_key()), critical=False
+        )
+        .sign(signer, _digest(signer))
+    )
+    return Issued(key, cert)
+
+
+def make_leaf(
+    kind: str,
+    issuer: Issued,
+    names: tuple[str, ...] = ("example.com",),
+    eku: x509.ObjectIdentifier = SERVER,
+    valid: tuple[int, int] = (-1, 30),
+) -> Issued:
+    key = _KEYGEN[kind]()
+    sans: list[x509.GeneralName] = []
+    for n in names:
+        try:
+            sans.append(x509.IPAddress(ipaddress.ip_address(n)))
+        except ValueError:
+            sans.append(x509.DNSName(n))
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(_name(names[0]))
+        .issuer_name(issuer.cert.subject)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(NOW + valid[0] * DAY)
+        .not_valid_after(NOW + valid[1] * DAY)
+        .add_extension(x509.SubjectAlternativeName(sans), critical=False)
+        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+        .add_extension(_key_usage(False), critical=True)
+        .add_extension(x509.ExtendedKeyUsage([eku]), critical=False)
+        .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
+        .add_extension(
+            x509.AuthorityKeyIdentifier.from_issuer_public_key(issuer.key.public_key()),
+            critical=False,
+        )
+        .sign(issuer.key, _digest(issuer.key))
+    )
+    return Issued(key, cert)
+
+
+def _alert(exc: pytest.ExceptionInfo[BadCertificate]) -> AlertDescription:
+    return exc.value.alert
+
+
+# --- accepts ---------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("kind", ["mldsa44", "mldsa65", "mldsa87", "p256"])
+def test_accepts_chain_signed_with(kind: str) -> None:
+    """cryptography 50's verifier checks ML-DSA signatures (FIPS 204, RFC 9881)."""
+    root = make_ca(kind)
+    inter = make_ca(kind, "Intermediate", issuer=root)
+    leaf = make_leaf(kind, inter)
+    store = TrustStore.from_certificates([root.der])
+    verify_server_chain([leaf.der, inter.der], "example.com", store, NOW)
+    client = make_leaf(kind, inter, names=("client.example",), eku=CLIENT)
+    verify_client_chain([client.der, inter.der], store, NOW)
+
+
+def test_rejects_mldsa_chain_with_bad_signature() -> None:
+    root = make_ca("mldsa65")
+    impostor = make_ca("mldsa65")  # same subject name, different key
+    leaf = make_leaf("mldsa65", impostor)
+    with pytest.raises(BadCertificate) as exc:
+        verify_server_chain(
+            [leaf.der], "example.com", TrustStore.from_certificates([root.der]), NOW
+        )
+    assert _alert(exc) in (AlertDescription.unknown_ca, AlertDescription.bad_certificate)
+    tampered = bytearray(make_leaf("mldsa65", root).der)
+    tampered[-10] ^= 0xFF  # inside the signature
+    with pytest.raises(BadCertificate):
+        verify_server_chain(
+            [bytes(tampered)], "example.com", TrustStore.from_certificates([root.der]), NOW
+        )
+
+
+def test_accepts_mixed_ecdsa_root_and_mldsa_leaf() -> None:
+    root = make_ca("p256")
+    leaf = make_leaf("mldsa65", root)
+    verify_server_chain([leaf.der], "example.com", TrustStore.from_certificates([root.der]), NOW)
+
+
+def test_accepts_ip_address_and_case_insensitive_names() -> None:
+    root = make_ca("p256")
+    leaf = make_leaf("p256", root, names=("example.com", "127.0.0.1", "::1"))
+    store = TrustStore.from_certificates([root.der])
+    verify_server_chain([leaf.der], "127.0.0.1", store, NOW)
+    verify_server_chain([leaf.der], "::1", store, NOW)
+    verify_server_chain([leaf.der], "EXAMPLE.com.", store, NOW)
+
+
+def test_naive_time_is_utc() -> None:
+    root = make_ca("p256")
+    leaf = make_leaf("p256", root)
+    naive = NOW.replace(tzinfo=None)
+    verify_server_chain([leaf.der], "example.com", TrustStore.from_certificates([root.der]), naive)
+
+
+# --- rejects ---------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("when", [NOW + 60 * DAY, NOW - 5 * DAY])
+def test_rejects_leaf_outside_validity_as_expired(when: datetime.datetime) -> None:
+    root = make_ca("p256")
+    leaf = make_leaf("p256", root)
+    with pytest.raises(BadCertificate) as exc:
+        verify_server_chain(
+            [leaf.der], "example.com", TrustStore.from_certificates([root.der]), when
+        )
+    assert _alert(exc) is AlertDescription.certificate_expired
+
+
+def test_rejects_expired_intermediate() -> None:
+    root = make_ca("p256")
+    inter = make_ca("p256", "Intermediate", issuer=root, valid=(-30, 1))
+    leaf = make_leaf("p256", inter, valid=(-1, 30))
+    store = TrustStore.from_certificates([root.der])
+    with pytest.raises(BadCertificate) as exc:
+        verify_server_chain([leaf.der, inter.der], "example.com", store, NOW + 5 * DAY)
+    assert _alert(exc) is AlertDescription.certificate_expired
+
+
+def test_rejects_unknown_ca() -> None:
+    root = make_ca("p256")
+    other = make_ca("p256", "Other CA")
+    leaf = make_leaf("p256", root)
+    with pytest.raises(BadCertificate) as exc:
+        verify_server_chain(
+            [leaf.der], "example.com", TrustStore.from_certificates([other.der]), NOW
+        )
+    assert _alert(exc) is AlertDescription.unknown_ca
+    with pytest.raises(BadCertificate) as exc:
+        client = make_leaf("p256", root, eku=CLIENT)
+        verify_client_chain([client.der], TrustStore.from_certificates([other.der]), NOW)
+    assert _alert(exc) is AlertDescription.unknown_ca
+
+
+def test_rejects_missing_intermediate_as_unknown_ca() -> None:
+    root = make_ca("p256")
+    inter = make_ca("p256", "Intermediate", issuer=root)
+    leaf = make_leaf("p256", inter)
+    with pytest.raises(BadCertificate) as exc:
+        verify_server_chain(
+            [leaf.der], "example.com", TrustStore.from_certificates([root.der]), NOW
+        )
+    assert _alert(exc) is AlertDescription.unknown_ca
+
+
+def test_rejects_name_mismatch() -> None:
+    root = make_ca("mldsa65")
+    leaf = make_leaf("mldsa65", root)
+    store = TrustStore.from_certificates([root.der])
+    for wrong in ("other.example", "www.example.com", "10.0.0.1"):
+        with pytest.raises(BadCertificate) as exc:
+            verify_server_chain([leaf.der], wrong, store, NOW)
+        assert _alert(exc) is AlertDescription.bad_certificate
+
+
+def test_rejects_wrong_extended_key_usage() -> None:
+    root = make_ca("p256")
+    store = TrustStore.from_certificates([root.der])
+    client_cert = make_leaf("p256", root, eku=CLIENT)
+    with pytest.raises(BadCertificate) as exc:
+        verify_server_chain([client_cert.der], "example.com", store, NOW)
+    assert _alert(exc) is AlertDescription.bad_certificate
+    server_cert = make_leaf("p256", root, eku=SERVER)
+    with pytest.raises(BadCertificate) as exc:
+        verify_client_chain([server_cert.der], store, NOW)
+    assert _alert(exc) is AlertDescription.bad_certificate
+
+
+def test_rejects_ed25519_chain_as_unsupported() -> None:
+    """The WebPKI profile of cryptography's verifier forbids Ed25519 keys: we say so."""
+    root = make_ca("ed25519")
+    leaf = make_leaf("ed25519", root)
+    with pytest.raises(BadCertificate) as exc:
+        verify_server_chain(
+            [leaf.der], "example.com", TrustStore.from_certificates([root.der]), NOW
+        )
+    assert _alert(exc) is AlertDescription.unsupported_certificate
+
+
+def test_rejects_malformed_and_empty_chains() -> None:
+    root = make_ca("p256")
+    store = TrustStore.from_certificates([root.der])
+    for chain in ([b"\x30\x03\x02\x01\x01"], [b""], []):
+        with pytest.raises(BadCertificate) as exc:
+            verify_server_chain(chain, "example.com", store, NOW)
+        assert _alert(exc) is AlertDescription.bad_certificate
+        with pytest.raises(BadCertificate):
+            verify_client_chain(chain, store, NOW)
+
+
+def test_requires_server_name() -> None:
+    root = make_ca("p256")
+    leaf = make_leaf("p256", root)
+    store = TrustStore.from_certificates([root.der])
+    for missing in (None, ""):
+        with pytest.raises(LocalProtocolError):
+            verify_server_chain([leaf.der], missing, store, NOW)
+
+
+# --- trust stores and helpers ----------------------------------------------------------------
+
+
+def test_system_store_loads_certifi() -> None:
+    store = TrustStore.system()
+    assert len(store) > 50
+    assert len(ca_distinguished_names(store)) == len(store)
+
+
+def test_store_constructors(tmp_path: Path) -> None:
+    a = make_ca("p256", "A")
+    b = make_ca("mldsa65", "B")
+    pem = a.cert.public_bytes(serialization.Encoding.PEM) + b.cert.public_bytes(
+        serialization.Encoding.PEM
+    )
+    assert len(TrustStore.from_pem(pem)) == 2
+    (tmp_path / "bundle.pem").write_bytes(pem)
+    assert len(TrustStore.from_file(tmp_path / "bundle.pem")) == 2
+    (tmp_path / "one.der").write_bytes(a.der)
+    assert len(TrustStore.from_file(str(tmp_path / "one.der"))) == 1
+    (tmp_path / "notes.txt").write_text("ignored")
+    assert len(TrustStore.from_directory(tmp_path)) == 3
+    store = TrustStore.from_certificates([a.der, b.der])
+    assert ca_distinguished_names(store) == (
+        a.cert.subject.public_bytes(),
+        b.cert.subject.public_bytes(),
+    )
+    assert "2 certificates" in repr(store)
+
+
+def test_store_errors(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError):
+        TrustStore.from_pem(b"not pem")
+    with pytest.raises(ConfigError):
+        TrustStore.from_certificates([])
+    with pytest.raises(ConfigError):
+        TrustStore.from_certificates([b"junk"])
+    with pytest.raises(ConfigError):
+        TrustStore.from_file(tmp_path / "missing.pem")
+    with pytest.raises(ConfigError):
+        TrustStore.from_directory(tmp_path / "missing")
+    with pytest.raises(ConfigError):
+        TrustStore.from_directory(tmp_path)  # empty
+
+
+def test_load_certificate_chain_pem() -> None:
+    root = make_ca("p256")
+    leaf = make_leaf("mldsa65", root)
+    pem = leaf.cert.public_bytes(serialization.Encoding.PEM) + root.cert.public_bytes(
+        serialization.Encoding.PEM
+    )
+    assert load_certificate_chain_pem(pem) == (leaf.der, root.der)
+    with pytest.raises(ConfigError):
+        load_certificate_chain_pem(b"")
+
+
+def test_subject_of_rfc8448_certificate() -> None:
+    """RFC 8448 §2 certificate (expired 2026-07-30: dates are not checked here)."""
+    der = bytes.fromhex(
+        load_vector("rfc8448/section2_server_rsa_private_key.json")["server_certificate_der"]
+    )
+    assert subject_of(der) == "CN=rsa"
+    with pytest.raises(BadCertificate):
+        subject_of(b"junk")
