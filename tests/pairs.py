@@ -7,7 +7,7 @@ from functools import cache
 
 from nautilus_tls.config import CertifiedKey, ClientConfig, ServerConfig
 from nautilus_tls.connection import ClientConnection, Connection, ServerConnection
-from nautilus_tls.crypto.certgen import make_ca, make_leaf
+from nautilus_tls.crypto.certgen import ca_alg_for, make_ca, make_leaf
 from nautilus_tls.crypto.x509 import TrustStore
 from nautilus_tls.events import Event
 
@@ -25,7 +25,7 @@ class Pki:
 
 @cache
 def pki(alg: str = "mldsa65") -> Pki:
-    ca_der, ca_key = make_ca(alg, f"Nautilus test CA {alg}")
+    ca_der, ca_key = make_ca(ca_alg_for(alg), f"Nautilus test CA {alg}")
     s_der, s_key = make_leaf(ca_der, ca_key, alg, ["localhost", "127.0.0.1"])
     c_der, c_key = make_leaf(ca_der, ca_key, alg, ["client.test"], client=True)
     return Pki(

@@ -19,7 +19,9 @@ def test_default_handshake_is_hybrid_post_quantum_with_mldsa() -> None:
     assert info.group == "X25519MLKEM768"
     assert info.signature_scheme == "mldsa65"
     assert info.cipher_suite == "TLS_AES_256_GCM_SHA384"
-    assert info.peer_certificate_subject is not None and "localhost" in info.peer_certificate_subject
+    assert (
+        info.peer_certificate_subject is not None and "localhost" in info.peer_certificate_subject
+    )
     assert not info.hello_retry
     assert any(isinstance(e, HandshakeCompleted) for e in drain(client))
     assert any(isinstance(e, HandshakeCompleted) for e in drain(server))
@@ -60,8 +62,12 @@ def test_exporters_agree() -> None:
         b = server.export_keying_material(b"EXPERIMENTAL-test", ctx, 32)
         assert a == b and len(a) == 32
     # RFC 8446 §7.5: in TLS 1.3 no context computes the same value as an empty context.
-    assert client.export_keying_material(b"x", None, 16) == client.export_keying_material(b"x", b"", 16)
-    assert client.export_keying_material(b"x", b"a", 16) != client.export_keying_material(b"y", b"a", 16)
+    assert client.export_keying_material(b"x", None, 16) == client.export_keying_material(
+        b"x", b"", 16
+    )
+    assert client.export_keying_material(b"x", b"a", 16) != client.export_keying_material(
+        b"y", b"a", 16
+    )
 
 
 def test_close_notify_is_clean_both_ways() -> None:
@@ -77,7 +83,7 @@ def test_close_notify_is_clean_both_ways() -> None:
 
 
 def test_eof_without_close_notify_is_reported_as_truncation() -> None:
-    client, server = handshake(client_config(), server_config())
+    client, _server = handshake(client_config(), server_config())
     drain(client)
     client.receive_data(b"")
     closed = [e for e in drain(client) if isinstance(e, ConnectionClosed)]
@@ -100,13 +106,16 @@ def test_classical_share_accepted_when_server_has_no_pq_preference() -> None:
 
 def test_hello_retry_without_compatibility_mode() -> None:
     cfg = client_config(key_share_groups=(NamedGroup.secp256r1,), middlebox_compatibility=False)
-    client, _ = handshake(cfg, server_config(groups=(NamedGroup.SecP256r1MLKEM768, NamedGroup.secp256r1)))
+    client, _ = handshake(
+        cfg, server_config(groups=(NamedGroup.SecP256r1MLKEM768, NamedGroup.secp256r1))
+    )
     assert client.info is not None and client.info.group == "SecP256r1MLKEM768"
 
 
 def test_alpn_negotiated_and_mismatch_gets_no_application_protocol() -> None:
     client, server = handshake(
-        client_config(alpn_protocols=(b"h2", b"http/1.1")), server_config(alpn_protocols=(b"http/1.1",))
+        client_config(alpn_protocols=(b"h2", b"http/1.1")),
+        server_config(alpn_protocols=(b"http/1.1",)),
     )
     assert client.info is not None and client.info.alpn == "http/1.1"
     client = ClientConnection(client_config(alpn_protocols=(b"h2",)), "localhost")
@@ -123,9 +132,14 @@ def test_alpn_negotiated_and_mismatch_gets_no_application_protocol() -> None:
 def test_mutual_tls_required_and_provided() -> None:
     p = pki()
     cfg = client_config(client_certificate=p.client)
-    client, server = handshake(cfg, server_config(client_auth="require", client_trust_store=p.store))
+    _client, server = handshake(
+        cfg, server_config(client_auth="require", client_trust_store=p.store)
+    )
     assert server.info is not None
-    assert server.info.peer_certificate_subject is not None and "client.test" in server.info.peer_certificate_subject
+    assert (
+        server.info.peer_certificate_subject is not None
+        and "client.test" in server.info.peer_certificate_subject
+    )
     assert server.info.client_certificate_scheme == "mldsa65"
 
 
@@ -141,7 +155,9 @@ def test_mutual_tls_required_but_missing_gets_certificate_required() -> None:
 
 def test_mutual_tls_requested_but_missing_is_allowed() -> None:
     p = pki()
-    client, server = handshake(client_config(), server_config(client_auth="request", client_trust_store=p.store))
+    _client, server = handshake(
+        client_config(), server_config(client_auth="request", client_trust_store=p.store)
+    )
     assert server.info is not None and server.info.peer_certificate_subject is None
 
 
@@ -163,7 +179,9 @@ def test_unknown_ca_is_rejected() -> None:
     assert err.value.alert == AlertDescription.unknown_ca
 
 
-@pytest.mark.parametrize("suite", [CipherSuite.TLS_AES_128_GCM_SHA256, CipherSuite.TLS_CHACHA20_POLY1305_SHA256])
+@pytest.mark.parametrize(
+    "suite", [CipherSuite.TLS_AES_128_GCM_SHA256, CipherSuite.TLS_CHACHA20_POLY1305_SHA256]
+)
 def test_each_suite(suite: CipherSuite) -> None:
     client, _ = handshake(client_config(cipher_suites=(suite,)), server_config())
     assert client.info is not None and client.info.cipher_suite == suite.name

@@ -13,10 +13,10 @@ from pathlib import Path
 from typing import Literal
 
 from nautilus_tls import defaults
+from nautilus_tls.crypto.certnames import names_of
 from nautilus_tls.crypto.kem import kem_for_group
 from nautilus_tls.crypto.signatures import PrivateKey, load_private_key_pem, schemes_for_key
 from nautilus_tls.crypto.suites import suite_params
-from nautilus_tls.crypto.certnames import names_of
 from nautilus_tls.crypto.x509 import TrustStore, load_certificate_chain_pem
 from nautilus_tls.errors import ConfigError
 from nautilus_tls.wire.enums import CipherSuite, NamedGroup, SignatureScheme, display_name
@@ -39,7 +39,7 @@ class CertifiedKey:
     def __post_init__(self) -> None:
         if not self.chain:
             raise ConfigError("a certificate chain needs at least the end-entity certificate")
-        if not schemes_for_key(self.private_key):
+        if not schemes_for_key(self.private_key, certificate=self.chain[0]):
             raise ConfigError("this private key type cannot sign a TLS 1.3 CertificateVerify")
 
     @classmethod
@@ -55,7 +55,9 @@ class CertifiedKey:
     def from_files(
         cls, certificate: str | Path, key: str | Path, *, password: bytes | None = None
     ) -> CertifiedKey:
-        return cls.from_pem(Path(certificate).read_bytes(), Path(key).read_bytes(), password=password)
+        return cls.from_pem(
+            Path(certificate).read_bytes(), Path(key).read_bytes(), password=password
+        )
 
     @property
     def names(self) -> tuple[str, ...]:
@@ -136,9 +138,7 @@ class ClientConfig(_CommonConfig):
         _check_groups(self.key_share_groups, "key_share_groups")
         for g in self.key_share_groups:
             if g not in self.groups:
-                raise ConfigError(
-                    f"key share group {display_name(NamedGroup, g)} is not in groups"
-                )
+                raise ConfigError(f"key share group {display_name(NamedGroup, g)} is not in groups")
 
     def effective_trust_store(self) -> TrustStore:
         return self.trust_store if self.trust_store is not None else TrustStore.system()
@@ -162,7 +162,9 @@ class ServerConfig(_CommonConfig):
         if self.client_auth not in ("none", "request", "require"):
             raise ConfigError("client_auth must be 'none', 'request' or 'require'")
         if self.client_auth != "none" and self.client_trust_store is None:
-            raise ConfigError("client_auth needs client_trust_store (the CAs that issue client certificates)")
+            raise ConfigError(
+                "client_auth needs client_trust_store (the CAs that issue client certificates)"
+            )
 
     def certificate_for(self, server_name: str | None) -> CertifiedKey:
         """The certificate whose names cover ``server_name``; the first one otherwise."""

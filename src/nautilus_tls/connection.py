@@ -30,6 +30,7 @@ from nautilus_tls.errors import (
     TLSError,
     alert_for,
 )
+from nautilus_tls.events import AlertReceived as AlertReceivedEvent
 from nautilus_tls.events import (
     ConnectionClosed,
     DataReceived,
@@ -38,7 +39,6 @@ from nautilus_tls.events import (
     KeyUpdated,
     SessionTicketReceived,
 )
-from nautilus_tls.events import AlertReceived as AlertReceivedEvent
 from nautilus_tls.handshake.common import (
     Action,
     Clock,
@@ -133,7 +133,9 @@ class Connection:
 
     def __repr__(self) -> str:
         role = "client" if self._is_client else "server"
-        return f"<{type(self).__name__} {role} {self._state} handshake={self._handshake.state_name!r}>"
+        return (
+            f"<{type(self).__name__} {role} {self._state} handshake={self._handshake.state_name!r}>"
+        )
 
     # --- the three calls ------------------------------------------------------------------
 
@@ -167,7 +169,9 @@ class Connection:
         except TLSError:
             raise
         except Exception as exc:  # a bug must not escape as a foreign exception type
-            err = LocalProtocolError(f"internal error: {type(exc).__name__}", alert=AlertDescription.internal_error)
+            err = LocalProtocolError(
+                f"internal error: {type(exc).__name__}", alert=AlertDescription.internal_error
+            )
             self._fail(err)
             raise err from exc
 
@@ -175,7 +179,9 @@ class Connection:
 
     def send_data(self, data: bytes | bytearray | memoryview) -> None:
         if self._state != "connected" or self._we_closed:
-            raise ConnectionClosedError(f"cannot send application data: connection is {self._state}")
+            raise ConnectionClosedError(
+                f"cannot send application data: connection is {self._state}"
+            )
         write = self._write
         if write is None:
             raise LocalProtocolError("no application keys")
@@ -223,10 +229,13 @@ class Connection:
         if read is None:
             if content_type == ContentType.application_data:
                 raise RemoteProtocolError(
-                    "encrypted record before keys were agreed", alert=AlertDescription.unexpected_message
+                    "encrypted record before keys were agreed",
+                    alert=AlertDescription.unexpected_message,
                 )
             if not fragment:
-                raise RemoteProtocolError("zero-length plaintext record", alert=AlertDescription.unexpected_message)
+                raise RemoteProtocolError(
+                    "zero-length plaintext record", alert=AlertDescription.unexpected_message
+                )
             inner_type, plaintext = content_type, bytes(fragment)
         else:
             # RFC 8446 §5.2: once protected, everything but CCS arrives as application_data.
@@ -244,7 +253,8 @@ class Connection:
             self._on_application_data(plaintext)
         else:
             raise RemoteProtocolError(
-                f"unexpected record content type {inner_type}", alert=AlertDescription.unexpected_message
+                f"unexpected record content type {inner_type}",
+                alert=AlertDescription.unexpected_message,
             )
 
     def _on_change_cipher_spec(self, fragment: bytes) -> None:
@@ -252,10 +262,14 @@ class Connection:
         # peer's Finished; it is dropped. Anything else is unexpected_message.
         started = self._is_client or self._handshake_started_by_peer()
         if fragment != b"\x01" or self._state != "handshaking" or not started:
-            raise RemoteProtocolError("unexpected ChangeCipherSpec", alert=AlertDescription.unexpected_message)
+            raise RemoteProtocolError(
+                "unexpected ChangeCipherSpec", alert=AlertDescription.unexpected_message
+            )
         self._ccs_seen += 1
         if self._ccs_seen > defaults.MAX_CHANGE_CIPHER_SPEC_RECORDS:
-            raise RemoteProtocolError("too many ChangeCipherSpec records", alert=AlertDescription.unexpected_message)
+            raise RemoteProtocolError(
+                "too many ChangeCipherSpec records", alert=AlertDescription.unexpected_message
+            )
 
     def _handshake_started_by_peer(self) -> bool:
         hs = self._handshake
@@ -263,7 +277,9 @@ class Connection:
 
     def _on_handshake_data(self, data: bytes) -> None:
         if not data:
-            raise RemoteProtocolError("zero-length handshake fragment", alert=AlertDescription.unexpected_message)
+            raise RemoteProtocolError(
+                "zero-length handshake fragment", alert=AlertDescription.unexpected_message
+            )
         self._empty_records = 0
         self._reassembler.feed(data)
         while (message := self._reassembler.next_message()) is not None:
@@ -289,16 +305,21 @@ class Connection:
             self._events.append(SessionTicketReceived(lifetime=ticket.ticket_lifetime))
         else:
             raise RemoteProtocolError(
-                f"unexpected post-handshake message {msg_type}", alert=AlertDescription.unexpected_message
+                f"unexpected post-handshake message {msg_type}",
+                alert=AlertDescription.unexpected_message,
             )
 
     def _on_key_update(self, msg: KeyUpdate) -> None:
         # RFC 8446 §4.6.3: the message must end its record (no straddling a key change).
         if not self._reassembler.is_empty():
-            raise RemoteProtocolError("KeyUpdate not at a record boundary", alert=AlertDescription.unexpected_message)
+            raise RemoteProtocolError(
+                "KeyUpdate not at a record boundary", alert=AlertDescription.unexpected_message
+            )
         self._key_updates_in_row += 1
         if self._key_updates_in_row > defaults.MAX_KEY_UPDATES_IN_ROW:
-            raise RemoteProtocolError("too many KeyUpdates in a row", alert=AlertDescription.unexpected_message)
+            raise RemoteProtocolError(
+                "too many KeyUpdates in a row", alert=AlertDescription.unexpected_message
+            )
         params = self._params
         if params is None:
             raise LocalProtocolError("KeyUpdate without traffic keys")
@@ -323,7 +344,9 @@ class Connection:
             # RFC 8446 §6.1: a warning; close_notify should follow. Bounded.
             self._warning_alerts += 1
             if self._warning_alerts > defaults.MAX_WARNING_ALERTS_IN_ROW:
-                raise RemoteProtocolError("too many warning alerts", alert=AlertDescription.unexpected_message)
+                raise RemoteProtocolError(
+                    "too many warning alerts", alert=AlertDescription.unexpected_message
+                )
             self._events.append(AlertReceivedEvent(description=description, level=level))
             return
         # RFC 8446 §6.2: every other alert is fatal whatever its level says.
@@ -332,13 +355,20 @@ class Connection:
 
     def _on_application_data(self, data: bytes) -> None:
         if self._state != "connected" or self._read_epoch != Epoch.APPLICATION:
-            raise RemoteProtocolError("application data before the handshake ended", alert=AlertDescription.unexpected_message)
+            raise RemoteProtocolError(
+                "application data before the handshake ended",
+                alert=AlertDescription.unexpected_message,
+            )
         if self._peer_closed:
-            raise RemoteProtocolError("data after close_notify", alert=AlertDescription.unexpected_message)
+            raise RemoteProtocolError(
+                "data after close_notify", alert=AlertDescription.unexpected_message
+            )
         if not data:
             self._empty_records += 1
             if self._empty_records > defaults.MAX_EMPTY_RECORDS_IN_ROW:
-                raise RemoteProtocolError("too many empty records", alert=AlertDescription.unexpected_message)
+                raise RemoteProtocolError(
+                    "too many empty records", alert=AlertDescription.unexpected_message
+                )
             return
         self._empty_records = 0
         self._key_updates_in_row = 0
@@ -389,7 +419,8 @@ class Connection:
             if not self._reassembler.is_empty():
                 # RFC 8446 §5.1: handshake messages must not straddle a key change.
                 raise RemoteProtocolError(
-                    "handshake message straddles a key change", alert=AlertDescription.unexpected_message
+                    "handshake message straddles a key change",
+                    alert=AlertDescription.unexpected_message,
                 )
             self._read = protector
             self._read_epoch = action.epoch
@@ -405,15 +436,23 @@ class Connection:
         write, params = self._write, self._params
         if write is None or params is None:
             raise LocalProtocolError("KeyUpdate without traffic keys")
-        request = KeyUpdateRequest.update_requested if request_peer else KeyUpdateRequest.update_not_requested
-        self._out.append(write.seal(ContentType.handshake, KeyUpdate(request_update=request).encode()))
+        request = (
+            KeyUpdateRequest.update_requested
+            if request_peer
+            else KeyUpdateRequest.update_not_requested
+        )
+        self._out.append(
+            write.seal(ContentType.handshake, KeyUpdate(request_update=request).encode())
+        )
         self._write_app_secret = next_traffic_secret(params.hash_name, self._write_app_secret)
         self._write = RecordProtector(params, self._write_app_secret)
         if request_peer:
             self._events.append(KeyUpdated(direction="send", requested_by_peer=False))
         return self._write
 
-    def _send_alert(self, description: AlertDescription, level: AlertLevel = AlertLevel.FATAL) -> None:
+    def _send_alert(
+        self, description: AlertDescription, level: AlertLevel = AlertLevel.FATAL
+    ) -> None:
         body = bytes((level, description))
         if self._write is None:
             self._out.append(plaintext_record(ContentType.alert, body))

@@ -134,7 +134,11 @@ class AlertReceived(RemoteProtocolError):
     def __init__(self, description: int, level: int = AlertLevel.FATAL) -> None:
         self.description = description
         self.level = level
-        desc = AlertDescription(description) if description in AlertDescription._value2member_map_ else None
+        desc = (
+            AlertDescription(description)
+            if description in AlertDescription._value2member_map_
+            else None
+        )
         super().__init__(
             f"peer sent alert {alert_name(description)}",
             alert=desc if desc is not None else AlertDescription.close_notify,

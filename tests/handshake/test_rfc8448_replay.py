@@ -119,7 +119,9 @@ def _check_secrets(lines: list[str], summary: dict[str, str]) -> None:
     assert secrets["EXPORTER_SECRET"] == summary["exporter_master_secret"]
 
 
-def test_section3_client_reproduces_every_secret_and_record(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_section3_client_reproduces_every_secret_and_record(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     trace = load_vector("rfc8448/section3_simple_1rtt_handshake.json")
     summary = trace["summary"]
     client, lines, written = _replay_client(
@@ -144,8 +146,12 @@ def test_section3_client_reproduces_every_secret_and_record(monkeypatch: pytest.
     app = next(r for r in ours if r["content_type"] == "application_data")
     client.send_data(_h(app["payload"]))
     assert client.data_to_send() == _h(app["complete_record"])
-    server_app = next(r for r in _records(trace, "server") if r["content_type"] == "application_data")
-    assert [e for e in events if isinstance(e, DataReceived)] == [DataReceived(data=_h(server_app["payload"]))]
+    server_app = next(
+        r for r in _records(trace, "server") if r["content_type"] == "application_data"
+    )
+    assert [e for e in events if isinstance(e, DataReceived)] == [
+        DataReceived(data=_h(server_app["payload"]))
+    ]
 
     client.close()
     alert = next(r for r in ours if r["content_type"] == "alert")
@@ -176,7 +182,9 @@ def test_section5_hello_retry_client(monkeypatch: pytest.MonkeyPatch) -> None:
     assert client.info is not None and client.info.hello_retry and client.info.group == "secp256r1"
 
 
-def test_section6_client_authentication_with_empty_client_certificate(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_section6_client_authentication_with_empty_client_certificate(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     # The trace's client RSA key is not published, so our client answers the
     # CertificateRequest with an empty Certificate: every secret up to the application
     # traffic secrets still has to match, and the flight has to be well formed.
@@ -199,7 +207,7 @@ def test_section6_client_authentication_with_empty_client_certificate(monkeypatc
 def test_section7_compatibility_mode_client(monkeypatch: pytest.MonkeyPatch) -> None:
     trace = load_vector("rfc8448/section7_compatibility_mode.json")
     summary = trace["summary"]
-    client, lines, written = _replay_client(
+    _client, lines, written = _replay_client(
         trace,
         monkeypatch,
         hellos=["ClientHello"],
@@ -209,7 +217,10 @@ def test_section7_compatibility_mode_client(monkeypatch: pytest.MonkeyPatch) -> 
     )
     ours = [r for r in _records(trace, "client") if r["content_type"] != "alert"]
     # ClientHello, then CCS + {Finished} written together.
-    assert written == [_h(ours[0]["complete_record"]), _h(ours[1]["complete_record"]) + _h(ours[2]["complete_record"])]
+    assert written == [
+        _h(ours[0]["complete_record"]),
+        _h(ours[1]["complete_record"]) + _h(ours[2]["complete_record"]),
+    ]
     _check_secrets(lines, summary)
 
 
@@ -224,10 +235,18 @@ def _rsa_server_config(lines: list[str]) -> ServerConfig:
 
     public = rsa.RSAPublicNumbers(n("public exponent"), n("modulus (public)"))
     private = rsa.RSAPrivateNumbers(
-        n("prime1"), n("prime2"), n("private exponent"), n("exponent1"), n("exponent2"), n("coefficient"), public
+        n("prime1"),
+        n("prime2"),
+        n("private exponent"),
+        n("exponent1"),
+        n("exponent2"),
+        n("coefficient"),
+        public,
     ).private_key()
     return ServerConfig(
-        certificates=(CertifiedKey(chain=(_h(key_data["server_certificate_der"]),), private_key=private),),
+        certificates=(
+            CertifiedKey(chain=(_h(key_data["server_certificate_der"]),), private_key=private),
+        ),
         groups=(NamedGroup.x25519, NamedGroup.secp256r1),
         cipher_suites=(CipherSuite.TLS_AES_128_GCM_SHA256,),
         keylog_callback=lines.append,

@@ -33,7 +33,9 @@ def _plain_alert(alert: AlertDescription) -> bytes:
     return plaintext_record(ContentType.alert, bytes((2, alert)))
 
 
-def expect_alert(conn: Connection, data: bytes, alert: AlertDescription, *, plaintext: bool = True) -> None:
+def expect_alert(
+    conn: Connection, data: bytes, alert: AlertDescription, *, plaintext: bool = True
+) -> None:
     with pytest.raises(ProtocolError) as err:
         conn.receive_data(data)
     assert err.value.alert == alert, str(err.value)
@@ -61,7 +63,9 @@ def ch_record(ch: ClientHello) -> bytes:
     return plaintext_record(ContentType.handshake, ch.encode())
 
 
-def with_extensions(ch: ClientHello, change: Callable[[list[Extension]], list[Extension]]) -> ClientHello:
+def with_extensions(
+    ch: ClientHello, change: Callable[[list[Extension]], list[Extension]]
+) -> ClientHello:
     return dataclasses.replace(ch, extensions=tuple(change(list(ch.extensions))))
 
 
@@ -70,7 +74,9 @@ def drop(ext_type: int) -> Callable[[list[Extension]], list[Extension]]:
 
 
 def replace(ext_type: int, data: bytes) -> Callable[[list[Extension]], list[Extension]]:
-    return lambda exts: [Extension(ext_type=e.ext_type, data=data) if e.ext_type == ext_type else e for e in exts]
+    return lambda exts: [
+        Extension(ext_type=e.ext_type, data=data) if e.ext_type == ext_type else e for e in exts
+    ]
 
 
 # --- the server facing bad ClientHellos ------------------------------------------------------
@@ -78,11 +84,18 @@ def replace(ext_type: int, data: bytes) -> Callable[[list[Extension]], list[Exte
 
 def test_rejects_finished_as_first_message() -> None:
     fin = Finished(verify_data=bytes(32)).encode()
-    expect_alert(ServerConnection(server_config()), plaintext_record(ContentType.handshake, fin), A.unexpected_message)
+    expect_alert(
+        ServerConnection(server_config()),
+        plaintext_record(ContentType.handshake, fin),
+        A.unexpected_message,
+    )
 
 
 def test_rejects_client_hello_without_tls13() -> None:
-    ch = with_extensions(client_hello(), replace(ExtensionType.supported_versions, ext.encode_supported_versions_ch((0x0303,))))
+    ch = with_extensions(
+        client_hello(),
+        replace(ExtensionType.supported_versions, ext.encode_supported_versions_ch((0x0303,))),
+    )
     expect_alert(ServerConnection(server_config()), ch_record(ch), A.protocol_version)
 
 
@@ -97,7 +110,8 @@ def test_rejects_compression() -> None:
 
 
 @pytest.mark.parametrize(
-    "ext_type", [ExtensionType.key_share, ExtensionType.supported_groups, ExtensionType.signature_algorithms]
+    "ext_type",
+    [ExtensionType.key_share, ExtensionType.supported_groups, ExtensionType.signature_algorithms],
 )
 def test_rejects_missing_mandatory_extension(ext_type: int) -> None:
     ch = with_extensions(client_hello(), drop(ext_type))
@@ -106,22 +120,29 @@ def test_rejects_missing_mandatory_extension(ext_type: int) -> None:
 
 def test_rejects_key_share_for_group_not_offered() -> None:
     ch = with_extensions(
-        client_hello(), replace(ExtensionType.supported_groups, ext.encode_supported_groups((NamedGroup.x25519,)))
+        client_hello(),
+        replace(ExtensionType.supported_groups, ext.encode_supported_groups((NamedGroup.x25519,))),
     )
     expect_alert(ServerConnection(server_config()), ch_record(ch), A.illegal_parameter)
 
 
 def test_rejects_two_shares_for_the_same_group() -> None:
     ch = client_hello()
-    shares = ext.decode_key_share_ch(ext.get_extension(ch.extensions, ExtensionType.key_share) or b"")
-    ch = with_extensions(ch, replace(ExtensionType.key_share, ext.encode_key_share_ch(shares + shares)))
+    shares = ext.decode_key_share_ch(
+        ext.get_extension(ch.extensions, ExtensionType.key_share) or b""
+    )
+    ch = with_extensions(
+        ch, replace(ExtensionType.key_share, ext.encode_key_share_ch(shares + shares))
+    )
     expect_alert(ServerConnection(server_config()), ch_record(ch), A.illegal_parameter)
 
 
 @pytest.mark.parametrize("cut", [1, 32, 1183])
 def test_rejects_bad_share_size(cut: int) -> None:
     ch = client_hello()
-    (share,) = ext.decode_key_share_ch(ext.get_extension(ch.extensions, ExtensionType.key_share) or b"")
+    (share,) = ext.decode_key_share_ch(
+        ext.get_extension(ch.extensions, ExtensionType.key_share) or b""
+    )
     bad = ext.KeyShareEntry(group=share.group, key_exchange=share.key_exchange[:-cut])
     ch = with_extensions(ch, replace(ExtensionType.key_share, ext.encode_key_share_ch((bad,))))
     expect_alert(ServerConnection(server_config()), ch_record(ch), A.illegal_parameter)
@@ -143,7 +164,9 @@ def test_rejects_invalid_curve_point() -> None:
 
 def test_rejects_all_zero_x25519_share() -> None:
     bad = ext.KeyShareEntry(group=NamedGroup.x25519, key_exchange=bytes(32))  # low-order point
-    ch = with_extensions(client_hello(), replace(ExtensionType.key_share, ext.encode_key_share_ch((bad,))))
+    ch = with_extensions(
+        client_hello(), replace(ExtensionType.key_share, ext.encode_key_share_ch((bad,)))
+    )
     server = ServerConnection(server_config(groups=(NamedGroup.x25519,)))
     expect_alert(server, ch_record(ch), A.illegal_parameter)
 
@@ -157,7 +180,11 @@ def test_rejects_truncated_client_hello() -> None:
     raw = client_hello().encode()
     body = raw[4:-7]
     truncated = bytes((HandshakeType.client_hello,)) + len(body).to_bytes(3, "big") + body
-    expect_alert(ServerConnection(server_config()), plaintext_record(ContentType.handshake, truncated), A.decode_error)
+    expect_alert(
+        ServerConnection(server_config()),
+        plaintext_record(ContentType.handshake, truncated),
+        A.decode_error,
+    )
 
 
 def test_rejects_no_common_cipher_suite() -> None:
@@ -184,12 +211,19 @@ def test_rejects_change_cipher_spec_with_wrong_body() -> None:
     client.start()
     server.receive_data(client.data_to_send())
     server.data_to_send()
-    expect_alert(server, plaintext_record(ContentType.change_cipher_spec, b"\x02"), A.unexpected_message, plaintext=False)
+    expect_alert(
+        server,
+        plaintext_record(ContentType.change_cipher_spec, b"\x02"),
+        A.unexpected_message,
+        plaintext=False,
+    )
 
 
 def test_rejects_change_cipher_spec_before_client_hello() -> None:
     expect_alert(
-        ServerConnection(server_config()), plaintext_record(ContentType.change_cipher_spec, b"\x01"), A.unexpected_message
+        ServerConnection(server_config()),
+        plaintext_record(ContentType.change_cipher_spec, b"\x01"),
+        A.unexpected_message,
     )
 
 
@@ -213,7 +247,9 @@ def test_client_rejects_downgrade_sentinel() -> None:
     sh = dataclasses.replace(
         sh,
         random=sh.random[:24] + b"DOWNGRD\x01",
-        extensions=tuple(e for e in sh.extensions if e.ext_type != ExtensionType.supported_versions),
+        extensions=tuple(
+            e for e in sh.extensions if e.ext_type != ExtensionType.supported_versions
+        ),
     )
     expect_alert(client, plaintext_record(ContentType.handshake, sh.encode()), A.illegal_parameter)
 
@@ -223,7 +259,10 @@ def test_client_rejects_tls12_server_hello() -> None:
     client.start()
     sh, _ = _server_hello_for(client)
     sh = dataclasses.replace(
-        sh, extensions=tuple(e for e in sh.extensions if e.ext_type != ExtensionType.supported_versions)
+        sh,
+        extensions=tuple(
+            e for e in sh.extensions if e.ext_type != ExtensionType.supported_versions
+        ),
     )
     expect_alert(client, plaintext_record(ContentType.handshake, sh.encode()), A.protocol_version)
 
@@ -272,7 +311,12 @@ def test_server_rejects_renegotiation_attempt() -> None:
 def test_rejects_key_update_with_invalid_value() -> None:
     client, server = handshake(client_config(), server_config())
     body = bytes((HandshakeType.key_update, 0, 0, 1, 7))
-    expect_alert(server, _seal_from(client, ContentType.handshake, body), A.illegal_parameter, plaintext=False)
+    expect_alert(
+        server,
+        _seal_from(client, ContentType.handshake, body),
+        A.illegal_parameter,
+        plaintext=False,
+    )
 
 
 def test_rejects_data_after_close_notify() -> None:

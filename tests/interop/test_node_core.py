@@ -74,14 +74,18 @@ def _pump(
         ("ed25519", NamedGroup.x25519, "ed25519"),
     ],
 )
-def test_our_client_against_node_server(node: Path, pem_bundle: Bundle, alg: str, group: NamedGroup, scheme: str) -> None:
+def test_our_client_against_node_server(
+    node: Path, pem_bundle: Bundle, alg: str, group: NamedGroup, scheme: str
+) -> None:
     certs = pem_bundle(alg)
     config = ClientConfig(
         trust_store=TrustStore.from_pem(certs["ca_pem"].read_bytes()),
         groups=(group,),
         key_share_groups=(group,),
     )
-    with NodeServer(node, cert=certs["server_pem"], key=certs["server_key"], groups=group.name) as server:
+    with NodeServer(
+        node, cert=certs["server_pem"], key=certs["server_key"], groups=group.name
+    ) as server:
         conn = ClientConnection(config, "localhost")
         with socket.create_connection(("127.0.0.1", server.port), timeout=DEADLINE_S) as sock:
             conn.start()
@@ -115,7 +119,9 @@ def test_node_client_against_our_server(
     node: Path, pem_bundle: Bundle, alg: str, group: str, node_name: str, ours: str
 ) -> None:
     certs = pem_bundle(alg)
-    config = ServerConfig(certificates=(CertifiedKey.from_files(certs["server_pem"], certs["server_key"]),))
+    config = ServerConfig(
+        certificates=(CertifiedKey.from_files(certs["server_pem"], certs["server_key"]),)
+    )
     listener = socket.create_server(("127.0.0.1", 0))
     port = listener.getsockname()[1]
     outcome: dict[str, object] = {}

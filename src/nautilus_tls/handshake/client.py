@@ -56,9 +56,7 @@ from nautilus_tls.handshake.common import (
     KeyLog,
     SendChangeCipherSpec,
     SendHandshake,
-    SystemEntropy,
     unexpected,
-    wall_clock,
 )
 from nautilus_tls.session_info import SessionInfo
 from nautilus_tls.wire import extensions as ext
@@ -67,8 +65,8 @@ from nautilus_tls.wire.enums import (
     ExtensionType,
     HandshakeType,
     NamedGroup,
-    PskKeyExchangeMode,
     ProtocolVersion,
+    PskKeyExchangeMode,
     SignatureScheme,
     display_name,
 )
@@ -150,17 +148,40 @@ def _client_hello(
     exts: list[Extension] = []
     if ctx.server_name and not is_ip_address(ctx.server_name):
         # RFC 6066 §3: literal IP addresses are not sent in SNI.
-        exts.append(Extension(ext_type=ExtensionType.server_name, data=ext.encode_server_name(ctx.server_name)))
+        exts.append(
+            Extension(
+                ext_type=ExtensionType.server_name, data=ext.encode_server_name(ctx.server_name)
+            )
+        )
     exts += [
-        Extension(ext_type=ExtensionType.supported_versions, data=ext.encode_supported_versions_ch((ProtocolVersion.TLS1_3,))),
-        Extension(ext_type=ExtensionType.supported_groups, data=ext.encode_supported_groups(cfg.groups)),
+        Extension(
+            ext_type=ExtensionType.supported_versions,
+            data=ext.encode_supported_versions_ch((ProtocolVersion.TLS1_3,)),
+        ),
+        Extension(
+            ext_type=ExtensionType.supported_groups, data=ext.encode_supported_groups(cfg.groups)
+        ),
         Extension(ext_type=ExtensionType.key_share, data=ext.encode_key_share_ch(shares)),
-        Extension(ext_type=ExtensionType.signature_algorithms, data=ext.encode_signature_algorithms(cfg.signature_schemes)),
-        Extension(ext_type=ExtensionType.signature_algorithms_cert, data=ext.encode_signature_algorithms(cfg.certificate_schemes)),
-        Extension(ext_type=ExtensionType.psk_key_exchange_modes, data=ext.encode_psk_key_exchange_modes((PskKeyExchangeMode.psk_dhe_ke,))),
+        Extension(
+            ext_type=ExtensionType.signature_algorithms,
+            data=ext.encode_signature_algorithms(cfg.signature_schemes),
+        ),
+        Extension(
+            ext_type=ExtensionType.signature_algorithms_cert,
+            data=ext.encode_signature_algorithms(cfg.certificate_schemes),
+        ),
+        Extension(
+            ext_type=ExtensionType.psk_key_exchange_modes,
+            data=ext.encode_psk_key_exchange_modes((PskKeyExchangeMode.psk_dhe_ke,)),
+        ),
     ]
     if cfg.alpn_protocols:
-        exts.append(Extension(ext_type=ExtensionType.application_layer_protocol_negotiation, data=ext.encode_alpn(cfg.alpn_protocols)))
+        exts.append(
+            Extension(
+                ext_type=ExtensionType.application_layer_protocol_negotiation,
+                data=ext.encode_alpn(cfg.alpn_protocols),
+            )
+        )
     if cookie is not None:
         exts.append(Extension(ext_type=ExtensionType.cookie, data=ext.encode_cookie(cookie)))
     return ClientHello(
@@ -246,10 +267,14 @@ class ExpectServerHello(ClientState):
         if sh.is_hello_retry_request:
             return self._retry(ctx, sh, raw, params)
         if self.retry_suite is not None and sh.cipher_suite != self.retry_suite:
-            raise PeerMisbehaved("ServerHello cipher suite differs from HelloRetryRequest's (RFC 8446 §4.1.4)")
+            raise PeerMisbehaved(
+                "ServerHello cipher suite differs from HelloRetryRequest's (RFC 8446 §4.1.4)"
+            )
         return self._accept(ctx, sh, raw, params)
 
-    def _retry(self, ctx: ClientContext, hrr: ServerHello, raw: bytes, params: SuiteParams) -> ClientState:
+    def _retry(
+        self, ctx: ClientContext, hrr: ServerHello, raw: bytes, params: SuiteParams
+    ) -> ClientState:
         # RFC 8446 §4.1.4: at most one HelloRetryRequest per connection.
         if ctx.hello_retry:
             raise unexpected(HandshakeType.server_hello, "after a HelloRetryRequest (second HRR)")
@@ -268,7 +293,9 @@ class ExpectServerHello(ClientState):
                     f"HelloRetryRequest selected group {display_name(NamedGroup, group)} we did not offer"
                 )
             if group in ctx.offered_groups_with_share:
-                raise PeerMisbehaved("HelloRetryRequest selected a group we already sent a share for")
+                raise PeerMisbehaved(
+                    "HelloRetryRequest selected a group we already sent a share for"
+                )
             ctx.offered_groups_with_share.clear()
             shares = _make_key_shares(ctx, (group,))
         else:
@@ -285,7 +312,9 @@ class ExpectServerHello(ClientState):
             retry_suite=hrr.cipher_suite,
         )
 
-    def _accept(self, ctx: ClientContext, sh: ServerHello, raw: bytes, params: SuiteParams) -> ClientState:
+    def _accept(
+        self, ctx: ClientContext, sh: ServerHello, raw: bytes, params: SuiteParams
+    ) -> ClientState:
         ks = ext.get_extension(sh.extensions, ExtensionType.key_share)
         if ks is None:
             raise RemoteProtocolError(
@@ -316,7 +345,9 @@ class ExpectServerHello(ClientState):
         ctx.keylog.log("SERVER_HANDSHAKE_TRAFFIC_SECRET", ctx.client_random, s_hs)
         ctx.install("read", Epoch.HANDSHAKE, params, s_hs)
         return ExpectEncryptedExtensions(
-            keys=_HandshakeKeys(params=params, schedule=schedule, transcript=transcript, c_hs=c_hs, s_hs=s_hs),
+            keys=_HandshakeKeys(
+                params=params, schedule=schedule, transcript=transcript, c_hs=c_hs, s_hs=s_hs
+            ),
             group=entry.group,
             client_hello=self.client_hello,
         )
@@ -363,7 +394,9 @@ class ExpectEncryptedExtensions(ClientState):
                     alert=AlertDescription.unsupported_extension,
                 )
         alpn: bytes | None = None
-        alpn_data = ext.get_extension(ee.extensions, ExtensionType.application_layer_protocol_negotiation)
+        alpn_data = ext.get_extension(
+            ee.extensions, ExtensionType.application_layer_protocol_negotiation
+        )
         if alpn_data is not None:
             protocols = ext.decode_alpn(alpn_data)
             # RFC 7301 §3.1: exactly one protocol, one that we offered.
@@ -391,7 +424,9 @@ class ExpectCertificateOrRequest(ClientState):
             ext.check_allowed(cr.extensions, HandshakeType.certificate_request)
             # RFC 8446 §4.3.2: the context is empty in the main handshake.
             if cr.certificate_request_context:
-                raise PeerMisbehaved("CertificateRequest context must be empty during the handshake")
+                raise PeerMisbehaved(
+                    "CertificateRequest context must be empty during the handshake"
+                )
             sa = ext.get_extension(cr.extensions, ExtensionType.signature_algorithms)
             if sa is None:
                 raise RemoteProtocolError(
@@ -400,17 +435,21 @@ class ExpectCertificateOrRequest(ClientState):
                 )
             self.keys.transcript.update(raw)
             return ExpectCertificate(
-                keys=self.keys, negotiated=self.negotiated, requested_schemes=ext.decode_signature_algorithms(sa)
+                keys=self.keys,
+                negotiated=self.negotiated,
+                requested_schemes=ext.decode_signature_algorithms(sa),
             )
-        return ExpectCertificate(keys=self.keys, negotiated=self.negotiated, requested_schemes=None).handle(
-            ctx, msg_type, body, raw
-        )
+        return ExpectCertificate(
+            keys=self.keys, negotiated=self.negotiated, requested_schemes=None
+        ).handle(ctx, msg_type, body, raw)
 
 
 def check_certificate_message(cert: Certificate, expected_context: bytes) -> tuple[bytes, ...]:
     """Common checks on a Certificate message; returns the DER chain (may be empty)."""
     if not hmac.compare_digest(cert.certificate_request_context, expected_context):
-        raise PeerMisbehaved("Certificate has the wrong certificate_request_context (RFC 8446 §4.4.2)")
+        raise PeerMisbehaved(
+            "Certificate has the wrong certificate_request_context (RFC 8446 §4.4.2)"
+        )
     if len(cert.certificate_list) > MAX_CERTIFICATE_CHAIN_LENGTH:
         raise BadCertificate(
             f"certificate chain of {len(cert.certificate_list)} exceeds the limit of {MAX_CERTIFICATE_CHAIN_LENGTH}"
@@ -448,7 +487,10 @@ class ExpectCertificate(ClientState):
             )
         self.keys.transcript.update(raw)
         return ExpectCertificateVerify(
-            keys=self.keys, negotiated=self.negotiated, requested_schemes=self.requested_schemes, chain=chain
+            keys=self.keys,
+            negotiated=self.negotiated,
+            requested_schemes=self.requested_schemes,
+            chain=chain,
         )
 
 
@@ -507,7 +549,9 @@ class ExpectFinished(ClientState):
         expected = finished_verify_data(hash_name, keys.s_hs, transcript.digest())
         # RFC 8446 §4.4.4: a wrong verify_data is decrypt_error.
         if not hmac.compare_digest(expected, fin.verify_data):
-            raise PeerMisbehaved("server Finished does not verify", alert=AlertDescription.decrypt_error)
+            raise PeerMisbehaved(
+                "server Finished does not verify", alert=AlertDescription.decrypt_error
+            )
         transcript.update(raw)
 
         schedule = keys.schedule
@@ -535,7 +579,9 @@ class ExpectFinished(ClientState):
             server_name=ctx.server_name,
             peer_certificates=self.chain,
             peer_certificate_subject=subject_of(self.chain[0]),
-            client_certificate_scheme=display_name(SignatureScheme, client_scheme) if client_scheme else None,
+            client_certificate_scheme=display_name(SignatureScheme, client_scheme)
+            if client_scheme
+            else None,
             hello_retry=ctx.hello_retry,
         )
         ctx.actions.append(HandshakeComplete(info))
@@ -554,16 +600,30 @@ class ExpectFinished(ClientState):
         ck = ctx.config.client_certificate
         scheme: int | None = None
         if ck is not None:
-            usable = [s for s in schemes_for_key(ck.private_key) if s in self.requested_schemes]
+            usable = [
+                s
+                for s in schemes_for_key(ck.private_key, certificate=ck.chain[0])
+                if s in self.requested_schemes
+            ]
             scheme = usable[0] if usable else None
         if ck is None or scheme is None:
-            ctx.send(Epoch.HANDSHAKE, Certificate(certificate_request_context=b"", certificate_list=()), transcript)
+            ctx.send(
+                Epoch.HANDSHAKE,
+                Certificate(certificate_request_context=b"", certificate_list=()),
+                transcript,
+            )
             return None
         entries = tuple(CertificateEntry(cert_data=der) for der in ck.chain)
-        ctx.send(Epoch.HANDSHAKE, Certificate(certificate_request_context=b"", certificate_list=entries), transcript)
+        ctx.send(
+            Epoch.HANDSHAKE,
+            Certificate(certificate_request_context=b"", certificate_list=entries),
+            transcript,
+        )
         content = certificate_verify_content(False, transcript.digest())
         signature = sign(ck.private_key, scheme, content)
-        ctx.send(Epoch.HANDSHAKE, CertificateVerify(algorithm=scheme, signature=signature), transcript)
+        ctx.send(
+            Epoch.HANDSHAKE, CertificateVerify(algorithm=scheme, signature=signature), transcript
+        )
         return scheme
 
 

@@ -9,7 +9,12 @@ from __future__ import annotations
 from nautilus_tls.config import ClientConfig, ServerConfig
 from nautilus_tls.handshake.client import ClientConnected, ClientContext, ClientState, start_client
 from nautilus_tls.handshake.common import Action, Clock, Entropy, KeyLog
-from nautilus_tls.handshake.server import ExpectClientHello, ServerConnected, ServerContext, ServerState
+from nautilus_tls.handshake.server import (
+    ExpectClientHello,
+    ServerConnected,
+    ServerContext,
+    ServerState,
+)
 
 
 class ClientHandshake:

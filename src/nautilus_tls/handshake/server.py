@@ -123,7 +123,9 @@ class ServerState:
 
 
 def _missing(what: str) -> RemoteProtocolError:
-    return RemoteProtocolError(f"ClientHello lacks {what}", alert=AlertDescription.missing_extension)
+    return RemoteProtocolError(
+        f"ClientHello lacks {what}", alert=AlertDescription.missing_extension
+    )
 
 
 def _check_client_hello(ch: ClientHello) -> None:
@@ -174,7 +176,7 @@ def _choose_group(
 
 
 def _choose_scheme(ck: CertifiedKey, client_schemes: tuple[int, ...]) -> int | None:
-    for scheme in schemes_for_key(ck.private_key):
+    for scheme in schemes_for_key(ck.private_key, certificate=ck.chain[0]):
         if scheme in client_schemes:
             return scheme
     return None
@@ -229,10 +231,14 @@ def _choose(ctx: ServerContext, ch: ClientHello) -> tuple[_Choice, dict[int, byt
                 break
     if scheme is None:
         offered = ", ".join(display_name(SignatureScheme, s) for s in client_schemes)
-        raise PeerIncompatible(f"no signature scheme in common with our certificate; client offered: {offered}")
+        raise PeerIncompatible(
+            f"no signature scheme in common with our certificate; client offered: {offered}"
+        )
 
     alpn: bytes | None = None
-    alpn_data = ext.get_extension(ch.extensions, ExtensionType.application_layer_protocol_negotiation)
+    alpn_data = ext.get_extension(
+        ch.extensions, ExtensionType.application_layer_protocol_negotiation
+    )
     if alpn_data is not None and cfg.alpn_protocols:
         client_protocols = ext.decode_alpn(alpn_data)
         alpn = next((p for p in cfg.alpn_protocols if p in client_protocols), None)
@@ -266,7 +272,9 @@ class ExpectClientHello(ServerState):
             return send_server_flight(ctx, ch, choice, shares[choice.group], transcript)
         return self._send_hello_retry(ctx, ch, raw, choice)
 
-    def _send_hello_retry(self, ctx: ServerContext, ch: ClientHello, raw: bytes, choice: _Choice) -> ServerState:
+    def _send_hello_retry(
+        self, ctx: ServerContext, ch: ClientHello, raw: bytes, choice: _Choice
+    ) -> ServerState:
         ctx.hello_retry = True
         cookie = ctx.entropy.random_bytes(16)
         hrr = ServerHello(
@@ -274,8 +282,13 @@ class ExpectClientHello(ServerState):
             legacy_session_id_echo=ch.legacy_session_id,
             cipher_suite=choice.params.suite,
             extensions=(
-                Extension(ext_type=ExtensionType.supported_versions, data=ext.encode_supported_versions_sh(ProtocolVersion.TLS1_3)),
-                Extension(ext_type=ExtensionType.key_share, data=ext.encode_key_share_hrr(choice.group)),
+                Extension(
+                    ext_type=ExtensionType.supported_versions,
+                    data=ext.encode_supported_versions_sh(ProtocolVersion.TLS1_3),
+                ),
+                Extension(
+                    ext_type=ExtensionType.key_share, data=ext.encode_key_share_hrr(choice.group)
+                ),
                 Extension(ext_type=ExtensionType.cookie, data=ext.encode_cookie(cookie)),
             ),
         )
@@ -284,7 +297,9 @@ class ExpectClientHello(ServerState):
         transcript.rewrite_for_hello_retry()
         ctx.send(Epoch.INITIAL, hrr, transcript)
         _send_ccs_if_compatible(ctx, ch)
-        return ExpectSecondClientHello(first=ch, choice=choice, cookie=cookie, transcript=transcript)
+        return ExpectSecondClientHello(
+            first=ch, choice=choice, cookie=cookie, transcript=transcript
+        )
 
 
 def _send_ccs_if_compatible(ctx: ServerContext, ch: ClientHello) -> None:
@@ -323,9 +338,16 @@ class ExpectSecondClientHello(ServerState):
             raise PeerMisbehaved("second ClientHello would change the cipher suite")
         # RFC 8446 §4.2.8: exactly one share, for the group we asked for.
         if list(shares) != [self.choice.group]:
-            raise PeerMisbehaved("second ClientHello must carry one share, for the group we asked for")
+            raise PeerMisbehaved(
+                "second ClientHello must carry one share, for the group we asked for"
+            )
         choice = _Choice(
-            choice.params, self.choice.group, choice.certified_key, choice.scheme, choice.alpn, choice.server_name
+            choice.params,
+            self.choice.group,
+            choice.certified_key,
+            choice.scheme,
+            choice.alpn,
+            choice.server_name,
         )
         self.transcript.update(raw)
         return send_server_flight(ctx, ch, choice, shares[self.choice.group], self.transcript)
@@ -335,7 +357,11 @@ class ExpectSecondClientHello(ServerState):
 
 
 def send_server_flight(
-    ctx: ServerContext, ch: ClientHello, choice: _Choice, client_share: bytes, transcript: Transcript
+    ctx: ServerContext,
+    ch: ClientHello,
+    choice: _Choice,
+    client_share: bytes,
+    transcript: Transcript,
 ) -> ServerState:
     kem = kem_for_group(choice.group)
     if kem is None:  # _choose only returns configured groups, which config validated
@@ -349,8 +375,16 @@ def send_server_flight(
         legacy_session_id_echo=ch.legacy_session_id,
         cipher_suite=params.suite,
         extensions=(
-            Extension(ext_type=ExtensionType.key_share, data=ext.encode_key_share_sh(ext.KeyShareEntry(group=choice.group, key_exchange=server_share))),
-            Extension(ext_type=ExtensionType.supported_versions, data=ext.encode_supported_versions_sh(ProtocolVersion.TLS1_3)),
+            Extension(
+                ext_type=ExtensionType.key_share,
+                data=ext.encode_key_share_sh(
+                    ext.KeyShareEntry(group=choice.group, key_exchange=server_share)
+                ),
+            ),
+            Extension(
+                ext_type=ExtensionType.supported_versions,
+                data=ext.encode_supported_versions_sh(ProtocolVersion.TLS1_3),
+            ),
         ),
     )
     ctx.send(Epoch.INITIAL, sh, transcript)
@@ -366,25 +400,54 @@ def send_server_flight(
 
     ee_exts: list[Extension] = []
     if choice.alpn is not None:
-        ee_exts.append(Extension(ext_type=ExtensionType.application_layer_protocol_negotiation, data=ext.encode_alpn((choice.alpn,))))
+        ee_exts.append(
+            Extension(
+                ext_type=ExtensionType.application_layer_protocol_negotiation,
+                data=ext.encode_alpn((choice.alpn,)),
+            )
+        )
     ctx.send(Epoch.HANDSHAKE, EncryptedExtensions(extensions=tuple(ee_exts)), transcript)
 
     cfg = ctx.config
     requested_schemes: tuple[int, ...] | None = None
     if cfg.client_auth != "none":
         requested_schemes = tuple(cfg.signature_schemes)
-        cr_exts = [Extension(ext_type=ExtensionType.signature_algorithms, data=ext.encode_signature_algorithms(requested_schemes))]
+        cr_exts = [
+            Extension(
+                ext_type=ExtensionType.signature_algorithms,
+                data=ext.encode_signature_algorithms(requested_schemes),
+            )
+        ]
         if cfg.send_certificate_authorities and cfg.client_trust_store is not None:
             names = ca_distinguished_names(cfg.client_trust_store)
             if names:
-                cr_exts.append(Extension(ext_type=ExtensionType.certificate_authorities, data=ext.encode_certificate_authorities(names)))
-        ctx.send(Epoch.HANDSHAKE, CertificateRequest(certificate_request_context=b"", extensions=tuple(cr_exts)), transcript)
+                cr_exts.append(
+                    Extension(
+                        ext_type=ExtensionType.certificate_authorities,
+                        data=ext.encode_certificate_authorities(names),
+                    )
+                )
+        ctx.send(
+            Epoch.HANDSHAKE,
+            CertificateRequest(certificate_request_context=b"", extensions=tuple(cr_exts)),
+            transcript,
+        )
 
     ck = choice.certified_key
     entries = tuple(CertificateEntry(cert_data=der) for der in ck.chain)
-    ctx.send(Epoch.HANDSHAKE, Certificate(certificate_request_context=b"", certificate_list=entries), transcript)
+    ctx.send(
+        Epoch.HANDSHAKE,
+        Certificate(certificate_request_context=b"", certificate_list=entries),
+        transcript,
+    )
     content = certificate_verify_content(True, transcript.digest())
-    ctx.send(Epoch.HANDSHAKE, CertificateVerify(algorithm=choice.scheme, signature=sign(ck.private_key, choice.scheme, content)), transcript)
+    ctx.send(
+        Epoch.HANDSHAKE,
+        CertificateVerify(
+            algorithm=choice.scheme, signature=sign(ck.private_key, choice.scheme, content)
+        ),
+        transcript,
+    )
     verify_data = finished_verify_data(params.hash_name, s_hs, transcript.digest())
     ctx.send(Epoch.HANDSHAKE, Finished(verify_data=verify_data), transcript)
 
@@ -397,10 +460,17 @@ def send_server_flight(
     ctx.install("write", Epoch.APPLICATION, params, s_ap)
 
     keys = _ServerKeys(
-        params=params, schedule=schedule, transcript=transcript, c_hs=c_hs, c_ap=c_ap, exporter=exporter
+        params=params,
+        schedule=schedule,
+        transcript=transcript,
+        c_hs=c_hs,
+        c_ap=c_ap,
+        exporter=exporter,
     )
     if requested_schemes is not None:
-        return ExpectClientCertificate(keys=keys, choice=choice, requested_schemes=requested_schemes)
+        return ExpectClientCertificate(
+            keys=keys, choice=choice, requested_schemes=requested_schemes
+        )
     return ExpectClientFinished(keys=keys, choice=choice, client_chain=(), client_scheme=None)
 
 
@@ -439,13 +509,18 @@ class ExpectClientCertificate(ServerState):
                     "client sent no certificate but one is required",
                     alert=AlertDescription.certificate_required,
                 )
-            return ExpectClientFinished(keys=self.keys, choice=self.choice, client_chain=(), client_scheme=None)
+            return ExpectClientFinished(
+                keys=self.keys, choice=self.choice, client_chain=(), client_scheme=None
+            )
         store = ctx.config.client_trust_store
         if store is None:  # ServerConfig validation requires it with client_auth
             raise PeerIncompatible("no trust store for client certificates")
         verify_client_chain(chain, store, datetime.fromtimestamp(ctx.clock(), UTC))
         return ExpectClientCertificateVerify(
-            keys=self.keys, choice=self.choice, requested_schemes=self.requested_schemes, chain=chain
+            keys=self.keys,
+            choice=self.choice,
+            requested_schemes=self.requested_schemes,
+            chain=chain,
         )
 
 
@@ -470,7 +545,9 @@ class ExpectClientCertificateVerify(ServerState):
         content = certificate_verify_content(False, self.keys.transcript.digest())
         verify(self.chain[0], cv.algorithm, cv.signature, content)
         self.keys.transcript.update(raw)
-        return ExpectClientFinished(keys=self.keys, choice=self.choice, client_chain=self.chain, client_scheme=cv.algorithm)
+        return ExpectClientFinished(
+            keys=self.keys, choice=self.choice, client_chain=self.chain, client_scheme=cv.algorithm
+        )
 
 
 @dataclass(slots=True)
@@ -490,7 +567,9 @@ class ExpectClientFinished(ServerState):
         keys = self.keys
         expected = finished_verify_data(keys.params.hash_name, keys.c_hs, keys.transcript.digest())
         if not hmac.compare_digest(expected, fin.verify_data):
-            raise PeerMisbehaved("client Finished does not verify", alert=AlertDescription.decrypt_error)
+            raise PeerMisbehaved(
+                "client Finished does not verify", alert=AlertDescription.decrypt_error
+            )
         keys.transcript.update(raw)
         ctx.install("read", Epoch.APPLICATION, keys.params, keys.c_ap)
         resumption = keys.schedule.resumption_master_secret(keys.transcript.digest())
@@ -502,13 +581,20 @@ class ExpectClientFinished(ServerState):
             alpn=choice.alpn.decode("ascii", "replace") if choice.alpn else None,
             server_name=choice.server_name,
             peer_certificates=self.client_chain,
-            peer_certificate_subject=subject_of(self.client_chain[0]) if self.client_chain else None,
-            client_certificate_scheme=display_name(SignatureScheme, self.client_scheme) if self.client_scheme else None,
+            peer_certificate_subject=subject_of(self.client_chain[0])
+            if self.client_chain
+            else None,
+            client_certificate_scheme=display_name(SignatureScheme, self.client_scheme)
+            if self.client_scheme
+            else None,
             hello_retry=ctx.hello_retry,
         )
         ctx.actions.append(HandshakeComplete(info))
         return ServerConnected(
-            params=keys.params, exporter_master_secret=keys.exporter, resumption_master_secret=resumption, info=info
+            params=keys.params,
+            exporter_master_secret=keys.exporter,
+            resumption_master_secret=resumption,
+            info=info,
         )
 
 

@@ -1,0 +1,739 @@
+"""TLS streams for asyncio, over the sans-I/O :class:`~nautilus_tls.connection.Connection`.
+
+A thin adapter: bytes from the socket go into ``Connection.receive_data``, events come out
+and are dispatched (plaintext to the :class:`TLSReader`, the finished handshake to whoever
+waits for it), and whatever ``Connection.data_to_send`` returns goes to the transport in one
+``write`` per batch. No protocol decision is made here.
+
+Reading (``TLSReader``):
+
+* ``read()`` returns ``b""`` after the peer's close_notify (a clean end of stream) and raises
+  :class:`~nautilus_tls.errors.RemoteProtocolError` when the stream ends without one (a
+  possible truncation attack, RFC 8446 §6.1). Plaintext that arrived before the end is always
+  delivered first.
+* A fatal alert, from the peer or from us, surfaces as the :class:`ProtocolError` whose
+  ``.alert`` names it; a lost TCP connection as :class:`ConnectionClosedError`.
+* Backpressure: when more than ``defaults.MAX_BUFFERED_PLAINTEXT`` bytes of plaintext wait to be
+  read, the transport stops reading; it resumes once the buffer is down to half of that (or
+  as soon as a reader waits for more than the buffer holds).
+
+Closing (``TLSWriter.close``): close_notify is sent and the TCP write side shut down; the
+transport closes when the peer closes too, or after :data:`CLOSE_TIMEOUT` seconds.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+import logging
+from collections import deque
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
+from typing import Any
+
+from nautilus_tls import defaults
+from nautilus_tls.config import ClientConfig, ServerConfig
+from nautilus_tls.connection import ClientConnection, Connection, ServerConnection
+from nautilus_tls.errors import (
+    AlertDescription,
+    AlertLevel,
+    AlertReceived,
+    ConfigError,
+    ConnectionClosedError,
+    HandshakeTimeout,
+    LocalProtocolError,
+    ProtocolError,
+    RemoteProtocolError,
+    TLSError,
+)
+from nautilus_tls.events import ConnectionClosed, DataReceived, HandshakeCompleted, KeyUpdated
+from nautilus_tls.session_info import SessionInfo
+
+__all__ = ["CLOSE_TIMEOUT", "TLSReader", "TLSWriter", "connect", "start_server"]
+
+logger = logging.getLogger("nautilus_tls.aio")
+
+CLOSE_TIMEOUT = 5.0
+"""Seconds to wait, after sending close_notify, for the peer to close before closing anyway."""
+
+Handler = Callable[["TLSReader", "TLSWriter"], Awaitable[None] | None]
+
+
+def _describe(error: BaseException) -> str:
+    """A log line for an error: its type, message and alert (never key material)."""
+    return f"{type(error).__name__}: {error}"
+
+
+class _TLSProtocol(asyncio.Protocol):
+    """One TLS connection on one transport: feeds bytes in, drains bytes out."""
+
+    def __init__(
+        self,
+        conn: Connection,
+        *,
+        loop: asyncio.AbstractEventLoop,
+        handshake_timeout: float,
+        handshake_deadline: float | None = None,
+        on_established: Callable[[_TLSProtocol], None] | None = None,
+    ) -> None:
+        self._conn = conn
+        self._loop = loop
+        self._handshake_timeout = handshake_timeout
+        self._handshake_deadline = handshake_deadline
+        self._on_established = on_established
+        self._transport: asyncio.Transport | None = None
+        self._handshake_timer: asyncio.TimerHandle | None = None
+        self._close_timer: asyncio.TimerHandle | None = None
+        self._handshake: asyncio.Future[SessionInfo] = loop.create_future()
+        self._closed: asyncio.Future[None] = loop.create_future()
+        self._error: TLSError | None = None
+        self._closing = False  # close() was called
+        self._eof_written = False
+        self._peer_eof = False  # TCP end of stream seen
+        self._lost = False
+        self._paused_reading = False
+        self._paused_writing = False
+        self._drain_waiters: deque[asyncio.Future[None]] = deque()
+        self.key_updates_sent = 0
+        self.key_updates_received = 0
+        self.handler_task: asyncio.Task[Any] | None = None
+        self.reader = TLSReader(self)
+        self.writer = TLSWriter(self)
+
+    # --- asyncio.Protocol ---------------------------------------------------------------
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        assert isinstance(transport, asyncio.Transport)
+        self._transport = transport
+        timeout = self._handshake_timeout
+        if self._handshake_deadline is not None:
+            timeout = max(0.0, self._handshake_deadline - self._loop.time())
+        self._handshake_timer = self._loop.call_later(timeout, self._on_handshake_timeout)
+        if isinstance(self._conn, ClientConnection):
+            try:
+                self._conn.start()
+            except TLSError as exc:
+                self._fail(exc)
+                return
+        self._flush()
+
+    def data_received(self, data: bytes) -> None:
+        if self._error is not None:
+            return
+        try:
+            self._conn.receive_data(data)
+        except TLSError as exc:
+            self._dispatch()  # what happened before the failure (data, the alert event)
+            self._fail(exc)
+            return
+        self._dispatch()
+        self._flush()
+
+    def eof_received(self) -> bool:
+        self._peer_eof = True
+        if self._error is not None:
+            return False
+        try:
+            self._conn.receive_data(b"")
+        except TLSError as exc:
+            self._dispatch()
+            self._fail(exc)
+            return False
+        self._dispatch()
+        self._flush()
+        if self._error is not None or self._closing or not self._conn.handshake_complete:
+            return False
+        # The peer ended cleanly (close_notify, then FIN): keep the transport open so that the
+        # application can still answer and then close (TLS 1.3 half-close, RFC 8446 §6.1).
+        return True
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._lost = True
+        self._cancel_timers()
+        if not self._handshake.done():
+            err: TLSError = ConnectionClosedError("connection lost during the handshake")
+            err.__cause__ = exc
+            self._set_handshake_error(err)
+        reader = self.reader
+        if not reader._eof and reader._exception is None:
+            if exc is None and self._closing:
+                reader._feed_eof()  # we closed: reading ends quietly
+            else:
+                lost = ConnectionClosedError(
+                    f"connection lost: {exc}"
+                    if exc is not None
+                    else "connection closed without close_notify"
+                )
+                lost.__cause__ = exc
+                reader._set_exception(lost)
+        self._wake_drain_waiters()
+        if not self._closed.done():
+            self._closed.set_result(None)
+
+    def pause_writing(self) -> None:
+        self._paused_writing = True
+
+    def resume_writing(self) -> None:
+        self._paused_writing = False
+        self._wake_drain_waiters()
+
+    # --- events -----------------------------------------------------------------------------
+
+    def _dispatch(self) -> None:
+        conn = self._conn
+        while (event := conn.next_event()) is not None:
+            if isinstance(event, DataReceived):
+                self.reader._feed(event.data)
+            elif isinstance(event, HandshakeCompleted):
+                self._on_handshake_completed(event.info)
+            elif isinstance(event, KeyUpdated):
+                if event.direction == "receive":
+                    self.key_updates_received += 1
+                elif event.requested_by_peer:
+                    self.key_updates_sent += 1
+            elif isinstance(event, ConnectionClosed):
+                if event.clean:
+                    self._on_close_notify()
+                else:
+                    error = conn.error
+                    self._fail(
+                        error
+                        if error is not None
+                        else RemoteProtocolError(event.error or "connection failed")
+                    )
+        self._check_backpressure()
+
+    def _on_handshake_completed(self, info: SessionInfo) -> None:
+        if self._handshake_timer is not None:
+            self._handshake_timer.cancel()
+            self._handshake_timer = None
+        if not self._handshake.done():
+            self._handshake.set_result(info)
+        if self._on_established is not None:
+            self._on_established(self)
+
+    def _on_close_notify(self) -> None:
+        if not self._conn.handshake_complete:
+            self._fail(AlertReceived(AlertDescription.close_notify, AlertLevel.WARNING))
+            return
+        self.reader._feed_eof()
+        if self._closing and self._transport is not None:
+            self._transport.close()  # both sides have said close_notify
+
+    def _on_handshake_timeout(self) -> None:
+        self._handshake_timer = None
+        if self._conn.handshake_complete or self._error is not None:
+            return
+        self._fail(
+            HandshakeTimeout(f"the handshake did not finish within {self._handshake_timeout:g} s")
+        )
+
+    # --- output -----------------------------------------------------------------------------
+
+    def _flush(self) -> None:
+        data = self._conn.data_to_send()
+        transport = self._transport
+        if data and transport is not None and not self._lost and not self._eof_written:
+            transport.write(data)
+
+    def _fail(self, error: TLSError) -> None:
+        """The connection is over: send what the core queued (the alert), then close."""
+        if self._error is not None:
+            return
+        self._error = error
+        self._cancel_timers()
+        self._flush()
+        if not self._handshake.done():
+            self._set_handshake_error(error)
+            if not self._conn.is_client:
+                self._log_handshake_failure(error)
+        else:
+            logger.debug("TLS connection from %s failed: %s", self._peer_name(), _describe(error))
+        self.reader._set_exception(error)
+        self._wake_drain_waiters()
+        if self._transport is not None and not self._transport.is_closing():
+            self._transport.close()
+
+    def _set_handshake_error(self, error: TLSError) -> None:
+        self._handshake.set_exception(error)
+        if not self._conn.is_client:
+            self._handshake.exception()  # nobody awaits it on the server side
+
+    def _log_handshake_failure(self, error: TLSError) -> None:
+        level = (
+            logging.WARNING
+            if isinstance(error, LocalProtocolError) and not isinstance(error, HandshakeTimeout)
+            else logging.DEBUG
+        )
+        alert = error.alert.name if isinstance(error, ProtocolError) else "-"
+        logger.log(
+            level,
+            "TLS handshake with %s failed (alert %s): %s",
+            self._peer_name(),
+            alert,
+            _describe(error),
+        )
+
+    def _peer_name(self) -> str:
+        peer = self._transport.get_extra_info("peername") if self._transport is not None else None
+        if isinstance(peer, tuple) and len(peer) >= 2:
+            return f"{peer[0]}:{peer[1]}"
+        return str(peer)
+
+    def _cancel_timers(self) -> None:
+        for timer in (self._handshake_timer, self._close_timer):
+            if timer is not None:
+                timer.cancel()
+        self._handshake_timer = self._close_timer = None
+
+    # --- flow control -----------------------------------------------------------------------
+
+    def _check_backpressure(self) -> None:
+        transport = self._transport
+        if (
+            not self._paused_reading
+            and transport is not None
+            and not self._lost
+            and not self._closing
+            and len(self.reader._buffer) > defaults.MAX_BUFFERED_PLAINTEXT
+        ):
+            self._paused_reading = True
+            transport.pause_reading()
+
+    def _maybe_resume_reading(self, *, force: bool = False) -> None:
+        if not self._paused_reading or self._transport is None or self._lost:
+            return
+        if force or len(self.reader._buffer) <= defaults.MAX_BUFFERED_PLAINTEXT // 2:
+            self._paused_reading = False
+            self._transport.resume_reading()
+
+    def _wake_drain_waiters(self) -> None:
+        while self._drain_waiters:
+            waiter = self._drain_waiters.popleft()
+            if not waiter.done():
+                waiter.set_result(None)
+
+    # --- used by TLSWriter and connect() ----------------------------------------------------
+
+    async def wait_handshake(self) -> SessionInfo:
+        try:
+            return await self._handshake
+        except BaseException:
+            if self._transport is not None and not self._transport.is_closing():
+                self._transport.abort()
+            raise
+
+    def send(self, data: bytes) -> None:
+        self._check_usable()
+        if not data:
+            return
+        self._conn.send_data(data)
+        self._flush()
+
+    def key_update(self, *, request_peer: bool) -> None:
+        self._check_usable()
+        self._conn.request_key_update(request_peer=request_peer)
+        self.key_updates_sent += 1
+        self._dispatch()
+        self._flush()
+
+    def _check_usable(self) -> None:
+        if self._error is not None:
+            raise ConnectionClosedError(f"the connection failed: {self._error}") from self._error
+        if self._closing:
+            raise ConnectionClosedError("the writer is closed")
+        if self._lost:
+            raise ConnectionClosedError("the connection is lost")
+
+    async def drain(self) -> None:
+        if self._error is not None:
+            raise ConnectionClosedError(f"the connection failed: {self._error}") from self._error
+        if self._lost:
+            raise ConnectionClosedError("the connection is lost")
+        transport = self._transport
+        if transport is None or transport.is_closing():
+            await asyncio.sleep(0)
+            return
+        if self._paused_writing:
+            waiter = self._loop.create_future()
+            self._drain_waiters.append(waiter)
+            await waiter
+            if self._lost and self._error is None and not self._closing:
+                raise ConnectionClosedError("the connection is lost")
+
+    def close(self) -> None:
+        if self._closing:
+            return
+        self._closing = True
+        transport = self._transport
+        if transport is None or self._lost:
+            return
+        if self._error is None:
+            self._conn.close()
+            self._flush()
+        if (
+            self._error is not None
+            or self._peer_eof
+            or self._conn.peer_closed
+            or not transport.can_write_eof()
+        ):
+            transport.close()
+            return
+        transport.write_eof()
+        self._eof_written = True
+        # Keep reading so that the peer's close_notify and FIN are seen (and not answered with
+        # an RST because of unread data); close anyway after a while.
+        self._maybe_resume_reading(force=True)
+        self._close_timer = self._loop.call_later(CLOSE_TIMEOUT, transport.close)
+
+    def is_closing(self) -> bool:
+        return (
+            self._closing
+            or self._lost
+            or (self._transport is not None and self._transport.is_closing())
+        )
+
+    async def wait_closed(self) -> None:
+        await asyncio.shield(self._closed)
+
+    @property
+    def conn(self) -> Connection:
+        return self._conn
+
+    @property
+    def transport(self) -> asyncio.Transport:
+        if self._transport is None:
+            raise ConnectionClosedError("no transport yet")
+        return self._transport
+
+
+class TLSReader:
+    """Decrypted data from the peer, read like an :class:`asyncio.StreamReader`."""
+
+    def __init__(
+        self, protocol: _TLSProtocol, limit: int = defaults.MAX_BUFFERED_PLAINTEXT
+    ) -> None:
+        self._protocol = protocol
+        self._limit = limit
+        self._buffer = bytearray()
+        self._eof = False
+        self._exception: BaseException | None = None
+        self._waiter: asyncio.Future[None] | None = None
+
+    def __repr__(self) -> str:
+        state = "eof" if self._eof else "error" if self._exception else "open"
+        return f"<TLSReader {state} buffered={len(self._buffer)}>"
+
+    # --- fed by the protocol ------------------------------------------------------------
+
+    def _feed(self, data: bytes) -> None:
+        self._buffer += data
+        self._wake()
+
+    def _feed_eof(self) -> None:
+        self._eof = True
+        self._wake()
+
+    def _set_exception(self, exc: BaseException) -> None:
+        if self._eof or self._exception is not None:
+            return
+        self._exception = exc
+        self._wake()
+
+    def _wake(self) -> None:
+        waiter = self._waiter
+        if waiter is not None and not waiter.done():
+            waiter.set_result(None)
+
+    async def _wait(self, name: str) -> None:
+        if self._waiter is not None:
+            raise RuntimeError(f"{name}() called while another coroutine is waiting for data")
+        self._protocol._maybe_resume_reading(force=True)
+        self._waiter = asyncio.get_running_loop().create_future()
+        try:
+            await self._waiter
+        finally:
+            self._waiter = None
+
+    def _take(self, n: int) -> bytes:
+        data = bytes(self._buffer[:n])
+        del self._buffer[:n]
+        self._protocol._maybe_resume_reading()
+        return data
+
+    def _raise_if_failed(self) -> None:
+        if self._exception is not None and not self._eof:
+            raise self._exception
+
+    # --- public ------------------------------------------------------------------------------
+
+    def at_eof(self) -> bool:
+        """True once the peer closed cleanly and everything it sent has been read."""
+        return self._eof and not self._buffer
+
+    def exception(self) -> BaseException | None:
+        return self._exception
+
+    async def read(self, n: int = -1) -> bytes:
+        """Up to ``n`` bytes (``n < 0``: everything until the end of stream).
+
+        Returns ``b""`` at a clean end (close_notify); raises RemoteProtocolError when the peer
+        ended without close_notify, ProtocolError on a fatal alert.
+        """
+        if n == 0:
+            return b""
+        if n < 0:
+            while not self._eof:
+                if self._exception is not None:
+                    raise self._exception
+                await self._wait("read")
+            return self._take(len(self._buffer))
+        while not self._buffer:
+            if self._eof:
+                return b""
+            self._raise_if_failed()
+            await self._wait("read")
+        return self._take(n)
+
+    async def readexactly(self, n: int) -> bytes:
+        """Exactly ``n`` bytes; :class:`asyncio.IncompleteReadError` if the stream ends first."""
+        if n < 0:
+            raise ValueError("readexactly size can not be less than zero")
+        while len(self._buffer) < n:
+            if self._eof:
+                partial = self._take(len(self._buffer))
+                raise asyncio.IncompleteReadError(partial, n)
+            self._raise_if_failed()
+            await self._wait("readexactly")
+        return self._take(n)
+
+    async def readuntil(self, separator: bytes = b"\n") -> bytes:
+        """Data up to and including ``separator`` (see :meth:`asyncio.StreamReader.readuntil`)."""
+        if not separator:
+            raise ValueError("separator should be at least one-byte string")
+        offset = 0
+        while True:
+            index = self._buffer.find(separator, offset)
+            if index != -1:
+                break
+            offset = max(0, len(self._buffer) + 1 - len(separator))
+            if offset > self._limit:
+                raise asyncio.LimitOverrunError(
+                    "separator is not found, and chunk exceed the limit", offset
+                )
+            if self._eof:
+                partial = self._take(len(self._buffer))
+                raise asyncio.IncompleteReadError(partial, None)
+            self._raise_if_failed()
+            await self._wait("readuntil")
+        end = index + len(separator)
+        if end > self._limit:
+            raise asyncio.LimitOverrunError(
+                "separator is found, but chunk is longer than limit", index
+            )
+        return self._take(end)
+
+    async def readline(self) -> bytes:
+        """One line including ``\\n``; the partial last line at the end of stream."""
+        try:
+            return await self.readuntil(b"\n")
+        except asyncio.IncompleteReadError as exc:
+            return exc.partial
+        except asyncio.LimitOverrunError as exc:
+            if self._buffer.startswith(b"\n", exc.consumed):
+                del self._buffer[: exc.consumed + 1]
+            else:
+                self._buffer.clear()
+            self._protocol._maybe_resume_reading()
+            raise ValueError(exc.args[0]) from exc
+
+    def __aiter__(self) -> AsyncIterator[bytes]:
+        return self._lines()
+
+    async def _lines(self) -> AsyncIterator[bytes]:
+        while line := await self.readline():
+            yield line
+
+
+class TLSWriter:
+    """Sends plaintext to the peer, like an :class:`asyncio.StreamWriter`."""
+
+    def __init__(self, protocol: _TLSProtocol) -> None:
+        self._protocol = protocol
+
+    def __repr__(self) -> str:
+        return f"<TLSWriter {self._protocol.conn!r}>"
+
+    @property
+    def transport(self) -> asyncio.Transport:
+        return self._protocol.transport
+
+    @property
+    def info(self) -> SessionInfo:
+        """What the handshake negotiated."""
+        info = self._protocol.conn.info
+        if info is None:
+            raise LocalProtocolError("the handshake is not complete")
+        return info
+
+    def write(self, data: bytes | bytearray | memoryview) -> None:
+        """Encrypt and send ``data`` (call :meth:`drain` to respect flow control)."""
+        self._protocol.send(bytes(data))
+
+    def writelines(self, data: Iterable[bytes | bytearray | memoryview]) -> None:
+        self._protocol.send(b"".join(data))
+
+    async def drain(self) -> None:
+        await self._protocol.drain()
+
+    def can_write_eof(self) -> bool:
+        return False
+
+    def close(self) -> None:
+        """Send close_notify and close the connection (see the module docstring)."""
+        self._protocol.close()
+
+    def is_closing(self) -> bool:
+        return self._protocol.is_closing()
+
+    async def wait_closed(self) -> None:
+        """Wait until the transport is closed (never raises for a connection error)."""
+        await self._protocol.wait_closed()
+
+    def key_update(self, request_peer: bool = True) -> None:
+        """Send a KeyUpdate (RFC 8446 §4.6.3); with ``request_peer`` the peer updates too."""
+        self._protocol.key_update(request_peer=request_peer)
+
+    def export_keying_material(self, label: bytes, context: bytes | None, length: int) -> bytes:
+        """RFC 8446 §7.5 exporter."""
+        return self._protocol.conn.export_keying_material(label, context, length)
+
+    def get_extra_info(self, name: str, default: Any = None) -> Any:
+        """``tls_info`` (SessionInfo), ``peercert`` (the peer's end-entity certificate, DER),
+        ``key_updates`` ({"sent": n, "received": m}), else what the transport knows
+        (``peername``, ``sockname``, ``socket``...)."""
+        protocol = self._protocol
+        info = protocol.conn.info
+        if name == "tls_info":
+            return info if info is not None else default
+        if name == "peercert":
+            if info is None or not info.peer_certificates:
+                return default
+            return info.peer_certificates[0]
+        if name == "key_updates":
+            return {"sent": protocol.key_updates_sent, "received": protocol.key_updates_received}
+        try:
+            transport = protocol.transport
+        except ConnectionClosedError:
+            return default
+        return transport.get_extra_info(name, default)
+
+
+def _reject_ssl(kwargs: dict[str, Any]) -> None:
+    if "ssl" in kwargs:
+        raise ConfigError("nautilus_tls does the TLS itself: do not pass ssl=")
+
+
+async def connect(
+    host: str,
+    port: int,
+    *,
+    config: ClientConfig,
+    server_name: str | None = None,
+    **kwargs: Any,
+) -> tuple[TLSReader, TLSWriter]:
+    """Open a TCP connection, run the TLS handshake and return ``(reader, writer)``.
+
+    ``server_name`` (SNI and the name the certificate must match) defaults to ``host``.
+    ``config.handshake_timeout`` bounds TCP connect and handshake together. Raises the
+    :class:`~nautilus_tls.errors.ProtocolError` that ended the handshake (its ``.alert`` says
+    which alert), :class:`~nautilus_tls.errors.HandshakeTimeout`, or the ``OSError`` of the
+    TCP connect. Other keyword arguments go to :meth:`asyncio.loop.create_connection`.
+    """
+    _reject_ssl(kwargs)
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + config.handshake_timeout
+    conn = ClientConnection(config, server_name if server_name is not None else host)
+
+    def factory() -> _TLSProtocol:
+        return _TLSProtocol(
+            conn, loop=loop, handshake_timeout=config.handshake_timeout, handshake_deadline=deadline
+        )
+
+    try:
+        async with asyncio.timeout_at(deadline):
+            _, protocol = await loop.create_connection(factory, host, port, **kwargs)
+    except TimeoutError as exc:
+        raise HandshakeTimeout(
+            f"TCP connect to {host}:{port} did not finish within {config.handshake_timeout:g} s"
+        ) from exc
+    await protocol.wait_handshake()
+    return protocol.reader, protocol.writer
+
+
+async def start_server(
+    handler: Handler,
+    host: str | None = None,
+    port: int | None = None,
+    *,
+    config: ServerConfig,
+    **kwargs: Any,
+) -> asyncio.Server:
+    """Listen for TLS connections; ``handler(reader, writer)`` runs after each handshake.
+
+    When a coroutine handler returns, its connection is closed (close_notify first). A failed
+    handshake is logged on the ``nautilus_tls.aio`` logger (no secrets) and the socket closed.
+    Other keyword arguments go to :meth:`asyncio.loop.create_server`.
+    """
+    _reject_ssl(kwargs)
+    loop = asyncio.get_running_loop()
+
+    def on_established(protocol: _TLSProtocol) -> None:
+        try:
+            result = handler(protocol.reader, protocol.writer)
+        except Exception as exc:
+            _report_handler_error(loop, protocol, exc)
+            return
+        if inspect.isawaitable(result):
+            task: asyncio.Task[Any] = loop.create_task(_await(result))
+            protocol.handler_task = task
+            task.add_done_callback(lambda t: _handler_done(loop, protocol, t))
+
+    def factory() -> _TLSProtocol:
+        return _TLSProtocol(
+            ServerConnection(config),
+            loop=loop,
+            handshake_timeout=config.handshake_timeout,
+            on_established=on_established,
+        )
+
+    return await loop.create_server(factory, host, port, **kwargs)
+
+
+async def _await(awaitable: Awaitable[None]) -> None:
+    await awaitable
+
+
+def _handler_done(
+    loop: asyncio.AbstractEventLoop, protocol: _TLSProtocol, task: asyncio.Task[Any]
+) -> None:
+    if task.cancelled():
+        protocol.close()
+        return
+    exc = task.exception()
+    if exc is not None:
+        _report_handler_error(loop, protocol, exc)
+    else:
+        protocol.close()
+
+
+def _report_handler_error(
+    loop: asyncio.AbstractEventLoop, protocol: _TLSProtocol, exc: BaseException
+) -> None:
+    loop.call_exception_handler(
+        {"message": "unhandled exception in a nautilus_tls connection handler", "exception": exc}
+    )
+    try:
+        transport = protocol.transport
+    except ConnectionClosedError:
+        return
+    transport.abort()
