@@ -185,3 +185,28 @@ def test_unknown_ca_is_rejected() -> None:
 def test_each_suite(suite: CipherSuite) -> None:
     client, _ = handshake(client_config(cipher_suites=(suite,)), server_config())
     assert client.info is not None and client.info.cipher_suite == suite.name
+
+
+def test_sender_updates_keys_automatically_before_the_aead_limit(monkeypatch: pytest.MonkeyPatch) -> None:
+    from nautilus_tls.record import protection
+
+    client, server = handshake(client_config(), server_config())
+    drain(client), drain(server)
+    # Pretend the suite's limit is 10 records (margin 0): every 10th record brings new keys.
+    monkeypatch.setattr(protection, "KEY_UPDATE_MARGIN", 0)
+    original = protection.RecordProtector.__init__
+
+    def small_limit(self: protection.RecordProtector, params: object, secret: bytes, **kw: object) -> None:
+        original(self, params, secret, confidentiality_limit=10)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(protection.RecordProtector, "__init__", small_limit)
+    client.request_key_update(request_peer=False)  # installs a protector with the small limit
+    pump(client, server)
+    drain(server)
+    for i in range(30):
+        client.send_data(b"%d" % i)
+    pump(client, server)
+    events = drain(server)
+    received = [e.data for e in events if isinstance(e, DataReceived)]
+    assert received == [b"%d" % i for i in range(30)]
+    assert sum(isinstance(e, KeyUpdated) for e in events) >= 2

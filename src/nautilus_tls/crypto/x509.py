@@ -7,7 +7,8 @@ Failures become :class:`BadCertificate` with the alert RFC 8446 §6.2 asks for:
   yet valid);
 * ``unknown_ca`` — no path from the end-entity certificate to a trust anchor;
 * ``unsupported_certificate`` — a key or signature algorithm the verifier does not accept
-  (the WebPKI profile forbids Ed25519/Ed448 keys, for instance);
+  (its WebPKI profile forbids certificates signed by Ed25519/Ed448 CA keys, for instance;
+  an Ed25519 end-entity key under an ECDSA, RSA or ML-DSA CA is fine);
 * ``bad_certificate`` — everything else: name mismatch, wrong key usage / EKU, basic
   constraints, and malformed DER (we pick ``bad_certificate`` over ``decode_error`` for a
   certificate that does not parse: the Certificate message itself parsed fine).
