@@ -35,8 +35,8 @@ class TestPki:
         return ServerConfig(certificates=(self.server,), **kw)  # type: ignore[arg-type]
 
 
-def _make_pki(alg: str) -> TestPki:
-    ca_der, ca_key = make_ca(alg, f"Nautilus adapter test CA ({alg})")
+def _make_pki(alg: str, ca_name: str = "Nautilus adapter test CA") -> TestPki:
+    ca_der, ca_key = make_ca(alg, f"{ca_name} ({alg})")
     s_der, s_key = make_leaf(ca_der, ca_key, alg, TEST_NAMES)
     c_der, c_key = make_leaf(ca_der, ca_key, alg, ["client.nautilus.test"], client=True)
     return TestPki(
@@ -54,8 +54,8 @@ def tls_pki() -> TestPki:
 
 @pytest.fixture(scope="session")
 def other_pki() -> TestPki:
-    """A second, unrelated PKI (for "unknown CA" tests)."""
-    return _make_pki("mldsa65")
+    """A second, unrelated PKI with a differently named CA (for "unknown CA" tests)."""
+    return _make_pki("mldsa65", "Nautilus unrelated test CA")
 
 
 @pytest.fixture(scope="session")

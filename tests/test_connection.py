@@ -187,7 +187,9 @@ def test_each_suite(suite: CipherSuite) -> None:
     assert client.info is not None and client.info.cipher_suite == suite.name
 
 
-def test_sender_updates_keys_automatically_before_the_aead_limit(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_sender_updates_keys_automatically_before_the_aead_limit(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     from nautilus_tls.record import protection
 
     client, server = handshake(client_config(), server_config())
@@ -196,7 +198,9 @@ def test_sender_updates_keys_automatically_before_the_aead_limit(monkeypatch: py
     monkeypatch.setattr(protection, "KEY_UPDATE_MARGIN", 0)
     original = protection.RecordProtector.__init__
 
-    def small_limit(self: protection.RecordProtector, params: object, secret: bytes, **kw: object) -> None:
+    def small_limit(
+        self: protection.RecordProtector, params: object, secret: bytes, **kw: object
+    ) -> None:
         original(self, params, secret, confidentiality_limit=10)  # type: ignore[arg-type]
 
     monkeypatch.setattr(protection.RecordProtector, "__init__", small_limit)

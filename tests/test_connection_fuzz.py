@@ -53,7 +53,9 @@ edits = st.lists(st.tuples(st.integers(0, 1 << 20), st.integers(0, 255)), min_si
 @given(edits=edits, chunk=st.integers(1, 4096))
 def test_server_survives_mutated_client_hello(edits: list[tuple[int, int]], chunk: int) -> None:
     hello, _ = flights()
-    _feed(ServerConnection(server_config(groups=(NamedGroup.x25519,))), _mutate(hello, edits), chunk)
+    _feed(
+        ServerConnection(server_config(groups=(NamedGroup.x25519,))), _mutate(hello, edits), chunk
+    )
 
 
 @SETTINGS

@@ -1,4 +1,4 @@
-"""The loopback matrix over the sans-I/O core: every group × every suite × every signature
+"""The loopback matrix over the sans-I/O core: every group x every suite x every signature
 scheme, both ends ours, each handshake followed by data both ways."""
 
 from __future__ import annotations
@@ -50,12 +50,22 @@ def test_matrix_handshake_and_data(
 ) -> None:
     alg, scheme = alg_scheme
     client, server = handshake(
-        client_config(alg, groups=(group,), key_share_groups=(group,), cipher_suites=(suite,), signature_schemes=(scheme,)),
+        client_config(
+            alg,
+            groups=(group,),
+            key_share_groups=(group,),
+            cipher_suites=(suite,),
+            signature_schemes=(scheme,),
+        ),
         server_config(alg, groups=(group,), cipher_suites=(suite,)),
     )
     info = client.info
     assert info is not None and server.info is not None
-    assert (info.group, info.cipher_suite, info.signature_scheme) == (group.name, suite.name, scheme.name)
+    assert (info.group, info.cipher_suite, info.signature_scheme) == (
+        group.name,
+        suite.name,
+        scheme.name,
+    )
     assert server.info.group == group.name
     drain(client), drain(server)
     client.send_data(b"c" * 20000)

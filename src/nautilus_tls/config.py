@@ -19,6 +19,9 @@ from nautilus_tls.crypto.signatures import PrivateKey, load_private_key_pem, sch
 from nautilus_tls.crypto.suites import suite_params
 from nautilus_tls.crypto.x509 import TrustStore, load_certificate_chain_pem
 from nautilus_tls.errors import ConfigError
+from nautilus_tls.session.anti_replay import AntiReplay, MemoryAntiReplay
+from nautilus_tls.session.client_store import ClientSessionStore, MemorySessionStore
+from nautilus_tls.session.ticket_keys import StatefulTickets, StatelessTickets, TicketKeyManager
 from nautilus_tls.wire.enums import CipherSuite, NamedGroup, SignatureScheme, display_name
 
 ClientAuth = Literal["none", "request", "require"]
@@ -132,6 +135,12 @@ class ClientConfig(_CommonConfig):
     insecure_skip_verify: bool = False
     client_certificate: CertifiedKey | None = None
     middlebox_compatibility: bool = defaults.MIDDLEBOX_COMPATIBILITY
+    # Resumption: tickets from earlier connections are kept here and offered automatically.
+    # None turns resumption off. Each ticket is used once (RFC 8446 Appendix C.4).
+    session_store: ClientSessionStore | None = field(default_factory=MemorySessionStore)
+    # psk_ke resumption has no fresh key exchange (no forward secrecy for the resumed
+    # session against a later ticket-key leak): off unless asked for.
+    offer_psk_ke: bool = False
 
     def __post_init__(self) -> None:
         self._validate_common()
@@ -154,6 +163,18 @@ class ServerConfig(_CommonConfig):
     send_certificate_authorities: bool = False
     # Ask for the best group even when the client sent a share for a weaker one.
     prefer_post_quantum: bool = True
+    # Resumption: NewSessionTickets sent after each full handshake, and how tickets are made.
+    session_tickets: int = defaults.SESSION_TICKETS
+    ticket_lifetime: int = defaults.MAX_TICKET_LIFETIME
+    tickets: StatelessTickets | StatefulTickets | None = field(
+        default_factory=lambda: StatelessTickets(TicketKeyManager())
+    )
+    allow_psk_ke: bool = False
+    # 0-RTT: off by default. When on, early data is accepted at most once per ticket window
+    # (anti_replay) and only within ticket_age_tolerance of the age the client claims.
+    max_early_data: int = 0
+    anti_replay: AntiReplay = field(default_factory=MemoryAntiReplay)
+    ticket_age_tolerance: float = defaults.TICKET_AGE_TOLERANCE_SECONDS
 
     def __post_init__(self) -> None:
         self._validate_common()
@@ -161,6 +182,12 @@ class ServerConfig(_CommonConfig):
             raise ConfigError("a server needs at least one certificate")
         if self.client_auth not in ("none", "request", "require"):
             raise ConfigError("client_auth must be 'none', 'request' or 'require'")
+        if not 0 <= self.session_tickets <= defaults.MAX_SESSION_TICKETS:
+            raise ConfigError(f"session_tickets must be 0..{defaults.MAX_SESSION_TICKETS}")
+        if not 0 < self.ticket_lifetime <= defaults.MAX_TICKET_LIFETIME:
+            raise ConfigError("ticket_lifetime must be 1..604800 seconds (RFC 8446 §4.6.1)")
+        if not 0 <= self.max_early_data <= 0xFFFFFFFF:
+            raise ConfigError("max_early_data must fit in 32 bits")
         if self.client_auth != "none" and self.client_trust_store is None:
             raise ConfigError(
                 "client_auth needs client_trust_store (the CAs that issue client certificates)"

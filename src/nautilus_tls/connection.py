@@ -34,6 +34,7 @@ from nautilus_tls.events import AlertReceived as AlertReceivedEvent
 from nautilus_tls.events import (
     ConnectionClosed,
     DataReceived,
+    EarlyDataReceived,
     Event,
     HandshakeCompleted,
     KeyUpdated,
@@ -44,9 +45,11 @@ from nautilus_tls.handshake.common import (
     Clock,
     Entropy,
     Epoch,
+    ExpectEarlyData,
     HandshakeComplete,
     InstallSecret,
     SendChangeCipherSpec,
+    SendEarlyData,
     SendHandshake,
     SystemEntropy,
     wall_clock,
@@ -100,6 +103,8 @@ class Connection:
         self._warning_alerts = 0
         self._key_updates_in_row = 0
         self._first_flight_sent = False
+        self._early_data_limit = 0  # server: 0-RTT bytes we still accept
+        self._early_skip_budget = 0  # server: rejected 0-RTT bytes we may still skip
 
     # --- inspection ---------------------------------------------------------------------
 
@@ -201,6 +206,13 @@ class Connection:
         if self._peer_closed or self._state == "handshaking":
             self._state = "closed"
 
+    def abort(self, alert: AlertDescription = AlertDescription.user_canceled) -> None:
+        """End the connection now with a fatal ``alert`` (e.g. a timeout or a crashed
+        handler); queue it for sending and mark the connection failed."""
+        if self._state in ("failed", "closed"):
+            return
+        self._fail(LocalProtocolError("connection aborted locally", alert=alert))
+
     def request_key_update(self, *, request_peer: bool = True) -> None:
         """Send KeyUpdate (RFC 8446 §4.6.3); with ``request_peer`` the peer updates too."""
         if self._state != "connected":
@@ -226,6 +238,14 @@ class Connection:
             self._on_change_cipher_spec(bytes(fragment))
             return
         read = self._read
+        if (
+            self._early_skip_budget
+            and content_type == ContentType.application_data
+            and (read is None or self._read_epoch == Epoch.HANDSHAKE)
+        ):
+            if self._skip_rejected_early_data(read, record):
+                return
+            read = self._read
         if read is None:
             if content_type == ContentType.application_data:
                 raise RemoteProtocolError(
@@ -245,6 +265,9 @@ class Connection:
                     alert=AlertDescription.unexpected_message,
                 )
             inner_type, plaintext = read.open(record.header(), fragment)
+        self._dispatch_inner(inner_type, plaintext)
+
+    def _dispatch_inner(self, inner_type: int, plaintext: bytes) -> None:
         if inner_type == ContentType.handshake:
             self._on_handshake_data(plaintext)
         elif inner_type == ContentType.alert:
@@ -256,6 +279,26 @@ class Connection:
                 f"unexpected record content type {inner_type}",
                 alert=AlertDescription.unexpected_message,
             )
+
+    def _skip_rejected_early_data(self, read: RecordProtector | None, record: Record) -> bool:
+        """RFC 8446 §4.2.10: rejected 0-RTT records are skipped (they do not decrypt under
+        the handshake key), up to a byte budget. True when ``record`` was skipped."""
+        if read is not None:
+            try:
+                inner_type, plaintext = read.open(record.header(), record.fragment)
+            except ProtocolError:
+                pass
+            else:
+                self._early_skip_budget = 0  # the client has moved on to handshake keys
+                self._dispatch_inner(inner_type, plaintext)
+                return True
+        size = len(record.fragment)
+        if size > self._early_skip_budget:
+            raise RemoteProtocolError(
+                "more rejected early data than allowed", alert=AlertDescription.unexpected_message
+            )
+        self._early_skip_budget -= size
+        return True
 
     def _on_change_cipher_spec(self, fragment: bytes) -> None:
         # RFC 8446 §5: one CCS (body 0x01) may arrive between the first ClientHello and the
@@ -297,12 +340,19 @@ class Connection:
             if not isinstance(msg, KeyUpdate):
                 raise DecodeError("bad KeyUpdate")
             self._on_key_update(msg)
-        elif msg_type == HandshakeType.new_session_ticket and self._is_client:
-            ticket = decode_handshake(msg_type, body)
-            if not isinstance(ticket, NewSessionTicket):
+        elif msg_type == HandshakeType.new_session_ticket and isinstance(
+            self._handshake, ClientHandshake
+        ):
+            nst = decode_handshake(msg_type, body)
+            if not isinstance(nst, NewSessionTicket):
                 raise DecodeError("bad NewSessionTicket")
-            # Resumption is not implemented yet: the ticket is reported and dropped.
-            self._events.append(SessionTicketReceived(lifetime=ticket.ticket_lifetime))
+            ticket = self._handshake.on_new_session_ticket(nst)
+            if ticket is not None:
+                self._events.append(
+                    SessionTicketReceived(
+                        lifetime=ticket.lifetime, max_early_data=ticket.max_early_data
+                    )
+                )
         else:
             raise RemoteProtocolError(
                 f"unexpected post-handshake message {msg_type}",
@@ -327,8 +377,7 @@ class Connection:
         self._read = RecordProtector(params, self._read_app_secret)
         self._events.append(KeyUpdated(direction="receive", requested_by_peer=False))
         if msg.request_update == KeyUpdateRequest.update_requested and not self._we_closed:
-            self._send_key_update(request_peer=False)
-            self._events.append(KeyUpdated(direction="send", requested_by_peer=True))
+            self._send_key_update(request_peer=False, answering_peer=True)
 
     def _on_alert(self, data: bytes) -> None:
         if len(data) != 2:
@@ -354,6 +403,16 @@ class Connection:
         raise AlertReceived(description, level)
 
     def _on_application_data(self, data: bytes) -> None:
+        if self._read_epoch == Epoch.EARLY:
+            # RFC 8446 §4.2.10: more early data than max_early_data_size is unexpected_message.
+            if len(data) > self._early_data_limit:
+                raise RemoteProtocolError(
+                    "early data over max_early_data_size", alert=AlertDescription.unexpected_message
+                )
+            self._early_data_limit -= len(data)
+            if data:
+                self._events.append(EarlyDataReceived(data=data))
+            return
         if self._state != "connected" or self._read_epoch != Epoch.APPLICATION:
             raise RemoteProtocolError(
                 "application data before the handshake ended",
@@ -395,6 +454,13 @@ class Connection:
                 self._install(action)
             elif isinstance(action, SendChangeCipherSpec):
                 self._out.append(_CCS_RECORD)
+            elif isinstance(action, SendEarlyData):
+                self._send_early_data(action.data)
+            elif isinstance(action, ExpectEarlyData):
+                if action.accept:
+                    self._early_data_limit = action.max_bytes
+                else:
+                    self._early_skip_budget = action.max_bytes
             elif isinstance(action, HandshakeComplete):
                 self._info = action.info
                 self._state = "connected"
@@ -411,6 +477,13 @@ class Connection:
             else:
                 self._out.append(write.seal(ContentType.handshake, chunk))
         self._first_flight_sent = True
+
+    def _send_early_data(self, data: bytes) -> None:
+        write = self._write
+        if write is None or self._write_epoch != Epoch.EARLY:
+            raise LocalProtocolError("early data without early keys")
+        for chunk in iter_fragments(memoryview(data), defaults.MAX_PLAINTEXT):
+            self._out.append(write.seal(ContentType.application_data, chunk))
 
     def _install(self, action: InstallSecret) -> None:
         self._params = action.params
@@ -432,7 +505,9 @@ class Connection:
             if action.epoch == Epoch.APPLICATION:
                 self._write_app_secret = action.secret
 
-    def _send_key_update(self, *, request_peer: bool) -> RecordProtector:
+    def _send_key_update(
+        self, *, request_peer: bool, answering_peer: bool = False
+    ) -> RecordProtector:
         write, params = self._write, self._params
         if write is None or params is None:
             raise LocalProtocolError("KeyUpdate without traffic keys")
@@ -446,8 +521,7 @@ class Connection:
         )
         self._write_app_secret = next_traffic_secret(params.hash_name, self._write_app_secret)
         self._write = RecordProtector(params, self._write_app_secret)
-        if request_peer:
-            self._events.append(KeyUpdated(direction="send", requested_by_peer=False))
+        self._events.append(KeyUpdated(direction="send", requested_by_peer=answering_peer))
         return self._write
 
     def _send_alert(
@@ -480,11 +554,21 @@ class ClientConnection(Connection):
         config: ClientConfig,
         server_name: str | None,
         *,
+        early_data: bytes | None = None,
+        session_key: str | None = None,
         entropy: Entropy | None = None,
         clock: Clock | None = None,
     ) -> None:
+        """``early_data`` is sent as 0-RTT when a stored ticket allows it (see
+        ``info.early_data`` for whether the server took it; if not, send it again).
+        ``session_key`` names the server in the session store (default: its name + ALPN)."""
         handshake = ClientHandshake(
-            config, server_name, entropy=entropy or SystemEntropy(), clock=clock or wall_clock
+            config,
+            server_name,
+            entropy=entropy or SystemEntropy(),
+            clock=clock or wall_clock,
+            early_data=early_data,
+            session_key=session_key,
         )
         super().__init__(handshake, max_handshake_message_size=config.max_handshake_message_size)
         self._client_handshake = handshake

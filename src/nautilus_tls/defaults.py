@@ -67,6 +67,8 @@ MAX_WARNING_ALERTS_IN_ROW = 4
 MAX_KEY_UPDATES_IN_ROW = 32
 MAX_CHANGE_CIPHER_SPEC_RECORDS = 1
 HANDSHAKE_TIMEOUT_SECONDS = 10.0
+# After sending close_notify, how long adapters wait for the peer to close before closing anyway.
+CLOSE_TIMEOUT_SECONDS = 5.0
 
 # Application reads: how much decrypted plaintext one connection buffers before it stops
 # reading from the socket (backpressure instead of unbounded growth).
@@ -76,3 +78,15 @@ MAX_BUFFERED_PLAINTEXT = 256 * 1024
 KEY_UPDATE_MARGIN_RECORDS = 1 << 16
 
 EXPORTER_MAX_LENGTH = 255 * 48
+
+# Resumption (RFC 8446 §4.6.1): tickets per full handshake, and the longest lifetime allowed.
+SESSION_TICKETS = 2
+MAX_SESSION_TICKETS = 16
+MAX_TICKET_LIFETIME = 7 * 24 * 3600
+# 0-RTT: how far the client's claimed ticket age may be from ours (RFC 8446 §8.3).
+TICKET_AGE_TOLERANCE_SECONDS = 10.0
+# When early data is rejected, records that fail to decrypt are skipped up to this many
+# bytes (or the server's max_early_data if larger) before the connection fails.
+EARLY_DATA_SKIP_LIMIT = 16384
+# PSK identities looked at in one ClientHello (each may cost a ticket decryption).
+MAX_PSK_IDENTITIES = 4

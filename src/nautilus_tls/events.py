@@ -26,6 +26,14 @@ class DataReceived(Event):
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class EarlyDataReceived(Event):
+    """0-RTT data (server side). It may be a replay of data an attacker recorded: accept it
+    only for requests that are safe to repeat (RFC 8446 §8, §E.5)."""
+
+    data: bytes
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class KeyUpdated(Event):
     """Traffic keys changed; ``direction`` is "send" or "receive"; ``requested_by_peer`` says why."""
 
@@ -35,9 +43,10 @@ class KeyUpdated(Event):
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class SessionTicketReceived(Event):
-    """A NewSessionTicket arrived (kept for the resumption work; not used for resumption yet)."""
+    """A NewSessionTicket arrived; it is in the client's session store (if it has one)."""
 
     lifetime: int
+    max_early_data: int = 0
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

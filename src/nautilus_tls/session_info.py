@@ -18,7 +18,7 @@ class SessionInfo:
     client_certificate_scheme: str | None = None
     resumed: bool = False
     hello_retry: bool = False
-    early_data_accepted: bool = False
+    early_data: str = "none"  # "none" | "accepted" | "rejected" (0-RTT)
 
     def as_dict(self) -> dict[str, object]:
         return {
@@ -31,4 +31,5 @@ class SessionInfo:
             "peer_certificate_subject": self.peer_certificate_subject,
             "resumed": self.resumed,
             "hello_retry": self.hello_retry,
+            "early_data": self.early_data,
         }

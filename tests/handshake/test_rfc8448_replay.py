@@ -270,3 +270,81 @@ def test_section3_server_reproduces_server_hello_and_handshake_secrets() -> None
     secrets = _secrets(lines)
     assert secrets["CLIENT_HANDSHAKE_TRAFFIC_SECRET"] == summary["client_handshake_traffic_secret"]
     assert secrets["SERVER_HANDSHAKE_TRAFFIC_SECRET"] == summary["server_handshake_traffic_secret"]
+
+
+def test_section4_resumed_0rtt_client(monkeypatch: pytest.MonkeyPatch) -> None:
+    """§4: the §3 ticket resumed with 0-RTT data. Our binder, early data record,
+    EndOfEarlyData and Finished records must equal the trace byte for byte."""
+    from nautilus_tls.session.client_store import ClientTicket, MemorySessionStore, session_key
+
+    first = load_vector("rfc8448/section3_simple_1rtt_handshake.json")["summary"]
+    trace = load_vector("rfc8448/section4_resumed_0rtt_handshake.json")
+    summary = trace["summary"]
+    nst = decode_handshake(_h(first["NewSessionTicket"])[0], _h(first["NewSessionTicket"])[4:])
+    hello = _client_hello(summary["ClientHello"])
+    monkeypatch.setattr(client_module, "_client_hello", lambda *a, **k: hello)
+    store = MemorySessionStore()
+    store.put(
+        session_key("server", alpn=()),
+        ClientTicket(
+            ticket=nst.ticket,  # type: ignore[union-attr]
+            psk=_h(summary["psk"]),
+            suite=CipherSuite.TLS_AES_128_GCM_SHA256,
+            lifetime=30,
+            age_add=0xFAD6AAC5,
+            received_at=1_000_000.0,
+            max_early_data=0x400,
+            server_name="server",
+            alpn=None,
+        ),
+    )
+    lines: list[str] = []
+    config = ClientConfig(
+        groups=(NamedGroup.x25519, NamedGroup.secp256r1, NamedGroup.secp384r1),
+        key_share_groups=(NamedGroup.x25519,),
+        cipher_suites=(CipherSuite.TLS_AES_128_GCM_SHA256,),
+        signature_schemes=SCHEMES,
+        insecure_skip_verify=True,
+        middlebox_compatibility=False,
+        keylog_callback=lines.append,
+        keylog_file=None,
+        session_store=store,
+    )
+    client_records = _records(trace, "client")
+    early_payload = _h(client_records[1]["payload"])
+    entropy = TraceEntropy(
+        [hello.random], {NamedGroup.x25519: [_h(summary["client_x25519_private_key"])]}
+    )
+    client = ClientConnection(
+        config, "server", early_data=early_payload, entropy=entropy, clock=lambda: 1_000_001.0
+    )
+    client.start()
+    assert client.data_to_send() == _h(client_records[0]["complete_record"]) + _h(
+        client_records[1]["complete_record"]
+    )
+    secrets = _secrets(lines)
+    assert secrets["CLIENT_EARLY_TRAFFIC_SECRET"] == summary["client_early_traffic_secret"]
+
+    written = b""
+    for record in _records(trace, "server"):
+        if record["content_type"] in ("alert", "application_data"):
+            continue
+        client.receive_data(_h(record["complete_record"]))
+        written += client.data_to_send()
+    # {EndOfEarlyData} under the early key, then {Finished} under the handshake key.
+    assert written == _h(client_records[2]["complete_record"]) + _h(
+        client_records[3]["complete_record"]
+    )
+    _check_secrets(lines, summary)
+    info = client.info
+    assert info is not None and info.resumed and info.early_data == "accepted"
+    assert info.signature_scheme is None
+
+    app = next(
+        r
+        for r in client_records
+        if r["content_type"] == "application_data"
+        and r["protected_with"].startswith("client_application")
+    )
+    client.send_data(_h(app["payload"]))
+    assert client.data_to_send() == _h(app["complete_record"])

@@ -28,7 +28,7 @@ import inspect
 import logging
 from collections import deque
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
-from typing import Any
+from typing import Any, cast
 
 from nautilus_tls import defaults
 from nautilus_tls.config import ClientConfig, ServerConfig
@@ -52,8 +52,7 @@ __all__ = ["CLOSE_TIMEOUT", "TLSReader", "TLSWriter", "connect", "start_server"]
 
 logger = logging.getLogger("nautilus_tls.aio")
 
-CLOSE_TIMEOUT = 5.0
-"""Seconds to wait, after sending close_notify, for the peer to close before closing anyway."""
+CLOSE_TIMEOUT = defaults.CLOSE_TIMEOUT_SECONDS
 
 Handler = Callable[["TLSReader", "TLSWriter"], Awaitable[None] | None]
 
@@ -102,8 +101,7 @@ class _TLSProtocol(asyncio.Protocol):
     # --- asyncio.Protocol ---------------------------------------------------------------
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        assert isinstance(transport, asyncio.Transport)
-        self._transport = transport
+        self._transport = cast(asyncio.Transport, transport)  # a stream transport
         timeout = self._handshake_timeout
         if self._handshake_deadline is not None:
             timeout = max(0.0, self._handshake_deadline - self._loop.time())
@@ -140,11 +138,9 @@ class _TLSProtocol(asyncio.Protocol):
             return False
         self._dispatch()
         self._flush()
-        if self._error is not None or self._closing or not self._conn.handshake_complete:
-            return False
-        # The peer ended cleanly (close_notify, then FIN): keep the transport open so that the
+        # After a clean end (close_notify, then FIN) keep the transport open so that the
         # application can still answer and then close (TLS 1.3 half-close, RFC 8446 §6.1).
-        return True
+        return self._error is None and not self._closing and self._conn.handshake_complete
 
     def connection_lost(self, exc: Exception | None) -> None:
         self._lost = True

@@ -25,7 +25,7 @@ from datetime import UTC, datetime
 
 from nautilus_tls.config import ClientConfig, is_ip_address
 from nautilus_tls.crypto.kem import KeyExchange, kem_for_group
-from nautilus_tls.crypto.keyschedule import KeySchedule, finished_verify_data
+from nautilus_tls.crypto.keyschedule import KeySchedule, finished_verify_data, resumption_psk
 from nautilus_tls.crypto.signatures import (
     certificate_verify_content,
     schemes_for_key,
@@ -35,7 +35,7 @@ from nautilus_tls.crypto.signatures import (
 from nautilus_tls.crypto.suites import SuiteParams, suite_params
 from nautilus_tls.crypto.transcript import Transcript
 from nautilus_tls.crypto.x509 import subject_of, verify_server_chain
-from nautilus_tls.defaults import MAX_CERTIFICATE_CHAIN_LENGTH
+from nautilus_tls.defaults import MAX_CERTIFICATE_CHAIN_LENGTH, MAX_TICKET_LIFETIME
 from nautilus_tls.errors import (
     AlertDescription,
     BadCertificate,
@@ -55,9 +55,11 @@ from nautilus_tls.handshake.common import (
     InstallSecret,
     KeyLog,
     SendChangeCipherSpec,
+    SendEarlyData,
     SendHandshake,
     unexpected,
 )
+from nautilus_tls.session.client_store import ClientTicket
 from nautilus_tls.session_info import SessionInfo
 from nautilus_tls.wire import extensions as ext
 from nautilus_tls.wire.enums import (
@@ -77,9 +79,11 @@ from nautilus_tls.wire.messages import (
     CertificateVerify,
     ClientHello,
     EncryptedExtensions,
+    EndOfEarlyData,
     Extension,
     Finished,
     HandshakeMessage,
+    NewSessionTicket,
     ServerHello,
     decode_handshake,
 )
@@ -100,6 +104,15 @@ class ClientContext:
     sent_ccs: bool = False
     offered_groups_with_share: dict[int, KeyExchange] = field(default_factory=dict, repr=False)
     hello_retry: bool = False
+    session_key: str | None = None
+    early_data: bytes | None = field(default=None, repr=False)  # what the app wants sent in 0-RTT
+    ticket: ClientTicket | None = field(default=None, repr=False)  # the ticket offered, if any
+    early_data_status: str = "none"  # "none" | "rejected" | "accepted"
+
+    def psk_modes(self) -> tuple[int, ...]:
+        if self.config.offer_psk_ke:
+            return (PskKeyExchangeMode.psk_dhe_ke, PskKeyExchangeMode.psk_ke)
+        return (PskKeyExchangeMode.psk_dhe_ke,)
 
     def send(self, epoch: Epoch, message: HandshakeMessage, transcript: Transcript | None) -> bytes:
         raw = message.encode()
@@ -172,7 +185,7 @@ def _client_hello(
         ),
         Extension(
             ext_type=ExtensionType.psk_key_exchange_modes,
-            data=ext.encode_psk_key_exchange_modes((PskKeyExchangeMode.psk_dhe_ke,)),
+            data=ext.encode_psk_key_exchange_modes(ctx.psk_modes()),
         ),
     ]
     if cfg.alpn_protocols:
@@ -184,6 +197,22 @@ def _client_hello(
         )
     if cookie is not None:
         exts.append(Extension(ext_type=ExtensionType.cookie, data=ext.encode_cookie(cookie)))
+    ticket = ctx.ticket
+    if ticket is not None:
+        if ctx.early_data is not None and not ctx.hello_retry and ticket.max_early_data > 0:
+            exts.append(Extension(ext_type=ExtensionType.early_data, data=b""))
+        # RFC 8446 §4.2.11: pre_shared_key comes last; the binder is filled in by _bind().
+        params = suite_params(ticket.suite)
+        binder_len = params.hash_len if params is not None else 32
+        offered = ext.OfferedPsks(
+            (ext.PskIdentity(ticket.ticket, ticket.obfuscated_age(ctx.clock())),),
+            (bytes(binder_len),),
+        )
+        exts.append(
+            Extension(
+                ext_type=ExtensionType.pre_shared_key, data=ext.encode_pre_shared_key_ch(offered)
+            )
+        )
     return ClientHello(
         random=ctx.client_random,
         legacy_session_id=ctx.session_id,
@@ -192,16 +221,95 @@ def _client_hello(
     )
 
 
+def _take_ticket(ctx: ClientContext) -> ClientTicket | None:
+    """A usable ticket for this server, removed from the store (each is used once)."""
+    store = ctx.config.session_store
+    if store is None or ctx.session_key is None:
+        return None
+    ticket = store.take(ctx.session_key, ctx.clock())
+    if ticket is None or ticket.suite not in ctx.config.cipher_suites:
+        return None
+    # RFC 8446 §4.6.1: resume only with the name the ticket was issued for.
+    if ticket.server_name != ctx.server_name:
+        return None
+    return ticket
+
+
+def _bind(ctx: ClientContext, ch: ClientHello, earlier: list[bytes]) -> ClientHello:
+    """Fill in the PSK binder (RFC 8446 §4.2.11.2): an HMAC over the transcript up to and
+    including the ClientHello truncated before the binders list."""
+    ticket = ctx.ticket
+    if ticket is None:
+        return ch
+    params = suite_params(ticket.suite)
+    if params is None:  # _take_ticket only keeps tickets for suites we support
+        raise PeerIncompatible("ticket for an unsupported suite")
+    raw = ch.encode()
+    truncated = raw[: len(raw) - ext.binders_length([params.hash_len])]
+    transcript = _transcript_for(params.hash_name, earlier)
+    binder_key = KeySchedule(params.hash_name, ticket.psk).binder_key(external=False)
+    binder = finished_verify_data(params.hash_name, binder_key, transcript.hash_of(truncated))
+    psk_data = ext.get_extension(ch.extensions, ExtensionType.pre_shared_key) or b""
+    offered = ext.decode_pre_shared_key_ch(psk_data)
+    bound = ext.encode_pre_shared_key_ch(ext.OfferedPsks(offered.identities, (binder,)))
+    exts = tuple(
+        Extension(ext_type=e.ext_type, data=bound)
+        if e.ext_type == ExtensionType.pre_shared_key
+        else e
+        for e in ch.extensions
+    )
+    return ClientHello(
+        random=ch.random,
+        legacy_session_id=ch.legacy_session_id,
+        cipher_suites=ch.cipher_suites,
+        legacy_compression_methods=ch.legacy_compression_methods,
+        extensions=exts,
+        legacy_version=ch.legacy_version,
+    )
+
+
+def _transcript_for(hash_name: str, earlier: list[bytes]) -> Transcript:
+    """A transcript of what came before the current ClientHello: nothing, or
+    message_hash(ClientHello1) + HelloRetryRequest (RFC 8446 §4.4.1)."""
+    transcript = Transcript(hash_name)
+    if earlier:
+        transcript.update(earlier[0])
+        transcript.rewrite_for_hello_retry()
+        transcript.update(earlier[1])
+    return transcript
+
+
 def start_client(ctx: ClientContext) -> ClientState:
-    """Send the first ClientHello."""
+    """Send the first ClientHello (with a PSK and 0-RTT data when a ticket allows)."""
     ctx.client_random = ctx.entropy.random_bytes(32)
     # Compatibility mode sends a fake session id so middleboxes see a TLS 1.2 resumption.
     ctx.session_id = ctx.entropy.random_bytes(32) if ctx.config.middlebox_compatibility else b""
+    ctx.ticket = _take_ticket(ctx)
     shares = _make_key_shares(ctx, ctx.config.key_share_groups)
-    client_hello = _client_hello(ctx, shares)
+    client_hello = _bind(ctx, _client_hello(ctx, shares), [])
     raw = client_hello.encode()
     ctx.actions.append(SendHandshake(Epoch.INITIAL, raw))
+    if ext.get_extension(client_hello.extensions, ExtensionType.early_data) is not None:
+        _send_early_data(ctx, raw)
     return ExpectServerHello(client_hello=client_hello, client_hello_raw=raw, earlier=[])
+
+
+def _send_early_data(ctx: ClientContext, client_hello_raw: bytes) -> None:
+    """RFC 8446 §4.2.10: 0-RTT data under client_early_traffic_secret, right after the hello."""
+    ticket, data = ctx.ticket, ctx.early_data
+    params = suite_params(ticket.suite) if ticket is not None else None
+    if ticket is None or data is None or params is None:
+        return
+    transcript = Transcript(params.hash_name)
+    transcript.update(client_hello_raw)
+    secret = KeySchedule(params.hash_name, ticket.psk).client_early_traffic_secret(
+        transcript.digest()
+    )
+    ctx.keylog.log("CLIENT_EARLY_TRAFFIC_SECRET", ctx.client_random, secret)
+    ctx.send_ccs_once()  # RFC 8446 §D.4: before the early data in compatibility mode
+    ctx.install("write", Epoch.EARLY, params, secret)
+    ctx.actions.append(SendEarlyData(data[: ticket.max_early_data]))
+    ctx.early_data_status = "rejected"  # until EncryptedExtensions says otherwise
 
 
 # --- ServerHello / HelloRetryRequest ------------------------------------------------------
@@ -301,56 +409,90 @@ class ExpectServerHello(ClientState):
         else:
             old = ext.get_extension(self.client_hello.extensions, ExtensionType.key_share)
             shares = ext.decode_key_share_ch(old or b"\x00\x00")
-        ch2 = _client_hello(ctx, shares, cookie)
+        if ctx.ticket is not None:
+            hrr_params = suite_params(hrr.cipher_suite)
+            ticket_params = suite_params(ctx.ticket.suite)
+            # RFC 8446 §4.1.4: a PSK whose hash does not match the HRR's suite is dropped.
+            if (
+                hrr_params is None
+                or ticket_params is None
+                or hrr_params.hash_name != ticket_params.hash_name
+            ):
+                ctx.ticket = None
+        earlier = [self.client_hello_raw, raw]
+        ch2 = _bind(ctx, _client_hello(ctx, shares, cookie), earlier)
         ch2_raw = ch2.encode()
         ctx.send_ccs_once()
         ctx.actions.append(SendHandshake(Epoch.INITIAL, ch2_raw))
         return ExpectServerHello(
             client_hello=ch2,
             client_hello_raw=ch2_raw,
-            earlier=[self.client_hello_raw, raw],
+            earlier=earlier,
             retry_suite=hrr.cipher_suite,
         )
 
     def _accept(
         self, ctx: ClientContext, sh: ServerHello, raw: bytes, params: SuiteParams
     ) -> ClientState:
+        psk = self._accepted_psk(ctx, sh, params)
         ks = ext.get_extension(sh.extensions, ExtensionType.key_share)
+        group: int | None = None
+        shared_secret: bytes | None = None
         if ks is None:
-            raise RemoteProtocolError(
-                "ServerHello has no key_share (we offer no PSK-only mode)",
-                alert=AlertDescription.missing_extension,
-            )
-        entry = ext.decode_key_share_sh(ks)
-        kex = ctx.offered_groups_with_share.get(entry.group)
-        if kex is None:
-            raise PeerMisbehaved(
-                f"server key_share is for group {display_name(NamedGroup, entry.group)} we sent no share for (RFC 8446 §4.2.8)"
-            )
-        shared_secret = kex.decapsulate(entry.key_exchange)
+            # Only psk_ke resumption runs without a key exchange, and only if we offered it.
+            if psk is None or PskKeyExchangeMode.psk_ke not in ctx.psk_modes():
+                raise RemoteProtocolError(
+                    "ServerHello has no key_share", alert=AlertDescription.missing_extension
+                )
+        else:
+            entry = ext.decode_key_share_sh(ks)
+            kex = ctx.offered_groups_with_share.get(entry.group)
+            if kex is None:
+                raise PeerMisbehaved(
+                    f"server key_share is for group {display_name(NamedGroup, entry.group)} we sent no share for (RFC 8446 §4.2.8)"
+                )
+            shared_secret = kex.decapsulate(entry.key_exchange)
+            group = entry.group
         ctx.offered_groups_with_share.clear()  # drop private keys as soon as they are used
 
-        transcript = Transcript(params.hash_name)
-        if self.earlier:
-            transcript.update(self.earlier[0])
-            transcript.rewrite_for_hello_retry()
-            transcript.update(self.earlier[1])
+        transcript = _transcript_for(params.hash_name, self.earlier)
         transcript.update(self.client_hello_raw)
         transcript.update(raw)
 
-        schedule = KeySchedule(params.hash_name)
+        schedule = KeySchedule(params.hash_name, psk)
         schedule.enter_handshake(shared_secret)
         c_hs, s_hs = schedule.handshake_traffic_secrets(transcript.digest())
         ctx.keylog.log("CLIENT_HANDSHAKE_TRAFFIC_SECRET", ctx.client_random, c_hs)
         ctx.keylog.log("SERVER_HANDSHAKE_TRAFFIC_SECRET", ctx.client_random, s_hs)
         ctx.install("read", Epoch.HANDSHAKE, params, s_hs)
+        if ctx.early_data_status == "none":
+            # From here our alerts go out under the handshake key (RFC 8446 §5); with 0-RTT
+            # the early key stays in use until EndOfEarlyData.
+            ctx.install("write", Epoch.HANDSHAKE, params, c_hs)
         return ExpectEncryptedExtensions(
             keys=_HandshakeKeys(
                 params=params, schedule=schedule, transcript=transcript, c_hs=c_hs, s_hs=s_hs
             ),
-            group=entry.group,
+            group=group,
             client_hello=self.client_hello,
+            resumed=psk is not None,
         )
+
+    def _accepted_psk(
+        self, ctx: ClientContext, sh: ServerHello, params: SuiteParams
+    ) -> bytes | None:
+        data = ext.get_extension(sh.extensions, ExtensionType.pre_shared_key)
+        ticket = ctx.ticket
+        if data is None or ticket is None:  # unsolicited PSK was refused by the offered check
+            ctx.ticket = None
+            return None
+        # RFC 8446 §4.2.11: the index must be one we offered, with a suite of the same hash.
+        if ext.decode_pre_shared_key_sh(data) != 0:
+            raise PeerMisbehaved("server selected a PSK identity we did not offer")
+        ticket_params = suite_params(ticket.suite)
+        if ticket_params is None or ticket_params.hash_name != params.hash_name:
+            raise PeerMisbehaved("server resumed with a cipher suite of another hash")
+        return ticket.psk
 
 
 @dataclass(slots=True)
@@ -364,8 +506,9 @@ class _HandshakeKeys:
 
 @dataclass(frozen=True, slots=True)
 class _Negotiated:
-    group: int
+    group: int | None  # None only for psk_ke resumption
     alpn: bytes | None
+    resumed: bool = False
 
 
 # --- EncryptedExtensions ----------------------------------------------------------------
@@ -374,8 +517,9 @@ class _Negotiated:
 @dataclass(slots=True)
 class ExpectEncryptedExtensions(ClientState):
     keys: _HandshakeKeys
-    group: int
+    group: int | None
     client_hello: ClientHello
+    resumed: bool
     name = "waiting for EncryptedExtensions"
 
     def handle(self, ctx: ClientContext, msg_type: int, body: bytes, raw: bytes) -> ClientState:
@@ -403,8 +547,19 @@ class ExpectEncryptedExtensions(ClientState):
             if len(protocols) != 1 or protocols[0] not in ctx.config.alpn_protocols:
                 raise PeerMisbehaved("server selected an ALPN protocol we did not offer")
             alpn = protocols[0]
+        if ext.get_extension(ee.extensions, ExtensionType.early_data) is not None:
+            # RFC 8446 §4.2.10: acceptance is only possible for the PSK we offered first.
+            if not self.resumed:
+                raise PeerMisbehaved("server accepted early data without resuming")
+            ctx.early_data_status = "accepted"
         self.keys.transcript.update(raw)
-        return ExpectCertificateOrRequest(keys=self.keys, negotiated=_Negotiated(self.group, alpn))
+        negotiated = _Negotiated(self.group, alpn, self.resumed)
+        if self.resumed:
+            # RFC 8446 §2.2: a resumed handshake has no server certificate.
+            return ExpectFinished(
+                keys=self.keys, negotiated=negotiated, requested_schemes=None, chain=(), scheme=None
+            )
+        return ExpectCertificateOrRequest(keys=self.keys, negotiated=negotiated)
 
 
 # --- CertificateRequest / Certificate / CertificateVerify -------------------------------
@@ -534,7 +689,7 @@ class ExpectFinished(ClientState):
     negotiated: _Negotiated
     requested_schemes: tuple[int, ...] | None
     chain: tuple[bytes, ...]
-    scheme: int
+    scheme: int | None  # None for a resumed session
     name = "waiting for server Finished"
 
     def handle(self, ctx: ClientContext, msg_type: int, body: bytes, raw: bytes) -> ClientState:
@@ -563,8 +718,12 @@ class ExpectFinished(ClientState):
         ctx.keylog.log("EXPORTER_SECRET", ctx.client_random, exporter)
         ctx.install("read", Epoch.APPLICATION, keys.params, s_ap)
 
+        if ctx.early_data_status == "accepted":
+            # RFC 8446 §4.5: EndOfEarlyData, still under the early traffic key.
+            ctx.send(Epoch.EARLY, EndOfEarlyData(), transcript)
         ctx.send_ccs_once()
-        ctx.install("write", Epoch.HANDSHAKE, keys.params, keys.c_hs)
+        if ctx.early_data_status != "none":
+            ctx.install("write", Epoch.HANDSHAKE, keys.params, keys.c_hs)
         client_scheme = self._send_client_certificate(ctx)
         verify_data = finished_verify_data(hash_name, keys.c_hs, transcript.digest())
         ctx.send(Epoch.HANDSHAKE, Finished(verify_data=verify_data), transcript)
@@ -573,16 +732,22 @@ class ExpectFinished(ClientState):
 
         info = SessionInfo(
             cipher_suite=display_name(CipherSuite, keys.params.suite),
-            group=display_name(NamedGroup, self.negotiated.group),
-            signature_scheme=display_name(SignatureScheme, self.scheme),
+            group=display_name(NamedGroup, self.negotiated.group)
+            if self.negotiated.group is not None
+            else None,
+            signature_scheme=display_name(SignatureScheme, self.scheme)
+            if self.scheme is not None
+            else None,
             alpn=self.negotiated.alpn.decode("ascii", "replace") if self.negotiated.alpn else None,
             server_name=ctx.server_name,
             peer_certificates=self.chain,
-            peer_certificate_subject=subject_of(self.chain[0]),
+            peer_certificate_subject=subject_of(self.chain[0]) if self.chain else None,
             client_certificate_scheme=display_name(SignatureScheme, client_scheme)
             if client_scheme
             else None,
             hello_retry=ctx.hello_retry,
+            resumed=self.negotiated.resumed,
+            early_data=ctx.early_data_status,
         )
         ctx.actions.append(HandshakeComplete(info))
         return ClientConnected(
@@ -590,6 +755,7 @@ class ExpectFinished(ClientState):
             exporter_master_secret=exporter,
             resumption_master_secret=resumption,
             info=info,
+            alpn=self.negotiated.alpn,
         )
 
     def _send_client_certificate(self, ctx: ClientContext) -> int | None:
@@ -635,4 +801,34 @@ class ClientConnected(ClientState):
     exporter_master_secret: bytes = field(repr=False)
     resumption_master_secret: bytes = field(repr=False)
     info: SessionInfo = field(repr=False)
+    alpn: bytes | None = None
     name = "connected"
+
+    def on_new_session_ticket(
+        self, ctx: ClientContext, nst: NewSessionTicket
+    ) -> ClientTicket | None:
+        """RFC 8446 §4.6.1: derive the ticket's PSK and keep it for a later connection."""
+        if nst.ticket_lifetime > MAX_TICKET_LIFETIME:
+            raise PeerMisbehaved("ticket_lifetime over 7 days (RFC 8446 §4.6.1)")
+        if not nst.ticket:
+            raise DecodeError("empty ticket")
+        ext.check_allowed(nst.extensions, HandshakeType.new_session_ticket)
+        early = ext.get_extension(nst.extensions, ExtensionType.early_data)
+        ticket = ClientTicket(
+            ticket=nst.ticket,
+            psk=resumption_psk(
+                self.params.hash_name, self.resumption_master_secret, nst.ticket_nonce
+            ),
+            suite=self.params.suite,
+            lifetime=nst.ticket_lifetime,
+            age_add=nst.ticket_age_add,
+            received_at=ctx.clock(),
+            max_early_data=ext.decode_early_data_nst(early) if early is not None else 0,
+            server_name=ctx.server_name,
+            alpn=self.alpn,
+        )
+        store = ctx.config.session_store
+        if nst.ticket_lifetime == 0 or store is None or ctx.session_key is None:
+            return ticket  # a zero lifetime means "do not cache" (RFC 8446 §4.6.1)
+        store.put(ctx.session_key, ticket)
+        return ticket

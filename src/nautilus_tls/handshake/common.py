@@ -55,7 +55,35 @@ class HandshakeComplete:
     info: SessionInfo
 
 
-Action = SendHandshake | SendChangeCipherSpec | InstallSecret | HandshakeComplete
+@dataclass(frozen=True, slots=True)
+class SendEarlyData:
+    """Client: 0-RTT application data to send now, under the early traffic key."""
+
+    data: bytes = field(repr=False)
+
+
+@dataclass(frozen=True, slots=True)
+class ExpectEarlyData:
+    """Server: what to do with the client's 0-RTT records (RFC 8446 §4.2.10).
+
+    ``accept``: they arrive under the early key and are delivered as early (replayable) data,
+    at most ``max_bytes``. Otherwise they are skipped: records that do not decrypt under the
+    handshake key (or, after a HelloRetryRequest, any application_data record before the
+    second ClientHello) are dropped, up to ``max_bytes`` in total.
+    """
+
+    accept: bool
+    max_bytes: int
+
+
+Action = (
+    SendHandshake
+    | SendChangeCipherSpec
+    | InstallSecret
+    | HandshakeComplete
+    | SendEarlyData
+    | ExpectEarlyData
+)
 
 
 class Entropy(Protocol):

@@ -8,20 +8,31 @@ from __future__ import annotations
 
 from nautilus_tls.config import ClientConfig, ServerConfig
 from nautilus_tls.handshake.client import ClientConnected, ClientContext, ClientState, start_client
-from nautilus_tls.handshake.common import Action, Clock, Entropy, KeyLog
+from nautilus_tls.handshake.common import Action, Clock, Entropy, KeyLog, unexpected
 from nautilus_tls.handshake.server import (
     ExpectClientHello,
     ServerConnected,
     ServerContext,
     ServerState,
 )
+from nautilus_tls.session.client_store import ClientTicket
+from nautilus_tls.session.client_store import session_key as default_session_key
+from nautilus_tls.wire.enums import HandshakeType
+from nautilus_tls.wire.messages import NewSessionTicket
 
 
 class ClientHandshake:
     is_client = True
 
     def __init__(
-        self, config: ClientConfig, server_name: str | None, *, entropy: Entropy, clock: Clock
+        self,
+        config: ClientConfig,
+        server_name: str | None,
+        *,
+        entropy: Entropy,
+        clock: Clock,
+        early_data: bytes | None = None,
+        session_key: str | None = None,
     ) -> None:
         self._ctx = ClientContext(
             config=config,
@@ -29,6 +40,8 @@ class ClientHandshake:
             entropy=entropy,
             clock=clock,
             keylog=KeyLog(config.keylog_file, config.keylog_callback),
+            session_key=session_key or default_session_key(server_name, alpn=config.alpn_protocols),
+            early_data=early_data,
         )
         self._state: ClientState | None = None
 
@@ -53,6 +66,12 @@ class ClientHandshake:
     @property
     def client_random(self) -> bytes:
         return self._ctx.client_random
+
+    def on_new_session_ticket(self, nst: NewSessionTicket) -> ClientTicket | None:
+        connected = self.connected
+        if connected is None:
+            raise unexpected(HandshakeType.new_session_ticket, "handshaking")
+        return connected.on_new_session_ticket(self._ctx, nst)
 
     def _take(self) -> list[Action]:
         actions, self._ctx.actions = self._ctx.actions, []

@@ -16,13 +16,14 @@ and Finished, then read the client's certificate and Finished.
 
 from __future__ import annotations
 
+import dataclasses
 import hmac
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from nautilus_tls.config import CertifiedKey, ServerConfig
 from nautilus_tls.crypto.kem import kem_for_group
-from nautilus_tls.crypto.keyschedule import KeySchedule, finished_verify_data
+from nautilus_tls.crypto.keyschedule import KeySchedule, finished_verify_data, resumption_psk
 from nautilus_tls.crypto.signatures import (
     certificate_verify_content,
     schemes_for_key,
@@ -32,8 +33,10 @@ from nautilus_tls.crypto.signatures import (
 from nautilus_tls.crypto.suites import SuiteParams, suite_params
 from nautilus_tls.crypto.transcript import Transcript
 from nautilus_tls.crypto.x509 import ca_distinguished_names, subject_of, verify_client_chain
+from nautilus_tls.defaults import EARLY_DATA_SKIP_LIMIT, MAX_PSK_IDENTITIES
 from nautilus_tls.errors import (
     AlertDescription,
+    LocalProtocolError,
     PeerIncompatible,
     PeerMisbehaved,
     RemoteProtocolError,
@@ -44,6 +47,7 @@ from nautilus_tls.handshake.common import (
     Clock,
     Entropy,
     Epoch,
+    ExpectEarlyData,
     HandshakeComplete,
     InstallSecret,
     KeyLog,
@@ -51,6 +55,8 @@ from nautilus_tls.handshake.common import (
     SendHandshake,
     unexpected,
 )
+from nautilus_tls.session._util import SessionStoreError
+from nautilus_tls.session.state import ResumptionState
 from nautilus_tls.session_info import SessionInfo
 from nautilus_tls.wire import extensions as ext
 from nautilus_tls.wire.enums import (
@@ -59,6 +65,7 @@ from nautilus_tls.wire.enums import (
     HandshakeType,
     NamedGroup,
     ProtocolVersion,
+    PskKeyExchangeMode,
     SignatureScheme,
     display_name,
 )
@@ -73,6 +80,7 @@ from nautilus_tls.wire.messages import (
     Extension,
     Finished,
     HandshakeMessage,
+    NewSessionTicket,
     ServerHello,
     decode_handshake,
 )
@@ -253,6 +261,97 @@ def _choose(ctx: ServerContext, ch: ClientHello) -> tuple[_Choice, dict[int, byt
 # --- ClientHello ---------------------------------------------------------------------------
 
 
+@dataclass(frozen=True, slots=True)
+class _Resumption:
+    """A ticket the client offered that we can resume: decrypted, fresh, binder verified."""
+
+    state: ResumptionState = field(repr=False)
+    index: int
+    with_key_exchange: bool  # psk_dhe_ke (True) or psk_ke
+    identity: bytes = field(repr=False)
+    obfuscated_age: int
+
+
+def _try_resume(
+    ctx: ServerContext, ch: ClientHello, raw: bytes, earlier: list[bytes], params: SuiteParams
+) -> tuple[_Resumption | None, SuiteParams]:
+    """RFC 8446 §4.2.11: pick the first offered ticket we can resume, verify its binder.
+
+    Tickets we cannot use (unknown, expired, tampered, a retired key, another server name)
+    are skipped silently: the client gets a full handshake. A binder that does not verify
+    for a ticket we could decrypt is an attack or a bug: decrypt_error.
+    """
+    cfg = ctx.config
+    data = ext.get_extension(ch.extensions, ExtensionType.pre_shared_key)
+    if data is None or cfg.tickets is None:
+        return None, params
+    modes_data = ext.get_extension(ch.extensions, ExtensionType.psk_key_exchange_modes)
+    if modes_data is None:
+        # RFC 8446 §4.2.9: a PSK offer without psk_key_exchange_modes.
+        raise _missing("psk_key_exchange_modes next to pre_shared_key")
+    modes = ext.decode_psk_key_exchange_modes(modes_data)
+    dhe = PskKeyExchangeMode.psk_dhe_ke in modes
+    if not dhe and not (PskKeyExchangeMode.psk_ke in modes and cfg.allow_psk_ke):
+        return None, params
+    offered = ext.decode_pre_shared_key_ch(data)
+    sni = ext.get_extension(ch.extensions, ExtensionType.server_name)
+    server_name = ext.decode_server_name(sni) if sni is not None else None
+    now = ctx.clock()
+    for index, identity in enumerate(offered.identities[:MAX_PSK_IDENTITIES]):
+        state = cfg.tickets.redeem(identity.identity)
+        if state is None or not state.created_at <= now < state.created_at + state.lifetime:
+            continue
+        if state.server_name != server_name:
+            continue
+        ticket_params = suite_params(state.suite)
+        if ticket_params is None:
+            continue
+        if ticket_params.hash_name != params.hash_name:
+            # §4.2.11: the suite must share the ticket's hash; switch if the client allows.
+            if state.suite not in ch.cipher_suites or state.suite not in cfg.cipher_suites:
+                continue
+            params = ticket_params
+        truncated = raw[: len(raw) - ext.binders_length([len(b) for b in offered.binders])]
+        transcript = _prior_transcript(params.hash_name, earlier)
+        binder_key = KeySchedule(params.hash_name, state.psk).binder_key(external=False)
+        expected = finished_verify_data(params.hash_name, binder_key, transcript.hash_of(truncated))
+        if not hmac.compare_digest(expected, offered.binders[index]):
+            raise PeerMisbehaved("PSK binder does not verify", alert=AlertDescription.decrypt_error)
+        return _Resumption(
+            state, index, dhe, identity.identity, identity.obfuscated_ticket_age
+        ), params
+    return None, params
+
+
+def _prior_transcript(hash_name: str, earlier: list[bytes]) -> Transcript:
+    transcript = Transcript(hash_name)
+    if earlier:
+        transcript.update(earlier[0])
+        transcript.rewrite_for_hello_retry()
+        transcript.update(earlier[1])
+    return transcript
+
+
+def _accepts_early_data(
+    ctx: ServerContext, ch: ClientHello, resumption: _Resumption | None, choice: _Choice
+) -> bool:
+    """RFC 8446 §4.2.10 and §8: 0-RTT only for the first PSK, the same suite and ALPN, a
+    fresh ticket age, and never twice for one ticket (anti-replay, shared across a fleet
+    when the store is)."""
+    cfg = ctx.config
+    if resumption is None or resumption.index != 0 or cfg.max_early_data == 0:
+        return False
+    state = resumption.state
+    if state.max_early_data == 0 or state.suite != choice.params.suite or state.alpn != choice.alpn:
+        return False
+    client_age = ((resumption.obfuscated_age - state.age_add) % (1 << 32)) / 1000.0
+    server_age = ctx.clock() - state.created_at
+    if abs(server_age - client_age) > cfg.ticket_age_tolerance:
+        return False
+    ttl = max(1.0, state.created_at + state.lifetime - ctx.clock())
+    return cfg.anti_replay.first_use(b"0rtt:" + resumption.identity, ttl)
+
+
 @dataclass(slots=True)
 class ExpectClientHello(ServerState):
     name = "waiting for ClientHello"
@@ -266,10 +365,18 @@ class ExpectClientHello(ServerState):
         _check_client_hello(ch)
         ctx.client_random = ch.random
         choice, shares = _choose(ctx, ch)
+        resumption, params = _try_resume(ctx, ch, raw, [], choice.params)
+        choice = dataclasses.replace(choice, params=params)
+        wants_early = ext.get_extension(ch.extensions, ExtensionType.early_data) is not None
+        if resumption is not None and not resumption.with_key_exchange:
+            return send_server_flight(ctx, ch, raw, choice, None, resumption, early=wants_early)
         if choice.group in shares:
-            transcript = Transcript(choice.params.hash_name)
-            transcript.update(raw)
-            return send_server_flight(ctx, ch, choice, shares[choice.group], transcript)
+            return send_server_flight(
+                ctx, ch, raw, choice, shares[choice.group], resumption, early=wants_early
+            )
+        if wants_early:
+            # RFC 8446 §4.2.10: after a HelloRetryRequest the early data is skipped.
+            ctx.actions.append(ExpectEarlyData(accept=False, max_bytes=_skip_budget(ctx)))
         return self._send_hello_retry(ctx, ch, raw, choice)
 
     def _send_hello_retry(
@@ -292,14 +399,16 @@ class ExpectClientHello(ServerState):
                 Extension(ext_type=ExtensionType.cookie, data=ext.encode_cookie(cookie)),
             ),
         )
-        transcript = Transcript(choice.params.hash_name)
-        transcript.update(raw)
-        transcript.rewrite_for_hello_retry()
-        ctx.send(Epoch.INITIAL, hrr, transcript)
+        hrr_raw = hrr.encode()
+        ctx.actions.append(SendHandshake(Epoch.INITIAL, hrr_raw))
         _send_ccs_if_compatible(ctx, ch)
         return ExpectSecondClientHello(
-            first=ch, choice=choice, cookie=cookie, transcript=transcript
+            first=ch, choice=choice, cookie=cookie, earlier=[raw, hrr_raw]
         )
+
+
+def _skip_budget(ctx: ServerContext) -> int:
+    return max(ctx.config.max_early_data, EARLY_DATA_SKIP_LIMIT)
 
 
 def _send_ccs_if_compatible(ctx: ServerContext, ch: ClientHello) -> None:
@@ -315,7 +424,7 @@ class ExpectSecondClientHello(ServerState):
     first: ClientHello
     choice: _Choice
     cookie: bytes
-    transcript: Transcript
+    earlier: list[bytes]  # ClientHello1 and our HelloRetryRequest
     name = "waiting for the second ClientHello"
 
     def handle(self, ctx: ServerContext, msg_type: int, body: bytes, raw: bytes) -> ServerState:
@@ -330,6 +439,8 @@ class ExpectSecondClientHello(ServerState):
             raise PeerMisbehaved("second ClientHello changed random or legacy_session_id")
         if ch.cipher_suites != self.first.cipher_suites:
             raise PeerMisbehaved("second ClientHello changed its cipher suites")
+        if ext.get_extension(ch.extensions, ExtensionType.early_data) is not None:
+            raise PeerMisbehaved("early_data in the second ClientHello (RFC 8446 §4.2.10)")
         cookie = ext.get_extension(ch.extensions, ExtensionType.cookie)
         if cookie is None or not hmac.compare_digest(ext.decode_cookie(cookie), self.cookie):
             raise PeerMisbehaved("second ClientHello does not echo our cookie (RFC 8446 §4.2.2)")
@@ -341,16 +452,20 @@ class ExpectSecondClientHello(ServerState):
             raise PeerMisbehaved(
                 "second ClientHello must carry one share, for the group we asked for"
             )
-        choice = _Choice(
-            choice.params,
-            self.choice.group,
-            choice.certified_key,
-            choice.scheme,
-            choice.alpn,
-            choice.server_name,
+        choice = dataclasses.replace(choice, group=self.choice.group)
+        resumption, params = _try_resume(ctx, ch, raw, self.earlier, choice.params)
+        if params.suite != choice.params.suite:
+            resumption = None  # the HRR fixed the suite; a ticket of another hash cannot resume
+        return send_server_flight(
+            ctx,
+            ch,
+            raw,
+            choice,
+            shares[self.choice.group],
+            resumption,
+            early=False,
+            earlier=self.earlier,
         )
-        self.transcript.update(raw)
-        return send_server_flight(ctx, ch, choice, shares[self.choice.group], self.transcript)
 
 
 # --- the server's flight -----------------------------------------------------------------------
@@ -359,44 +474,79 @@ class ExpectSecondClientHello(ServerState):
 def send_server_flight(
     ctx: ServerContext,
     ch: ClientHello,
+    ch_raw: bytes,
     choice: _Choice,
-    client_share: bytes,
-    transcript: Transcript,
+    client_share: bytes | None,
+    resumption: _Resumption | None,
+    *,
+    early: bool,
+    earlier: list[bytes] | None = None,
 ) -> ServerState:
-    kem = kem_for_group(choice.group)
-    if kem is None:  # _choose only returns configured groups, which config validated
-        raise PeerIncompatible("group without implementation")
-    server_share, shared_secret = kem.encapsulate(
-        client_share, private_bytes=ctx.entropy.private_key_for(choice.group)
-    )
     params = choice.params
+    transcript = _prior_transcript(params.hash_name, earlier or [])
+    transcript.update(ch_raw)
+    schedule = KeySchedule(params.hash_name, resumption.state.psk if resumption else None)
+
+    accept_early = early and _accepts_early_data(ctx, ch, resumption, choice)
+    if accept_early:
+        secret = schedule.client_early_traffic_secret(transcript.digest())
+        ctx.keylog.log("CLIENT_EARLY_TRAFFIC_SECRET", ctx.client_random, secret)
+        ctx.install("read", Epoch.EARLY, params, secret)
+        max_early = min(
+            ctx.config.max_early_data, resumption.state.max_early_data if resumption else 0
+        )
+        ctx.actions.append(ExpectEarlyData(accept=True, max_bytes=max_early))
+    elif early:
+        ctx.actions.append(ExpectEarlyData(accept=False, max_bytes=_skip_budget(ctx)))
+
+    sh_exts: list[Extension] = []
+    shared_secret: bytes | None = None
+    group: int | None = None
+    if client_share is not None:
+        group = choice.group
+        kem = kem_for_group(group)
+        if kem is None:  # _choose only returns configured groups, which config validated
+            raise PeerIncompatible("group without implementation")
+        server_share, shared_secret = kem.encapsulate(
+            client_share, private_bytes=ctx.entropy.private_key_for(group)
+        )
+        sh_exts.append(
+            Extension(
+                ext_type=ExtensionType.key_share,
+                data=ext.encode_key_share_sh(
+                    ext.KeyShareEntry(group=group, key_exchange=server_share)
+                ),
+            )
+        )
+    sh_exts.append(
+        Extension(
+            ext_type=ExtensionType.supported_versions,
+            data=ext.encode_supported_versions_sh(ProtocolVersion.TLS1_3),
+        )
+    )
+    if resumption is not None:
+        sh_exts.append(
+            Extension(
+                ext_type=ExtensionType.pre_shared_key,
+                data=ext.encode_pre_shared_key_sh(resumption.index),
+            )
+        )
     sh = ServerHello(
         random=ctx.entropy.random_bytes(32),
         legacy_session_id_echo=ch.legacy_session_id,
         cipher_suite=params.suite,
-        extensions=(
-            Extension(
-                ext_type=ExtensionType.key_share,
-                data=ext.encode_key_share_sh(
-                    ext.KeyShareEntry(group=choice.group, key_exchange=server_share)
-                ),
-            ),
-            Extension(
-                ext_type=ExtensionType.supported_versions,
-                data=ext.encode_supported_versions_sh(ProtocolVersion.TLS1_3),
-            ),
-        ),
+        extensions=tuple(sh_exts),
     )
     ctx.send(Epoch.INITIAL, sh, transcript)
     _send_ccs_if_compatible(ctx, ch)
 
-    schedule = KeySchedule(params.hash_name)
     schedule.enter_handshake(shared_secret)
     c_hs, s_hs = schedule.handshake_traffic_secrets(transcript.digest())
     ctx.keylog.log("CLIENT_HANDSHAKE_TRAFFIC_SECRET", ctx.client_random, c_hs)
     ctx.keylog.log("SERVER_HANDSHAKE_TRAFFIC_SECRET", ctx.client_random, s_hs)
     ctx.install("write", Epoch.HANDSHAKE, params, s_hs)
-    ctx.install("read", Epoch.HANDSHAKE, params, c_hs)
+    if not accept_early:
+        ctx.install("read", Epoch.HANDSHAKE, params, c_hs)
 
     ee_exts: list[Extension] = []
     if choice.alpn is not None:
@@ -406,48 +556,15 @@ def send_server_flight(
                 data=ext.encode_alpn((choice.alpn,)),
             )
         )
+    if accept_early:
+        ee_exts.append(Extension(ext_type=ExtensionType.early_data, data=b""))
     ctx.send(Epoch.HANDSHAKE, EncryptedExtensions(extensions=tuple(ee_exts)), transcript)
 
     cfg = ctx.config
     requested_schemes: tuple[int, ...] | None = None
-    if cfg.client_auth != "none":
-        requested_schemes = tuple(cfg.signature_schemes)
-        cr_exts = [
-            Extension(
-                ext_type=ExtensionType.signature_algorithms,
-                data=ext.encode_signature_algorithms(requested_schemes),
-            )
-        ]
-        if cfg.send_certificate_authorities and cfg.client_trust_store is not None:
-            names = ca_distinguished_names(cfg.client_trust_store)
-            if names:
-                cr_exts.append(
-                    Extension(
-                        ext_type=ExtensionType.certificate_authorities,
-                        data=ext.encode_certificate_authorities(names),
-                    )
-                )
-        ctx.send(
-            Epoch.HANDSHAKE,
-            CertificateRequest(certificate_request_context=b"", extensions=tuple(cr_exts)),
-            transcript,
-        )
-
-    ck = choice.certified_key
-    entries = tuple(CertificateEntry(cert_data=der) for der in ck.chain)
-    ctx.send(
-        Epoch.HANDSHAKE,
-        Certificate(certificate_request_context=b"", certificate_list=entries),
-        transcript,
-    )
-    content = certificate_verify_content(True, transcript.digest())
-    ctx.send(
-        Epoch.HANDSHAKE,
-        CertificateVerify(
-            algorithm=choice.scheme, signature=sign(ck.private_key, choice.scheme, content)
-        ),
-        transcript,
-    )
+    if resumption is None:
+        requested_schemes = _send_certificate_request(ctx, transcript)
+        _send_certificate(ctx, choice, transcript)
     verify_data = finished_verify_data(params.hash_name, s_hs, transcript.digest())
     ctx.send(Epoch.HANDSHAKE, Finished(verify_data=verify_data), transcript)
 
@@ -467,11 +584,97 @@ def send_server_flight(
         c_ap=c_ap,
         exporter=exporter,
     )
+    session = _Session(
+        choice=choice,
+        group=group,
+        resumed=resumption is not None,
+        early_data="accepted" if accept_early else ("rejected" if early else "none"),
+        client_chain=resumption.state.client_chain if resumption else (),
+    )
+    after: ServerState
     if requested_schemes is not None:
-        return ExpectClientCertificate(
-            keys=keys, choice=choice, requested_schemes=requested_schemes
+        after = ExpectClientCertificate(
+            keys=keys, session=session, requested_schemes=requested_schemes
         )
-    return ExpectClientFinished(keys=keys, choice=choice, client_chain=(), client_scheme=None)
+    else:
+        after = ExpectClientFinished(keys=keys, session=session, client_scheme=None)
+    if accept_early:
+        return ExpectEndOfEarlyData(keys=keys, next_state=after)
+    del cfg
+    return after
+
+
+def _send_certificate_request(ctx: ServerContext, transcript: Transcript) -> tuple[int, ...] | None:
+    cfg = ctx.config
+    if cfg.client_auth == "none":
+        return None
+    requested = tuple(cfg.signature_schemes)
+    cr_exts = [
+        Extension(
+            ext_type=ExtensionType.signature_algorithms,
+            data=ext.encode_signature_algorithms(requested),
+        )
+    ]
+    if cfg.send_certificate_authorities and cfg.client_trust_store is not None:
+        names = ca_distinguished_names(cfg.client_trust_store)
+        if names:
+            cr_exts.append(
+                Extension(
+                    ext_type=ExtensionType.certificate_authorities,
+                    data=ext.encode_certificate_authorities(names),
+                )
+            )
+    ctx.send(
+        Epoch.HANDSHAKE,
+        CertificateRequest(certificate_request_context=b"", extensions=tuple(cr_exts)),
+        transcript,
+    )
+    return requested
+
+
+def _send_certificate(ctx: ServerContext, choice: _Choice, transcript: Transcript) -> None:
+    ck = choice.certified_key
+    entries = tuple(CertificateEntry(cert_data=der) for der in ck.chain)
+    ctx.send(
+        Epoch.HANDSHAKE,
+        Certificate(certificate_request_context=b"", certificate_list=entries),
+        transcript,
+    )
+    content = certificate_verify_content(True, transcript.digest())
+    ctx.send(
+        Epoch.HANDSHAKE,
+        CertificateVerify(
+            algorithm=choice.scheme, signature=sign(ck.private_key, choice.scheme, content)
+        ),
+        transcript,
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class _Session:
+    """What the handshake settled, carried to the end for SessionInfo and tickets."""
+
+    choice: _Choice
+    group: int | None
+    resumed: bool
+    early_data: str
+    client_chain: tuple[bytes, ...] = field(default=(), repr=False)
+
+
+@dataclass(slots=True)
+class ExpectEndOfEarlyData(ServerState):
+    keys: _ServerKeys
+    next_state: ServerState
+    name = "waiting for EndOfEarlyData"
+
+    def handle(self, ctx: ServerContext, msg_type: int, body: bytes, raw: bytes) -> ServerState:
+        if msg_type != HandshakeType.end_of_early_data:
+            raise unexpected(msg_type, self.name)
+        decode_handshake(msg_type, body)
+        self.keys.transcript.update(raw)
+        # RFC 8446 §4.5: from here the client writes with its handshake key.
+        ctx.install("read", Epoch.HANDSHAKE, self.keys.params, self.keys.c_hs)
+        return self.next_state
 
 
 @dataclass(slots=True)
@@ -490,7 +693,7 @@ class _ServerKeys:
 @dataclass(slots=True)
 class ExpectClientCertificate(ServerState):
     keys: _ServerKeys
-    choice: _Choice
+    session: _Session
     requested_schemes: tuple[int, ...]
     name = "waiting for client Certificate"
 
@@ -509,27 +712,23 @@ class ExpectClientCertificate(ServerState):
                     "client sent no certificate but one is required",
                     alert=AlertDescription.certificate_required,
                 )
-            return ExpectClientFinished(
-                keys=self.keys, choice=self.choice, client_chain=(), client_scheme=None
-            )
+            return ExpectClientFinished(keys=self.keys, session=self.session, client_scheme=None)
         store = ctx.config.client_trust_store
         if store is None:  # ServerConfig validation requires it with client_auth
             raise PeerIncompatible("no trust store for client certificates")
         verify_client_chain(chain, store, datetime.fromtimestamp(ctx.clock(), UTC))
         return ExpectClientCertificateVerify(
             keys=self.keys,
-            choice=self.choice,
+            session=dataclasses.replace(self.session, client_chain=chain),
             requested_schemes=self.requested_schemes,
-            chain=chain,
         )
 
 
 @dataclass(slots=True)
 class ExpectClientCertificateVerify(ServerState):
     keys: _ServerKeys
-    choice: _Choice
+    session: _Session
     requested_schemes: tuple[int, ...]
-    chain: tuple[bytes, ...]
     name = "waiting for client CertificateVerify"
 
     def handle(self, ctx: ServerContext, msg_type: int, body: bytes, raw: bytes) -> ServerState:
@@ -543,18 +742,17 @@ class ExpectClientCertificateVerify(ServerState):
                 f"client signed with {display_name(SignatureScheme, cv.algorithm)}, which we did not request"
             )
         content = certificate_verify_content(False, self.keys.transcript.digest())
-        verify(self.chain[0], cv.algorithm, cv.signature, content)
+        verify(self.session.client_chain[0], cv.algorithm, cv.signature, content)
         self.keys.transcript.update(raw)
         return ExpectClientFinished(
-            keys=self.keys, choice=self.choice, client_chain=self.chain, client_scheme=cv.algorithm
+            keys=self.keys, session=self.session, client_scheme=cv.algorithm
         )
 
 
 @dataclass(slots=True)
 class ExpectClientFinished(ServerState):
     keys: _ServerKeys
-    choice: _Choice
-    client_chain: tuple[bytes, ...]
+    session: _Session
     client_scheme: int | None
     name = "waiting for client Finished"
 
@@ -573,29 +771,82 @@ class ExpectClientFinished(ServerState):
         keys.transcript.update(raw)
         ctx.install("read", Epoch.APPLICATION, keys.params, keys.c_ap)
         resumption = keys.schedule.resumption_master_secret(keys.transcript.digest())
-        choice = self.choice
+        session = self.session
+        choice = session.choice
+        chain = session.client_chain
         info = SessionInfo(
             cipher_suite=display_name(CipherSuite, keys.params.suite),
-            group=display_name(NamedGroup, choice.group),
-            signature_scheme=display_name(SignatureScheme, choice.scheme),
+            group=display_name(NamedGroup, session.group) if session.group is not None else None,
+            signature_scheme=None
+            if session.resumed
+            else display_name(SignatureScheme, choice.scheme),
             alpn=choice.alpn.decode("ascii", "replace") if choice.alpn else None,
             server_name=choice.server_name,
-            peer_certificates=self.client_chain,
-            peer_certificate_subject=subject_of(self.client_chain[0])
-            if self.client_chain
-            else None,
+            peer_certificates=chain,
+            peer_certificate_subject=subject_of(chain[0]) if chain else None,
             client_certificate_scheme=display_name(SignatureScheme, self.client_scheme)
             if self.client_scheme
             else None,
             hello_retry=ctx.hello_retry,
+            resumed=session.resumed,
+            early_data=session.early_data,
         )
         ctx.actions.append(HandshakeComplete(info))
+        _send_tickets(ctx, keys.params, resumption, session)
         return ServerConnected(
             params=keys.params,
             exporter_master_secret=keys.exporter,
             resumption_master_secret=resumption,
             info=info,
         )
+
+
+def _send_tickets(
+    ctx: ServerContext, params: SuiteParams, resumption_secret: bytes, session: _Session
+) -> None:
+    """RFC 8446 §4.6.1: NewSessionTickets, sent right after the handshake. Each has its own
+    nonce (so its own PSK) and its own ticket_age_add."""
+    cfg = ctx.config
+    if cfg.tickets is None or cfg.session_tickets == 0:
+        return
+    now = ctx.clock()
+    nst_exts: tuple[Extension, ...] = ()
+    if cfg.max_early_data:
+        nst_exts = (
+            Extension(
+                ext_type=ExtensionType.early_data,
+                data=ext.encode_early_data_nst(cfg.max_early_data),
+            ),
+        )
+    for i in range(cfg.session_tickets):
+        nonce = i.to_bytes(1, "big")
+        age_add = int.from_bytes(ctx.entropy.random_bytes(4), "big")
+        state = ResumptionState(
+            psk=resumption_psk(params.hash_name, resumption_secret, nonce),
+            suite=params.suite,
+            alpn=session.choice.alpn,
+            server_name=session.choice.server_name,
+            client_chain=session.client_chain,
+            created_at=now,
+            lifetime=cfg.ticket_lifetime,
+            age_add=age_add,
+            max_early_data=cfg.max_early_data,
+        )
+        try:
+            ticket = cfg.tickets.issue(state)
+        except (SessionStoreError, LocalProtocolError):
+            # No ticket store reachable (or a ticket too big): the connection goes on without
+            # tickets; the client simply does a full handshake next time.
+            return
+        nst = NewSessionTicket(
+            ticket_lifetime=cfg.ticket_lifetime,
+            ticket_age_add=age_add,
+            ticket_nonce=nonce,
+            ticket=ticket,
+            extensions=nst_exts,
+        )
+        # Post-handshake: sent under the application key, not part of the transcript.
+        ctx.actions.append(SendHandshake(Epoch.APPLICATION, nst.encode()))
 
 
 @dataclass(slots=True)

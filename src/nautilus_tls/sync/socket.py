@@ -50,7 +50,9 @@ class TLSSocket:
     Make one with :meth:`connect` (client) or :meth:`TLSListener.accept` (server).
     """
 
-    def __init__(self, sock: socket.socket, conn: Connection, *, timeout: float | None = None) -> None:
+    def __init__(
+        self, sock: socket.socket, conn: Connection, *, timeout: float | None = None
+    ) -> None:
         self._sock = sock
         self._conn = conn
         self._timeout = timeout
@@ -248,10 +250,7 @@ class TLSSocket:
         if self._closed:
             return
         if self._error is None:
-            try:
-                self._conn.close()
-            except TLSError:
-                pass
+            self._conn.close()
             self._flush(best_effort=True)
         self._close_socket()
 
@@ -293,7 +292,9 @@ class TLSListener:
     """A listening TCP socket whose :meth:`accept` returns handshaken :class:`TLSSocket` s."""
 
     def __init__(self, host: str, port: int, config: ServerConfig, *, backlog: int = 128) -> None:
-        family = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)[0][0]
+        family = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)[
+            0
+        ][0]
         self._sock = socket.create_server((host, port), family=family, backlog=backlog)
         self._config = config
 
@@ -322,7 +323,14 @@ class TLSListener:
                 if isinstance(exc, LocalProtocolError) and not isinstance(exc, HandshakeTimeout)
                 else logging.DEBUG
             )
-            logger.log(level, "TLS handshake with %s:%s failed (alert %s): %s", addr[0], addr[1], alert, exc)
+            logger.log(
+                level,
+                "TLS handshake with %s:%s failed (alert %s): %s",
+                addr[0],
+                addr[1],
+                alert,
+                exc,
+            )
             raise
         return tls
 

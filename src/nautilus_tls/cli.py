@@ -1,0 +1,621 @@
+"""``nautilus-tls``: make certificates, run a server, connect to one, or watch the demo.
+
+Subcommands::
+
+    nautilus-tls cert     [--alg mldsa65] [--out DIR] [--name localhost ...]
+    nautilus-tls serve    [--host H] [--port P] [--cert F --key F] [--client-ca F]
+                          [--require-client-cert] [--groups LIST] [--suites LIST] [--alpn LIST]
+                          [--mode echo|http] [--keylog F] [--json-log]
+    nautilus-tls connect  HOST:PORT [--servername N] [--cafile F] [--insecure] [--cert F --key F]
+                          [--groups LIST] [--suites LIST] [--alpn LIST] [--send TEXT] [--json]
+    nautilus-tls demo     [--alg mldsa65] [--mutual] [--json]
+
+Groups, suites and signature schemes are named as IANA names them (``X25519MLKEM768``,
+``TLS_AES_256_GCM_SHA384``, ``mldsa65``), comma-separated, in preference order.
+
+Exit status: 0 on success, 1 when a connection or handshake fails (the message names the
+alert), 2 for usage and configuration errors.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import html
+import json
+import logging
+import os
+import re
+import sys
+import tempfile
+import threading
+from collections.abc import Sequence
+from enum import IntEnum
+from pathlib import Path
+from typing import Any, TextIO
+
+from nautilus_tls.aio import TLSReader, TLSWriter, connect, start_server
+from nautilus_tls.config import CertifiedKey, ClientConfig, ServerConfig
+from nautilus_tls.crypto.certgen import ALGORITHMS, write_pem_bundle
+from nautilus_tls.crypto.x509 import TrustStore, subject_of
+from nautilus_tls.demo import run_demo
+from nautilus_tls.errors import ConfigError, ProtocolError, TLSError
+from nautilus_tls.session_info import SessionInfo
+from nautilus_tls.wire.enums import CipherSuite, NamedGroup, SignatureScheme
+
+__all__ = ["build_parser", "main"]
+
+DEFAULT_CERT_NAMES = ["localhost", "127.0.0.1", "::1"]
+DEFAULT_PORT = 8443
+REPLY_TIMEOUT = 10.0
+"""Seconds ``connect --send`` waits for the server to answer and close."""
+HTTP_REQUEST_TIMEOUT = 30.0
+MAX_HTTP_HEAD = 16 * 1024
+
+EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+
+
+class CliError(Exception):
+    """A usage or configuration problem: printed as ``error: ...``, exit status 2."""
+
+
+# --- argument types -----------------------------------------------------------------------
+
+
+def _iana_list(enum: type[IntEnum], what: str) -> Any:
+    by_name = {member.name.lower(): member for member in enum}
+
+    def parse(text: str) -> tuple[int, ...]:
+        values: list[int] = []
+        for item in (part.strip() for part in text.split(",")):
+            if not item:
+                continue
+            member = by_name.get(item.lower())
+            if member is None:
+                choices = ", ".join(m.name for m in enum)
+                raise argparse.ArgumentTypeError(f"unknown {what} {item!r} (known: {choices})")
+            values.append(int(member))
+        if not values:
+            raise argparse.ArgumentTypeError(f"empty {what} list")
+        return tuple(values)
+
+    return parse
+
+
+def _alpn_list(text: str) -> tuple[bytes, ...]:
+    protocols = tuple(p.strip().encode() for p in text.split(",") if p.strip())
+    if not protocols:
+        raise argparse.ArgumentTypeError("empty ALPN list")
+    return protocols
+
+
+def _host_port(text: str) -> tuple[str, int]:
+    match = re.fullmatch(r"\[([^\]]+)\]:(\d+)|([^:\[\]]+):(\d+)", text)
+    if match is None:
+        raise argparse.ArgumentTypeError(f"expected HOST:PORT (or [IPv6]:PORT), got {text!r}")
+    host = match.group(1) or match.group(3)
+    port = int(match.group(2) or match.group(4))
+    if not 0 < port < 65536:
+        raise argparse.ArgumentTypeError(f"port out of range: {port}")
+    return host, port
+
+
+_ESCAPES = {"n": "\n", "r": "\r", "t": "\t", "\\": "\\", "0": "\0"}
+
+
+def _unescape(text: str) -> str:
+    r"""``\n``, ``\r``, ``\t``, ``\0`` and ``\\`` in ``--send`` text."""
+    return re.sub(r"\\([nrt0\\])", lambda m: _ESCAPES[m.group(1)], text)
+
+
+def _format_address(address: Any) -> str:
+    if isinstance(address, tuple) and len(address) >= 2:
+        host, port = address[0], address[1]
+        return f"[{host}]:{port}" if ":" in str(host) else f"{host}:{port}"
+    return str(address)
+
+
+# --- the parser -----------------------------------------------------------------------------
+
+
+def _add_tls_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--groups",
+        type=_iana_list(NamedGroup, "group"),
+        help="key exchange groups in preference order, e.g. X25519MLKEM768,x25519",
+    )
+    p.add_argument(
+        "--suites",
+        type=_iana_list(CipherSuite, "cipher suite"),
+        help="cipher suites in preference order, e.g. TLS_AES_256_GCM_SHA384",
+    )
+    p.add_argument(
+        "--schemes",
+        type=_iana_list(SignatureScheme, "signature scheme"),
+        help="signature schemes for CertificateVerify, e.g. mldsa65,ed25519",
+    )
+    p.add_argument("--alpn", type=_alpn_list, help="ALPN protocols, e.g. h2,http/1.1")
+    p.add_argument("--keylog", metavar="F", help="append TLS secrets to F (NSS key log format)")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="nautilus-tls",
+        description="Post-quantum TLS 1.3: hybrid ML-KEM key exchange, ML-DSA certificates.",
+    )
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    cert = sub.add_parser("cert", help="make a development CA, server and client certificate")
+    cert.add_argument(
+        "--alg", choices=ALGORITHMS, default="mldsa65", help="key algorithm (default mldsa65)"
+    )
+    cert.add_argument(
+        "--out",
+        default="nautilus-certs",
+        metavar="DIR",
+        help="output directory (default ./nautilus-certs)",
+    )
+    cert.add_argument(
+        "--name",
+        action="append",
+        metavar="NAME",
+        help="DNS name or IP address for the server certificate (repeatable; "
+        "default localhost, 127.0.0.1, ::1)",
+    )
+
+    serve = sub.add_parser("serve", help="run a TLS server (echo or a small HTTP page)")
+    serve.add_argument(
+        "--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)"
+    )
+    serve.add_argument(
+        "--port", type=int, default=DEFAULT_PORT, help=f"port (default {DEFAULT_PORT}; 0 picks one)"
+    )
+    serve.add_argument(
+        "--cert", metavar="F", help="certificate chain PEM (default: make a development bundle)"
+    )
+    serve.add_argument("--key", metavar="F", help="private key PEM for --cert")
+    serve.add_argument(
+        "--alg", choices=ALGORITHMS, default="mldsa65", help="algorithm of a generated bundle"
+    )
+    serve.add_argument(
+        "--cert-dir",
+        metavar="DIR",
+        help="where to write a generated bundle (default: a new temp dir)",
+    )
+    serve.add_argument(
+        "--client-ca", metavar="F", help="ask for client certificates issued by these CAs"
+    )
+    serve.add_argument(
+        "--require-client-cert", action="store_true", help="refuse clients without a certificate"
+    )
+    serve.add_argument(
+        "--mode", choices=("echo", "http"), default="echo", help="echo (default) or http"
+    )
+    serve.add_argument(
+        "--json-log", action="store_true", help="print one JSON object per finished handshake"
+    )
+    serve.add_argument("-q", "--quiet", action="store_true", help="do not log failed handshakes")
+    _add_tls_options(serve)
+
+    conn = sub.add_parser("connect", help="connect to a TLS server")
+    conn.add_argument("address", type=_host_port, metavar="HOST:PORT")
+    conn.add_argument(
+        "--servername", metavar="N", help="server name for SNI and verification (default HOST)"
+    )
+    conn.add_argument("--cafile", metavar="F", help="trust these CAs (default: the system roots)")
+    conn.add_argument(
+        "--insecure",
+        action="store_true",
+        help="do NOT verify the server certificate (testing only)",
+    )
+    conn.add_argument("--cert", metavar="F", help="client certificate chain PEM")
+    conn.add_argument("--key", metavar="F", help="private key PEM for --cert")
+    conn.add_argument(
+        "--send", metavar="TEXT", help=r"send TEXT (\n, \r, \t escapes), print the reply, exit"
+    )
+    conn.add_argument("--json", action="store_true", help="print one JSON object instead of text")
+    conn.add_argument(
+        "--timeout", type=float, default=REPLY_TIMEOUT, help="seconds to wait for a --send reply"
+    )
+    _add_tls_options(conn)
+
+    demo = sub.add_parser("demo", help="a full post-quantum handshake on 127.0.0.1, explained")
+    demo.add_argument(
+        "--alg",
+        choices=ALGORITHMS,
+        default="mldsa65",
+        help="certificate algorithm (default mldsa65)",
+    )
+    demo.add_argument(
+        "--mutual", action="store_true", help="also authenticate the client with a certificate"
+    )
+    demo.add_argument("--json", action="store_true", help="print the report as JSON")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    commands = {"cert": cmd_cert, "serve": cmd_serve, "connect": cmd_connect, "demo": cmd_demo}
+    try:
+        return commands[args.command](args)
+    except (CliError, ConfigError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except OSError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_FAILED
+
+
+def _common_config(args: argparse.Namespace) -> dict[str, Any]:
+    kw: dict[str, Any] = {}
+    if args.groups:
+        kw["groups"] = args.groups
+    if args.suites:
+        kw["cipher_suites"] = args.suites
+    if args.schemes:
+        kw["signature_schemes"] = args.schemes
+    if args.alpn:
+        kw["alpn_protocols"] = args.alpn
+    if args.keylog:
+        kw["keylog_file"] = args.keylog
+    return kw
+
+
+def _load_key_pair(cert: str | None, key: str | None) -> CertifiedKey | None:
+    if cert is None and key is None:
+        return None
+    if cert is None or key is None:
+        raise CliError("--cert and --key go together")
+    return CertifiedKey.from_files(cert, key)
+
+
+def _log_record(info: SessionInfo, peer: Any) -> dict[str, object]:
+    """The fields ``serve --json-log`` and ``connect --json`` share."""
+    return {
+        "version": info.version,
+        "cipher_suite": info.cipher_suite,
+        "group": info.group,
+        "signature_scheme": info.signature_scheme,
+        "alpn": info.alpn,
+        "client_certificate": None,
+        "peer": _format_address(peer),
+    }
+
+
+# --- cert -------------------------------------------------------------------------------------
+
+
+def cmd_cert(args: argparse.Namespace) -> int:
+    names = args.name or DEFAULT_CERT_NAMES
+    paths = write_pem_bundle(args.out, args.alg, names)
+    print(f"wrote a {args.alg} development bundle for {', '.join(names)}:")
+    for label, path in paths.items():
+        print(f"  {label:<11} {path}")
+    out = Path(args.out)
+    print(f"serve:   nautilus-tls serve --cert {out / 'server.pem'} --key {out / 'server.key'}")
+    print(f"connect: nautilus-tls connect localhost:{DEFAULT_PORT} --cafile {out / 'ca.pem'}")
+    return EXIT_OK
+
+
+# --- serve ------------------------------------------------------------------------------------
+
+
+def _server_config(args: argparse.Namespace) -> ServerConfig:
+    generated_ca: Path | None = None
+    certified = _load_key_pair(args.cert, args.key)
+    if certified is None:
+        out = (
+            Path(args.cert_dir)
+            if args.cert_dir
+            else Path(tempfile.mkdtemp(prefix="nautilus-certs-"))
+        )
+        names = list(DEFAULT_CERT_NAMES)
+        if args.host not in names and args.host not in ("0.0.0.0", "::", ""):
+            names.append(args.host)
+        paths = write_pem_bundle(out, args.alg, names)
+        certified = CertifiedKey.from_files(paths["server_pem"], paths["server_key"])
+        generated_ca = paths["ca_pem"]
+        print(
+            f"no --cert given: made a {args.alg} development bundle in {out} "
+            f"(clients: --cafile {paths['ca_pem']}; client certificate: {paths['client_pem']})",
+            flush=True,
+        )
+    kw = _common_config(args)
+    ca_file = Path(args.client_ca) if args.client_ca else None
+    if args.require_client_cert and ca_file is None:
+        if generated_ca is None:
+            raise CliError("--require-client-cert needs --client-ca")
+        ca_file = generated_ca
+    if ca_file is not None:
+        kw["client_trust_store"] = TrustStore.from_file(ca_file)
+        kw["client_auth"] = "require" if args.require_client_cert else "request"
+    return ServerConfig(certificates=(certified,), **kw)
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    config = _server_config(args)
+    if not args.quiet:
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(logging.Formatter("nautilus-tls: %(message)s"))
+        adapter_log = logging.getLogger("nautilus_tls.aio")
+        adapter_log.addHandler(handler)
+        adapter_log.setLevel(logging.DEBUG)
+    try:
+        asyncio.run(_serve(args, config))
+    except KeyboardInterrupt:
+        print("stopped", file=sys.stderr)
+    return EXIT_OK
+
+
+async def _serve(args: argparse.Namespace, config: ServerConfig) -> None:
+    async def handle(reader: TLSReader, writer: TLSWriter) -> None:
+        info = writer.info
+        peer = writer.get_extra_info("peername")
+        record = _log_record(info, peer)
+        record["client_certificate"] = info.peer_certificate_subject
+        if args.json_log:
+            print(json.dumps(record), flush=True)
+        else:
+            print(
+                f"handshake from {record['peer']}: {info.version} {info.group} "
+                f"{info.cipher_suite} {info.signature_scheme} alpn={info.alpn} "
+                f"client_certificate={info.peer_certificate_subject}",
+                flush=True,
+            )
+        try:
+            if args.mode == "http":
+                await _answer_http(reader, writer, record)
+            else:
+                while data := await reader.read(65536):
+                    writer.write(data)
+                    await writer.drain()
+        except (TLSError, OSError, TimeoutError, asyncio.IncompleteReadError) as exc:
+            if not args.quiet:
+                print(
+                    f"nautilus-tls: connection from {record['peer']} ended: {exc}",
+                    file=sys.stderr,
+                    flush=True,
+                )
+        finally:
+            writer.close()
+
+    server = await start_server(handle, args.host, args.port, config=config)
+    address = server.sockets[0].getsockname()
+    print(f"listening on {_format_address(address)}", flush=True)
+    async with server:
+        await server.serve_forever()
+
+
+async def _answer_http(reader: TLSReader, writer: TLSWriter, record: dict[str, object]) -> None:
+    try:
+        head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), HTTP_REQUEST_TIMEOUT)
+    except asyncio.LimitOverrunError:
+        _http_response(writer, 431, "Request Header Fields Too Large", "request head too large\n")
+        return
+    except asyncio.IncompleteReadError:
+        return  # the client went away before finishing its request
+    if len(head) > MAX_HTTP_HEAD:
+        _http_response(writer, 431, "Request Header Fields Too Large", "request head too large\n")
+        return
+    request_line = head.split(b"\r\n", 1)[0].decode("latin-1")
+    parts = request_line.split(" ")
+    if len(parts) != 3 or not parts[2].startswith("HTTP/1."):
+        _http_response(writer, 400, "Bad Request", "bad request\n")
+        return
+    method, target = parts[0], parts[1]
+    if method not in ("GET", "HEAD"):
+        _http_response(
+            writer, 405, "Method Not Allowed", "only GET\n", extra="Allow: GET, HEAD\r\n"
+        )
+        return
+    rows = "\n".join(
+        f"<tr><th>{html.escape(str(k))}</th><td>{html.escape(str(v) if v is not None else '-')}</td></tr>"
+        for k, v in record.items()
+    )
+    page = (
+        '<!doctype html>\n<html><head><meta charset="utf-8"><title>Nautilus TLS</title></head>\n'
+        "<body><h1>Nautilus TLS</h1>\n"
+        f"<p>You asked for <code>{html.escape(target)}</code> over post-quantum TLS 1.3. "
+        "This connection negotiated:</p>\n"
+        f"<table>\n{rows}\n</table>\n</body></html>\n"
+    )
+    _http_response(
+        writer, 200, "OK", page, content_type="text/html; charset=utf-8", head_only=method == "HEAD"
+    )
+
+
+def _http_response(
+    writer: TLSWriter,
+    status: int,
+    reason: str,
+    body: str,
+    *,
+    content_type: str = "text/plain; charset=utf-8",
+    extra: str = "",
+    head_only: bool = False,
+) -> None:
+    payload = body.encode()
+    head = (
+        f"HTTP/1.1 {status} {reason}\r\n"
+        f"Content-Type: {content_type}\r\n"
+        f"Content-Length: {len(payload)}\r\n"
+        f"{extra}"
+        "Connection: close\r\n\r\n"
+    ).encode()
+    writer.write(head if head_only else head + payload)
+
+
+# --- connect ----------------------------------------------------------------------------------
+
+
+def _client_config(args: argparse.Namespace) -> ClientConfig:
+    kw = _common_config(args)
+    if args.groups:
+        kw["key_share_groups"] = args.groups[:1]
+    if args.cafile:
+        kw["trust_store"] = TrustStore.from_file(args.cafile)
+    if args.insecure:
+        kw["insecure_skip_verify"] = True
+    client_key = _load_key_pair(args.cert, args.key)
+    if client_key is not None:
+        kw["client_certificate"] = client_key
+    return ClientConfig(**kw)
+
+
+def cmd_connect(args: argparse.Namespace) -> int:
+    if args.insecure:
+        print(
+            "WARNING: --insecure: the server's certificate is NOT verified. Anyone on the network "
+            "path can impersonate the server and read everything. Use only for testing.",
+            file=sys.stderr,
+            flush=True,
+        )
+    config = _client_config(args)
+    try:
+        return asyncio.run(_connect(args, config))
+    except KeyboardInterrupt:
+        return EXIT_FAILED
+
+
+def _describe_failure(exc: TLSError) -> str:
+    if isinstance(exc, ProtocolError):
+        message = exc.args[0] if exc.args else type(exc).__name__
+        return f"{exc.alert.name}: {message}"
+    return str(exc)
+
+
+async def _connect(args: argparse.Namespace, config: ClientConfig) -> int:
+    host, port = args.address
+    server_name = args.servername or host
+    try:
+        reader, writer = await connect(host, port, config=config, server_name=server_name)
+    except TLSError as exc:
+        print(
+            f"error: TLS handshake with {host}:{port} failed: {_describe_failure(exc)}",
+            file=sys.stderr,
+        )
+        return EXIT_FAILED
+    except OSError as exc:
+        print(f"error: cannot connect to {host}:{port}: {exc}", file=sys.stderr)
+        return EXIT_FAILED
+
+    info = writer.info
+    record = _log_record(info, writer.get_extra_info("peername"))
+    if info.client_certificate_scheme and config.client_certificate is not None:
+        record["client_certificate"] = subject_of(config.client_certificate.chain[0])
+    record["server_name"] = info.server_name
+    record["server_certificate"] = info.peer_certificate_subject
+    record["peer_chain"] = [subject_of(der) for der in info.peer_certificates]
+    record["verified"] = not config.insecure_skip_verify
+
+    if args.send is None:
+        if args.json:
+            print(json.dumps(record), flush=True)
+        else:
+            _print_session(record, sys.stderr)
+        return await _relay(reader, writer)
+
+    if not args.json:
+        _print_session(record, sys.stdout)
+    status = EXIT_OK
+    reply = bytearray()
+
+    async def collect() -> None:
+        while chunk := await reader.read(65536):
+            reply.extend(chunk)
+
+    try:
+        writer.write(_unescape(args.send).encode())
+        await writer.drain()
+        writer.close()  # close_notify: the server answers and closes in turn
+        await asyncio.wait_for(collect(), args.timeout)
+    except TimeoutError:
+        print(f"error: no end of reply within {args.timeout:g} s", file=sys.stderr)
+        status = EXIT_FAILED
+    except TLSError as exc:
+        print(f"error: connection failed: {_describe_failure(exc)}", file=sys.stderr)
+        status = EXIT_FAILED
+    finally:
+        writer.close()
+        await asyncio.wait_for(writer.wait_closed(), args.timeout)
+    if args.json:
+        record["reply"] = reply.decode("utf-8", "replace")
+        print(json.dumps(record), flush=True)
+    else:
+        sys.stdout.write(reply.decode("utf-8", "replace"))
+        sys.stdout.flush()
+    return status
+
+
+def _print_session(record: dict[str, object], out: TextIO) -> None:
+    verified = "yes" if record["verified"] else "NO (--insecure)"
+    lines = [
+        f"connected to {record['peer']} (server name {record['server_name']})",
+        f"  protocol          {record['version']}",
+        f"  key exchange      {record['group']}",
+        f"  cipher suite      {record['cipher_suite']}",
+        f"  signature scheme  {record['signature_scheme']}",
+        f"  ALPN              {record['alpn'] or '-'}",
+        f"  client cert       {record['client_certificate'] or '-'}",
+        f"  verified          {verified}",
+        "  peer chain",
+    ]
+    chain = record["peer_chain"]
+    if isinstance(chain, list):
+        lines += [f"    {i} {subject}" for i, subject in enumerate(chain)]
+    print("\n".join(lines), file=out, flush=True)
+
+
+async def _relay(reader: TLSReader, writer: TLSWriter) -> int:
+    """stdin to the peer, the peer to stdout, until the peer closes."""
+    loop = asyncio.get_running_loop()
+    chunks: asyncio.Queue[bytes] = asyncio.Queue()
+
+    def read_stdin() -> None:
+        fd = sys.stdin.fileno()
+        while True:
+            try:
+                chunk = os.read(fd, 65536)
+            except (OSError, ValueError):
+                chunk = b""
+            loop.call_soon_threadsafe(chunks.put_nowait, chunk)
+            if not chunk:
+                return
+
+    threading.Thread(target=read_stdin, name="nautilus-tls-stdin", daemon=True).start()
+
+    async def upstream() -> None:
+        while chunk := await chunks.get():
+            writer.write(chunk)
+            await writer.drain()
+        writer.close()
+
+    sender = asyncio.create_task(upstream())
+    status = EXIT_OK
+    try:
+        while data := await reader.read(65536):
+            sys.stdout.buffer.write(data)
+            sys.stdout.buffer.flush()
+    except TLSError as exc:
+        print(f"error: connection failed: {_describe_failure(exc)}", file=sys.stderr)
+        status = EXIT_FAILED
+    finally:
+        sender.cancel()
+        with contextlib.suppress(asyncio.CancelledError, TLSError):
+            await sender
+        writer.close()
+        await asyncio.wait_for(writer.wait_closed(), REPLY_TIMEOUT)
+    return status
+
+
+# --- demo -------------------------------------------------------------------------------------
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    report = run_demo(alg=args.alg, mutual=args.mutual)
+    if args.json:
+        print(json.dumps(report.as_dict(), indent=2))
+    else:
+        print(report.render())
+    return EXIT_OK if report.ok else EXIT_FAILED

@@ -1,0 +1,195 @@
+"""Session resumption and 0-RTT over the sans-I/O core (RFC 8446 §2.2, §2.3, §4.2.10, §4.2.11, §4.6.1)."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import pytest
+from pairs import client_config, drain, pump, server_config
+
+from nautilus_tls.config import ClientConfig, ServerConfig
+from nautilus_tls.connection import ClientConnection, ServerConnection
+from nautilus_tls.errors import AlertDescription, ProtocolError
+from nautilus_tls.events import DataReceived, EarlyDataReceived, SessionTicketReceived
+from nautilus_tls.session.client_store import MemorySessionStore
+from nautilus_tls.wire import extensions as ext
+from nautilus_tls.wire.enums import ExtensionType, NamedGroup
+
+
+class Clock:
+    def __init__(self, start: float = 1_800_000_000.0) -> None:
+        self.now = start
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def connect(
+    ccfg: ClientConfig,
+    scfg: ServerConfig,
+    *,
+    early: bytes | None = None,
+    clock: Clock | None = None,
+) -> tuple[ClientConnection, ServerConnection]:
+    client = ClientConnection(ccfg, "localhost", early_data=early, clock=clock)
+    server = ServerConnection(scfg, clock=clock)
+    client.start()
+    pump(client, server)
+    return client, server
+
+
+def configs(**server_kw: object) -> tuple[ClientConfig, ServerConfig]:
+    return client_config(session_store=MemorySessionStore()), server_config(**server_kw)
+
+
+def test_full_handshake_leaves_two_tickets_and_the_next_connection_resumes() -> None:
+    ccfg, scfg = configs()
+    client, _ = connect(ccfg, scfg)
+    tickets = [e for e in drain(client) if isinstance(e, SessionTicketReceived)]
+    assert len(tickets) == 2
+    assert client.info is not None and not client.info.resumed
+
+    client2, server2 = connect(ccfg, scfg)
+    for info in (client2.info, server2.info):
+        assert info is not None and info.resumed
+        assert info.group == "X25519MLKEM768"  # psk_dhe_ke: a fresh hybrid key exchange
+        assert info.signature_scheme is None
+    client2.send_data(b"resumed")
+    pump(client2, server2)
+    assert [e.data for e in drain(server2) if isinstance(e, DataReceived)] == [b"resumed"]
+
+
+def test_each_ticket_is_used_once() -> None:
+    ccfg, scfg = configs(session_tickets=1)
+    connect(ccfg, scfg)
+    c2, _ = connect(ccfg, scfg)  # uses the only ticket, gets a new one
+    c3, _ = connect(ccfg, scfg)  # uses the new one
+    assert c2.info is not None and c2.info.resumed
+    assert c3.info is not None and c3.info.resumed
+    store = ccfg.session_store
+    assert store is not None
+    store.take("localhost", 0.0)  # drain what is left
+    c4, _ = connect(ccfg, server_config(session_tickets=0))
+    assert c4.info is not None
+    c5, _ = connect(ccfg, scfg)
+    assert c5.info is not None and not c5.info.resumed
+
+
+def test_ticket_from_another_server_falls_back_to_a_full_handshake() -> None:
+    ccfg, scfg = configs()
+    connect(ccfg, scfg)
+    other = server_config()  # fresh ticket keys: cannot decrypt our ticket
+    client, server = connect(ccfg, other)
+    assert client.info is not None and not client.info.resumed
+    assert server.info is not None and not server.info.resumed
+
+
+def test_expired_ticket_falls_back_to_a_full_handshake() -> None:
+    clock = Clock()
+    ccfg, scfg = configs(ticket_lifetime=60)
+    connect(ccfg, scfg, clock=clock)
+    clock.now += 61
+    client, _ = connect(ccfg, scfg, clock=clock)
+    assert client.info is not None and not client.info.resumed
+
+
+def test_resumption_after_hello_retry() -> None:
+    ccfg = client_config(session_store=MemorySessionStore(), key_share_groups=(NamedGroup.x25519,))
+    scfg = server_config()
+    connect(ccfg, scfg)
+    client, server = connect(ccfg, scfg)
+    assert client.info is not None and client.info.resumed and client.info.hello_retry
+    assert server.info is not None and server.info.resumed
+
+
+def test_psk_ke_only_when_both_sides_allow_it() -> None:
+    ccfg = client_config(session_store=MemorySessionStore(), offer_psk_ke=True)
+    scfg = server_config(allow_psk_ke=True)
+    connect(ccfg, scfg)
+    client, _ = connect(ccfg, scfg)
+    assert client.info is not None and client.info.resumed
+    # The client prefers psk_dhe_ke, so a fresh key exchange still happens.
+    assert client.info.group == "X25519MLKEM768"
+
+
+def test_wrong_binder_gets_decrypt_error() -> None:
+    ccfg, scfg = configs()
+    connect(ccfg, scfg)
+    client = ClientConnection(ccfg, "localhost")
+    client.start()
+    hello = bytearray(client.data_to_send())
+    hello[-1] ^= 1  # the binder is the last byte of the ClientHello
+    server = ServerConnection(scfg)
+    with pytest.raises(ProtocolError) as err:
+        server.receive_data(bytes(hello))
+    assert err.value.alert == AlertDescription.decrypt_error
+
+
+def test_early_data_accepted_once_and_marked_early() -> None:
+    ccfg, scfg = configs(max_early_data=1024)
+    connect(ccfg, scfg)
+    client, server = connect(ccfg, scfg, early=b"GET / 0rtt")
+    assert client.info is not None and client.info.early_data == "accepted"
+    assert server.info is not None and server.info.early_data == "accepted"
+    events = drain(server)
+    assert [e.data for e in events if isinstance(e, EarlyDataReceived)] == [b"GET / 0rtt"]
+    assert not [e for e in events if isinstance(e, DataReceived)]
+
+
+def test_early_data_rejected_when_server_disallows_it_and_handshake_completes() -> None:
+    ccfg = client_config(session_store=MemorySessionStore())
+    scfg = server_config(max_early_data=1024)
+    connect(ccfg, scfg)  # the ticket allows early data
+    strict = dataclasses.replace(scfg, max_early_data=0)
+    client, server = connect(ccfg, strict, early=b"x" * 500)
+    assert client.info is not None and client.info.resumed and client.info.early_data == "rejected"
+    assert not [e for e in drain(server) if isinstance(e, EarlyDataReceived)]
+    client.send_data(b"1-rtt")
+    pump(client, server)
+    assert [e.data for e in drain(server) if isinstance(e, DataReceived)] == [b"1-rtt"]
+
+
+def test_replayed_early_data_is_refused_by_a_second_server() -> None:
+    ccfg, scfg = configs(max_early_data=1024)
+    connect(ccfg, scfg)
+    client = ClientConnection(ccfg, "localhost", early_data=b"transfer $100")
+    client.start()
+    flight = client.data_to_send()
+    first = ServerConnection(scfg)
+    first.receive_data(flight)
+    assert [e.data for e in drain(first) if isinstance(e, EarlyDataReceived)] == [b"transfer $100"]
+    replay = ServerConnection(scfg)  # same ticket keys and anti-replay store: one "fleet"
+    replay.receive_data(flight)
+    assert not [e for e in drain(replay) if isinstance(e, EarlyDataReceived)]
+    assert replay.state == "handshaking"  # resumed 1-RTT, early data skipped
+
+
+def test_early_data_over_the_limit_is_unexpected_message() -> None:
+    ccfg, scfg = configs(max_early_data=100)
+    connect(ccfg, scfg)
+    client = ClientConnection(ccfg, "localhost", early_data=b"y" * 100)
+    client.start()
+    flight = client.data_to_send()
+    # Forge one more early record with the client's early key.
+    extra = client._write.seal(23, b"z") if client._write else b""  # type: ignore[attr-defined]
+    server = ServerConnection(scfg)
+    with pytest.raises(ProtocolError) as err:
+        server.receive_data(flight + extra)
+    assert err.value.alert == AlertDescription.unexpected_message
+
+
+def test_client_hello_offers_psk_last() -> None:
+    ccfg, scfg = configs()
+    connect(ccfg, scfg)
+    client = ClientConnection(ccfg, "localhost")
+    client.start()
+    record = client.data_to_send()
+    from nautilus_tls.wire.messages import ClientHello, decode_handshake
+
+    ch = decode_handshake(record[5], record[9:])
+    assert isinstance(ch, ClientHello)
+    assert ch.extensions[-1].ext_type == ExtensionType.pre_shared_key
+    modes = ext.decode_psk_key_exchange_modes(
+        ext.get_extension(ch.extensions, ExtensionType.psk_key_exchange_modes) or b""
+    )
+    assert modes == (1,)
