@@ -45,7 +45,14 @@ from nautilus_tls.errors import (
     RemoteProtocolError,
     TLSError,
 )
-from nautilus_tls.events import ConnectionClosed, DataReceived, HandshakeCompleted, KeyUpdated
+from nautilus_tls.events import (
+    ConnectionClosed,
+    DataReceived,
+    EarlyDataReceived,
+    HandshakeCompleted,
+    KeyUpdated,
+)
+from nautilus_tls.session.client_store import session_key
 from nautilus_tls.session_info import SessionInfo
 
 __all__ = ["CLOSE_TIMEOUT", "TLSReader", "TLSWriter", "connect", "start_server"]
@@ -179,6 +186,8 @@ class _TLSProtocol(asyncio.Protocol):
         while (event := conn.next_event()) is not None:
             if isinstance(event, DataReceived):
                 self.reader._feed(event.data)
+            elif isinstance(event, EarlyDataReceived):
+                self.reader._feed_early(event.data)
             elif isinstance(event, HandshakeCompleted):
                 self._on_handshake_completed(event.info)
             elif isinstance(event, KeyUpdated):
@@ -411,9 +420,18 @@ class TLSReader:
         self._protocol = protocol
         self._limit = limit
         self._buffer = bytearray()
+        self._early = bytearray()
         self._eof = False
         self._exception: BaseException | None = None
         self._waiter: asyncio.Future[None] | None = None
+
+    @property
+    def early_data(self) -> bytes:
+        """0-RTT data the client sent (server side; empty when none was accepted).
+
+        It is kept apart from :meth:`read` on purpose: an attacker can replay it (RFC 8446
+        §8), so act on it only for requests that are safe to repeat."""
+        return bytes(self._early)
 
     def __repr__(self) -> str:
         state = "eof" if self._eof else "error" if self._exception else "open"
@@ -424,6 +442,9 @@ class TLSReader:
     def _feed(self, data: bytes) -> None:
         self._buffer += data
         self._wake()
+
+    def _feed_early(self, data: bytes) -> None:
+        self._early += data
 
     def _feed_eof(self) -> None:
         self._eof = True
@@ -635,11 +656,15 @@ async def connect(
     *,
     config: ClientConfig,
     server_name: str | None = None,
+    early_data: bytes | None = None,
     **kwargs: Any,
 ) -> tuple[TLSReader, TLSWriter]:
     """Open a TCP connection, run the TLS handshake and return ``(reader, writer)``.
 
     ``server_name`` (SNI and the name the certificate must match) defaults to ``host``.
+    ``early_data`` goes out as 0-RTT when a stored ticket for this server allows it;
+    ``writer.info.early_data`` says whether the server accepted it ("accepted") or not
+    ("rejected": send it again) or no 0-RTT happened ("none").
     ``config.handshake_timeout`` bounds TCP connect and handshake together. Raises the
     :class:`~nautilus_tls.errors.ProtocolError` that ended the handshake (its ``.alert`` says
     which alert), :class:`~nautilus_tls.errors.HandshakeTimeout`, or the ``OSError`` of the
@@ -648,7 +673,13 @@ async def connect(
     _reject_ssl(kwargs)
     loop = asyncio.get_running_loop()
     deadline = loop.time() + config.handshake_timeout
-    conn = ClientConnection(config, server_name if server_name is not None else host)
+    name = server_name if server_name is not None else host
+    conn = ClientConnection(
+        config,
+        name,
+        early_data=early_data,
+        session_key=session_key(name, port, config.alpn_protocols),
+    )
 
     def factory() -> _TLSProtocol:
         return _TLSProtocol(

@@ -33,7 +33,8 @@ from nautilus_tls.errors import (
     RemoteProtocolError,
     TLSError,
 )
-from nautilus_tls.events import ConnectionClosed, DataReceived, KeyUpdated
+from nautilus_tls.events import ConnectionClosed, DataReceived, EarlyDataReceived, KeyUpdated
+from nautilus_tls.session.client_store import session_key
 from nautilus_tls.session_info import SessionInfo
 
 __all__ = ["TLSListener", "TLSSocket"]
@@ -63,6 +64,8 @@ class TLSSocket:
         self._closed = False
         self.key_updates_sent = 0
         self.key_updates_received = 0
+        # 0-RTT data the client sent (server side), kept apart from recv(): it may be a replay.
+        self.early_data = b""
 
     # --- construction -----------------------------------------------------------------------
 
@@ -74,6 +77,7 @@ class TLSSocket:
         config: ClientConfig,
         server_name: str | None = None,
         timeout: float | None = None,
+        early_data: bytes | None = None,
     ) -> TLSSocket:
         """Connect to ``address``, run the handshake and return the socket.
 
@@ -85,7 +89,13 @@ class TLSSocket:
         host, _port = address[0], address[1]
         deadline = time.monotonic() + config.handshake_timeout
         sock = socket.create_connection(address, timeout=config.handshake_timeout)
-        conn = ClientConnection(config, server_name if server_name is not None else host)
+        name = server_name if server_name is not None else host
+        conn = ClientConnection(
+            config,
+            name,
+            early_data=early_data,
+            session_key=session_key(name, address[1], config.alpn_protocols),
+        )
         tls = cls(sock, conn, timeout=timeout)
         try:
             conn.start()
@@ -146,6 +156,8 @@ class TLSSocket:
         while (event := conn.next_event()) is not None:
             if isinstance(event, DataReceived):
                 self._buffer += event.data
+            elif isinstance(event, EarlyDataReceived):
+                self.early_data += event.data
             elif isinstance(event, KeyUpdated):
                 if event.direction == "receive":
                     self.key_updates_received += 1
