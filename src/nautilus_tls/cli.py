@@ -35,6 +35,7 @@ from enum import IntEnum
 from pathlib import Path
 from typing import Any, TextIO
 
+from nautilus_tls import cli_sessions
 from nautilus_tls.aio import TLSReader, TLSWriter, connect, start_server
 from nautilus_tls.config import CertifiedKey, ClientConfig, ServerConfig
 from nautilus_tls.crypto.certgen import ALGORITHMS, write_pem_bundle
@@ -197,6 +198,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     serve.add_argument("-q", "--quiet", action="store_true", help="do not log failed handshakes")
     _add_tls_options(serve)
+    cli_sessions.add_server_flags(serve)
 
     conn = sub.add_parser("connect", help="connect to a TLS server")
     conn.add_argument("address", type=_host_port, metavar="HOST:PORT")
@@ -219,6 +221,8 @@ def build_parser() -> argparse.ArgumentParser:
         "--timeout", type=float, default=REPLY_TIMEOUT, help="seconds to wait for a --send reply"
     )
     _add_tls_options(conn)
+    cli_sessions.add_client_flags(conn)
+    cli_sessions.add_ticket_keys_command(sub)
 
     demo = sub.add_parser("demo", help="a full post-quantum handshake on 127.0.0.1, explained")
     demo.add_argument(
@@ -236,7 +240,13 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    commands = {"cert": cmd_cert, "serve": cmd_serve, "connect": cmd_connect, "demo": cmd_demo}
+    commands = {
+        "cert": cmd_cert,
+        "serve": cmd_serve,
+        "connect": cmd_connect,
+        "demo": cmd_demo,
+        "ticket-keys": cli_sessions.cmd_ticket_keys,
+    }
     try:
         return commands[args.command](args)
     except (CliError, ConfigError) as exc:
@@ -280,6 +290,8 @@ def _log_record(info: SessionInfo, peer: Any) -> dict[str, object]:
         "alpn": info.alpn,
         "client_certificate": None,
         "peer": _format_address(peer),
+        "resumed": info.resumed,
+        "early_data": info.early_data,
     }
 
 
@@ -330,6 +342,7 @@ def _server_config(args: argparse.Namespace) -> ServerConfig:
     if ca_file is not None:
         kw["client_trust_store"] = TrustStore.from_file(ca_file)
         kw["client_auth"] = "require" if args.require_client_cert else "request"
+    kw.update(cli_sessions.server_kwargs(args))
     return ServerConfig(certificates=(certified,), **kw)
 
 
@@ -367,6 +380,8 @@ async def _serve(args: argparse.Namespace, config: ServerConfig) -> None:
             if args.mode == "http":
                 await _answer_http(reader, writer, record)
             else:
+                if reader.early_data:  # echoing is safe to repeat, so 0-RTT data is echoed too
+                    writer.write(reader.early_data)
                 while data := await reader.read(65536):
                     writer.write(data)
                     await writer.drain()
@@ -460,6 +475,7 @@ def _client_config(args: argparse.Namespace) -> ClientConfig:
     client_key = _load_key_pair(args.cert, args.key)
     if client_key is not None:
         kw["client_certificate"] = client_key
+    kw.update(cli_sessions.client_kwargs(args))
     return ClientConfig(**kw)
 
 
@@ -489,7 +505,13 @@ async def _connect(args: argparse.Namespace, config: ClientConfig) -> int:
     host, port = args.address
     server_name = args.servername or host
     try:
-        reader, writer = await connect(host, port, config=config, server_name=server_name)
+        reader, writer = await connect(
+            host,
+            port,
+            config=config,
+            server_name=server_name,
+            early_data=cli_sessions.early_data(args),
+        )
     except TLSError as exc:
         print(
             f"error: TLS handshake with {host}:{port} failed: {_describe_failure(exc)}",
@@ -558,6 +580,8 @@ def _print_session(record: dict[str, object], out: TextIO) -> None:
         f"  signature scheme  {record['signature_scheme']}",
         f"  ALPN              {record['alpn'] or '-'}",
         f"  client cert       {record['client_certificate'] or '-'}",
+        f"  resumed           {'yes' if record['resumed'] else 'no'}",
+        f"  early data        {record['early_data']}",
         f"  verified          {verified}",
         "  peer chain",
     ]

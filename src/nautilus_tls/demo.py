@@ -4,7 +4,9 @@ One asyncio loop runs a server and a client on 127.0.0.1 (an ephemeral port). A 
 and server certificate are made with ML-DSA-65; the client trusts only that CA and asks for
 the hybrid X25519MLKEM768 key exchange. The client then sends data, the server echoes it, the
 client asks for a KeyUpdate in both directions, data goes round again, and both sides compute
-the same RFC 8446 §7.5 exporter. :func:`run_demo` returns a :class:`DemoReport`; its
+the same RFC 8446 §7.5 exporter. Then the client comes back twice with the tickets the server
+gave it: once resumed (a PSK plus a fresh hybrid key exchange, no certificates), once with
+0-RTT early data. :func:`run_demo` returns a :class:`DemoReport`; its
 :meth:`~DemoReport.render` is what the CLI prints.
 """
 
@@ -33,6 +35,7 @@ EXPORTER_LABEL = b"EXPERIMENTAL-nautilus-demo"
 EXPORTER_LENGTH = 32
 SERVER_NAME = "localhost"
 STEP_TIMEOUT = 10.0
+EARLY_DATA_LIMIT = 4096
 """Seconds any one step may take before the demo gives up."""
 
 _GROUP_NOTES = {
@@ -72,6 +75,10 @@ class DemoReport:
     exporter_client: str = ""
     exporter_server: str = ""
     timings_ms: dict[str, float] = field(default_factory=dict)
+    resumed: bool = False
+    resumed_group: str | None = None
+    early_data: str = "none"
+    early_echo_ok: bool = False
     error: str | None = None
 
     @property
@@ -92,6 +99,9 @@ class DemoReport:
             and self.echo_after_key_update_ok
             and self.key_update_ok
             and self.exporter_match
+            and self.resumed
+            and self.early_data == "accepted"
+            and self.early_echo_ok
         )
 
     def as_dict(self) -> dict[str, object]:
@@ -116,6 +126,10 @@ class DemoReport:
             "exporter_server": self.exporter_server,
             "exporter_match": self.exporter_match,
             "timings_ms": self.timings_ms,
+            "resumed": self.resumed,
+            "resumed_group": self.resumed_group,
+            "early_data": self.early_data,
+            "early_echo_ok": self.early_echo_ok,
             "error": self.error,
         }
 
@@ -163,6 +177,16 @@ class DemoReport:
             row("client", self.exporter_client or "-"),
             row("server", self.exporter_server or "-"),
             row("exporter match", yes(self.exporter_match)),
+            "",
+            "Coming back with a session ticket",
+            row(
+                "resumed",
+                f"{yes(self.resumed)}  (PSK + fresh {self.resumed_group or '-'}: forward secret)",
+            ),
+            row(
+                "0-RTT early data",
+                f"{self.early_data}, echoed {'ok' if self.early_echo_ok else 'FAILED'}",
+            ),
             "",
             "Timings",
         ]
@@ -221,6 +245,7 @@ async def _run(report: DemoReport, cert_dir: Path, *, alg: str, mutual: bool) ->
         alpn_protocols=(DEMO_ALPN,),
         client_auth="require" if mutual else "none",
         client_trust_store=ca_store if mutual else None,
+        max_early_data=EARLY_DATA_LIMIT,
     )
     client_config = ClientConfig(
         trust_store=ca_store,
@@ -237,6 +262,8 @@ async def _run(report: DemoReport, cert_dir: Path, *, alg: str, mutual: bool) ->
         if not server_side.done():
             server_side.set_result(writer)
         try:
+            if reader.early_data:  # an echo is safe to repeat, so 0-RTT data is fine here
+                writer.write(reader.early_data)
             while data := await reader.read(65536):
                 writer.write(data)
                 await writer.drain()
@@ -257,9 +284,34 @@ async def _run(report: DemoReport, cert_dir: Path, *, alg: str, mutual: bool) ->
         finally:
             writer.close()
             await asyncio.wait_for(writer.wait_closed(), STEP_TIMEOUT)
+        await _come_back(report, port, client_config)
     finally:
         server.close()
         await asyncio.wait_for(server.wait_closed(), STEP_TIMEOUT)
+
+
+async def _come_back(report: DemoReport, port: int, config: ClientConfig) -> None:
+    """Two more connections with the tickets from the first: resumed, then 0-RTT."""
+    with _timed(report, "resumed handshake"):
+        reader, writer = await asyncio.wait_for(
+            connect("127.0.0.1", port, config=config, server_name=SERVER_NAME), STEP_TIMEOUT
+        )
+    report.resumed = writer.info.resumed
+    report.resumed_group = writer.info.group
+    writer.close()
+    await asyncio.wait_for(writer.wait_closed(), STEP_TIMEOUT)
+
+    early = b"GET /news (0-RTT)\n"
+    with _timed(report, "0-RTT to first echo"):
+        reader, writer = await asyncio.wait_for(
+            connect("127.0.0.1", port, config=config, server_name=SERVER_NAME, early_data=early),
+            STEP_TIMEOUT,
+        )
+        echoed = await asyncio.wait_for(reader.readexactly(len(early)), STEP_TIMEOUT)
+    report.early_data = writer.info.early_data
+    report.early_echo_ok = echoed == early
+    writer.close()
+    await asyncio.wait_for(writer.wait_closed(), STEP_TIMEOUT)
 
 
 async def _exchange(
