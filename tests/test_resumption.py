@@ -102,14 +102,30 @@ def test_resumption_after_hello_retry() -> None:
     assert server.info is not None and server.info.resumed
 
 
-def test_psk_ke_only_when_both_sides_allow_it() -> None:
-    ccfg = client_config(session_store=MemorySessionStore(), offer_psk_ke=True)
+def test_psk_dhe_ke_preferred_when_both_modes_offered() -> None:
+    ccfg = client_config(session_store=MemorySessionStore(), psk_modes=(1, 0))
     scfg = server_config(allow_psk_ke=True)
     connect(ccfg, scfg)
     client, _ = connect(ccfg, scfg)
     assert client.info is not None and client.info.resumed
-    # The client prefers psk_dhe_ke, so a fresh key exchange still happens.
-    assert client.info.group == "X25519MLKEM768"
+    assert client.info.group == "X25519MLKEM768"  # a fresh key exchange still happens
+
+
+def test_psk_ke_only_when_both_sides_allow_it() -> None:
+    ccfg = client_config(session_store=MemorySessionStore(), psk_modes=(0,))
+    connect(ccfg, server_config(allow_psk_ke=True))
+    client, server = connect(ccfg, server_config(allow_psk_ke=True))
+    # A fresh server config has fresh ticket keys: full handshake. Same config: psk_ke.
+    assert client.info is not None and not client.info.resumed
+    scfg = server_config(allow_psk_ke=True)
+    connect(ccfg, scfg)
+    client, server = connect(ccfg, scfg)
+    assert client.info is not None and client.info.resumed and client.info.group is None
+    assert server.info is not None and server.info.group is None
+    strict = server_config()  # psk_ke not allowed: full handshake instead
+    connect(ccfg, strict)
+    client, _ = connect(ccfg, strict)
+    assert client.info is not None and not client.info.resumed
 
 
 def test_wrong_binder_gets_decrypt_error() -> None:

@@ -22,7 +22,13 @@ from nautilus_tls.errors import ConfigError
 from nautilus_tls.session.anti_replay import AntiReplay, MemoryAntiReplay
 from nautilus_tls.session.client_store import ClientSessionStore, MemorySessionStore
 from nautilus_tls.session.ticket_keys import StatefulTickets, StatelessTickets, TicketKeyManager
-from nautilus_tls.wire.enums import CipherSuite, NamedGroup, SignatureScheme, display_name
+from nautilus_tls.wire.enums import (
+    CipherSuite,
+    NamedGroup,
+    PskKeyExchangeMode,
+    SignatureScheme,
+    display_name,
+)
 
 ClientAuth = Literal["none", "request", "require"]
 KeyLogCallback = Callable[[str], None]
@@ -138,13 +144,15 @@ class ClientConfig(_CommonConfig):
     # Resumption: tickets from earlier connections are kept here and offered automatically.
     # None turns resumption off. Each ticket is used once (RFC 8446 Appendix C.4).
     session_store: ClientSessionStore | None = field(default_factory=MemorySessionStore)
-    # psk_ke resumption has no fresh key exchange (no forward secrecy for the resumed
-    # session against a later ticket-key leak): off unless asked for.
-    offer_psk_ke: bool = False
+    # Resumption modes offered, in preference order. psk_ke has no fresh key exchange (no
+    # forward secrecy against a later ticket-key leak), so only psk_dhe_ke by default.
+    psk_modes: tuple[int, ...] = (PskKeyExchangeMode.psk_dhe_ke,)
 
     def __post_init__(self) -> None:
         self._validate_common()
         _check_groups(self.key_share_groups, "key_share_groups")
+        if not self.psk_modes or any(m not in (0, 1) for m in self.psk_modes):
+            raise ConfigError("psk_modes must list psk_ke (0) and/or psk_dhe_ke (1)")
         for g in self.key_share_groups:
             if g not in self.groups:
                 raise ConfigError(f"key share group {display_name(NamedGroup, g)} is not in groups")
@@ -186,6 +194,11 @@ class ServerConfig(_CommonConfig):
             raise ConfigError(f"session_tickets must be 0..{defaults.MAX_SESSION_TICKETS}")
         if not 0 < self.ticket_lifetime <= defaults.MAX_TICKET_LIFETIME:
             raise ConfigError("ticket_lifetime must be 1..604800 seconds (RFC 8446 §4.6.1)")
+        if self.tickets is not None and self.ticket_lifetime > self.tickets.max_lifetime:
+            raise ConfigError(
+                f"ticket_lifetime {self.ticket_lifetime} s exceeds what the ticket scheme keeps "
+                f"keys or entries for ({self.tickets.max_lifetime:g} s)"
+            )
         if not 0 <= self.max_early_data <= 0xFFFFFFFF:
             raise ConfigError("max_early_data must fit in 32 bits")
         if self.client_auth != "none" and self.client_trust_store is None:

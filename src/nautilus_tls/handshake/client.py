@@ -110,9 +110,7 @@ class ClientContext:
     early_data_status: str = "none"  # "none" | "rejected" | "accepted"
 
     def psk_modes(self) -> tuple[int, ...]:
-        if self.config.offer_psk_ke:
-            return (PskKeyExchangeMode.psk_dhe_ke, PskKeyExchangeMode.psk_ke)
-        return (PskKeyExchangeMode.psk_dhe_ke,)
+        return self.config.psk_modes
 
     def send(self, epoch: Epoch, message: HandshakeMessage, transcript: Transcript | None) -> bytes:
         raw = message.encode()
