@@ -2,6 +2,8 @@
 
 from nautilus_tls.aio import TLSReader, TLSWriter, connect, start_server
 from nautilus_tls.config import CertifiedKey, ClientConfig, ServerConfig
+from nautilus_tls.connection import ClientConnection, ServerConnection
+from nautilus_tls.errors import ProtocolError, TLSError
 from nautilus_tls.crypto.x509 import TrustStore
 from nautilus_tls.session_info import SessionInfo
 from nautilus_tls.sync import TLSListener, TLSSocket
@@ -9,11 +11,15 @@ from nautilus_tls.sync import TLSListener, TLSSocket
 __all__ = [
     "CertifiedKey",
     "ClientConfig",
+    "ClientConnection",
+    "ProtocolError",
     "ServerConfig",
+    "ServerConnection",
     "SessionInfo",
     "TLSListener",
     "TLSReader",
     "TLSSocket",
+    "TLSError",
     "TLSWriter",
     "TrustStore",
     "connect",
