@@ -3,8 +3,8 @@
 from nautilus_tls.aio import TLSReader, TLSWriter, connect, start_server
 from nautilus_tls.config import CertifiedKey, ClientConfig, ServerConfig
 from nautilus_tls.connection import ClientConnection, ServerConnection
-from nautilus_tls.errors import ProtocolError, TLSError
 from nautilus_tls.crypto.x509 import TrustStore
+from nautilus_tls.errors import ProtocolError, TLSError
 from nautilus_tls.session_info import SessionInfo
 from nautilus_tls.sync import TLSListener, TLSSocket
 
@@ -16,10 +16,10 @@ __all__ = [
     "ServerConfig",
     "ServerConnection",
     "SessionInfo",
+    "TLSError",
     "TLSListener",
     "TLSReader",
     "TLSSocket",
-    "TLSError",
     "TLSWriter",
     "TrustStore",
     "connect",
