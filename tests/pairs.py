@@ -24,8 +24,18 @@ class Pki:
 
 
 @cache
+def _ca(alg: str) -> tuple[bytes, object]:
+    return make_ca(ca_alg_for(alg), f"Nautilus test CA {alg}")
+
+
+def ca_key(alg: str) -> object:
+    """The private key of ``pki(alg)``'s CA (to issue more leaves in tests)."""
+    return _ca(alg)[1]
+
+
+@cache
 def pki(alg: str = "mldsa65") -> Pki:
-    ca_der, ca_key = make_ca(ca_alg_for(alg), f"Nautilus test CA {alg}")
+    ca_der, ca_key = _ca(alg)
     s_der, s_key = make_leaf(ca_der, ca_key, alg, ["localhost", "127.0.0.1"])
     c_der, c_key = make_leaf(ca_der, ca_key, alg, ["client.test"], client=True)
     return Pki(

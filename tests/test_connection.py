@@ -214,3 +214,61 @@ def test_sender_updates_keys_automatically_before_the_aead_limit(
     received = [e.data for e in events if isinstance(e, DataReceived)]
     assert received == [b"%d" % i for i in range(30)]
     assert sum(isinstance(e, KeyUpdated) for e in events) >= 2
+
+
+def test_server_picks_the_certificate_by_sni() -> None:
+    from nautilus_tls.config import ServerConfig
+
+    ecdsa, mldsa = pki("ecdsa-p256"), pki("mldsa65")
+    from nautilus_tls.config import CertifiedKey
+    from nautilus_tls.crypto.certgen import make_leaf
+
+    other_der, other_key = make_leaf(mldsa.ca_der, _ca_key("mldsa65"), "mldsa65", ["other.test"])
+    scfg = ServerConfig(
+        certificates=(ecdsa.server, CertifiedKey(chain=(other_der,), private_key=other_key))
+    )
+    client = ClientConnection(client_config("mldsa65"), "other.test")
+    server = ServerConnection(scfg)
+    client.start()
+    pump(client, server)
+    assert client.info is not None and client.info.signature_scheme == "mldsa65"
+    assert "other.test" in (client.info.peer_certificate_subject or "")
+    client2, _ = handshake(client_config("ecdsa-p256"), scfg, "localhost")
+    assert client2.info is not None and client2.info.signature_scheme == "ecdsa_secp256r1_sha256"
+
+
+def _ca_key(alg: str) -> object:
+    from pairs import ca_key
+
+    return ca_key(alg)
+
+
+def test_certificate_request_names_the_accepted_cas() -> None:
+    from nautilus_tls.wire import extensions as ext
+    from nautilus_tls.wire.enums import ExtensionType
+    from nautilus_tls.wire.messages import CertificateRequest
+
+    p = pki()
+    seen: list[tuple[bytes, ...]] = []
+    import nautilus_tls.handshake.client as client_module
+
+    original = client_module.ExpectCertificateOrRequest.handle
+
+    def spy(self, ctx, msg_type, body, raw):  # type: ignore[no-untyped-def]
+        if msg_type == 13:
+            cr = CertificateRequest.decode_body(body)
+            data = ext.get_extension(cr.extensions, ExtensionType.certificate_authorities)
+            seen.append(ext.decode_certificate_authorities(data) if data else ())
+        return original(self, ctx, msg_type, body, raw)
+
+    client_module.ExpectCertificateOrRequest.handle = spy  # type: ignore[method-assign]
+    try:
+        handshake(
+            client_config(client_certificate=p.client),
+            server_config(
+                client_auth="require", client_trust_store=p.store, send_certificate_authorities=True
+            ),
+        )
+    finally:
+        client_module.ExpectCertificateOrRequest.handle = original  # type: ignore[method-assign]
+    assert len(seen) == 1 and len(seen[0]) == 1
