@@ -9,16 +9,18 @@ BIN    := $(VENV)/bin
 # Rewritten whenever pyproject.toml changes, so repeated runs skip the install.
 STAMP  := $(VENV)/.nautilus-installed
 PYTEST_ARGS ?=
+INTEROP_ARGS ?=
 
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
 .DEFAULT_GOAL := help
-.PHONY: help setup demo test lint typecheck pytest interop format clean
+.PHONY: help setup demo test lint typecheck pytest interop interop-matrix format clean
 
 help:
 	@echo "make demo      set up .venv and run 'nautilus-tls demo'"
 	@echo "make test      set up .venv, then ruff check, mypy --strict (src) and pytest"
 	@echo "make interop   only the tests against real peers (pytest -m interop)"
+	@echo "make interop-matrix  the interop matrix as a table, into docs/interop/latest.{md,json}"
 	@echo "make format    ruff format"
 	@echo "make clean     remove .venv and caches"
 
@@ -45,6 +47,10 @@ pytest: $(STAMP)
 
 interop: $(STAMP)
 	$(BIN)/python -m pytest -m interop $(PYTEST_ARGS)
+
+# The same cases as `make interop`, run in parallel and printed as a table (tools/interop).
+interop-matrix: $(STAMP)
+	$(BIN)/python -m tools.interop $(INTEROP_ARGS)
 
 format: $(STAMP)
 	$(BIN)/ruff format .

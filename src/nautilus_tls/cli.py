@@ -9,9 +9,14 @@ Subcommands::
     nautilus-tls connect  HOST:PORT [--servername N] [--cafile F] [--insecure] [--cert F --key F]
                           [--groups LIST] [--suites LIST] [--alpn LIST] [--send TEXT] [--json]
     nautilus-tls demo     [--alg mldsa65] [--mutual] [--json]
+    nautilus-tls algorithms [--measure] [--markdown | --json] [--output F]
 
-Groups, suites and signature schemes are named as IANA names them (``X25519MLKEM768``,
-``TLS_AES_256_GCM_SHA384``, ``mldsa65``), comma-separated, in preference order.
+serve and connect also take ``--policy pq-only|hybrid|compat``, ``--min-security-level N``
+and ``--sigalgs LIST`` (same as ``--schemes``); connect ``--key-shares LIST``, serve
+``--preference server|client``. Groups, suites and signature schemes are named as
+``nautilus-tls algorithms`` lists them (IANA names such as ``X25519MLKEM768``,
+``TLS_AES_256_GCM_SHA384``, ``mldsa65``; private-use ones such as ``X25519HQC256``,
+``slhdsa_sha2_128f``), comma-separated, in preference order.
 
 Exit status: 0 on success, 1 when a connection or handshake fails (the message names the
 alert), 2 for usage and configuration errors.
@@ -31,19 +36,19 @@ import sys
 import tempfile
 import threading
 from collections.abc import Sequence
-from enum import IntEnum
 from pathlib import Path
 from typing import Any, TextIO
 
 from nautilus_tls import cli_sessions
 from nautilus_tls.aio import TLSReader, TLSWriter, connect, start_server
 from nautilus_tls.config import CertifiedKey, ClientConfig, ServerConfig
+from nautilus_tls.crypto import catalog
 from nautilus_tls.crypto.certgen import ALGORITHMS, write_pem_bundle
 from nautilus_tls.crypto.x509 import TrustStore, subject_of
 from nautilus_tls.demo import run_demo
 from nautilus_tls.errors import ConfigError, ProtocolError, TLSError
+from nautilus_tls.policy import PRESETS, Kind, codes_for_names
 from nautilus_tls.session_info import SessionInfo
-from nautilus_tls.wire.enums import CipherSuite, NamedGroup, SignatureScheme
 
 __all__ = ["build_parser", "main"]
 
@@ -64,22 +69,12 @@ class CliError(Exception):
 # --- argument types -----------------------------------------------------------------------
 
 
-def _iana_list(enum: type[IntEnum], what: str) -> Any:
-    by_name = {member.name.lower(): member for member in enum}
-
+def _names(kind: Kind) -> Any:
     def parse(text: str) -> tuple[int, ...]:
-        values: list[int] = []
-        for item in (part.strip() for part in text.split(",")):
-            if not item:
-                continue
-            member = by_name.get(item.lower())
-            if member is None:
-                choices = ", ".join(m.name for m in enum)
-                raise argparse.ArgumentTypeError(f"unknown {what} {item!r} (known: {choices})")
-            values.append(int(member))
-        if not values:
-            raise argparse.ArgumentTypeError(f"empty {what} list")
-        return tuple(values)
+        try:
+            return codes_for_names(kind, text)
+        except ValueError as exc:
+            raise argparse.ArgumentTypeError(str(exc)) from None
 
     return parse
 
@@ -123,18 +118,29 @@ def _format_address(address: Any) -> str:
 def _add_tls_options(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--groups",
-        type=_iana_list(NamedGroup, "group"),
+        type=_names("group"),
         help="key exchange groups in preference order, e.g. X25519MLKEM768,x25519",
     )
     p.add_argument(
         "--suites",
-        type=_iana_list(CipherSuite, "cipher suite"),
+        type=_names("cipher suite"),
         help="cipher suites in preference order, e.g. TLS_AES_256_GCM_SHA384",
     )
     p.add_argument(
         "--schemes",
-        type=_iana_list(SignatureScheme, "signature scheme"),
+        "--sigalgs",
+        type=_names("signature scheme"),
         help="signature schemes for CertificateVerify, e.g. mldsa65,ed25519",
+    )
+    p.add_argument(
+        "--policy", choices=tuple(PRESETS), help="security policy preset (default hybrid)"
+    )
+    p.add_argument(
+        "--min-security-level",
+        type=int,
+        default=0,
+        metavar="BITS",
+        help="drop algorithms below this level (128, 192, 256; see 'algorithms')",
     )
     p.add_argument("--alpn", type=_alpn_list, help="ALPN protocols, e.g. h2,http/1.1")
     p.add_argument("--keylog", metavar="F", help="append TLS secrets to F (NSS key log format)")
@@ -198,6 +204,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     serve.add_argument("-q", "--quiet", action="store_true", help="do not log failed handshakes")
     _add_tls_options(serve)
+    serve.add_argument(
+        "--preference",
+        choices=("server", "client"),
+        default="server",
+        help="whose order picks the suite and group (default server)",
+    )
     cli_sessions.add_server_flags(serve)
 
     conn = sub.add_parser("connect", help="connect to a TLS server")
@@ -221,6 +233,12 @@ def build_parser() -> argparse.ArgumentParser:
         "--timeout", type=float, default=REPLY_TIMEOUT, help="seconds to wait for a --send reply"
     )
     _add_tls_options(conn)
+    conn.add_argument(
+        "--key-shares",
+        type=_names("group"),
+        metavar="LIST",
+        help="groups to send key shares for (default: the first of --groups, or the policy's)",
+    )
     cli_sessions.add_client_flags(conn)
     cli_sessions.add_ticket_keys_command(sub)
 
@@ -235,6 +253,17 @@ def build_parser() -> argparse.ArgumentParser:
         "--mutual", action="store_true", help="also authenticate the client with a certificate"
     )
     demo.add_argument("--json", action="store_true", help="print the report as JSON")
+
+    algs = sub.add_parser(
+        "algorithms", help="list every group, cipher suite and signature scheme (and cost)"
+    )
+    algs.add_argument(
+        "--measure", action="store_true", help="time keygen/encaps/decaps, sign/verify, seal/open"
+    )
+    fmt = algs.add_mutually_exclusive_group()
+    fmt.add_argument("--markdown", action="store_true", help="a Markdown document")
+    fmt.add_argument("--json", action="store_true", help="JSON")
+    algs.add_argument("--output", metavar="F", help="write to F instead of standard output")
     return parser
 
 
@@ -245,6 +274,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "serve": cmd_serve,
         "connect": cmd_connect,
         "demo": cmd_demo,
+        "algorithms": cmd_algorithms,
         "ticket-keys": cli_sessions.cmd_ticket_keys,
     }
     try:
@@ -265,6 +295,10 @@ def _common_config(args: argparse.Namespace) -> dict[str, Any]:
         kw["cipher_suites"] = args.suites
     if args.schemes:
         kw["signature_schemes"] = args.schemes
+    if args.policy:
+        kw["policy"] = args.policy
+    if args.min_security_level:
+        kw["min_security_level"] = args.min_security_level
     if args.alpn:
         kw["alpn_protocols"] = args.alpn
     if args.keylog:
@@ -343,6 +377,7 @@ def _server_config(args: argparse.Namespace) -> ServerConfig:
         kw["client_trust_store"] = TrustStore.from_file(ca_file)
         kw["client_auth"] = "require" if args.require_client_cert else "request"
     kw.update(cli_sessions.server_kwargs(args))
+    kw["preference"] = args.preference
     return ServerConfig(certificates=(certified,), **kw)
 
 
@@ -461,12 +496,35 @@ def _http_response(
     writer.write(head if head_only else head + payload)
 
 
+# --- algorithms -------------------------------------------------------------------------------
+
+
+def cmd_algorithms(args: argparse.Namespace) -> int:
+    table = catalog.rows()
+    if args.measure:
+        catalog.measure(table)
+    if args.markdown:
+        text = catalog.render_markdown(table)
+    elif args.json:
+        text = catalog.render_json(table) + "\n"
+    else:
+        text = catalog.render_text(table)
+    if args.output:
+        Path(args.output).write_text(text, encoding="utf-8")
+        print(f"wrote {args.output}")
+    else:
+        sys.stdout.write(text)
+    return EXIT_OK
+
+
 # --- connect ----------------------------------------------------------------------------------
 
 
 def _client_config(args: argparse.Namespace) -> ClientConfig:
     kw = _common_config(args)
-    if args.groups:
+    if args.key_shares:
+        kw["key_share_groups"] = args.key_shares
+    elif args.groups:
         kw["key_share_groups"] = args.groups[:1]
     if args.cafile:
         kw["trust_store"] = TrustStore.from_file(args.cafile)

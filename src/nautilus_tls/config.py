@@ -1,6 +1,14 @@
 """Client and server configuration: frozen, keyword-only, validated, safe by default.
 
 Dangerous options carry the word ``insecure`` in their name. Keys never appear in ``repr``.
+
+What may be negotiated comes from a security policy (:mod:`nautilus_tls.policy`): ``policy``
+names a preset (``"hybrid"`` by default, ``"pq-only"``, ``"compat"``) or is a
+:class:`~nautilus_tls.policy.Policy`. The list fields (``groups``, ``cipher_suites``,
+``signature_schemes``, ``key_share_groups``, ``certificate_schemes``) left empty take the
+policy's lists; given explicitly they replace them, within the policy's rules.
+``min_security_level`` filters all of them. After construction the list fields hold the
+effective lists.
 """
 
 from __future__ import annotations
@@ -14,17 +22,14 @@ from typing import Literal
 
 from nautilus_tls import defaults
 from nautilus_tls.crypto.certnames import names_of
-from nautilus_tls.crypto.kem import kem_for_group
 from nautilus_tls.crypto.signatures import PrivateKey, load_private_key_pem, schemes_for_key
-from nautilus_tls.crypto.suites import suite_params
 from nautilus_tls.crypto.x509 import TrustStore, load_certificate_chain_pem
 from nautilus_tls.errors import ConfigError
+from nautilus_tls.policy import Policy, PolicyName, Preference, name_of, policy_named, resolve
 from nautilus_tls.session.anti_replay import AntiReplay, MemoryAntiReplay
 from nautilus_tls.session.client_store import ClientSessionStore, MemorySessionStore
 from nautilus_tls.session.ticket_keys import StatefulTickets, StatelessTickets, TicketKeyManager
 from nautilus_tls.wire.enums import (
-    CipherSuite,
-    NamedGroup,
     PskKeyExchangeMode,
     SignatureScheme,
     display_name,
@@ -74,22 +79,15 @@ class CertifiedKey:
         return names_of(self.chain[0])
 
 
-def _check_groups(groups: Sequence[int], what: str) -> None:
-    if not groups:
-        raise ConfigError(f"{what} must not be empty")
-    for g in groups:
-        if kem_for_group(g) is None:
-            raise ConfigError(f"{what}: unsupported group {display_name(NamedGroup, g)}")
-    if len(set(groups)) != len(groups):
-        raise ConfigError(f"{what} lists a group twice")
-
-
-def _check_suites(suites: Sequence[int]) -> None:
-    if not suites:
-        raise ConfigError("cipher_suites must not be empty")
-    for s in suites:
-        if suite_params(s) is None:
-            raise ConfigError(f"unsupported cipher suite {display_name(CipherSuite, s)}")
+def _check_limits(cfg: _CommonConfig) -> None:
+    for name in (
+        "max_handshake_bytes",
+        "max_certificate_chain_length",
+        "max_certificate_chain_size",
+        "max_buffered_plaintext",
+    ):
+        if getattr(cfg, name) < 1:
+            raise ConfigError(f"{name} must be positive")
 
 
 def _check_alpn(protocols: Sequence[bytes]) -> None:
@@ -100,22 +98,38 @@ def _check_alpn(protocols: Sequence[bytes]) -> None:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class _CommonConfig:
-    groups: tuple[int, ...] = defaults.DEFAULT_GROUPS
-    cipher_suites: tuple[int, ...] = defaults.DEFAULT_CIPHER_SUITES
-    signature_schemes: tuple[int, ...] = defaults.DEFAULT_SIGNATURE_SCHEMES
+    # The security policy: a preset name or a Policy. Empty lists below come from it.
+    policy: Policy | PolicyName = defaults.DEFAULT_POLICY
+    # Drop every algorithm below this many bits of security (0: no minimum; 128/192/256).
+    min_security_level: int = defaults.DEFAULT_MIN_SECURITY_LEVEL
+    groups: tuple[int, ...] = ()
+    cipher_suites: tuple[int, ...] = ()
+    signature_schemes: tuple[int, ...] = ()
     alpn_protocols: tuple[bytes, ...] = ()
     # NSS key log (SSLKEYLOGFILE format): a file path, or a callback that gets each line.
     keylog_file: str | None = field(default_factory=_env_keylog)
     keylog_callback: KeyLogCallback | None = field(default=None, repr=False)
     handshake_timeout: float = defaults.HANDSHAKE_TIMEOUT_SECONDS
     max_handshake_message_size: int = defaults.MAX_HANDSHAKE_MESSAGE_SIZE
+    # Resource limits (see defaults.py): handshake bytes from the peer in all, the peer's
+    # certificate chain, and decrypted data an adapter holds for a reader that does not read.
+    max_handshake_bytes: int = defaults.MAX_HANDSHAKE_BYTES
+    max_certificate_chain_length: int = defaults.MAX_CERTIFICATE_CHAIN_LENGTH
+    max_certificate_chain_size: int = defaults.MAX_CERTIFICATE_CHAIN_SIZE
+    max_buffered_plaintext: int = defaults.MAX_BUFFERED_PLAINTEXT
 
-    def _validate_common(self) -> None:
-        _check_groups(self.groups, "groups")
-        _check_suites(self.cipher_suites)
-        _check_alpn(self.alpn_protocols)
-        if not self.signature_schemes:
-            raise ConfigError("signature_schemes must not be empty")
+    @property
+    def security_policy(self) -> Policy:
+        """The policy in force (``policy`` as a :class:`Policy`)."""
+        return self.policy if isinstance(self.policy, Policy) else policy_named(self.policy)
+
+    def _validate_common(
+        self, *, key_share_groups: Sequence[int] = (), certificate_schemes: Sequence[int] = ()
+    ) -> tuple[tuple[int, ...], tuple[int, ...]]:
+        """Resolve the policy into the list fields; returns (key shares, certificate schemes)
+        for the client to store."""
+        if not isinstance(self.policy, Policy):
+            object.__setattr__(self, "policy", policy_named(self.policy))
         for s in self.signature_schemes:
             if s in (
                 SignatureScheme.rsa_pkcs1_sha256,
@@ -127,16 +141,39 @@ class _CommonConfig:
                 raise ConfigError(
                     f"{display_name(SignatureScheme, s)} is not allowed in TLS 1.3 CertificateVerify"
                 )
+        resolved = resolve(
+            self.security_policy,
+            min_security_level=self.min_security_level,
+            groups=self.groups,
+            cipher_suites=self.cipher_suites,
+            signature_schemes=self.signature_schemes,
+            key_share_groups=key_share_groups,
+            certificate_schemes=certificate_schemes,
+        )
+        object.__setattr__(self, "groups", resolved.groups)
+        object.__setattr__(self, "cipher_suites", resolved.cipher_suites)
+        object.__setattr__(self, "signature_schemes", resolved.signature_schemes)
+        object.__setattr__(self, "min_security_level", resolved.min_security_level)
+        _check_alpn(self.alpn_protocols)
         if self.handshake_timeout <= 0:
             raise ConfigError("handshake_timeout must be positive")
+        _check_limits(self)
+        if self.max_handshake_message_size < defaults.MIN_HANDSHAKE_MESSAGE_SIZE:
+            raise ConfigError(
+                f"max_handshake_message_size must be at least {defaults.MIN_HANDSHAKE_MESSAGE_SIZE}"
+            )
+        return resolved.key_share_groups, resolved.certificate_schemes
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class ClientConfig(_CommonConfig):
     """How a client connects. Verification is on unless ``insecure_skip_verify`` is set."""
 
-    key_share_groups: tuple[int, ...] = defaults.DEFAULT_KEY_SHARE_GROUPS
-    certificate_schemes: tuple[int, ...] = defaults.DEFAULT_CERTIFICATE_SCHEMES
+    # Groups the first ClientHello carries a key share for (several allowed, e.g.
+    # X25519MLKEM768 + x25519 for fast fallback); empty: the policy's. A miss costs an HRR.
+    key_share_groups: tuple[int, ...] = ()
+    # signature_algorithms_cert; empty: the policy's.
+    certificate_schemes: tuple[int, ...] = ()
     trust_store: TrustStore | None = None  # None: the system roots (certifi)
     insecure_skip_verify: bool = False
     client_certificate: CertifiedKey | None = None
@@ -149,13 +186,13 @@ class ClientConfig(_CommonConfig):
     psk_modes: tuple[int, ...] = (PskKeyExchangeMode.psk_dhe_ke,)
 
     def __post_init__(self) -> None:
-        self._validate_common()
-        _check_groups(self.key_share_groups, "key_share_groups")
+        shares, chain_schemes = self._validate_common(
+            key_share_groups=self.key_share_groups, certificate_schemes=self.certificate_schemes
+        )
+        object.__setattr__(self, "key_share_groups", shares)
+        object.__setattr__(self, "certificate_schemes", chain_schemes)
         if not self.psk_modes or any(m not in (0, 1) for m in self.psk_modes):
             raise ConfigError("psk_modes must list psk_ke (0) and/or psk_dhe_ke (1)")
-        for g in self.key_share_groups:
-            if g not in self.groups:
-                raise ConfigError(f"key share group {display_name(NamedGroup, g)} is not in groups")
 
     def effective_trust_store(self) -> TrustStore:
         return self.trust_store if self.trust_store is not None else TrustStore.system()
@@ -171,6 +208,10 @@ class ServerConfig(_CommonConfig):
     send_certificate_authorities: bool = False
     # Ask for the best group even when the client sent a share for a weaker one.
     prefer_post_quantum: bool = True
+    # Whose order decides among mutual cipher suites and groups: ours or the client's.
+    preference: Preference = defaults.DEFAULT_PREFERENCE
+    # Handshakes the asyncio server runs at once; more wait (then are refused).
+    max_concurrent_handshakes: int = defaults.MAX_CONCURRENT_HANDSHAKES
     # Resumption: NewSessionTickets sent after each full handshake, and how tickets are made.
     session_tickets: int = defaults.SESSION_TICKETS
     ticket_lifetime: int = defaults.MAX_TICKET_LIFETIME
@@ -188,8 +229,24 @@ class ServerConfig(_CommonConfig):
         self._validate_common()
         if not self.certificates:
             raise ConfigError("a server needs at least one certificate")
+        if self.preference not in ("server", "client"):
+            raise ConfigError("preference must be 'server' or 'client'")
+        for i, ck in enumerate(self.certificates):
+            usable = schemes_for_key(ck.private_key, certificate=ck.chain[0])
+            if not any(s in self.signature_schemes for s in usable):
+                label = self.security_policy.name
+                if self.min_security_level:
+                    label += f", min level {self.min_security_level}"
+                raise ConfigError(
+                    f"certificate {i} signs only with "
+                    f"{', '.join(name_of('signature scheme', s) for s in usable)}; "
+                    f"signature_schemes (policy {label}) allows only "
+                    f"{', '.join(name_of('signature scheme', s) for s in self.signature_schemes)}"
+                )
         if self.client_auth not in ("none", "request", "require"):
             raise ConfigError("client_auth must be 'none', 'request' or 'require'")
+        if self.max_concurrent_handshakes < 1:
+            raise ConfigError("max_concurrent_handshakes must be positive")
         if not 0 <= self.session_tickets <= defaults.MAX_SESSION_TICKETS:
             raise ConfigError(f"session_tickets must be 0..{defaults.MAX_SESSION_TICKETS}")
         if not 0 < self.ticket_lifetime <= defaults.MAX_TICKET_LIFETIME:

@@ -11,6 +11,7 @@ failed connection stays failed. Bad input never raises anything but :class:`TLSE
 
 from __future__ import annotations
 
+import traceback
 from collections import deque
 from typing import Literal
 
@@ -22,6 +23,7 @@ from nautilus_tls.errors import (
     AlertDescription,
     AlertLevel,
     AlertReceived,
+    BadCertificate,
     ConnectionClosedError,
     DecodeError,
     LocalProtocolError,
@@ -60,6 +62,7 @@ from nautilus_tls.record.protection import RecordProtector, iter_fragments, plai
 from nautilus_tls.session_info import SessionInfo
 from nautilus_tls.wire.enums import ContentType, HandshakeType, KeyUpdateRequest
 from nautilus_tls.wire.messages import (
+    Certificate,
     HandshakeReassembler,
     KeyUpdate,
     NewSessionTicket,
@@ -71,19 +74,52 @@ _CCS_RECORD = plaintext_record(ContentType.change_cipher_spec, b"\x01")
 State = Literal["handshaking", "connected", "closed", "failed"]
 
 
+def _clear_frames(error: BaseException) -> None:
+    """Drop the local variables of the finished frames in ``error``'s traceback (and its
+    causes'): the failed connection keeps ``error``, and those frames hold record
+    protectors and secrets that would otherwise outlive the connection's own references."""
+    seen: set[int] = set()
+    current: BaseException | None = error
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        traceback.clear_frames(current.__traceback__)
+        current = current.__cause__ or current.__context__
+
+
+class _SpentHandshake:
+    """Stands in for the handshake once the connection is over, so that the handshake's
+    secrets (key schedule, exporter and resumption secrets) are no longer reachable."""
+
+    __slots__ = ("is_client",)
+    state_name = "closed"
+    connected = None
+
+    def __init__(self, is_client: bool) -> None:
+        self.is_client = is_client
+
+    def handle_message(self, msg_type: int, body: bytes, raw: bytes) -> list[Action]:
+        raise RemoteProtocolError(
+            "handshake message after the connection ended",
+            alert=AlertDescription.unexpected_message,
+        )
+
+
 class Connection:
     """TLS 1.3 over a byte stream. Use :class:`ClientConnection` or :class:`ServerConnection`."""
 
     def __init__(
         self,
         handshake: ClientHandshake | ServerHandshake,
-        *,
-        max_handshake_message_size: int,
+        config: ClientConfig | ServerConfig,
     ) -> None:
-        self._handshake = handshake
+        self._handshake: ClientHandshake | ServerHandshake | _SpentHandshake = handshake
         self._is_client = handshake.is_client
         self._deframer = RecordDeframer(max_buffer=defaults.MAX_RECEIVE_BUFFER)
-        self._reassembler = HandshakeReassembler(max_message_size=max_handshake_message_size)
+        self._reassembler = HandshakeReassembler(max_message_size=config.max_handshake_message_size)
+        self._max_handshake_bytes = config.max_handshake_bytes
+        self._max_chain_length = config.max_certificate_chain_length
+        self._max_chain_size = config.max_certificate_chain_size
+        self._handshake_bytes = 0  # received from the peer while handshaking
         self._out: list[bytes] = []
         self._events: deque[Event] = deque()
         self._read: RecordProtector | None = None
@@ -170,6 +206,7 @@ class Connection:
                     break
         except ProtocolError as exc:
             self._fail(exc)
+            _clear_frames(exc)
             raise
         except TLSError:
             raise
@@ -178,6 +215,7 @@ class Connection:
                 f"internal error: {type(exc).__name__}", alert=AlertDescription.internal_error
             )
             self._fail(err)
+            _clear_frames(exc)
             raise err from exc
 
     # --- application API --------------------------------------------------------------------
@@ -204,7 +242,7 @@ class Connection:
         self._we_closed = True
         self._send_alert(AlertDescription.close_notify, AlertLevel.WARNING)
         if self._peer_closed or self._state == "handshaking":
-            self._state = "closed"
+            self._set_closed()
 
     def abort(self, alert: AlertDescription = AlertDescription.user_canceled) -> None:
         """End the connection now with a fatal ``alert`` (e.g. a timeout or a crashed
@@ -217,6 +255,8 @@ class Connection:
         """Send KeyUpdate (RFC 8446 §4.6.3); with ``request_peer`` the peer updates too."""
         if self._state != "connected":
             raise LocalProtocolError("KeyUpdate needs an established connection")
+        if self._we_closed:
+            raise ConnectionClosedError("cannot send KeyUpdate after close_notify")
         self._send_key_update(request_peer=request_peer)
 
     def export_keying_material(self, label: bytes, context: bytes | None, length: int) -> bytes:
@@ -234,6 +274,12 @@ class Connection:
 
     def _on_record(self, record: Record) -> None:
         content_type, fragment = record.content_type, record.fragment
+        if self._peer_closed:
+            # RFC 8446 §6.1: nothing follows close_notify; a record that does (a KeyUpdate,
+            # a handshake message, an alert) is not processed.
+            raise RemoteProtocolError(
+                "record after close_notify", alert=AlertDescription.unexpected_message
+            )
         if content_type == ContentType.change_cipher_spec:
             self._on_change_cipher_spec(bytes(fragment))
             return
@@ -270,7 +316,15 @@ class Connection:
     def _dispatch_inner(self, inner_type: int, plaintext: bytes) -> None:
         if inner_type == ContentType.handshake:
             self._on_handshake_data(plaintext)
-        elif inner_type == ContentType.alert:
+            return
+        if not self._reassembler.is_empty():
+            # RFC 8446 §5.1: a handshake message split over records must not be interleaved
+            # with records of another type.
+            raise RemoteProtocolError(
+                "record interleaved with a fragmented handshake message",
+                alert=AlertDescription.unexpected_message,
+            )
+        if inner_type == ContentType.alert:
             self._on_alert(plaintext)
         elif inner_type == ContentType.application_data:
             self._on_application_data(plaintext)
@@ -324,15 +378,40 @@ class Connection:
                 "zero-length handshake fragment", alert=AlertDescription.unexpected_message
             )
         self._empty_records = 0
+        if self._state == "handshaking":
+            self._handshake_bytes += len(data)
+            if self._handshake_bytes > self._max_handshake_bytes:
+                raise DecodeError(
+                    f"more than {self._max_handshake_bytes} bytes of handshake messages"
+                )
         self._reassembler.feed(data)
         while (message := self._reassembler.next_message()) is not None:
             msg_type, body, raw = message
             if self._state == "handshaking":
+                if msg_type == HandshakeType.certificate:
+                    self._check_certificate_limits(body)
                 self._run(self._handshake.handle_message(msg_type, body, raw))
             else:
                 self._on_post_handshake(msg_type, body)
             if self._state in ("failed", "closed"):
                 return
+
+    def _check_certificate_limits(self, body: bytes) -> None:
+        """The configured bounds on the peer's chain, before any certificate is parsed."""
+        cert = decode_handshake(HandshakeType.certificate, body)
+        if not isinstance(cert, Certificate):
+            raise DecodeError("bad Certificate")
+        entries = cert.certificate_list
+        if len(entries) > self._max_chain_length:
+            raise BadCertificate(
+                f"certificate chain of {len(entries)} certificates exceeds the limit of "
+                f"{self._max_chain_length}"
+            )
+        size = sum(len(e.cert_data) for e in entries)
+        if size > self._max_chain_size:
+            raise BadCertificate(
+                f"certificate chain of {size} bytes exceeds the limit of {self._max_chain_size}"
+            )
 
     def _on_post_handshake(self, msg_type: int, body: bytes) -> None:
         if msg_type == HandshakeType.key_update:
@@ -387,7 +466,7 @@ class Connection:
             self._peer_closed = True
             self._events.append(ConnectionClosed(clean=True))
             if self._state == "handshaking" or self._we_closed:
-                self._state = "closed"
+                self._set_closed()
             return
         if description == AlertDescription.user_canceled:
             # RFC 8446 §6.1: a warning; close_notify should follow. Bounded.
@@ -443,6 +522,7 @@ class Connection:
             alert=AlertDescription.close_notify,
         )
         self._events.append(ConnectionClosed(clean=False, error=str(self._error)))
+        self._forget_keys()
 
     # --- actions out ---------------------------------------------------------------------------
 
@@ -541,9 +621,20 @@ class Connection:
         if not isinstance(error, AlertReceived):
             self._send_alert(alert_for(error))
         self._events.append(ConnectionClosed(clean=False, error=str(error)))
-        # Drop key material: a failed connection never uses it again.
+        self._forget_keys()
+
+    def _set_closed(self) -> None:
+        self._state = "closed"
+        self._forget_keys()
+
+    def _forget_keys(self) -> None:
+        """Drop key material: a closed or failed connection never uses it again (the
+        record keys, the traffic secrets, and through the handshake the key schedule and
+        the exporter and resumption secrets)."""
         self._read = self._write = None
         self._read_app_secret = self._write_app_secret = b""
+        if not isinstance(self._handshake, _SpentHandshake):
+            self._handshake = _SpentHandshake(self._is_client)
 
 
 class ClientConnection(Connection):
@@ -570,12 +661,14 @@ class ClientConnection(Connection):
             early_data=early_data,
             session_key=session_key,
         )
-        super().__init__(handshake, max_handshake_message_size=config.max_handshake_message_size)
-        self._client_handshake = handshake
+        super().__init__(handshake, config)
 
     def start(self) -> None:
         """Queue the ClientHello."""
-        self._run(self._client_handshake.start())
+        handshake = self._handshake
+        if not isinstance(handshake, ClientHandshake):
+            raise ConnectionClosedError("the connection is closed")
+        self._run(handshake.start())
 
 
 class ServerConnection(Connection):
@@ -588,5 +681,5 @@ class ServerConnection(Connection):
     ) -> None:
         super().__init__(
             ServerHandshake(config, entropy=entropy or SystemEntropy(), clock=clock or wall_clock),
-            max_handshake_message_size=config.max_handshake_message_size,
+            config,
         )

@@ -4,6 +4,8 @@ and change them without reading protocol code.
 
 from __future__ import annotations
 
+from typing import Final
+
 from nautilus_tls.wire.enums import CipherSuite, NamedGroup, SignatureScheme
 
 # Key exchange: hybrid post-quantum first, classical accepted for compatibility.
@@ -54,14 +56,33 @@ DEFAULT_CERTIFICATE_SCHEMES: tuple[SignatureScheme, ...] = (
 
 MIDDLEBOX_COMPATIBILITY = True
 
+# Security policy (nautilus_tls.policy): the preset used when a config names none; the
+# lists above are exactly the "hybrid" preset. A minimum security level of 0 filters nothing.
+DEFAULT_POLICY: Final = "hybrid"
+DEFAULT_MIN_SECURITY_LEVEL = 0
+# Whose preference order picks the cipher suite and group: "server" or "client".
+DEFAULT_PREFERENCE: Final = "server"
+
 # Record layer (RFC 8446 §5.1, §5.2).
 MAX_PLAINTEXT = 1 << 14
 MAX_CIPHERTEXT = (1 << 14) + 256
 
 # Limits against memory exhaustion and busy loops.
 MAX_HANDSHAKE_MESSAGE_SIZE = 256 * 1024  # ML-DSA-87 chains are ~15 KiB; leave ample room
+# The smallest max_handshake_message_size a config may set: a ClientHello with several
+# post-quantum key shares (e.g. X25519MLKEM768 + X25519HQC256) is 9-25 KiB, past one record.
+MIN_HANDSHAKE_MESSAGE_SIZE = 16 * 1024
 MAX_RECEIVE_BUFFER = 1024 * 1024  # undecoded ciphertext held at once (a read is at most 64 KiB)
 MAX_CERTIFICATE_CHAIN_LENGTH = 10
+# Total DER bytes of a peer's certificate chain (three SLH-DSA certificates fit).
+MAX_CERTIFICATE_CHAIN_SIZE = 192 * 1024
+# Handshake bytes a peer may send before the handshake completes (all its messages
+# together: both ClientHellos, certificates...); bounds the work one handshake can cost.
+MAX_HANDSHAKE_BYTES = 1024 * 1024
+# Servers (asyncio adapter): handshakes in progress at once. More connections wait, reading
+# paused, as many again at most (their wait counts against the handshake timeout); beyond
+# that they are refused (closed at once).
+MAX_CONCURRENT_HANDSHAKES = 256
 MAX_EMPTY_RECORDS_IN_ROW = 32
 MAX_WARNING_ALERTS_IN_ROW = 4
 MAX_KEY_UPDATES_IN_ROW = 32

@@ -6,6 +6,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from interop.matrix import Env
 from interop.node_peer import require_node
 
 from nautilus_tls.crypto.certgen import write_pem_bundle
@@ -30,3 +31,9 @@ def pem_bundle(tmp_path_factory: pytest.TempPathFactory) -> Callable[[str], dict
         return made[alg]
 
     return get
+
+
+@pytest.fixture(scope="session")
+def interop_env(tmp_path_factory: pytest.TempPathFactory) -> Env:
+    """Certificates and scratch directories for the matrix cases (interop/matrix.py)."""
+    return Env(tmp_path_factory.mktemp("interop"))

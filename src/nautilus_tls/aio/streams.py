@@ -13,9 +13,16 @@ Reading (``TLSReader``):
   delivered first.
 * A fatal alert, from the peer or from us, surfaces as the :class:`ProtocolError` whose
   ``.alert`` names it; a lost TCP connection as :class:`ConnectionClosedError`.
-* Backpressure: when more than ``defaults.MAX_BUFFERED_PLAINTEXT`` bytes of plaintext wait to be
+* Backpressure: when more than ``config.max_buffered_plaintext`` bytes of plaintext wait to be
   read, the transport stops reading; it resumes once the buffer is down to half of that (or
-  as soon as a reader waits for more than the buffer holds).
+  as soon as a reader waits for more than the buffer holds). A peer that keeps sending to a
+  reader that does not read then finds its writes waiting (TCP flow control), and this
+  process holds at most that much plus one read.
+
+Servers (``start_server``): at most ``config.max_concurrent_handshakes`` handshakes run at
+once. A connection beyond that waits, its reading paused, for a slot; as many again may wait,
+and the wait counts against ``config.handshake_timeout``. Connections beyond those are refused
+(closed at once).
 
 Closing (``TLSWriter.close``): close_notify is sent and the TCP write side shut down; the
 transport closes when the peer closes too, or after :data:`CLOSE_TIMEOUT` seconds.
@@ -28,7 +35,7 @@ import inspect
 import logging
 from collections import deque
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
-from typing import Any, cast
+from typing import Any, Literal, cast
 
 from nautilus_tls import defaults
 from nautilus_tls.config import ClientConfig, ServerConfig
@@ -80,8 +87,14 @@ class _TLSProtocol(asyncio.Protocol):
         handshake_timeout: float,
         handshake_deadline: float | None = None,
         on_established: Callable[[_TLSProtocol], None] | None = None,
+        max_buffered: int = defaults.MAX_BUFFERED_PLAINTEXT,
+        slots: _HandshakeSlots | None = None,
     ) -> None:
         self._conn = conn
+        self._max_buffered = max_buffered
+        self._slots = slots
+        # "running" or "waiting" while it counts against the server's handshake slots.
+        self._slot_state: Literal["none", "running", "waiting"] = "none"
         self._loop = loop
         self._handshake_timeout = handshake_timeout
         self._handshake_deadline = handshake_deadline
@@ -102,7 +115,7 @@ class _TLSProtocol(asyncio.Protocol):
         self.key_updates_sent = 0
         self.key_updates_received = 0
         self.handler_task: asyncio.Task[Any] | None = None
-        self.reader = TLSReader(self)
+        self.reader = TLSReader(self, max_buffered)
         self.writer = TLSWriter(self)
 
     # --- asyncio.Protocol ---------------------------------------------------------------
@@ -113,6 +126,17 @@ class _TLSProtocol(asyncio.Protocol):
         if self._handshake_deadline is not None:
             timeout = max(0.0, self._handshake_deadline - self._loop.time())
         self._handshake_timer = self._loop.call_later(timeout, self._on_handshake_timeout)
+        if self._slots is not None:
+            admitted = self._slots.admit(self)
+            if admitted == "refused":
+                logger.debug(
+                    "TLS connection from %s refused: too many handshakes", self._peer_name()
+                )
+                self._transport.abort()
+                return
+            if admitted == "waiting":
+                self._transport.pause_reading()
+                return
         if isinstance(self._conn, ClientConnection):
             try:
                 self._conn.start()
@@ -152,6 +176,7 @@ class _TLSProtocol(asyncio.Protocol):
     def connection_lost(self, exc: Exception | None) -> None:
         self._lost = True
         self._cancel_timers()
+        self._release_slot()
         if not self._handshake.done():
             err: TLSError = ConnectionClosedError("connection lost during the handshake")
             err.__cause__ = exc
@@ -183,9 +208,11 @@ class _TLSProtocol(asyncio.Protocol):
 
     def _dispatch(self) -> None:
         conn = self._conn
+        fed = False
         while (event := conn.next_event()) is not None:
             if isinstance(event, DataReceived):
                 self.reader._feed(event.data)
+                fed = True
             elif isinstance(event, EarlyDataReceived):
                 self.reader._feed_early(event.data)
             elif isinstance(event, HandshakeCompleted):
@@ -205,12 +232,15 @@ class _TLSProtocol(asyncio.Protocol):
                         if error is not None
                         else RemoteProtocolError(event.error or "connection failed")
                     )
+        if fed:
+            self.reader._wake()  # once per batch of records, not once per record
         self._check_backpressure()
 
     def _on_handshake_completed(self, info: SessionInfo) -> None:
         if self._handshake_timer is not None:
             self._handshake_timer.cancel()
             self._handshake_timer = None
+        self._release_slot()
         if not self._handshake.done():
             self._handshake.set_result(info)
         if self._on_established is not None:
@@ -246,6 +276,7 @@ class _TLSProtocol(asyncio.Protocol):
             return
         self._error = error
         self._cancel_timers()
+        self._release_slot()
         self._flush()
         if not self._handshake.done():
             self._set_handshake_error(error)
@@ -290,6 +321,17 @@ class _TLSProtocol(asyncio.Protocol):
                 timer.cancel()
         self._handshake_timer = self._close_timer = None
 
+    # --- handshake slots ----------------------------------------------------------------------
+
+    def _slot_granted(self) -> None:
+        """A waiting connection may start its handshake now."""
+        if self._transport is not None and not self._lost and self._error is None:
+            self._transport.resume_reading()
+
+    def _release_slot(self) -> None:
+        if self._slots is not None and self._slot_state != "none":
+            self._slots.release(self)
+
     # --- flow control -----------------------------------------------------------------------
 
     def _check_backpressure(self) -> None:
@@ -299,7 +341,7 @@ class _TLSProtocol(asyncio.Protocol):
             and transport is not None
             and not self._lost
             and not self._closing
-            and len(self.reader._buffer) > defaults.MAX_BUFFERED_PLAINTEXT
+            and len(self.reader._buffer) > self._max_buffered
         ):
             self._paused_reading = True
             transport.pause_reading()
@@ -307,7 +349,7 @@ class _TLSProtocol(asyncio.Protocol):
     def _maybe_resume_reading(self, *, force: bool = False) -> None:
         if not self._paused_reading or self._transport is None or self._lost:
             return
-        if force or len(self.reader._buffer) <= defaults.MAX_BUFFERED_PLAINTEXT // 2:
+        if force or len(self.reader._buffer) <= self._max_buffered // 2:
             self._paused_reading = False
             self._transport.resume_reading()
 
@@ -327,7 +369,7 @@ class _TLSProtocol(asyncio.Protocol):
                 self._transport.abort()
             raise
 
-    def send(self, data: bytes) -> None:
+    def send(self, data: bytes | bytearray | memoryview) -> None:
         self._check_usable()
         if not data:
             return
@@ -411,6 +453,47 @@ class _TLSProtocol(asyncio.Protocol):
         return self._transport
 
 
+class _HandshakeSlots:
+    """At most ``limit`` handshakes at once on one server; ``limit`` more may wait."""
+
+    def __init__(self, limit: int) -> None:
+        self._limit = limit
+        self._running = 0
+        self._waiting: deque[_TLSProtocol] = deque()
+
+    @property
+    def running(self) -> int:
+        return self._running
+
+    @property
+    def waiting(self) -> int:
+        return len(self._waiting)
+
+    def admit(self, protocol: _TLSProtocol) -> Literal["running", "waiting", "refused"]:
+        """Count ``protocol`` in: it may run its handshake now, wait, or is refused."""
+        if self._running < self._limit:
+            self._running += 1
+            protocol._slot_state = "running"
+            return "running"
+        if len(self._waiting) < self._limit:
+            self._waiting.append(protocol)
+            protocol._slot_state = "waiting"
+            return "waiting"
+        return "refused"
+
+    def release(self, protocol: _TLSProtocol) -> None:
+        state, protocol._slot_state = protocol._slot_state, "none"
+        if state == "waiting":
+            self._waiting.remove(protocol)
+            return
+        self._running -= 1
+        while self._waiting and self._running < self._limit:
+            nxt = self._waiting.popleft()
+            nxt._slot_state = "running"
+            self._running += 1
+            nxt._slot_granted()
+
+
 class TLSReader:
     """Decrypted data from the peer, read like an :class:`asyncio.StreamReader`."""
 
@@ -440,8 +523,7 @@ class TLSReader:
     # --- fed by the protocol ------------------------------------------------------------
 
     def _feed(self, data: bytes) -> None:
-        self._buffer += data
-        self._wake()
+        self._buffer += data  # the protocol wakes the reader after the whole batch
 
     def _feed_early(self, data: bytes) -> None:
         self._early += data
@@ -472,8 +554,16 @@ class TLSReader:
             self._waiter = None
 
     def _take(self, n: int) -> bytes:
-        data = bytes(self._buffer[:n])
-        del self._buffer[:n]
+        buffer = self._buffer
+        if n >= len(buffer):
+            data = bytes(buffer)  # one copy; nothing left to move
+            buffer.clear()
+        else:
+            # One copy (a bytearray slice would copy twice); the views are released before
+            # the bytearray is resized.
+            with memoryview(buffer) as view, view[:n] as head:
+                data = bytes(head)
+            del buffer[:n]
         self._protocol._maybe_resume_reading()
         return data
 
@@ -594,7 +684,7 @@ class TLSWriter:
 
     def write(self, data: bytes | bytearray | memoryview) -> None:
         """Encrypt and send ``data`` (call :meth:`drain` to respect flow control)."""
-        self._protocol.send(bytes(data))
+        self._protocol.send(data)  # sealed at once: no copy needed to keep it
 
     def writelines(self, data: Iterable[bytes | bytearray | memoryview]) -> None:
         self._protocol.send(b"".join(data))
@@ -683,7 +773,11 @@ async def connect(
 
     def factory() -> _TLSProtocol:
         return _TLSProtocol(
-            conn, loop=loop, handshake_timeout=config.handshake_timeout, handshake_deadline=deadline
+            conn,
+            loop=loop,
+            handshake_timeout=config.handshake_timeout,
+            handshake_deadline=deadline,
+            max_buffered=config.max_buffered_plaintext,
         )
 
     try:
@@ -725,12 +819,16 @@ async def start_server(
             protocol.handler_task = task
             task.add_done_callback(lambda t: _handler_done(loop, protocol, t))
 
+    slots = _HandshakeSlots(config.max_concurrent_handshakes)
+
     def factory() -> _TLSProtocol:
         return _TLSProtocol(
             ServerConnection(config),
             loop=loop,
             handshake_timeout=config.handshake_timeout,
             on_established=on_established,
+            max_buffered=config.max_buffered_plaintext,
+            slots=slots,
         )
 
     return await loop.create_server(factory, host, port, **kwargs)

@@ -10,12 +10,20 @@
 
 An RSASSA-PSS private key loads as a plain RSA key, so whether ``rsa_pss_pss_*`` can be used is
 known only from the certificate: pass it to :func:`schemes_for_key`.
+
+Schemes beyond these come from providers (:class:`SignatureProvider`, registered with
+:func:`register_signature_scheme`): SLH-DSA (FIPS 205, via the optional ``pqcrypto`` package)
+on private-use code points 0xFE00-0xFE05, with its key bound to an X.509 certificate as
+described in :mod:`nautilus_tls.crypto.slhdsa`. Every scheme, built-in or provided, is
+described by a :class:`SchemeInfo` (security level, sizes, standard or private-use).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from enum import IntEnum
+from typing import Protocol
 
 from cryptography import x509
 from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
@@ -23,6 +31,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed448, ed25519, mldsa, padding, rsa
 from cryptography.x509.oid import PublicKeyAlgorithmOID
 
+from nautilus_tls.crypto import pqclean, slhdsa
 from nautilus_tls.errors import (
     AlertDescription,
     BadCertificate,
@@ -35,13 +44,32 @@ from nautilus_tls.wire.enums import SignatureScheme, display_name
 __all__ = [
     "CERTIFICATE_CHAIN_SCHEMES",
     "CERTIFICATE_VERIFY_SCHEMES",
+    "PRIVATE_USE_SCHEMES",
+    "PluginPrivateKey",
     "PrivateKey",
+    "PrivateSignatureScheme",
+    "SchemeInfo",
+    "SignatureProvider",
     "certificate_verify_content",
     "load_private_key_pem",
+    "register_signature_scheme",
+    "registered_schemes",
+    "scheme_by_name",
+    "scheme_info",
+    "scheme_name",
     "schemes_for_key",
     "sign",
+    "unregister_signature_scheme",
     "verify",
 ]
+
+
+class PluginPrivateKey(Protocol):
+    """A private key of a provider's scheme (e.g. :class:`~.slhdsa.SlhDsaPrivateKey`)."""
+
+    @property
+    def public_key_bytes(self) -> bytes: ...
+
 
 PrivateKey = (
     ed25519.Ed25519PrivateKey
@@ -51,6 +79,7 @@ PrivateKey = (
     | mldsa.MLDSA44PrivateKey
     | mldsa.MLDSA65PrivateKey
     | mldsa.MLDSA87PrivateKey
+    | PluginPrivateKey
 )
 _PRIVATE_KEY_TYPES = (
     ed25519.Ed25519PrivateKey,
@@ -265,14 +294,20 @@ def _spki_oid(certificate: bytes) -> x509.ObjectIdentifier | None:
 
 def schemes_for_key(
     key: PrivateKey, *, certificate: bytes | None = None
-) -> tuple[SignatureScheme, ...]:
+) -> tuple[SignatureScheme | int, ...]:
     """The CertificateVerify schemes ``key`` can sign with, in preference order.
 
     For RSA keys ``certificate`` (the end-entity DER) decides between ``rsa_pss_rsae_*``
-    (rsaEncryption SPKI, the default) and ``rsa_pss_pss_*`` (RSASSA-PSS SPKI).
+    (rsaEncryption SPKI, the default) and ``rsa_pss_pss_*`` (RSASSA-PSS SPKI). A provider's
+    key (SLH-DSA) fits its scheme when the certificate binds its public key.
     """
     oid = _spki_oid(certificate) if certificate is not None else None
-    result = []
+    result: list[SignatureScheme | int] = []
+    for code, provider in _PROVIDERS.items():
+        if _provider_available(code) and provider.fits_private(key, certificate):
+            result.append(code)
+    if result:
+        return tuple(result)
     for scheme in CERTIFICATE_VERIFY_SCHEMES:
         entry = _SCHEMES[scheme]
         if not entry.fits_private(key):
@@ -287,6 +322,11 @@ def schemes_for_key(
 
 def sign(key: PrivateKey, scheme: int, message: bytes) -> bytes:
     """Sign ``message`` (the CertificateVerify content) with ``key`` under ``scheme``."""
+    provider = _PROVIDERS.get(scheme)
+    if provider is not None and _provider_available(scheme):
+        if not provider.fits_private(key, None):
+            raise LocalProtocolError(f"{scheme_name(scheme)} does not fit a {type(key).__name__}")
+        return provider.sign(key, message)
     entry = _SCHEMES.get(scheme)
     if entry is None or scheme not in CERTIFICATE_VERIFY_SCHEMES:
         raise LocalProtocolError(
@@ -307,7 +347,11 @@ def verify(certificate: bytes, scheme: int, signature: bytes, message: bytes) ->
     when the signature does not verify (RFC 8446 §4.4.3), and ``BadCertificate`` when the
     certificate cannot be parsed.
     """
-    name = display_name(SignatureScheme, scheme)
+    name = scheme_name(scheme)
+    provider = _PROVIDERS.get(scheme)
+    if provider is not None and _provider_available(scheme):
+        _verify_provided(provider, name, certificate, signature, message)
+        return
     entry = _SCHEMES.get(scheme)
     if entry is None or scheme not in CERTIFICATE_VERIFY_SCHEMES:
         raise PeerMisbehaved(
@@ -334,8 +378,33 @@ def verify(certificate: bytes, scheme: int, signature: bytes, message: bytes) ->
         ) from None
 
 
+def _verify_provided(
+    provider: SignatureProvider, name: str, certificate: bytes, signature: bytes, message: bytes
+) -> None:
+    try:
+        public_key = provider.certificate_public_key(certificate)
+    except ValueError:
+        raise BadCertificate(
+            "cannot parse the end-entity certificate", alert=AlertDescription.bad_certificate
+        ) from None
+    if public_key is None:
+        raise PeerMisbehaved(
+            f"{name} does not fit the certificate's key", alert=AlertDescription.illegal_parameter
+        )
+    if not provider.verify(public_key, signature, message):
+        raise PeerMisbehaved(
+            f"CertificateVerify signature ({name}) does not verify",
+            alert=AlertDescription.decrypt_error,
+        )
+
+
 def load_private_key_pem(data: bytes, password: bytes | None = None) -> PrivateKey:
-    """Load a PEM private key of a type we can sign CertificateVerify with."""
+    """Load a PEM private key of a type we can sign CertificateVerify with (including our
+    own SLH-DSA PEM, see :mod:`nautilus_tls.crypto.slhdsa`)."""
+    if slhdsa.is_pem(data):
+        if password is not None:
+            raise ConfigError("SLH-DSA private key files are not encrypted; drop the password")
+        return slhdsa.load_pem(data)
     try:
         key = serialization.load_pem_private_key(data, password)
     except (ValueError, TypeError, UnsupportedAlgorithm):
@@ -346,3 +415,183 @@ def load_private_key_pem(data: bytes, password: bytes | None = None) -> PrivateK
     if isinstance(key, ec.EllipticCurvePrivateKey) and not schemes_for_key(key):
         raise ConfigError(f"unsupported elliptic curve {key.curve.name}")
     return key
+
+
+# --- the scheme table and providers ----------------------------------------------------------
+
+PRIVATE_USE_SCHEMES = range(0xFE00, 0x10000)
+"""SignatureScheme code points reserved for private use (RFC 8446 §4.2.3)."""
+
+
+class PrivateSignatureScheme(IntEnum):
+    """Our private-use signature scheme code points: SLH-DSA (FIPS 205) with the key bound to
+    the certificate by an extension (see :mod:`nautilus_tls.crypto.slhdsa`). Not IANA-assigned;
+    negotiated only between peers that both register them."""
+
+    slhdsa_sha2_128s = 0xFE00
+    slhdsa_sha2_128f = 0xFE01
+    slhdsa_sha2_192f = 0xFE03
+    slhdsa_sha2_256f = 0xFE05
+
+
+@dataclass(frozen=True, slots=True)
+class SchemeInfo:
+    """What the algorithm table says about a signature scheme.
+
+    ``level``: classical strength for ECDSA/EdDSA (P-256 and Ed25519 128, P-384 and Ed448 192,
+    P-521 256), 112 for RSA (NIST SP 800-57 for the usual 2048-bit keys: the scheme does not
+    fix the modulus), the NIST category as AES key bits for ML-DSA and SLH-DSA.
+    ``certificate_verify`` is False for schemes allowed only in certificate chains.
+    """
+
+    name: str
+    code: int
+    level: int
+    post_quantum: bool
+    standard: bool
+    public_key_len: int
+    signature_len: int  # the largest signature (ECDSA's DER length varies)
+    certificate_verify: bool = True
+    requires: str | None = None
+    reference: str = ""
+    note: str = ""
+
+    @property
+    def available(self) -> bool:
+        return self.requires is None or pqclean.module_available(self.requires)
+
+
+class SignatureProvider(Protocol):
+    """A signature scheme implemented outside this module (one class per scheme family)."""
+
+    def fits_private(self, key: object, certificate: bytes | None) -> bool:
+        """``key`` is this scheme's kind of key, and ``certificate`` (when given, DER) carries
+        its public key."""
+        ...
+
+    def certificate_public_key(self, certificate: bytes) -> bytes | None:
+        """The public key ``certificate`` (DER) holds for this scheme, or None; ValueError when
+        it does not parse."""
+        ...
+
+    def sign(self, key: object, message: bytes) -> bytes: ...
+
+    def verify(self, public_key: bytes, signature: bytes, message: bytes) -> bool: ...
+
+
+_PROVIDERS: dict[int, SignatureProvider] = {}
+_INFO: dict[int, SchemeInfo] = {}
+
+
+def register_signature_scheme(
+    provider: SignatureProvider,
+    *,
+    code: int,
+    name: str,
+    level: int,
+    post_quantum: bool,
+    public_key_len: int,
+    signature_len: int,
+    standard: bool = False,
+    requires: str | None = None,
+    reference: str = "",
+    note: str = "",
+    replace: bool = False,
+) -> SchemeInfo:
+    """Make ``provider`` usable for CertificateVerify under ``code``. Non-standard schemes
+    need a private-use code point (0xFE00-0xFFFF)."""
+    private = code in PRIVATE_USE_SCHEMES
+    if not 0 < code <= 0xFFFF or standard == private:
+        raise ValueError(
+            f"{name}: {code:#06x} is not a {'standard' if standard else 'private-use'} code point"
+        )
+    if not replace and (code in _INFO or scheme_by_name(name) is not None):
+        raise ValueError(f"signature scheme {name} ({code:#06x}) is already registered")
+    if signature_len > 0xFFFF:
+        raise ValueError(f"{name}: CertificateVerify.signature is at most 65,535 bytes")
+    info = SchemeInfo(
+        name=name,
+        code=code,
+        level=level,
+        post_quantum=post_quantum,
+        standard=standard,
+        public_key_len=public_key_len,
+        signature_len=signature_len,
+        requires=requires,
+        reference=reference,
+        note=note,
+    )
+    _PROVIDERS[code] = provider
+    _INFO[code] = info
+    return info
+
+
+def unregister_signature_scheme(code: int) -> None:
+    """Remove a provided scheme (for tests and plugins)."""
+    if code not in _PROVIDERS:
+        raise KeyError(code)
+    del _PROVIDERS[code]
+    del _INFO[code]
+
+
+def _provider_available(code: int) -> bool:
+    info = _INFO.get(code)
+    return info is not None and info.available
+
+
+def scheme_info(code: int) -> SchemeInfo | None:
+    return _INFO.get(code)
+
+
+def scheme_name(code: int) -> str:
+    info = _INFO.get(code)
+    return info.name if info is not None else display_name(SignatureScheme, code)
+
+
+def scheme_by_name(name: str) -> SchemeInfo | None:
+    wanted = name.lower()
+    return next((i for i in _INFO.values() if i.name.lower() == wanted), None)
+
+
+def registered_schemes() -> tuple[SchemeInfo, ...]:
+    """Every scheme in the table: CertificateVerify schemes in our preference order, then the
+    chain-only ones, then provided schemes in registration order."""
+    return tuple(_INFO.values())
+
+
+_RSA_NOTE = "2048-bit key; the level follows the modulus"
+_S = SignatureScheme
+# fmt: off
+for _code, _level, _pq, _pk, _sig, _ref, _note in (
+    (_S.mldsa65, 192, True, 1952, 3309, "FIPS 204, draft-ietf-tls-mldsa", ""),
+    (_S.mldsa87, 256, True, 2592, 4627, "FIPS 204, draft-ietf-tls-mldsa", ""),
+    (_S.mldsa44, 128, True, 1312, 2420, "FIPS 204, draft-ietf-tls-mldsa", ""),
+    (_S.ecdsa_secp256r1_sha256, 128, False, 65, 72, "RFC 8446", ""),
+    (_S.ecdsa_secp384r1_sha384, 192, False, 97, 104, "RFC 8446", ""),
+    (_S.ecdsa_secp521r1_sha512, 256, False, 133, 139, "RFC 8446", ""),
+    (_S.ed25519, 128, False, 32, 64, "RFC 8446, RFC 8032", ""),
+    (_S.ed448, 192, False, 57, 114, "RFC 8446, RFC 8032", ""),
+    (_S.rsa_pss_rsae_sha256, 112, False, 256, 256, "RFC 8446", _RSA_NOTE),
+    (_S.rsa_pss_rsae_sha384, 112, False, 256, 256, "RFC 8446", _RSA_NOTE),
+    (_S.rsa_pss_rsae_sha512, 112, False, 256, 256, "RFC 8446", _RSA_NOTE),
+    (_S.rsa_pss_pss_sha256, 112, False, 256, 256, "RFC 8446", _RSA_NOTE),
+    (_S.rsa_pss_pss_sha384, 112, False, 256, 256, "RFC 8446", _RSA_NOTE),
+    (_S.rsa_pss_pss_sha512, 112, False, 256, 256, "RFC 8446", _RSA_NOTE),
+    (_S.rsa_pkcs1_sha256, 112, False, 256, 256, "RFC 8446 (certificates only)", _RSA_NOTE),
+    (_S.rsa_pkcs1_sha384, 112, False, 256, 256, "RFC 8446 (certificates only)", _RSA_NOTE),
+    (_S.rsa_pkcs1_sha512, 112, False, 256, 256, "RFC 8446 (certificates only)", _RSA_NOTE),
+):
+    _INFO[_code] = SchemeInfo(_code.name, int(_code), _level, _pq, True, _pk, _sig, _code in CERTIFICATE_VERIFY_SCHEMES, None, _ref, _note)
+
+# SLH-DSA providers (pqcrypto): one line each. 192s/256s are left out: 0.4-0.6 s per signature.
+_PS = PrivateSignatureScheme
+_SLH = "FIPS 205 via PQClean; key bound by certificate extension (crypto/slhdsa.py)"
+for _pcode, _set in (
+    (_PS.slhdsa_sha2_128s, "SLH-DSA-SHA2-128s"),
+    (_PS.slhdsa_sha2_128f, "SLH-DSA-SHA2-128f"),
+    (_PS.slhdsa_sha2_192f, "SLH-DSA-SHA2-192f"),
+    (_PS.slhdsa_sha2_256f, "SLH-DSA-SHA2-256f"),
+):
+    _params = slhdsa.PARAMETER_SETS[_set]
+    register_signature_scheme(slhdsa.SlhDsaScheme(_params, scheme=_pcode), code=_pcode, name=_pcode.name, level=_params.level, post_quantum=True, public_key_len=_params.public_key_len, signature_len=_params.signature_len, requires=pqclean.PACKAGE, reference=_SLH)
+# fmt: on

@@ -156,7 +156,7 @@ def load_certificate_chain_pem(data: bytes) -> tuple[bytes, ...]:
 def _parse_peer(der: bytes) -> x509.Certificate:
     try:
         return _load_der_certificate(der)
-    except ValueError:
+    except (ValueError, x509.InvalidVersion):  # InvalidVersion is not a ValueError
         raise BadCertificate(
             "peer certificate does not parse", alert=AlertDescription.bad_certificate
         ) from None

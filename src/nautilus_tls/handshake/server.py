@@ -18,11 +18,12 @@ from __future__ import annotations
 
 import dataclasses
 import hmac
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from nautilus_tls.config import CertifiedKey, ServerConfig
-from nautilus_tls.crypto.kem import kem_for_group
+from nautilus_tls.crypto.kem import group_info, kem_for_group
 from nautilus_tls.crypto.keyschedule import KeySchedule, finished_verify_data, resumption_psk
 from nautilus_tls.crypto.signatures import (
     certificate_verify_content,
@@ -55,6 +56,7 @@ from nautilus_tls.handshake.common import (
     SendHandshake,
     unexpected,
 )
+from nautilus_tls.policy import Kind, refusal
 from nautilus_tls.session._util import SessionStoreError
 from nautilus_tls.session.state import ResumptionState
 from nautilus_tls.session_info import SessionInfo
@@ -68,6 +70,7 @@ from nautilus_tls.wire.enums import (
     PskKeyExchangeMode,
     SignatureScheme,
     display_name,
+    is_grease,
 )
 from nautilus_tls.wire.messages import (
     HRR_RANDOM,
@@ -85,19 +88,11 @@ from nautilus_tls.wire.messages import (
     decode_handshake,
 )
 
-_PQ_GROUPS = frozenset(
-    {
-        NamedGroup.X25519MLKEM768,
-        NamedGroup.SecP256r1MLKEM768,
-        NamedGroup.SecP384r1MLKEM1024,
-        NamedGroup.MLKEM768,
-        NamedGroup.MLKEM1024,
-    }
-)
-
 
 def is_post_quantum(group: int) -> bool:
-    return group in _PQ_GROUPS
+    """A post-quantum or hybrid group, as the group registry describes it."""
+    info = group_info(group)
+    return info is not None and info.post_quantum
 
 
 @dataclass(slots=True)
@@ -154,26 +149,50 @@ def _check_client_hello(ch: ClientHello) -> None:
     ext.check_allowed(ch.extensions, HandshakeType.client_hello)
 
 
+def _by_preference(cfg: ServerConfig, ours: Sequence[int], theirs: Sequence[int]) -> list[int]:
+    """The mutual values, in our order or the client's (``ServerConfig.preference``)."""
+    if cfg.preference == "client":
+        return [v for v in theirs if v in ours]
+    return [v for v in ours if v in theirs]
+
+
+def _refuse(
+    cfg: ServerConfig,
+    kind: Kind,
+    offered: Sequence[int],
+    accepted: Sequence[int],
+    accepted_label: str = "we accept",
+) -> PeerIncompatible:
+    """handshake_failure or insufficient_security, naming our policy and both lists."""
+    return refusal(
+        side="server",
+        policy=cfg.security_policy,
+        min_security_level=cfg.min_security_level,
+        kind=kind,
+        offered=[v for v in offered if not is_grease(v)],
+        accepted=accepted,
+        accepted_label=accepted_label,
+    )
+
+
 def _choose_suite(cfg: ServerConfig, ch: ClientHello) -> SuiteParams:
-    for suite in cfg.cipher_suites:  # server preference
-        if suite in ch.cipher_suites:
-            params = suite_params(suite)
-            if params is not None:
-                return params
-    offered = ", ".join(display_name(CipherSuite, s) for s in ch.cipher_suites)
-    raise PeerIncompatible(f"no cipher suite in common; client offered: {offered}")
+    for suite in _by_preference(cfg, cfg.cipher_suites, ch.cipher_suites):
+        params = suite_params(suite)
+        if params is not None:
+            return params
+    raise _refuse(cfg, "cipher suite", ch.cipher_suites, cfg.cipher_suites)
 
 
 def _choose_group(
     cfg: ServerConfig, client_groups: tuple[int, ...], shares: dict[int, bytes]
 ) -> tuple[int, bool]:
     """(group, have_share). Use a share the client sent when it is good enough; otherwise ask
-    (HelloRetryRequest) for our best mutual group. "Good enough": the best mutual group that
-    has a share, unless a post-quantum group is mutual and the shared one is classical."""
-    mutual = [g for g in cfg.groups if g in client_groups]
+    (HelloRetryRequest) for the best mutual group. "Best" follows ``cfg.preference``; "good
+    enough": the best mutual group that has a share, unless a post-quantum group is mutual and
+    the shared one is classical (with ``prefer_post_quantum``)."""
+    mutual = _by_preference(cfg, cfg.groups, client_groups)
     if not mutual:
-        offered = ", ".join(display_name(NamedGroup, g) for g in client_groups)
-        raise PeerIncompatible(f"no key exchange group in common; client offered: {offered}")
+        raise _refuse(cfg, "group", client_groups, cfg.groups)
     best = mutual[0]
     with_share = [g for g in mutual if g in shares]
     if with_share:
@@ -183,11 +202,20 @@ def _choose_group(
     return best, False
 
 
-def _choose_scheme(ck: CertifiedKey, client_schemes: tuple[int, ...]) -> int | None:
-    for scheme in schemes_for_key(ck.private_key, certificate=ck.chain[0]):
-        if scheme in client_schemes:
-            return scheme
-    return None
+def _signable(cfg: ServerConfig, ck: CertifiedKey) -> list[int]:
+    """The schemes ``ck`` can sign CertificateVerify with that our policy allows."""
+    return [
+        s
+        for s in schemes_for_key(ck.private_key, certificate=ck.chain[0])
+        if s in cfg.signature_schemes
+    ]
+
+
+def _choose_scheme(
+    cfg: ServerConfig, ck: CertifiedKey, client_schemes: tuple[int, ...]
+) -> int | None:
+    mutual = _by_preference(cfg, _signable(cfg, ck), client_schemes)
+    return mutual[0] if mutual else None
 
 
 @dataclass(frozen=True, slots=True)
@@ -229,19 +257,17 @@ def _choose(ctx: ServerContext, ch: ClientHello) -> tuple[_Choice, dict[int, byt
     sni = ext.get_extension(ch.extensions, ExtensionType.server_name)
     server_name = ext.decode_server_name(sni) if sni is not None else None
     ck = cfg.certificate_for(server_name)
-    scheme = _choose_scheme(ck, client_schemes)
+    scheme = _choose_scheme(cfg, ck, client_schemes)
     if scheme is None:
         # Try the other certificates before giving up (e.g. an ECDSA one for a classical client).
         for other in cfg.certificates:
-            scheme = _choose_scheme(other, client_schemes)
+            scheme = _choose_scheme(cfg, other, client_schemes)
             if scheme is not None:
                 ck = other
                 break
     if scheme is None:
-        offered = ", ".join(display_name(SignatureScheme, s) for s in client_schemes)
-        raise PeerIncompatible(
-            f"no signature scheme in common with our certificate; client offered: {offered}"
-        )
+        ours = list(dict.fromkeys(s for c in cfg.certificates for s in _signable(cfg, c)))
+        raise _refuse(cfg, "signature scheme", client_schemes, ours, "our certificates sign with")
 
     alpn: bytes | None = None
     alpn_data = ext.get_extension(

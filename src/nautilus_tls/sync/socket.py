@@ -10,6 +10,11 @@ truncation). Plaintext that arrived before the end is delivered first. A lost TC
 raises :class:`~nautilus_tls.errors.ConnectionClosedError`; a socket timeout stays
 :class:`TimeoutError` (the connection is still usable afterwards).
 
+Backpressure comes with blocking sockets: ``sendall`` waits while the peer does not read,
+and ``recv`` reads from the socket only when its buffer is empty, at most
+``config.max_buffered_plaintext`` bytes (and at most 64 KiB) at a time, so a connection never
+holds more decrypted data than that plus one record.
+
 A ``TLSSocket`` is not thread-safe: use it from one thread at a time.
 """
 
@@ -52,9 +57,15 @@ class TLSSocket:
     """
 
     def __init__(
-        self, sock: socket.socket, conn: Connection, *, timeout: float | None = None
+        self,
+        sock: socket.socket,
+        conn: Connection,
+        *,
+        timeout: float | None = None,
+        max_buffered: int = RECV_SIZE,
     ) -> None:
         self._sock = sock
+        self._recv_size = max(1, min(RECV_SIZE, max_buffered))
         self._conn = conn
         self._timeout = timeout
         self._buffer = bytearray()
@@ -96,7 +107,7 @@ class TLSSocket:
             early_data=early_data,
             session_key=session_key(name, address[1], config.alpn_protocols),
         )
-        tls = cls(sock, conn, timeout=timeout)
+        tls = cls(sock, conn, timeout=timeout, max_buffered=config.max_buffered_plaintext)
         try:
             conn.start()
         except BaseException:
@@ -230,7 +241,7 @@ class TLSSocket:
             if self._tcp_eof:
                 return b""  # the core reported everything it had to say about the end
             try:
-                data = self._sock.recv(RECV_SIZE)
+                data = self._sock.recv(self._recv_size)
             except TimeoutError:
                 raise
             except OSError as exc:
@@ -325,7 +336,12 @@ class TLSListener:
         self._sock.settimeout(timeout)
         sock, addr = self._sock.accept()
         config = self._config
-        tls = TLSSocket(sock, ServerConnection(config), timeout=timeout)
+        tls = TLSSocket(
+            sock,
+            ServerConnection(config),
+            timeout=timeout,
+            max_buffered=config.max_buffered_plaintext,
+        )
         try:
             tls._do_handshake(time.monotonic() + config.handshake_timeout, config.handshake_timeout)
         except TLSError as exc:

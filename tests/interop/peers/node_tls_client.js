@@ -7,11 +7,13 @@
 //   ca, cert, key (PEM file paths; cert/key for client authentication),
 //   groups ('X25519MLKEM768'), ciphersuites, sigalgs, alpn, rejectUnauthorized (true),
 //   minVersion/maxVersion ('TLSv1.3'), message ('hello from node'),
+//   messages (a list: sent one after another, each once the previous one came back whole;
+//   replaces message),
 //   keylog (append SSLKEYLOGFILE lines to this path),
 //   exporterLabel, exporterContext (hex), exporterLength, timeoutMs (exit after this long; 20000).
 // Prints, one JSON object a line:
 //   {"event": "handshake", ...}                        (see common.js handshakeReport)
-//   {"event": "reply", "data": "...", "hex": "..."}    what came back (up to the message length)
+//   {"event": "reply", "index": i, "data": "...", "hex": "..."}   what came back for message i
 //   {"event": "error", ...}                            then exits 1
 // Exit status: 0 after a full reply, 1 on an error, 3 on timeout, 4 when the peer closed early.
 
@@ -33,7 +35,11 @@ if (!opts.port) {
   process.exit(1);
 }
 
-const message = Buffer.from(opts.message === undefined ? 'hello from node' : opts.message, 'utf8');
+const messages = (
+  Array.isArray(opts.messages)
+    ? opts.messages
+    : [opts.message === undefined ? 'hello from node' : opts.message]
+).map((text) => Buffer.from(String(text), 'utf8'));
 const connectOptions = tlsOptions(opts);
 connectOptions.host = opts.host || '127.0.0.1';
 connectOptions.port = opts.port;
@@ -41,8 +47,9 @@ connectOptions.rejectUnauthorized = opts.rejectUnauthorized !== false;
 const servername = opts.servername === undefined ? 'localhost' : opts.servername;
 if (servername) connectOptions.servername = servername;
 
-const chunks = [];
+let chunks = [];
 let received = 0;
+let current = 0; // index of the message whose echo we are waiting for
 let done = false;
 
 function finish(code) {
@@ -55,17 +62,26 @@ function finish(code) {
 
 const socket = tls.connect(connectOptions, () => {
   emit(handshakeReport(socket, opts));
-  socket.write(message);
+  socket.write(messages[0]);
 });
 
 attachKeylog(socket, opts);
 socket.on('data', (data) => {
   chunks.push(data);
   received += data.length;
-  if (received >= message.length) {
-    const reply = Buffer.concat(chunks);
-    emit({ event: 'reply', data: reply.toString('utf8'), hex: reply.toString('hex') });
-    finish(0);
+  while (!done && received >= messages[current].length) {
+    const all = Buffer.concat(chunks);
+    const reply = all.subarray(0, messages[current].length);
+    const rest = all.subarray(messages[current].length);
+    emit({ event: 'reply', index: current, data: reply.toString('utf8'), hex: reply.toString('hex') });
+    chunks = rest.length ? [rest] : [];
+    received = rest.length;
+    current += 1;
+    if (current >= messages.length) {
+      finish(0);
+    } else {
+      socket.write(messages[current]);
+    }
   }
 });
 socket.on('error', (err) => {

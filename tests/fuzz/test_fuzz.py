@@ -1,0 +1,99 @@
+"""Fuzzing in CI: every target runs for a bounded time, and every past finding stays fixed.
+
+``test_fuzz_target`` (marked ``fuzz``) runs tests/fuzz/run.py for each target in parallel
+subprocesses (libFuzzer exits the process it runs in) for ``NAUTILUS_FUZZ_SECONDS`` each:
+40 under CI, 5 otherwise. The other tests here are quick and always run.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from fuzz import targets, world
+
+HERE = Path(__file__).resolve().parent
+REGRESSIONS = sorted((HERE / "corpus" / "regressions").glob("*.bin"))
+SECONDS = float(os.environ.get("NAUTILUS_FUZZ_SECONDS", "40" if os.environ.get("CI") else "5"))
+NAMES = tuple(targets.TARGETS)
+
+
+@pytest.mark.parametrize("path", REGRESSIONS, ids=[p.stem for p in REGRESSIONS])
+def test_fuzz_regression(path: Path) -> None:
+    """Each input the fuzzer once broke the library with: it must now pass every check."""
+    target = path.name.split("-", 1)[0]
+    targets.TARGETS[target].one_input(path.read_bytes())
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_seeds_pass_every_check(name: str) -> None:
+    target = targets.TARGETS[name]
+    seeds = target.seeds()
+    assert seeds
+    for seed in seeds:
+        target.one_input(seed)
+
+
+@pytest.mark.parametrize("role", ["server", "client"])
+def test_recorded_sessions_replay_to_the_end(role: str) -> None:
+    """The fuzzer's seeds go deep: a fresh peer takes the whole recorded stream (except
+    what ML-KEM's randomized encapsulation makes unrepeatable on the server side)."""
+    for index, sc in enumerate(world.scenarios()):
+        c2s, s2c = targets.recorded()[sc.name]
+        conn = targets._new(role, sc)
+        replay = sc.name == "full-pq" and role == "server"
+        try:
+            conn.receive_data(c2s if role == "server" else s2c)
+        except Exception:
+            assert replay, f"{sc.name} ({index}) does not replay on the {role} side"
+            continue
+        assert conn.handshake_complete and conn.peer_closed, sc.name
+
+
+def test_world_is_deterministic() -> None:
+    again = {sc.name: world.record_session(sc) for sc in world.scenarios()}
+    for name, (c2s, s2c) in targets.recorded().items():
+        if name != "full-pq":  # the server's ML-KEM encapsulation is randomized
+            assert again[name] == (c2s, s2c), name
+
+
+@pytest.mark.fuzz
+def test_fuzz_targets_for_a_bounded_time(tmp_path: Path) -> None:
+    procs = {
+        name: subprocess.Popen(
+            [
+                sys.executable,
+                str(HERE / "run.py"),
+                "--target",
+                name,
+                "--seconds",
+                str(SECONDS),
+                "--artifacts",
+                str(tmp_path),
+            ],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+        for name in NAMES
+    }
+    failures = []
+    for name, proc in procs.items():
+        try:
+            out, _ = proc.communicate(timeout=SECONDS + 120)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            out, _ = proc.communicate()
+            failures.append(f"{name}: did not stop\n{out[-3000:]}")
+            continue
+        execs = re.findall(r"(?:stat::number_of_executed_units:|execs=)\s*(\d+)", out)
+        print(f"fuzz {name}: {execs[-1] if execs else '?'} executions in {SECONDS:g} s")
+        if proc.returncode != 0 or not execs:
+            artifacts = sorted(p.name for p in tmp_path.iterdir())
+            failures.append(f"{name}: exit {proc.returncode}, artifacts {artifacts}\n{out[-4000:]}")
+    assert not failures, "\n\n".join(failures)

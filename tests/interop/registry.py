@@ -1,0 +1,31 @@
+"""Every peer of the interop matrix, in the order the table shows them."""
+
+from __future__ import annotations
+
+from interop import (
+    peer_chromium,
+    peer_curl,
+    peer_node,
+    peer_openssl,
+    peer_pyssl,
+    peer_tlslite,
+    peer_tshark,
+)
+from interop.matrix import Peer
+
+PEERS: tuple[Peer, ...] = (
+    peer_node.PEER,
+    peer_openssl.PEER,
+    peer_pyssl.PEER,
+    peer_tlslite.PEER,
+    peer_curl.PEER,
+    peer_chromium.PEER,
+    peer_tshark.PEER,
+)
+
+
+def by_name(name: str) -> Peer:
+    for peer in PEERS:
+        if peer.name == name:
+            return peer
+    raise KeyError(f"no peer {name!r}; known: {', '.join(p.name for p in PEERS)}")
