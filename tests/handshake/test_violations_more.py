@@ -1125,12 +1125,6 @@ def test_client_rejects_certificate_with_invalid_x509_version() -> None:
     expect_alert(f.client, seal(*f.replaced(HandshakeType.certificate, forged)), A.bad_certificate)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="crypto/signatures.py verify() catches ValueError and UnsupportedAlgorithm but not "
-    "x509.InvalidVersion, so with insecure_skip_verify the CertificateVerify check turns a "
-    "malformed certificate into internal_error (not ours to edit right now)",
-)
 def test_client_without_verification_rejects_certificate_with_invalid_x509_version() -> None:
     f = server_flight(ClientConfig(insecure_skip_verify=True))
     cert = decode_handshake(HandshakeType.certificate, f.msg(HandshakeType.certificate)[4:])

@@ -361,7 +361,7 @@ def verify(certificate: bytes, scheme: int, signature: bytes, message: bytes) ->
     try:
         cert = x509.load_der_x509_certificate(certificate)
         public_key = cert.public_key()
-    except (ValueError, UnsupportedAlgorithm):
+    except (ValueError, UnsupportedAlgorithm, x509.InvalidVersion):
         raise BadCertificate(
             "cannot parse the end-entity certificate", alert=AlertDescription.bad_certificate
         ) from None
