@@ -90,6 +90,9 @@ MAX_CHANGE_CIPHER_SPEC_RECORDS = 1
 HANDSHAKE_TIMEOUT_SECONDS = 10.0
 # After sending close_notify, how long adapters wait for the peer to close before closing anyway.
 CLOSE_TIMEOUT_SECONDS = 5.0
+# After a fatal alert: how long adapters keep reading (and dropping) before closing, so the
+# peer has the alert before any RST (a lingering close).
+FAILED_CLOSE_LINGER_SECONDS = 1.0
 
 # Application reads: how much decrypted plaintext one connection buffers before it stops
 # reading from the socket (backpressure instead of unbounded growth).

@@ -286,8 +286,18 @@ class _TLSProtocol(asyncio.Protocol):
             logger.debug("TLS connection from %s failed: %s", self._peer_name(), _describe(error))
         self.reader._set_exception(error)
         self._wake_drain_waiters()
-        if self._transport is not None and not self._transport.is_closing():
-            self._transport.close()
+        transport = self._transport
+        if transport is not None and not transport.is_closing():
+            if not self._peer_eof and transport.can_write_eof():
+                # Lingering close: FIN after the alert, then drop what still arrives until
+                # the peer closes (bounded). Closing at once with unread input would send a
+                # RST, which can destroy the alert before the peer reads it.
+                transport.write_eof()
+                self._close_timer = self._loop.call_later(
+                    defaults.FAILED_CLOSE_LINGER_SECONDS, transport.close
+                )
+            else:
+                transport.close()
 
     def _set_handshake_error(self, error: TLSError) -> None:
         self._handshake.set_exception(error)

@@ -25,6 +25,7 @@ import socket
 import time
 from types import TracebackType
 
+from nautilus_tls import defaults
 from nautilus_tls.config import ClientConfig, ServerConfig
 from nautilus_tls.connection import ClientConnection, Connection, ServerConnection
 from nautilus_tls.errors import (
@@ -157,7 +158,7 @@ class TLSSocket:
             self._flush(best_effort=True)
             if self._error is None:
                 self._error = exc
-            self._close_socket()
+            self._linger_and_close()
             return
         self._process_events()
         self._flush()
@@ -195,6 +196,22 @@ class TLSSocket:
             if best_effort:
                 return
             raise ConnectionClosedError(f"connection lost: {exc}") from exc
+
+    def _linger_and_close(self) -> None:
+        """After a fatal alert: FIN, then drop input until the peer closes (bounded), so that
+        unread input does not turn our close into a RST that destroys the alert in flight."""
+        if self._closed:
+            return
+        deadline = time.monotonic() + defaults.FAILED_CLOSE_LINGER_SECONDS
+        try:
+            self._sock.shutdown(socket.SHUT_WR)
+            while (remaining := deadline - time.monotonic()) > 0:
+                self._sock.settimeout(remaining)
+                if not self._sock.recv(RECV_SIZE):
+                    break
+        except OSError:
+            pass
+        self._close_socket()
 
     def _close_socket(self) -> None:
         if not self._closed:
