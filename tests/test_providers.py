@@ -19,8 +19,8 @@ from nautilus_tls import cli
 from nautilus_tls.config import CertifiedKey, ClientConfig, ServerConfig
 from nautilus_tls.crypto import catalog, pqclean, providers
 from nautilus_tls.crypto.certgen import make_ca
-from nautilus_tls.crypto.kem import EcdhKem, PrivateGroup
-from nautilus_tls.crypto.signatures import PrivateSignatureScheme
+from nautilus_tls.crypto.kem import EcdhKem, PrivateGroup, group_name
+from nautilus_tls.crypto.signatures import PrivateSignatureScheme, scheme_name
 from nautilus_tls.crypto.slhdsa import make_slhdsa_leaf
 from nautilus_tls.crypto.x509 import TrustStore
 from nautilus_tls.errors import AlertDescription, ConfigError
@@ -51,7 +51,7 @@ def echo(request: pytest.FixtureRequest) -> Echo:
 def test_plugin_group_handshakes_over_loopback(echo: Echo, group: PrivateGroup) -> None:
     client_info, server_info = echo(client_config(groups=(group,)), server_config(policy="pq-only"))
     # SessionInfo names groups through the IANA enum, so private-use ones show as hex.
-    assert client_info.group == server_info.group == f"0x{group:04x}"
+    assert client_info.group == server_info.group == group_name(group)
     assert not client_info.hello_retry
 
 
@@ -74,7 +74,7 @@ def test_slhdsa_scheme_handshakes_over_loopback(
     )
     server_cfg = ServerConfig(certificates=(certified,), policy="pq-only")
     client_info, server_info = echo(client_cfg, server_cfg)
-    assert client_info.signature_scheme == server_info.signature_scheme == f"0x{scheme:04x}"
+    assert client_info.signature_scheme == server_info.signature_scheme == scheme_name(scheme)
     assert client_info.peer_certificate_subject == "CN=localhost"
 
 
@@ -94,7 +94,7 @@ def test_slhdsa_and_mldsa_served_from_one_certificate() -> None:
     assert plain.info is not None and plain.info.signature_scheme == "mldsa44"
     # ...one that offers them gets SLH-DSA, from the same certificate.
     pq_client, _ = handshake(ClientConfig(trust_store=store, policy="pq-only"), server)
-    assert pq_client.info is not None and pq_client.info.signature_scheme == "0xfe01"
+    assert pq_client.info is not None and pq_client.info.signature_scheme == "slhdsa_sha2_128f"
 
 
 # --- one class plus one line ---------------------------------------------------------------------
@@ -145,7 +145,7 @@ def test_a_registered_primitive_and_its_hybrid_are_negotiable(
         client, server = handshake(
             client_config(groups=(group,)), server_config(groups=(group, NamedGroup.x25519))
         )
-        assert client.info is not None and client.info.group == f"0x{group:04x}"
+        assert client.info is not None and client.info.group == group_name(group)
         assert server.info is not None and server.info.group == client.info.group
 
 
@@ -326,7 +326,7 @@ def test_hello_retry_to_a_plugin_group() -> None:
         server_config(groups=(PrivateGroup.X25519HQC256,)),
     )
     assert client.info is not None and client.info.hello_retry
-    assert client.info.group == "0xfe35"
+    assert client.info.group == "X25519HQC256"
 
 
 def test_slhdsa_client_certificate_for_mutual_tls() -> None:
@@ -340,5 +340,5 @@ def test_slhdsa_client_certificate_for_mutual_tls() -> None:
         server_config(client_auth="require", client_trust_store=store, policy="pq-only"),
     )
     assert server.info is not None
-    assert server.info.client_certificate_scheme == "0xfe01"
+    assert server.info.client_certificate_scheme == "slhdsa_sha2_128f"
     assert server.info.peer_certificate_subject == "CN=client.test"

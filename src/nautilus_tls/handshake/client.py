@@ -24,10 +24,11 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from nautilus_tls.config import ClientConfig, is_ip_address
-from nautilus_tls.crypto.kem import KeyExchange, kem_for_group
+from nautilus_tls.crypto.kem import KeyExchange, group_name, kem_for_group
 from nautilus_tls.crypto.keyschedule import KeySchedule, finished_verify_data, resumption_psk
 from nautilus_tls.crypto.signatures import (
     certificate_verify_content,
+    scheme_name,
     schemes_for_key,
     sign,
     verify,
@@ -66,10 +67,8 @@ from nautilus_tls.wire.enums import (
     CipherSuite,
     ExtensionType,
     HandshakeType,
-    NamedGroup,
     ProtocolVersion,
     PskKeyExchangeMode,
-    SignatureScheme,
     display_name,
 )
 from nautilus_tls.wire.messages import (
@@ -396,7 +395,7 @@ class ExpectServerHello(ClientState):
             group = ext.decode_key_share_hrr(ks)
             if group not in ctx.config.groups:
                 raise PeerMisbehaved(
-                    f"HelloRetryRequest selected group {display_name(NamedGroup, group)} we did not offer"
+                    f"HelloRetryRequest selected group {group_name(group)} we did not offer"
                 )
             if group in ctx.offered_groups_with_share:
                 raise PeerMisbehaved(
@@ -447,7 +446,7 @@ class ExpectServerHello(ClientState):
             kex = ctx.offered_groups_with_share.get(entry.group)
             if kex is None:
                 raise PeerMisbehaved(
-                    f"server key_share is for group {display_name(NamedGroup, entry.group)} we sent no share for (RFC 8446 §4.2.8)"
+                    f"server key_share is for group {group_name(entry.group)} we sent no share for (RFC 8446 §4.2.8)"
                 )
             shared_secret = kex.decapsulate(entry.key_exchange)
             group = entry.group
@@ -664,7 +663,7 @@ class ExpectCertificateVerify(ClientState):
         # RFC 8446 §4.4.3: the scheme must be one we offered in signature_algorithms.
         if cv.algorithm not in ctx.config.signature_schemes:
             raise PeerMisbehaved(
-                f"server signed with {display_name(SignatureScheme, cv.algorithm)}, which we did not offer"
+                f"server signed with {scheme_name(cv.algorithm)}, which we did not offer"
             )
         content = certificate_verify_content(True, self.keys.transcript.digest())
         verify(self.chain[0], cv.algorithm, cv.signature, content)
@@ -730,19 +729,13 @@ class ExpectFinished(ClientState):
 
         info = SessionInfo(
             cipher_suite=display_name(CipherSuite, keys.params.suite),
-            group=display_name(NamedGroup, self.negotiated.group)
-            if self.negotiated.group is not None
-            else None,
-            signature_scheme=display_name(SignatureScheme, self.scheme)
-            if self.scheme is not None
-            else None,
+            group=group_name(self.negotiated.group) if self.negotiated.group is not None else None,
+            signature_scheme=scheme_name(self.scheme) if self.scheme is not None else None,
             alpn=self.negotiated.alpn.decode("ascii", "replace") if self.negotiated.alpn else None,
             server_name=ctx.server_name,
             peer_certificates=self.chain,
             peer_certificate_subject=subject_of(self.chain[0]) if self.chain else None,
-            client_certificate_scheme=display_name(SignatureScheme, client_scheme)
-            if client_scheme
-            else None,
+            client_certificate_scheme=scheme_name(client_scheme) if client_scheme else None,
             hello_retry=ctx.hello_retry,
             resumed=self.negotiated.resumed,
             early_data=ctx.early_data_status,

@@ -23,10 +23,11 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from nautilus_tls.config import CertifiedKey, ServerConfig
-from nautilus_tls.crypto.kem import group_info, kem_for_group
+from nautilus_tls.crypto.kem import group_info, group_name, kem_for_group
 from nautilus_tls.crypto.keyschedule import KeySchedule, finished_verify_data, resumption_psk
 from nautilus_tls.crypto.signatures import (
     certificate_verify_content,
+    scheme_name,
     schemes_for_key,
     sign,
     verify,
@@ -65,10 +66,8 @@ from nautilus_tls.wire.enums import (
     CipherSuite,
     ExtensionType,
     HandshakeType,
-    NamedGroup,
     ProtocolVersion,
     PskKeyExchangeMode,
-    SignatureScheme,
     display_name,
     is_grease,
 )
@@ -765,7 +764,7 @@ class ExpectClientCertificateVerify(ServerState):
             raise unexpected(msg_type, self.name)
         if cv.algorithm not in self.requested_schemes:
             raise PeerMisbehaved(
-                f"client signed with {display_name(SignatureScheme, cv.algorithm)}, which we did not request"
+                f"client signed with {scheme_name(cv.algorithm)}, which we did not request"
             )
         content = certificate_verify_content(False, self.keys.transcript.digest())
         verify(self.session.client_chain[0], cv.algorithm, cv.signature, content)
@@ -802,15 +801,13 @@ class ExpectClientFinished(ServerState):
         chain = session.client_chain
         info = SessionInfo(
             cipher_suite=display_name(CipherSuite, keys.params.suite),
-            group=display_name(NamedGroup, session.group) if session.group is not None else None,
-            signature_scheme=None
-            if session.resumed
-            else display_name(SignatureScheme, choice.scheme),
+            group=group_name(session.group) if session.group is not None else None,
+            signature_scheme=None if session.resumed else scheme_name(choice.scheme),
             alpn=choice.alpn.decode("ascii", "replace") if choice.alpn else None,
             server_name=choice.server_name,
             peer_certificates=chain,
             peer_certificate_subject=subject_of(chain[0]) if chain else None,
-            client_certificate_scheme=display_name(SignatureScheme, self.client_scheme)
+            client_certificate_scheme=scheme_name(self.client_scheme)
             if self.client_scheme
             else None,
             hello_retry=ctx.hello_retry,
