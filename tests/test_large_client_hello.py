@@ -62,8 +62,8 @@ def test_the_client_hello_spans_several_records() -> None:
     ("server_groups", "expected"),
     [
         (None, "X25519MLKEM768"),  # pq-only server: its first preference has a share
-        ((PrivateGroup.X25519HQC256,), "0xfe35"),  # the 7,269-byte share is used
-        ((PrivateGroup.X25519HQC192, NamedGroup.x25519), "0xfe34"),
+        ((PrivateGroup.X25519HQC256,), "X25519HQC256"),  # the 7,269-byte share is used
+        ((PrivateGroup.X25519HQC192, NamedGroup.x25519), "X25519HQC192"),
     ],
 )
 def test_a_multi_record_client_hello_completes_in_memory(
@@ -104,7 +104,7 @@ def test_a_multi_record_client_hello_over_loopback(adapter: str) -> None:
     client_info, server_info = echo(
         big_client(), server_config(groups=(PrivateGroup.X25519HQC256, NamedGroup.x25519))
     )
-    assert client_info.group == server_info.group == "0xfe35"
+    assert client_info.group == server_info.group == "X25519HQC256"
 
 
 def test_the_reassembly_limit_is_configurable() -> None:

@@ -101,7 +101,7 @@ def test_pq_only_server_accepts_a_plugin_group_and_a_default_client() -> None:
     client, _ = handshake(
         client_config(groups=(PrivateGroup.X25519HQC128,)), server_config(policy="pq-only")
     )
-    assert client.info is not None and client.info.group == "0xfe33"
+    assert client.info is not None and client.info.group == "X25519HQC128"
     client, _ = handshake(client_config(), server_config(policy="pq-only"))
     assert client.info is not None and client.info.group == "X25519MLKEM768"
 
