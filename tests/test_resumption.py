@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import time
 
 import pytest
 from pairs import client_config, drain, pump, server_config
@@ -209,3 +210,24 @@ def test_client_hello_offers_psk_last() -> None:
         ext.get_extension(ch.extensions, ExtensionType.psk_key_exchange_modes) or b""
     )
     assert modes == (1,)
+
+
+def test_stateful_tickets_resume_once() -> None:
+    from nautilus_tls.session.ticket_keys import StatefulTickets
+
+    scfg = server_config(tickets=StatefulTickets(max_entries=100), session_tickets=1)
+    ccfg = client_config(session_store=MemorySessionStore())
+    connect(ccfg, scfg)
+    store = ccfg.session_store
+    assert store is not None
+    ticket = store.take("localhost", time.time())
+    assert ticket is not None
+    assert len(ticket.ticket) <= 32  # an opaque id, not the encrypted state
+    store.put("localhost", ticket)
+    again, _ = connect(ccfg, scfg)
+    assert again.info is not None and again.info.resumed
+    only_old = client_config(session_store=MemorySessionStore())
+    assert only_old.session_store is not None
+    only_old.session_store.put("localhost", ticket)  # the same id again: its entry is gone
+    third, _ = connect(only_old, scfg)
+    assert third.info is not None and not third.info.resumed
