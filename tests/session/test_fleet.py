@@ -242,3 +242,18 @@ def _pump(client: ClientConnection, server: ServerConnection) -> None:
         if s:
             client.receive_data(s)
     assert client.handshake_complete
+
+
+def test_ticket_keys_rotate_command_adds_a_current_key(
+    redis_server: RedisServer, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from nautilus_tls.cli import main
+
+    assert main(["ticket-keys", "rotate", "--ticket-store", redis_server.url]) == 0
+    first = capsys.readouterr().out
+    assert main(["ticket-keys", "rotate", "--ticket-store", redis_server.url]) == 0
+    second = capsys.readouterr().out
+    new_key = second.split("new current ticket key ")[1].split()[0]
+    assert new_key not in first
+    listed = [line.split()[1] for line in second.splitlines() if line.startswith("key ")]
+    assert listed[0] == new_key and len(listed) >= 2  # newest first; older keys still decrypt

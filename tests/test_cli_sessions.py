@@ -1,0 +1,44 @@
+"""``nautilus-tls connect --sess-out/--sess-in/--early-data`` against ``serve --early-data``,
+and the ``ticket-keys`` command against a real Redis."""
+
+from __future__ import annotations
+
+import os
+import stat
+from pathlib import Path
+
+import pytest
+from test_cli import connect_json, serve
+
+from nautilus_tls.cli import main
+
+
+def test_session_file_resumes_and_sends_early_data(
+    tls_pem_dir: dict[str, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    pem = tls_pem_dir
+    sess = tmp_path / "sess.json"
+    early = tmp_path / "early.txt"
+    early.write_bytes(b"0-RTT hello ")
+    with serve(
+        "--cert", str(pem["server_pem"]), "--key", str(pem["server_key"]), "--early-data"
+    ) as server:
+        common = [f"localhost:{server.port}", "--cafile", str(pem["ca_pem"])]
+        status, first, _ = connect_json(capsys, *common, "--sess-out", str(sess), "--send", "one")
+        assert status == 0 and first["resumed"] is False and first["early_data"] == "none"
+        assert sess.is_file() and stat.S_IMODE(os.stat(sess).st_mode) == 0o600
+        status, second, _ = connect_json(
+            capsys, *common, "--sess-in", str(sess), "--early-data", str(early), "--send", "two"
+        )
+        assert status == 0, second
+        assert second["resumed"] is True and second["early_data"] == "accepted"
+        assert second["reply"] == "0-RTT hello two"  # the echo server echoes early data too
+        status, third, _ = connect_json(capsys, *common, "--sess-in", str(sess), "--send", "three")
+        assert status == 0 and third["resumed"] is True  # the file held two tickets
+        status, fourth, _ = connect_json(capsys, *common, "--sess-in", str(sess), "--send", "four")
+        assert status == 0 and fourth["resumed"] is False  # each ticket is used once
+
+
+def test_ticket_keys_needs_a_store(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit):
+        main(["ticket-keys", "rotate"])
