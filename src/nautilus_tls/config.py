@@ -49,8 +49,11 @@ class CertifiedKey:
 
     chain: tuple[bytes, ...]
     private_key: PrivateKey = field(repr=False)
+    # Parsed once: the server looks at them on every handshake to pick a certificate by SNI.
+    _names: tuple[str, ...] = field(init=False, repr=False, compare=False, default=())
 
     def __post_init__(self) -> None:
+        object.__setattr__(self, "_names", names_of(self.chain[0]) if self.chain else ())
         if not self.chain:
             raise ConfigError("a certificate chain needs at least the end-entity certificate")
         if not schemes_for_key(self.private_key, certificate=self.chain[0]):
@@ -76,7 +79,7 @@ class CertifiedKey:
     @property
     def names(self) -> tuple[str, ...]:
         """DNS names and IP addresses the end-entity certificate is valid for."""
-        return names_of(self.chain[0])
+        return self._names
 
 
 def _check_limits(cfg: _CommonConfig) -> None:
