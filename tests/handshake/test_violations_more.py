@@ -252,13 +252,6 @@ def connected() -> tuple[ClientConnection, ServerConnection]:
     return client, server
 
 
-def fatal_alert_after(conn: Connection, alert: AlertDescription) -> None:
-    """``conn`` already failed with ``alert`` (for multi-step tests)."""
-    assert conn.state == "failed"
-    assert conn.error is not None and isinstance(conn.error, ProtocolError)
-    assert conn.error.alert == alert
-
-
 # --- wrong message order -------------------------------------------------------------------------
 
 
@@ -1145,3 +1138,18 @@ def test_no_key_update_is_sent_after_our_close_notify() -> None:
     assert client.data_to_send() == b""
     server.receive_data(sent)
     assert server.peer_closed
+
+
+def test_server_rejects_client_certificate_with_malformed_subject() -> None:
+    # Found by the fuzzer (tests/fuzz/corpus/regressions/server-client-certificate-malformed-
+    # subject.bin): the certificate loads (cryptography parses lazily) but path validation
+    # then raised ValueError, answered with internal_error. Fixed in crypto/x509.py.
+    ccfg, scfg = mtls()
+    f = client_flight(ccfg, scfg)
+    der = pki().client.chain[0]
+    name = b"client.test"
+    i = der.index(name)  # the subject's common name: the first occurrence
+    bad = der[: i - 2] + b"\x01" + der[i - 1 :]  # its UTF8String tag becomes BOOLEAN
+    forged = Certificate(certificate_list=(CertificateEntry(bad),)).encode()
+    seal = read_sealer(f.server)
+    expect_alert(f.server, seal(forged), A.bad_certificate)

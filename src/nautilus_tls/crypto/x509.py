@@ -246,6 +246,10 @@ def verify_server_chain(
         verifier.verify(certificates[0], certificates[1:])
     except verification.VerificationError as exc:
         raise _classify(exc, certificates, when) from None
+    except ValueError:  # parsed lazily: a malformed field can surface only here
+        raise BadCertificate(
+            "peer certificate does not parse", alert=AlertDescription.bad_certificate
+        ) from None
 
 
 def verify_client_chain(chain: Sequence[bytes], store: TrustStore, now: datetime.datetime) -> None:
@@ -257,3 +261,7 @@ def verify_client_chain(chain: Sequence[bytes], store: TrustStore, now: datetime
         verifier.verify(certificates[0], certificates[1:])
     except verification.VerificationError as exc:
         raise _classify(exc, certificates, when) from None
+    except ValueError:  # parsed lazily: a malformed field can surface only here
+        raise BadCertificate(
+            "peer certificate does not parse", alert=AlertDescription.bad_certificate
+        ) from None
