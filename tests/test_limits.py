@@ -177,11 +177,6 @@ def test_chain_within_the_configured_limits_is_accepted() -> None:
     assert client.state == "connected"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="handshake/client.py check_certificate_message caps chains at "
-    "defaults.MAX_CERTIFICATE_CHAIN_LENGTH whatever the config says (owned by the policy work)",
-)
 def test_chain_length_limit_above_the_default_is_honoured() -> None:
     extra = defaults.MAX_CERTIFICATE_CHAIN_LENGTH  # one more than the default allows
     client, _ = handshake(

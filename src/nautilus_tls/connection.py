@@ -23,7 +23,6 @@ from nautilus_tls.errors import (
     AlertDescription,
     AlertLevel,
     AlertReceived,
-    BadCertificate,
     ConnectionClosedError,
     DecodeError,
     LocalProtocolError,
@@ -62,7 +61,6 @@ from nautilus_tls.record.protection import RecordProtector, iter_fragments, plai
 from nautilus_tls.session_info import SessionInfo
 from nautilus_tls.wire.enums import ContentType, HandshakeType, KeyUpdateRequest
 from nautilus_tls.wire.messages import (
-    Certificate,
     HandshakeReassembler,
     KeyUpdate,
     NewSessionTicket,
@@ -117,8 +115,6 @@ class Connection:
         self._deframer = RecordDeframer(max_buffer=defaults.MAX_RECEIVE_BUFFER)
         self._reassembler = HandshakeReassembler(max_message_size=config.max_handshake_message_size)
         self._max_handshake_bytes = config.max_handshake_bytes
-        self._max_chain_length = config.max_certificate_chain_length
-        self._max_chain_size = config.max_certificate_chain_size
         self._handshake_bytes = 0  # received from the peer while handshaking
         self._out: list[bytes] = []
         self._events: deque[Event] = deque()
@@ -388,30 +384,11 @@ class Connection:
         while (message := self._reassembler.next_message()) is not None:
             msg_type, body, raw = message
             if self._state == "handshaking":
-                if msg_type == HandshakeType.certificate:
-                    self._check_certificate_limits(body)
                 self._run(self._handshake.handle_message(msg_type, body, raw))
             else:
                 self._on_post_handshake(msg_type, body)
             if self._state in ("failed", "closed"):
                 return
-
-    def _check_certificate_limits(self, body: bytes) -> None:
-        """The configured bounds on the peer's chain, before any certificate is parsed."""
-        cert = decode_handshake(HandshakeType.certificate, body)
-        if not isinstance(cert, Certificate):
-            raise DecodeError("bad Certificate")
-        entries = cert.certificate_list
-        if len(entries) > self._max_chain_length:
-            raise BadCertificate(
-                f"certificate chain of {len(entries)} certificates exceeds the limit of "
-                f"{self._max_chain_length}"
-            )
-        size = sum(len(e.cert_data) for e in entries)
-        if size > self._max_chain_size:
-            raise BadCertificate(
-                f"certificate chain of {size} bytes exceeds the limit of {self._max_chain_size}"
-            )
 
     def _on_post_handshake(self, msg_type: int, body: bytes) -> None:
         if msg_type == HandshakeType.key_update:

@@ -36,7 +36,7 @@ from nautilus_tls.crypto.signatures import (
 from nautilus_tls.crypto.suites import SuiteParams, suite_params
 from nautilus_tls.crypto.transcript import Transcript
 from nautilus_tls.crypto.x509 import subject_of, verify_server_chain
-from nautilus_tls.defaults import MAX_CERTIFICATE_CHAIN_LENGTH, MAX_TICKET_LIFETIME
+from nautilus_tls.defaults import MAX_TICKET_LIFETIME
 from nautilus_tls.errors import (
     AlertDescription,
     BadCertificate,
@@ -596,21 +596,28 @@ class ExpectCertificateOrRequest(ClientState):
         ).handle(ctx, msg_type, body, raw)
 
 
-def check_certificate_message(cert: Certificate, expected_context: bytes) -> tuple[bytes, ...]:
-    """Common checks on a Certificate message; returns the DER chain (may be empty)."""
+def check_certificate_message(
+    cert: Certificate, expected_context: bytes, *, max_length: int, max_size: int
+) -> tuple[bytes, ...]:
+    """Common checks on a Certificate message, before any certificate is parsed; returns
+    the DER chain (may be empty). The bounds come from the configuration."""
     if not hmac.compare_digest(cert.certificate_request_context, expected_context):
         raise PeerMisbehaved(
             "Certificate has the wrong certificate_request_context (RFC 8446 §4.4.2)"
         )
-    if len(cert.certificate_list) > MAX_CERTIFICATE_CHAIN_LENGTH:
+    entries = cert.certificate_list
+    if len(entries) > max_length:
         raise BadCertificate(
-            f"certificate chain of {len(cert.certificate_list)} exceeds the limit of {MAX_CERTIFICATE_CHAIN_LENGTH}"
+            f"certificate chain of {len(entries)} certificates exceeds the limit of {max_length}"
         )
-    for entry in cert.certificate_list:
+    size = sum(len(e.cert_data) for e in entries)
+    if size > max_size:
+        raise BadCertificate(f"certificate chain of {size} bytes exceeds the limit of {max_size}")
+    for entry in entries:
         ext.check_allowed(entry.extensions, HandshakeType.certificate)
         if not entry.cert_data:
             raise DecodeError("empty certificate in chain")
-    return tuple(e.cert_data for e in cert.certificate_list)
+    return tuple(e.cert_data for e in entries)
 
 
 @dataclass(slots=True)
@@ -626,7 +633,12 @@ class ExpectCertificate(ClientState):
         cert = decode_handshake(msg_type, body)
         if not isinstance(cert, Certificate):
             raise unexpected(msg_type, self.name)
-        chain = check_certificate_message(cert, b"")
+        chain = check_certificate_message(
+            cert,
+            b"",
+            max_length=ctx.config.max_certificate_chain_length,
+            max_size=ctx.config.max_certificate_chain_size,
+        )
         if not chain:
             # RFC 8446 §4.4.2.4: the server must send a certificate.
             raise DecodeError("server sent an empty Certificate message")

@@ -728,7 +728,12 @@ class ExpectClientCertificate(ServerState):
         cert = decode_handshake(msg_type, body)
         if not isinstance(cert, Certificate):
             raise unexpected(msg_type, self.name)
-        chain = check_certificate_message(cert, b"")
+        chain = check_certificate_message(
+            cert,
+            b"",
+            max_length=ctx.config.max_certificate_chain_length,
+            max_size=ctx.config.max_certificate_chain_size,
+        )
         self.keys.transcript.update(raw)
         if not chain:
             if ctx.config.client_auth == "require":
