@@ -342,3 +342,13 @@ def test_slhdsa_client_certificate_for_mutual_tls() -> None:
     assert server.info is not None
     assert server.info.client_certificate_scheme == "slhdsa_sha2_128f"
     assert server.info.peer_certificate_subject == "CN=client.test"
+
+
+def test_readme_algorithm_tables_come_from_the_tool() -> None:
+    """The README's tables are the tool's (``nautilus-tls algorithms --measure --readme``)."""
+    from nautilus_tls.cli import README_BEGIN, README_END
+
+    readme = (Path(__file__).parent.parent / "README.md").read_text(encoding="utf-8")
+    block = readme[readme.index(README_BEGIN) : readme.index(README_END)]
+    for row in catalog.rows():
+        assert f"| `{row.name}` | {row.code_text} | {row.level} | {row.post_quantum} |" in block

@@ -264,6 +264,11 @@ def build_parser() -> argparse.ArgumentParser:
     fmt.add_argument("--markdown", action="store_true", help="a Markdown document")
     fmt.add_argument("--json", action="store_true", help="JSON")
     algs.add_argument("--output", metavar="F", help="write to F instead of standard output")
+    algs.add_argument(
+        "--readme",
+        metavar="F",
+        help="also put the Markdown tables into F between the generated-algorithms markers",
+    )
     return parser
 
 
@@ -514,7 +519,30 @@ def cmd_algorithms(args: argparse.Namespace) -> int:
         print(f"wrote {args.output}")
     else:
         sys.stdout.write(text)
+    if args.readme:
+        readme = Path(args.readme)
+        readme.write_text(
+            replace_generated_block(
+                readme.read_text(encoding="utf-8"), catalog.render_markdown(table)
+            ),
+            encoding="utf-8",
+        )
+        print(f"updated the algorithm tables in {args.readme}")
     return EXIT_OK
+
+
+README_BEGIN = "<!-- BEGIN generated algorithm tables: nautilus-tls algorithms --measure --readme README.md -->"
+README_END = "<!-- END generated algorithm tables -->"
+
+
+def replace_generated_block(document: str, markdown: str) -> str:
+    """``document`` with the text between the README markers replaced by ``markdown``'s
+    tables (its title dropped, its headings one level down)."""
+    begin, end = document.find(README_BEGIN), document.find(README_END)
+    if begin < 0 or end < begin:
+        raise CliError("the README has no generated-algorithms markers")
+    body = markdown.split("\n", 1)[1].replace("\n## ", "\n#### ").strip()
+    return document[: begin + len(README_BEGIN)] + "\n" + body + "\n" + document[end:]
 
 
 # --- connect ----------------------------------------------------------------------------------
