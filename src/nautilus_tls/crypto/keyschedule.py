@@ -63,9 +63,20 @@ _EMPTY_HASH: dict[str, bytes] = {name: hashlib.new(name).digest() for name in _H
 _LABEL_PREFIX = b"tls13 "
 
 
+# One instance per hash, reused: cryptography's hash algorithm objects are immutable
+# descriptors (name, digest size) with no per-use state.
+_ALGORITHMS: dict[str, hashes.HashAlgorithm] = {name: cls() for name, cls in _HASHES.items()}
+
+# The HkdfLabel bytes that depend only on (label, length): uint16 length || label<7..255>
+# (with its "tls13 " prefix). Filled on first use; the labels are a small fixed set.
+_LABEL_HEADS: dict[tuple[bytes, int], bytes] = {}
+_LABEL_HEADS_MAX = 256  # callers may pass arbitrary exporter labels: keep the cache bounded
+_EMPTY_CONTEXT = b"\x00"
+
+
 def _algorithm(hash_name: str) -> hashes.HashAlgorithm:
     try:
-        return _HASHES[hash_name]()
+        return _ALGORITHMS[hash_name]
     except KeyError:
         raise LocalProtocolError(f"unsupported key schedule hash {hash_name!r}") from None
 
@@ -91,6 +102,18 @@ def hkdf_extract(hash_name: str, salt: bytes, ikm: bytes) -> bytes:
 
 def hkdf_label(label: bytes, context: bytes, length: int) -> bytes:
     """The HkdfLabel struct (RFC 8446 §7.1) for ``label`` without its ``"tls13 "`` prefix."""
+    head = _LABEL_HEADS.get((label, length)) if type(label) is bytes else None
+    if head is None:
+        head = _label_head(label, context, length)
+    elif len(context) > 255:
+        raise LocalProtocolError("HKDF label context must be at most 255 bytes")
+    if not context:
+        return head + _EMPTY_CONTEXT
+    return b"".join((head, bytes((len(context),)), context))
+
+
+def _label_head(label: bytes, context: bytes, length: int) -> bytes:
+    """``uint16 length || opaque label<7..255>`` of an HkdfLabel, checked (and cached)."""
     full_label = _LABEL_PREFIX + label
     # RFC 8446 §7.1: opaque label<7..255>; opaque context<0..255>; uint16 length.
     if not 7 <= len(full_label) <= 255:
@@ -99,13 +122,10 @@ def hkdf_label(label: bytes, context: bytes, length: int) -> bytes:
         raise LocalProtocolError("HKDF label context must be at most 255 bytes")
     if not 0 < length <= 0xFFFF:
         raise LocalProtocolError("HKDF-Expand-Label length out of range")
-    return (
-        length.to_bytes(2, "big")
-        + bytes((len(full_label),))
-        + full_label
-        + bytes((len(context),))
-        + context
-    )
+    head = length.to_bytes(2, "big") + bytes((len(full_label),)) + full_label
+    if type(label) is bytes and len(_LABEL_HEADS) < _LABEL_HEADS_MAX:
+        _LABEL_HEADS[(label, length)] = head
+    return head
 
 
 def hkdf_expand_label(
@@ -117,7 +137,7 @@ def hkdf_expand_label(
     """
     info = hkdf_label(label, context, length)
     algorithm = _algorithm(hash_name)
-    if length > 255 * algorithm.digest_size:
+    if length > 255 * _HASH_LEN[hash_name]:
         raise LocalProtocolError("HKDF-Expand-Label length out of range")
     return HKDFExpand(algorithm, length, info).derive(secret)
 

