@@ -231,3 +231,27 @@ def test_stateful_tickets_resume_once() -> None:
     only_old.session_store.put("localhost", ticket)  # the same id again: its entry is gone
     third, _ = connect(only_old, scfg)
     assert third.info is not None and not third.info.resumed
+
+
+def test_a_flood_of_tickets_is_ignored_after_the_cap() -> None:
+    from nautilus_tls import defaults
+    from nautilus_tls.wire.messages import NewSessionTicket
+
+    ccfg, scfg = configs(session_tickets=1)
+    client, server = connect(ccfg, scfg)
+    drain(client)
+    write = server._write  # forge more tickets under the server's real key
+    assert write is not None
+    flood = b"".join(
+        write.seal(
+            22,
+            NewSessionTicket(
+                ticket_lifetime=60, ticket_age_add=i, ticket_nonce=bytes([i]), ticket=b"t%d" % i
+            ).encode(),
+        )
+        for i in range(40)
+    )
+    client.receive_data(flood)
+    received = [e for e in drain(client) if isinstance(e, SessionTicketReceived)]
+    assert len(received) == defaults.MAX_TICKETS_KEPT_PER_CONNECTION - 1  # one came before
+    assert client.state == "connected"

@@ -135,6 +135,7 @@ class Connection:
         self._warning_alerts = 0
         self._key_updates_in_row = 0
         self._first_flight_sent = False
+        self._tickets_received = 0
         self._early_data_limit = 0  # server: 0-RTT bytes we still accept
         self._early_skip_budget = 0  # server: rejected 0-RTT bytes we may still skip
 
@@ -402,6 +403,9 @@ class Connection:
             nst = decode_handshake(msg_type, body)
             if not isinstance(nst, NewSessionTicket):
                 raise DecodeError("bad NewSessionTicket")
+            self._tickets_received += 1
+            if self._tickets_received > defaults.MAX_TICKETS_KEPT_PER_CONNECTION:
+                return  # a server that floods tickets gets the rest ignored, not stored
             ticket = self._handshake.on_new_session_ticket(nst)
             if ticket is not None:
                 self._events.append(

@@ -106,6 +106,8 @@ EXPORTER_MAX_LENGTH = 255 * 48
 # Resumption (RFC 8446 §4.6.1): tickets per full handshake, and the longest lifetime allowed.
 SESSION_TICKETS = 2
 MAX_SESSION_TICKETS = 16
+# A client keeps at most this many tickets from one connection; later ones are ignored.
+MAX_TICKETS_KEPT_PER_CONNECTION = 16
 MAX_TICKET_LIFETIME = 7 * 24 * 3600
 # 0-RTT: how far the client's claimed ticket age may be from ours (RFC 8446 §8.3).
 TICKET_AGE_TOLERANCE_SECONDS = 10.0
