@@ -59,6 +59,7 @@ from nautilus_tls.handshake.common import (
     SendChangeCipherSpec,
     SendEarlyData,
     SendHandshake,
+    expect_message,
     unexpected,
 )
 from nautilus_tls.session.client_store import ClientTicket
@@ -85,7 +86,6 @@ from nautilus_tls.wire.messages import (
     HandshakeMessage,
     NewSessionTicket,
     ServerHello,
-    decode_handshake,
 )
 
 
@@ -365,11 +365,7 @@ class ExpectServerHello(ClientState):
     name = "waiting for ServerHello"
 
     def handle(self, ctx: ClientContext, msg_type: int, body: bytes, raw: bytes) -> ClientState:
-        if msg_type != HandshakeType.server_hello:
-            raise unexpected(msg_type, self.name)
-        sh = decode_handshake(msg_type, body)
-        if not isinstance(sh, ServerHello):
-            raise unexpected(msg_type, self.name)
+        sh = expect_message(msg_type, body, ServerHello, self.name)
         if sh.is_hello_retry_request:
             ext.check_allowed(sh.extensions, ext.HRR)
         else:
@@ -526,11 +522,7 @@ class ExpectEncryptedExtensions(ClientState):
     name = "waiting for EncryptedExtensions"
 
     def handle(self, ctx: ClientContext, msg_type: int, body: bytes, raw: bytes) -> ClientState:
-        if msg_type != HandshakeType.encrypted_extensions:
-            raise unexpected(msg_type, self.name)
-        ee = decode_handshake(msg_type, body)
-        if not isinstance(ee, EncryptedExtensions):
-            raise unexpected(msg_type, self.name)
+        ee = expect_message(msg_type, body, EncryptedExtensions, self.name)
         ext.check_allowed(ee.extensions, HandshakeType.encrypted_extensions)
         offered = {e.ext_type for e in self.client_hello.extensions}
         for e in ee.extensions:
@@ -576,9 +568,7 @@ class ExpectCertificateOrRequest(ClientState):
 
     def handle(self, ctx: ClientContext, msg_type: int, body: bytes, raw: bytes) -> ClientState:
         if msg_type == HandshakeType.certificate_request:
-            cr = decode_handshake(msg_type, body)
-            if not isinstance(cr, CertificateRequest):
-                raise unexpected(msg_type, self.name)
+            cr = expect_message(msg_type, body, CertificateRequest, self.name)
             ext.check_allowed(cr.extensions, HandshakeType.certificate_request)
             # RFC 8446 §4.3.2: the context is empty in the main handshake.
             if cr.certificate_request_context:
@@ -634,11 +624,7 @@ class ExpectCertificate(ClientState):
     name = "waiting for server Certificate"
 
     def handle(self, ctx: ClientContext, msg_type: int, body: bytes, raw: bytes) -> ClientState:
-        if msg_type != HandshakeType.certificate:
-            raise unexpected(msg_type, self.name)
-        cert = decode_handshake(msg_type, body)
-        if not isinstance(cert, Certificate):
-            raise unexpected(msg_type, self.name)
+        cert = expect_message(msg_type, body, Certificate, self.name)
         chain = check_certificate_message(
             cert,
             b"",
@@ -673,11 +659,7 @@ class ExpectCertificateVerify(ClientState):
     name = "waiting for server CertificateVerify"
 
     def handle(self, ctx: ClientContext, msg_type: int, body: bytes, raw: bytes) -> ClientState:
-        if msg_type != HandshakeType.certificate_verify:
-            raise unexpected(msg_type, self.name)
-        cv = decode_handshake(msg_type, body)
-        if not isinstance(cv, CertificateVerify):
-            raise unexpected(msg_type, self.name)
+        cv = expect_message(msg_type, body, CertificateVerify, self.name)
         # RFC 8446 §4.4.3: the scheme must be one we offered in signature_algorithms.
         if cv.algorithm not in ctx.config.signature_schemes:
             raise PeerMisbehaved(
@@ -708,11 +690,7 @@ class ExpectFinished(ClientState):
     name = "waiting for server Finished"
 
     def handle(self, ctx: ClientContext, msg_type: int, body: bytes, raw: bytes) -> ClientState:
-        if msg_type != HandshakeType.finished:
-            raise unexpected(msg_type, self.name)
-        fin = decode_handshake(msg_type, body)
-        if not isinstance(fin, Finished):
-            raise unexpected(msg_type, self.name)
+        fin = expect_message(msg_type, body, Finished, self.name)
         keys = self.keys
         hash_name = keys.params.hash_name
         transcript = keys.transcript

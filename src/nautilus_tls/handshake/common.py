@@ -14,12 +14,13 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import IntEnum
-from typing import Literal, Protocol
+from typing import Literal, Protocol, TypeVar
 
 from nautilus_tls.crypto.suites import SuiteParams
 from nautilus_tls.errors import AlertDescription, LocalProtocolError, RemoteProtocolError
 from nautilus_tls.session_info import SessionInfo
 from nautilus_tls.wire.enums import HandshakeType, display_name
+from nautilus_tls.wire.messages import decode_handshake
 
 
 class Epoch(IntEnum):
@@ -134,6 +135,20 @@ class KeyLog:
             # Opened per line so that several connections can share one file.
             with open(self._path, "a", encoding="ascii") as f:
                 f.write(line + "\n")
+
+
+M = TypeVar("M")
+
+
+def expect_message(msg_type: int, body: bytes, cls: type[M], state: str) -> M:
+    """``body`` decoded as ``cls``, the one message ``state`` accepts; anything else is
+    unexpected_message (RFC 8446 §4: handshake messages come in a fixed order)."""
+    if msg_type != getattr(cls, "msg_type", None):
+        raise unexpected(msg_type, state)
+    message = decode_handshake(msg_type, body)
+    if not isinstance(message, cls):
+        raise unexpected(msg_type, state)
+    return message
 
 
 def unexpected(msg_type: int, state: str) -> RemoteProtocolError:

@@ -55,6 +55,7 @@ from nautilus_tls.handshake.common import (
     KeyLog,
     SendChangeCipherSpec,
     SendHandshake,
+    expect_message,
     unexpected,
 )
 from nautilus_tls.policy import Kind, refusal
@@ -79,12 +80,12 @@ from nautilus_tls.wire.messages import (
     CertificateVerify,
     ClientHello,
     EncryptedExtensions,
+    EndOfEarlyData,
     Extension,
     Finished,
     HandshakeMessage,
     NewSessionTicket,
     ServerHello,
-    decode_handshake,
 )
 
 
@@ -382,11 +383,7 @@ class ExpectClientHello(ServerState):
     name = "waiting for ClientHello"
 
     def handle(self, ctx: ServerContext, msg_type: int, body: bytes, raw: bytes) -> ServerState:
-        if msg_type != HandshakeType.client_hello:
-            raise unexpected(msg_type, self.name)
-        ch = decode_handshake(msg_type, body)
-        if not isinstance(ch, ClientHello):
-            raise unexpected(msg_type, self.name)
+        ch = expect_message(msg_type, body, ClientHello, self.name)
         _check_client_hello(ch)
         ctx.client_random = ch.random
         choice, shares = _choose(ctx, ch)
@@ -453,11 +450,7 @@ class ExpectSecondClientHello(ServerState):
     name = "waiting for the second ClientHello"
 
     def handle(self, ctx: ServerContext, msg_type: int, body: bytes, raw: bytes) -> ServerState:
-        if msg_type != HandshakeType.client_hello:
-            raise unexpected(msg_type, self.name)
-        ch = decode_handshake(msg_type, body)
-        if not isinstance(ch, ClientHello):
-            raise unexpected(msg_type, self.name)
+        ch = expect_message(msg_type, body, ClientHello, self.name)
         _check_client_hello(ch)
         # RFC 8446 §4.1.2: the second ClientHello repeats the first except for the listed changes.
         if ch.random != self.first.random or ch.legacy_session_id != self.first.legacy_session_id:
@@ -693,9 +686,7 @@ class ExpectEndOfEarlyData(ServerState):
     name = "waiting for EndOfEarlyData"
 
     def handle(self, ctx: ServerContext, msg_type: int, body: bytes, raw: bytes) -> ServerState:
-        if msg_type != HandshakeType.end_of_early_data:
-            raise unexpected(msg_type, self.name)
-        decode_handshake(msg_type, body)
+        expect_message(msg_type, body, EndOfEarlyData, self.name)
         self.keys.transcript.update(raw)
         # RFC 8446 §4.5: from here the client writes with its handshake key.
         ctx.install("read", Epoch.HANDSHAKE, self.keys.params, self.keys.c_hs)
@@ -723,11 +714,7 @@ class ExpectClientCertificate(ServerState):
     name = "waiting for client Certificate"
 
     def handle(self, ctx: ServerContext, msg_type: int, body: bytes, raw: bytes) -> ServerState:
-        if msg_type != HandshakeType.certificate:
-            raise unexpected(msg_type, self.name)
-        cert = decode_handshake(msg_type, body)
-        if not isinstance(cert, Certificate):
-            raise unexpected(msg_type, self.name)
+        cert = expect_message(msg_type, body, Certificate, self.name)
         chain = check_certificate_message(
             cert,
             b"",
@@ -762,11 +749,7 @@ class ExpectClientCertificateVerify(ServerState):
     name = "waiting for client CertificateVerify"
 
     def handle(self, ctx: ServerContext, msg_type: int, body: bytes, raw: bytes) -> ServerState:
-        if msg_type != HandshakeType.certificate_verify:
-            raise unexpected(msg_type, self.name)
-        cv = decode_handshake(msg_type, body)
-        if not isinstance(cv, CertificateVerify):
-            raise unexpected(msg_type, self.name)
+        cv = expect_message(msg_type, body, CertificateVerify, self.name)
         if cv.algorithm not in self.requested_schemes:
             raise PeerMisbehaved(
                 f"client signed with {scheme_name(cv.algorithm)}, which we did not request"
@@ -787,11 +770,7 @@ class ExpectClientFinished(ServerState):
     name = "waiting for client Finished"
 
     def handle(self, ctx: ServerContext, msg_type: int, body: bytes, raw: bytes) -> ServerState:
-        if msg_type != HandshakeType.finished:
-            raise unexpected(msg_type, self.name)
-        fin = decode_handshake(msg_type, body)
-        if not isinstance(fin, Finished):
-            raise unexpected(msg_type, self.name)
+        fin = expect_message(msg_type, body, Finished, self.name)
         keys = self.keys
         expected = finished_verify_data(keys.params.hash_name, keys.c_hs, keys.transcript.digest())
         if not hmac.compare_digest(expected, fin.verify_data):
