@@ -49,13 +49,9 @@ from nautilus_tls.errors import (
 from nautilus_tls.handshake.common import (
     DOWNGRADE_TLS11,
     DOWNGRADE_TLS12,
-    Action,
-    Clock,
-    Entropy,
     Epoch,
     HandshakeComplete,
-    InstallSecret,
-    KeyLog,
+    HandshakeContext,
     SendChangeCipherSpec,
     SendEarlyData,
     SendHandshake,
@@ -83,27 +79,19 @@ from nautilus_tls.wire.messages import (
     EndOfEarlyData,
     Extension,
     Finished,
-    HandshakeMessage,
     NewSessionTicket,
     ServerHello,
 )
 
 
-@dataclass(slots=True)
-class ClientContext:
+@dataclass(slots=True, kw_only=True)
+class ClientContext(HandshakeContext):
     """Everything the client states share; built once per connection."""
 
     config: ClientConfig
     server_name: str | None
-    entropy: Entropy
-    clock: Clock
-    keylog: KeyLog
-    actions: list[Action] = field(default_factory=list)
-    client_random: bytes = b""
     session_id: bytes = b""
-    sent_ccs: bool = False
     offered_groups_with_share: dict[int, KeyExchange] = field(default_factory=dict, repr=False)
-    hello_retry: bool = False
     session_key: str | None = None
     early_data: bytes | None = field(default=None, repr=False)  # what the app wants sent in 0-RTT
     ticket: ClientTicket | None = field(default=None, repr=False)  # the ticket offered, if any
@@ -112,20 +100,10 @@ class ClientContext:
     def psk_modes(self) -> tuple[int, ...]:
         return self.config.psk_modes
 
-    def send(self, epoch: Epoch, message: HandshakeMessage, transcript: Transcript | None) -> bytes:
-        raw = message.encode()
-        if transcript is not None:
-            transcript.update(raw)
-        self.actions.append(SendHandshake(epoch, raw))
-        return raw
-
     def send_ccs_once(self) -> None:
         if self.config.middlebox_compatibility and not self.sent_ccs:
             self.sent_ccs = True
             self.actions.append(SendChangeCipherSpec())
-
-    def install(self, direction: str, epoch: Epoch, params: SuiteParams, secret: bytes) -> None:
-        self.actions.append(InstallSecret(direction, epoch, params, secret))  # type: ignore[arg-type]
 
 
 class ClientState:

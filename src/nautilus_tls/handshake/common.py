@@ -17,10 +17,11 @@ from enum import IntEnum
 from typing import Literal, Protocol, TypeVar
 
 from nautilus_tls.crypto.suites import SuiteParams
+from nautilus_tls.crypto.transcript import Transcript
 from nautilus_tls.errors import AlertDescription, LocalProtocolError, RemoteProtocolError
 from nautilus_tls.session_info import SessionInfo
 from nautilus_tls.wire.enums import HandshakeType, display_name
-from nautilus_tls.wire.messages import decode_handshake
+from nautilus_tls.wire.messages import HandshakeMessage, decode_handshake
 
 
 class Epoch(IntEnum):
@@ -149,6 +150,33 @@ def expect_message(msg_type: int, body: bytes, cls: type[M], state: str) -> M:
     if not isinstance(message, cls):
         raise unexpected(msg_type, state)
     return message
+
+
+@dataclass(slots=True, kw_only=True)
+class HandshakeContext:
+    """What every state of one handshake shares, client or server: injected time,
+    randomness and key log, and the actions collected for the transport."""
+
+    entropy: Entropy
+    clock: Clock
+    keylog: KeyLog
+    actions: list[Action] = field(default_factory=list)
+    client_random: bytes = b""
+    sent_ccs: bool = False
+    hello_retry: bool = False
+
+    def send(self, epoch: Epoch, message: HandshakeMessage, transcript: Transcript | None) -> bytes:
+        """Queue ``message`` at ``epoch`` (and add it to ``transcript``); its encoding."""
+        raw = message.encode()
+        if transcript is not None:
+            transcript.update(raw)
+        self.actions.append(SendHandshake(epoch, raw))
+        return raw
+
+    def install(
+        self, direction: Literal["read", "write"], epoch: Epoch, params: SuiteParams, secret: bytes
+    ) -> None:
+        self.actions.append(InstallSecret(direction, epoch, params, secret))
 
 
 def unexpected(msg_type: int, state: str) -> RemoteProtocolError:

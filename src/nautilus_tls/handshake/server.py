@@ -45,14 +45,10 @@ from nautilus_tls.errors import (
 )
 from nautilus_tls.handshake.client import check_certificate_message
 from nautilus_tls.handshake.common import (
-    Action,
-    Clock,
-    Entropy,
     Epoch,
     ExpectEarlyData,
     HandshakeComplete,
-    InstallSecret,
-    KeyLog,
+    HandshakeContext,
     SendChangeCipherSpec,
     SendHandshake,
     expect_message,
@@ -83,7 +79,6 @@ from nautilus_tls.wire.messages import (
     EndOfEarlyData,
     Extension,
     Finished,
-    HandshakeMessage,
     NewSessionTicket,
     ServerHello,
 )
@@ -95,24 +90,9 @@ def is_post_quantum(group: int) -> bool:
     return info is not None and info.post_quantum
 
 
-@dataclass(slots=True)
-class ServerContext:
+@dataclass(slots=True, kw_only=True)
+class ServerContext(HandshakeContext):
     config: ServerConfig
-    entropy: Entropy
-    clock: Clock
-    keylog: KeyLog
-    actions: list[Action] = field(default_factory=list)
-    client_random: bytes = b""
-    sent_ccs: bool = False
-    hello_retry: bool = False
-
-    def send(self, epoch: Epoch, message: HandshakeMessage, transcript: Transcript) -> None:
-        raw = message.encode()
-        transcript.update(raw)
-        self.actions.append(SendHandshake(epoch, raw))
-
-    def install(self, direction: str, epoch: Epoch, params: SuiteParams, secret: bytes) -> None:
-        self.actions.append(InstallSecret(direction, epoch, params, secret))  # type: ignore[arg-type]
 
 
 class ServerState:
