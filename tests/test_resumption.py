@@ -51,6 +51,10 @@ def test_full_handshake_leaves_two_tickets_and_the_next_connection_resumes() -> 
     assert client.info is not None and not client.info.resumed
 
     client2, server2 = connect(ccfg, scfg)
+    assert client2.info is not None and client.info is not None
+    # The server's chain is not sent again; the client reports the one it verified before.
+    assert client2.info.peer_certificates == client.info.peer_certificates
+    assert client2.info.peer_certificate_subject == client.info.peer_certificate_subject
     for info in (client2.info, server2.info):
         assert info is not None and info.resumed
         assert info.group == "X25519MLKEM768"  # psk_dhe_ke: a fresh hybrid key exchange

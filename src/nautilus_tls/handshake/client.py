@@ -530,7 +530,12 @@ class ExpectEncryptedExtensions(ClientState):
         if self.resumed:
             # RFC 8446 §2.2: a resumed handshake has no server certificate.
             return ExpectFinished(
-                keys=self.keys, negotiated=negotiated, requested_schemes=None, chain=(), scheme=None
+                keys=self.keys,
+                negotiated=negotiated,
+                requested_schemes=None,
+                # The chain the server proved when the ticket was issued (not re-sent).
+                chain=ctx.ticket.server_chain if ctx.ticket is not None else (),
+                scheme=None,
             )
         return ExpectCertificateOrRequest(keys=self.keys, negotiated=negotiated)
 
@@ -791,6 +796,7 @@ class ClientConnected(ClientState):
             max_early_data=ext.decode_early_data_nst(early) if early is not None else 0,
             server_name=ctx.server_name,
             alpn=self.alpn,
+            server_chain=self.info.peer_certificates,
         )
         store = ctx.config.session_store
         if nst.ticket_lifetime == 0 or store is None or ctx.session_key is None:
