@@ -294,3 +294,55 @@ def verify_client_chain(chain: Sequence[bytes], store: TrustStore, now: datetime
         raise BadCertificate(
             "peer certificate does not parse", alert=AlertDescription.bad_certificate
         ) from None
+
+
+# The TLS SignatureScheme that names how a certificate is signed (RFC 8446 §4.2.3), for the
+# check against signature_algorithms_cert. RSASSA-PSS signatures map to the rsae and pss
+# code points alike (the issuer's key type decides which; either is accepted).
+_SIG = x509.oid.SignatureAlgorithmOID
+_SIGNATURE_SCHEMES: dict[x509.ObjectIdentifier, tuple[int, ...]] = {
+    _SIG.ECDSA_WITH_SHA256: (0x0403,),
+    _SIG.ECDSA_WITH_SHA384: (0x0503,),
+    _SIG.ECDSA_WITH_SHA512: (0x0603,),
+    _SIG.RSA_WITH_SHA256: (0x0401,),
+    _SIG.RSA_WITH_SHA384: (0x0501,),
+    _SIG.RSA_WITH_SHA512: (0x0601,),
+    _SIG.RSA_WITH_SHA1: (0x0201,),
+    _SIG.ECDSA_WITH_SHA1: (0x0203,),
+    _SIG.ED25519: (0x0807,),
+    _SIG.ED448: (0x0808,),
+    _SIG.ML_DSA_44: (0x0904,),
+    _SIG.ML_DSA_65: (0x0905,),
+    _SIG.ML_DSA_87: (0x0906,),
+}
+_PSS_SCHEMES = {"sha256": (0x0804, 0x0809), "sha384": (0x0805, 0x080A), "sha512": (0x0806, 0x080B)}
+
+
+def certificate_signature_schemes(cert_der: bytes) -> tuple[int, ...]:
+    """The SignatureScheme code points that describe how ``cert_der`` was signed (empty
+    when no TLS code point names its algorithm)."""
+    cert = _parse_peer(cert_der)
+    oid = cert.signature_algorithm_oid
+    if oid == _SIG.RSASSA_PSS:
+        hash_algorithm = cert.signature_hash_algorithm
+        return _PSS_SCHEMES.get(hash_algorithm.name, ()) if hash_algorithm is not None else ()
+    return _SIGNATURE_SCHEMES.get(oid, ())
+
+
+def check_chain_signatures(chain: Sequence[bytes], allowed: Sequence[int]) -> None:
+    """Every certificate the peer sent must be signed with a scheme we listed in
+    signature_algorithms_cert (RFC 8446 §4.2.3, §4.4.2.2); a self-signed root's own
+    signature does not count. Otherwise unsupported_certificate (§4.4.2.4)."""
+    accepted = set(allowed)
+    for der in chain:
+        cert = _parse_peer(der)
+        if cert.issuer == cert.subject:
+            continue
+        schemes = certificate_signature_schemes(der)
+        if not accepted.intersection(schemes):
+            raise BadCertificate(
+                f"certificate {cert.subject.rfc4514_string()!r} is signed with "
+                f"{cert.signature_algorithm_oid.dotted_string}, which is not in our "
+                "signature_algorithms_cert",
+                alert=AlertDescription.unsupported_certificate,
+            )

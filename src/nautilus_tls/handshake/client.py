@@ -36,7 +36,7 @@ from nautilus_tls.crypto.signatures import (
 )
 from nautilus_tls.crypto.suites import SuiteParams, suite_params
 from nautilus_tls.crypto.transcript import Transcript
-from nautilus_tls.crypto.x509 import subject_of, verify_server_chain
+from nautilus_tls.crypto.x509 import check_chain_signatures, subject_of, verify_server_chain
 from nautilus_tls.defaults import MAX_TICKET_LIFETIME
 from nautilus_tls.errors import (
     AlertDescription,
@@ -624,6 +624,8 @@ class ExpectCertificate(ClientState):
                 ctx.config.effective_trust_store(),
                 datetime.fromtimestamp(ctx.clock(), UTC),
             )
+            # A pq-only client lists only ML-DSA here: a chain signed classically is refused.
+            check_chain_signatures(chain, ctx.config.certificate_schemes)
         self.keys.transcript.update(raw)
         return ExpectCertificateVerify(
             keys=self.keys,
