@@ -136,6 +136,8 @@ class Connection:
         self._key_updates_in_row = 0
         self._first_flight_sent = False
         self._tickets_received = 0
+        self._key_updates_sent = 0
+        self._key_updates_received = 0
         self._early_data_limit = 0  # server: 0-RTT bytes we still accept
         self._early_skip_budget = 0  # server: rejected 0-RTT bytes we may still skip
 
@@ -164,6 +166,15 @@ class Connection:
     @property
     def error(self) -> TLSError | None:
         return self._error
+
+    @property
+    def key_updates_sent(self) -> int:
+        """KeyUpdates sent: asked for, answering the peer, or before the AEAD limit."""
+        return self._key_updates_sent
+
+    @property
+    def key_updates_received(self) -> int:
+        return self._key_updates_received
 
     @property
     def peer_closed(self) -> bool:
@@ -435,6 +446,7 @@ class Connection:
             raise LocalProtocolError("KeyUpdate without traffic keys")
         self._read_app_secret = next_traffic_secret(params.hash_name, self._read_app_secret)
         self._read = RecordProtector(params, self._read_app_secret)
+        self._key_updates_received += 1
         self._events.append(KeyUpdated(direction="receive", requested_by_peer=False))
         if msg.request_update == KeyUpdateRequest.update_requested and not self._we_closed:
             self._send_key_update(request_peer=False, answering_peer=True)
@@ -582,6 +594,7 @@ class Connection:
         )
         self._write_app_secret = next_traffic_secret(params.hash_name, self._write_app_secret)
         self._write = RecordProtector(params, self._write_app_secret)
+        self._key_updates_sent += 1
         self._events.append(KeyUpdated(direction="send", requested_by_peer=answering_peer))
         return self._write
 

@@ -57,7 +57,6 @@ from nautilus_tls.events import (
     DataReceived,
     EarlyDataReceived,
     HandshakeCompleted,
-    KeyUpdated,
 )
 from nautilus_tls.session.client_store import session_key
 from nautilus_tls.session_info import SessionInfo
@@ -112,8 +111,6 @@ class _TLSProtocol(asyncio.Protocol):
         self._paused_reading = False
         self._paused_writing = False
         self._drain_waiters: deque[asyncio.Future[None]] = deque()
-        self.key_updates_sent = 0
-        self.key_updates_received = 0
         self.handler_task: asyncio.Task[Any] | None = None
         self.reader = TLSReader(self, max_buffered)
         self.writer = TLSWriter(self)
@@ -217,11 +214,6 @@ class _TLSProtocol(asyncio.Protocol):
                 self.reader._feed_early(event.data)
             elif isinstance(event, HandshakeCompleted):
                 self._on_handshake_completed(event.info)
-            elif isinstance(event, KeyUpdated):
-                if event.direction == "receive":
-                    self.key_updates_received += 1
-                elif event.requested_by_peer:
-                    self.key_updates_sent += 1
             elif isinstance(event, ConnectionClosed):
                 if event.clean:
                     self._on_close_notify()
@@ -389,7 +381,6 @@ class _TLSProtocol(asyncio.Protocol):
     def key_update(self, *, request_peer: bool) -> None:
         self._check_usable()
         self._conn.request_key_update(request_peer=request_peer)
-        self.key_updates_sent += 1
         self._dispatch()
         self._flush()
 
@@ -737,7 +728,8 @@ class TLSWriter:
                 return default
             return info.peer_certificates[0]
         if name == "key_updates":
-            return {"sent": protocol.key_updates_sent, "received": protocol.key_updates_received}
+            conn = protocol._conn
+            return {"sent": conn.key_updates_sent, "received": conn.key_updates_received}
         try:
             transport = protocol.transport
         except ConnectionClosedError:

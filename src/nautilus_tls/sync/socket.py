@@ -39,7 +39,7 @@ from nautilus_tls.errors import (
     RemoteProtocolError,
     TLSError,
 )
-from nautilus_tls.events import ConnectionClosed, DataReceived, EarlyDataReceived, KeyUpdated
+from nautilus_tls.events import ConnectionClosed, DataReceived, EarlyDataReceived
 from nautilus_tls.session.client_store import session_key
 from nautilus_tls.session_info import SessionInfo
 
@@ -74,8 +74,6 @@ class TLSSocket:
         self._tcp_eof = False
         self._error: TLSError | None = None
         self._closed = False
-        self.key_updates_sent = 0
-        self.key_updates_received = 0
         # 0-RTT data the client sent (server side), kept apart from recv(): it may be a replay.
         self.early_data = b""
 
@@ -170,11 +168,6 @@ class TLSSocket:
                 self._buffer += event.data
             elif isinstance(event, EarlyDataReceived):
                 self.early_data += event.data
-            elif isinstance(event, KeyUpdated):
-                if event.direction == "receive":
-                    self.key_updates_received += 1
-                elif event.requested_by_peer:
-                    self.key_updates_sent += 1
             elif isinstance(event, ConnectionClosed):
                 if event.clean:
                     self._eof = True
@@ -229,6 +222,14 @@ class TLSSocket:
         return info
 
     @property
+    def key_updates_sent(self) -> int:
+        return self._conn.key_updates_sent
+
+    @property
+    def key_updates_received(self) -> int:
+        return self._conn.key_updates_received
+
+    @property
     def connection(self) -> Connection:
         """The sans-I/O connection underneath (for inspection)."""
         return self._conn
@@ -277,7 +278,6 @@ class TLSSocket:
         if self._error is not None:
             raise ConnectionClosedError(f"the connection failed: {self._error}") from self._error
         self._conn.request_key_update(request_peer=request_peer)
-        self.key_updates_sent += 1
         self._process_events()
         self._flush()
 
