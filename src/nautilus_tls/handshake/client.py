@@ -36,7 +36,7 @@ from nautilus_tls.crypto.signatures import (
 )
 from nautilus_tls.crypto.suites import SuiteParams, suite_params
 from nautilus_tls.crypto.transcript import Transcript
-from nautilus_tls.crypto.x509 import check_chain_signatures, subject_of, verify_server_chain
+from nautilus_tls.crypto.x509 import check_chain_signatures, verify_server_chain
 from nautilus_tls.defaults import MAX_TICKET_LIFETIME
 from nautilus_tls.errors import (
     AlertDescription,
@@ -56,6 +56,7 @@ from nautilus_tls.handshake.common import (
     SendEarlyData,
     SendHandshake,
     expect_message,
+    session_info,
     unexpected,
 )
 from nautilus_tls.session.client_store import ClientTicket
@@ -708,16 +709,15 @@ class ExpectFinished(ClientState):
         ctx.install("write", Epoch.APPLICATION, keys.params, c_ap)
         resumption = schedule.resumption_master_secret(transcript.digest())
 
-        info = SessionInfo(
-            cipher_suite=display_name(CipherSuite, keys.params.suite),
-            group=group_name(self.negotiated.group) if self.negotiated.group is not None else None,
-            signature_scheme=scheme_name(self.scheme) if self.scheme is not None else None,
-            alpn=self.negotiated.alpn.decode("ascii", "replace") if self.negotiated.alpn else None,
+        info = session_info(
+            ctx,
+            suite=keys.params.suite,
+            group=self.negotiated.group,
+            scheme=self.scheme,
+            alpn=self.negotiated.alpn,
             server_name=ctx.server_name,
-            peer_certificates=self.chain,
-            peer_certificate_subject=subject_of(self.chain[0]) if self.chain else None,
-            client_certificate_scheme=scheme_name(client_scheme) if client_scheme else None,
-            hello_retry=ctx.hello_retry,
+            peer_chain=self.chain,
+            client_scheme=client_scheme,
             resumed=self.negotiated.resumed,
             early_data=ctx.early_data_status,
         )

@@ -16,11 +16,14 @@ from dataclasses import dataclass, field
 from enum import IntEnum
 from typing import Literal, Protocol, TypeVar
 
+from nautilus_tls.crypto.kem import group_name
+from nautilus_tls.crypto.signatures import scheme_name
 from nautilus_tls.crypto.suites import SuiteParams
 from nautilus_tls.crypto.transcript import Transcript
+from nautilus_tls.crypto.x509 import subject_of
 from nautilus_tls.errors import AlertDescription, LocalProtocolError, RemoteProtocolError
 from nautilus_tls.session_info import SessionInfo
-from nautilus_tls.wire.enums import HandshakeType, display_name
+from nautilus_tls.wire.enums import CipherSuite, HandshakeType, display_name
 from nautilus_tls.wire.messages import HandshakeMessage, decode_handshake
 
 
@@ -136,6 +139,36 @@ class KeyLog:
             # Opened per line so that several connections can share one file.
             with open(self._path, "a", encoding="ascii") as f:
                 f.write(line + "\n")
+
+
+def session_info(
+    ctx: HandshakeContext,
+    *,
+    suite: int,
+    group: int | None,
+    scheme: int | None,
+    alpn: bytes | None,
+    server_name: str | None,
+    peer_chain: tuple[bytes, ...],
+    client_scheme: int | None,
+    resumed: bool,
+    early_data: str,
+) -> SessionInfo:
+    """What the finished handshake settled, by the names users read (IANA, or the
+    registered name of a plugin algorithm)."""
+    return SessionInfo(
+        cipher_suite=display_name(CipherSuite, suite),
+        group=group_name(group) if group is not None else None,
+        signature_scheme=scheme_name(scheme) if scheme is not None else None,
+        alpn=alpn.decode("ascii", "replace") if alpn else None,
+        server_name=server_name,
+        peer_certificates=peer_chain,
+        peer_certificate_subject=subject_of(peer_chain[0]) if peer_chain else None,
+        client_certificate_scheme=scheme_name(client_scheme) if client_scheme else None,
+        hello_retry=ctx.hello_retry,
+        resumed=resumed,
+        early_data=early_data,
+    )
 
 
 M = TypeVar("M")

@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from nautilus_tls.config import CertifiedKey, ServerConfig
-from nautilus_tls.crypto.kem import group_info, group_name, kem_for_group
+from nautilus_tls.crypto.kem import group_info, kem_for_group
 from nautilus_tls.crypto.keyschedule import KeySchedule, finished_verify_data, resumption_psk
 from nautilus_tls.crypto.signatures import (
     certificate_verify_content,
@@ -34,7 +34,7 @@ from nautilus_tls.crypto.signatures import (
 )
 from nautilus_tls.crypto.suites import SuiteParams, suite_params
 from nautilus_tls.crypto.transcript import Transcript
-from nautilus_tls.crypto.x509 import ca_distinguished_names, subject_of, verify_client_chain
+from nautilus_tls.crypto.x509 import ca_distinguished_names, verify_client_chain
 from nautilus_tls.defaults import EARLY_DATA_SKIP_LIMIT, MAX_PSK_IDENTITIES
 from nautilus_tls.errors import (
     AlertDescription,
@@ -52,6 +52,7 @@ from nautilus_tls.handshake.common import (
     SendChangeCipherSpec,
     SendHandshake,
     expect_message,
+    session_info,
     unexpected,
 )
 from nautilus_tls.policy import Kind, refusal
@@ -60,12 +61,10 @@ from nautilus_tls.session.state import ResumptionState
 from nautilus_tls.session_info import SessionInfo
 from nautilus_tls.wire import extensions as ext
 from nautilus_tls.wire.enums import (
-    CipherSuite,
     ExtensionType,
     HandshakeType,
     ProtocolVersion,
     PskKeyExchangeMode,
-    display_name,
     is_grease,
 )
 from nautilus_tls.wire.messages import (
@@ -763,18 +762,15 @@ class ExpectClientFinished(ServerState):
         session = self.session
         choice = session.choice
         chain = session.client_chain
-        info = SessionInfo(
-            cipher_suite=display_name(CipherSuite, keys.params.suite),
-            group=group_name(session.group) if session.group is not None else None,
-            signature_scheme=None if session.resumed else scheme_name(choice.scheme),
-            alpn=choice.alpn.decode("ascii", "replace") if choice.alpn else None,
+        info = session_info(
+            ctx,
+            suite=keys.params.suite,
+            group=session.group,
+            scheme=None if session.resumed else choice.scheme,
+            alpn=choice.alpn,
             server_name=choice.server_name,
-            peer_certificates=chain,
-            peer_certificate_subject=subject_of(chain[0]) if chain else None,
-            client_certificate_scheme=scheme_name(self.client_scheme)
-            if self.client_scheme
-            else None,
-            hello_retry=ctx.hello_retry,
+            peer_chain=chain,
+            client_scheme=self.client_scheme,
             resumed=session.resumed,
             early_data=session.early_data,
         )
