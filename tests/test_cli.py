@@ -247,6 +247,33 @@ def test_client_certificate_is_required_and_logged(
         assert "certificate_required" in err
 
 
+def test_x509_profile_private_accepts_openssl_made_pki(
+    openssl_pki: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    d = openssl_pki
+    with serve(
+        *("--cert", str(d / "server.pem"), "--key", str(d / "server.key")),
+        *("--client-ca", str(d / "ca.pem"), "--require-client-cert", "--json-log"),
+        *("--x509-profile", "private"),
+    ) as server:
+        common = [f"localhost:{server.port}", "--cafile", str(d / "ca.pem"), "--send", "hi"]
+        client_cert = ["--cert", str(d / "client_nosan.pem"), "--key", str(d / "client_nosan.key")]
+        status, record, err = connect_json(capsys, *common, *client_cert)
+        # Without the option, the CA without keyUsage is refused, by name, with the way out.
+        assert status == 1 and "'CN=ca'" in err and "--x509-profile private" in err
+
+        status, record, err = connect_json(
+            capsys, *common, *client_cert, "--x509-profile", "private"
+        )
+        assert status == 0, err
+        assert record["reply"] == "hi"
+        assert record["server_certificate"] == "CN=localhost"
+        assert record["server_certificate_names"] == ["localhost", "127.0.0.1"]
+        logged = server.json_record()
+        assert logged["client_certificate"] == "CN=client"
+        assert logged["client_certificate_names"] == []
+
+
 def test_connect_fails_with_the_alert_name(
     tls_pem_dir: dict[str, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

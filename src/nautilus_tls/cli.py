@@ -5,9 +5,10 @@ Subcommands::
     nautilus-tls cert     [--alg mldsa65] [--out DIR] [--name localhost ...]
     nautilus-tls serve    [--host H] [--port P] [--cert F --key F] [--client-ca F]
                           [--require-client-cert] [--groups LIST] [--suites LIST] [--alpn LIST]
-                          [--mode echo|http] [--keylog F] [--json-log]
+                          [--mode echo|http] [--keylog F] [--json-log] [--x509-profile P]
     nautilus-tls connect  HOST:PORT [--servername N] [--cafile F] [--insecure] [--cert F --key F]
                           [--groups LIST] [--suites LIST] [--alpn LIST] [--send TEXT] [--json]
+                          [--x509-profile webpki|private]
     nautilus-tls demo     [--alg mldsa65] [--mutual] [--json]
     nautilus-tls algorithms [--measure] [--markdown | --json] [--output F]
 
@@ -44,7 +45,7 @@ from nautilus_tls.aio import TLSReader, TLSWriter, connect, start_server
 from nautilus_tls.config import CertifiedKey, ClientConfig, ServerConfig
 from nautilus_tls.crypto import catalog
 from nautilus_tls.crypto.certgen import ALGORITHMS, write_pem_bundle
-from nautilus_tls.crypto.x509 import TrustStore, subject_of
+from nautilus_tls.crypto.x509 import X509_PROFILES, TrustStore, subject_of
 from nautilus_tls.demo import run_demo
 from nautilus_tls.errors import ConfigError, ProtocolError, TLSError
 from nautilus_tls.policy import PRESETS, Kind, codes_for_names
@@ -144,6 +145,13 @@ def _add_tls_options(p: argparse.ArgumentParser) -> None:
     )
     p.add_argument("--alpn", type=_alpn_list, help="ALPN protocols, e.g. h2,http/1.1")
     p.add_argument("--keylog", metavar="F", help="append TLS secrets to F (NSS key log format)")
+    p.add_argument(
+        "--x509-profile",
+        choices=X509_PROFILES,
+        default="webpki",
+        help="how the peer's certificates are checked: webpki (default, CA/Browser Forum "
+        "rules) or private (also accepts a CA without keyUsage, as openssl req -x509 makes)",
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -308,6 +316,7 @@ def _common_config(args: argparse.Namespace) -> dict[str, Any]:
         kw["alpn_protocols"] = args.alpn
     if args.keylog:
         kw["keylog_file"] = args.keylog
+    kw["x509_profile"] = args.x509_profile
     return kw
 
 
@@ -407,6 +416,7 @@ async def _serve(args: argparse.Namespace, config: ServerConfig) -> None:
         peer = writer.get_extra_info("peername")
         record = _log_record(info, peer)
         record["client_certificate"] = info.peer_certificate_subject
+        record["client_certificate_names"] = list(info.peer_certificate_names)
         if args.json_log:
             print(json.dumps(record), flush=True)
         else:
@@ -614,6 +624,7 @@ async def _connect(args: argparse.Namespace, config: ClientConfig) -> int:
         record["client_certificate"] = subject_of(config.client_certificate.chain[0])
     record["server_name"] = info.server_name
     record["server_certificate"] = info.peer_certificate_subject
+    record["server_certificate_names"] = list(info.peer_certificate_names)
     record["peer_chain"] = [subject_of(der) for der in info.peer_certificates]
     record["verified"] = not config.insecure_skip_verify
 
