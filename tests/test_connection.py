@@ -14,6 +14,7 @@ from nautilus_tls.errors import (
     AlertDescription,
     BadCertificate,
     ConfigError,
+    MissingCloseNotify,
     ProtocolError,
     RemoteProtocolError,
 )
@@ -98,6 +99,47 @@ def test_eof_without_close_notify_is_reported_as_truncation() -> None:
     client.receive_data(b"")
     closed = [e for e in drain(client) if isinstance(e, ConnectionClosed)]
     assert closed and not closed[0].clean and "truncation" in (closed[0].error or "")
+
+
+def test_eof_without_close_notify_names_no_alert() -> None:
+    client, _server = handshake(client_config(), server_config())
+    client.receive_data(b"")
+    assert isinstance(client.error, MissingCloseNotify)
+    assert "close_notify" in str(client.error) and "(alert:" not in str(client.error)
+
+
+def test_ragged_eof_allow_ends_the_stream_cleanly_after_whole_records() -> None:
+    client, server = handshake(client_config(ragged_eof="allow"), server_config())
+    drain(client)
+    server.send_data(b"last words")
+    client.receive_data(server.data_to_send())
+    client.receive_data(b"")  # TCP FIN, no close_notify
+    assert drain(client) == [DataReceived(data=b"last words"), ConnectionClosed(clean=True)]
+    assert client.error is None and client.peer_closed
+    client.close()
+    assert client.state == "closed"
+
+
+def test_ragged_eof_allow_still_rejects_a_cut_off_record() -> None:
+    client, server = handshake(client_config(ragged_eof="allow"), server_config())
+    drain(client)
+    server.send_data(b"cut off")
+    client.receive_data(server.data_to_send()[:-3])
+    client.receive_data(b"")
+    assert isinstance(client.error, MissingCloseNotify)
+    assert "middle of a record" in str(client.error)
+
+
+def test_ragged_eof_allow_does_not_end_a_handshake_cleanly() -> None:
+    client = ClientConnection(client_config(ragged_eof="allow"), "localhost")
+    client.start()
+    client.receive_data(b"")
+    assert isinstance(client.error, MissingCloseNotify)
+
+
+def test_rejects_unknown_ragged_eof_setting() -> None:
+    with pytest.raises(ConfigError, match="ragged_eof"):
+        server_config(ragged_eof="ignore")
 
 
 def test_hello_retry_when_client_share_is_not_servers_choice() -> None:

@@ -145,6 +145,17 @@ class AlertReceived(RemoteProtocolError):
         )
 
 
+class MissingCloseNotify(RemoteProtocolError):
+    """The peer ended the TCP stream without close_notify: a possible truncation attack
+    (RFC 8446 §6.1). No alert was sent or received (the peer is gone), so the message does
+    not name one; ``alert`` is close_notify only because every ProtocolError carries one."""
+
+    default_alert = AlertDescription.close_notify
+
+    def __str__(self) -> str:
+        return Exception.__str__(self)
+
+
 class HandshakeTimeout(LocalProtocolError):
     """The handshake did not finish within the configured time."""
 
