@@ -12,7 +12,8 @@ The tree::
             ├── PeerMisbehaved       well-formed but forbidden          (usually illegal_parameter)
             ├── PeerIncompatible     nothing in common                  (handshake_failure, ...)
             ├── BadCertificate       certificate or chain rejected      (bad_certificate, unknown_ca, ...)
-            └── AlertReceived        the peer sent us a fatal alert (or close_notify before the end)
+            ├── AlertReceived        the peer sent us a fatal alert (or close_notify before the end)
+            └── MissingCloseNotify   the peer closed TCP without close_notify (no alert involved)
 
 Every protocol error names its alert, so the connection has exactly one place that turns an
 error into the alert it sends (:func:`alert_for`). Messages never contain key material.
