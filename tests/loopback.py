@@ -1,10 +1,20 @@
 """One echo round trip between two Nautilus peers over 127.0.0.1, through the asyncio adapter
-or the blocking one (shared by the provider and large-ClientHello tests)."""
+or the blocking one (shared by the provider and large-ClientHello tests), and a Python ``ssl``
+server that closes the way many scripts do (for the end-of-stream tests)."""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import socket
+import ssl
+import struct
 import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Literal
 
 from nautilus_tls.aio import TLSReader, TLSWriter, connect, start_server
 from nautilus_tls.config import ClientConfig, ServerConfig
@@ -82,3 +92,45 @@ def sync_echo(
 
 
 ADAPTERS = {"asyncio": aio_echo, "blocking": sync_echo}
+
+
+@contextmanager
+def python_ssl_server(
+    pki_dir: Path, *, then: Literal["close", "reset"], connections: int = 1
+) -> Iterator[int]:
+    """A Python ``ssl`` server on 127.0.0.1 (yields its port) using ``pki_dir``'s
+    server.pem/server.key. Per connection it does ``recv(100)``, ``sendall`` of what it got,
+    then either ``close()`` without close_notify ("close", like HTTP/1.0 servers and many
+    scripts) or, once the reply has had time to arrive, a TCP reset ("reset")."""
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(pki_dir / "server.pem", pki_dir / "server.key")
+    listener = socket.create_server(("127.0.0.1", 0))
+    listener.settimeout(TIMEOUT)
+
+    def serve() -> None:
+        for _ in range(connections):
+            try:
+                raw, _ = listener.accept()
+                with context.wrap_socket(raw, server_side=True) as tls:
+                    tls.settimeout(TIMEOUT)
+                    tls.sendall(tls.recv(100))
+                    if then == "reset":
+                        time.sleep(0.3)
+                        # SO_LINGER 0: close() sends RST instead of FIN.
+                        tls.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            except OSError:
+                if stopping.is_set():
+                    return
+                continue  # a client that gave up; the test reports its own failure
+
+    stopping = threading.Event()
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    try:
+        yield listener.getsockname()[1]
+    finally:
+        stopping.set()
+        with contextlib.suppress(OSError):
+            listener.shutdown(socket.SHUT_RDWR)  # wakes a pending accept()
+        thread.join(TIMEOUT)
+        listener.close()

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from loopback import python_ssl_server
 
 from nautilus_tls.cli import main
 
@@ -245,6 +246,56 @@ def test_client_certificate_is_required_and_logged(
         status, _, err = connect_json(capsys, *common)
         assert status == 1
         assert "certificate_required" in err
+
+
+def test_x509_profile_private_accepts_openssl_made_pki(
+    openssl_pki: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    d = openssl_pki
+    with serve(
+        *("--cert", str(d / "server.pem"), "--key", str(d / "server.key")),
+        *("--client-ca", str(d / "ca.pem"), "--require-client-cert", "--json-log"),
+        *("--x509-profile", "private"),
+    ) as server:
+        common = [f"localhost:{server.port}", "--cafile", str(d / "ca.pem"), "--send", "hi"]
+        client_cert = ["--cert", str(d / "client_nosan.pem"), "--key", str(d / "client_nosan.key")]
+        status, record, err = connect_json(capsys, *common, *client_cert)
+        # Without the option, the CA without keyUsage is refused, by name, with the way out.
+        assert status == 1 and "'CN=ca'" in err and "--x509-profile private" in err
+
+        status, record, err = connect_json(
+            capsys, *common, *client_cert, "--x509-profile", "private"
+        )
+        assert status == 0, err
+        assert record["reply"] == "hi"
+        assert record["server_certificate"] == "CN=localhost"
+        assert record["server_certificate_names"] == ["localhost", "127.0.0.1"]
+        logged = server.json_record()
+        assert logged["client_certificate"] == "CN=client"
+        assert logged["client_certificate_names"] == []
+
+
+RUNS = 6
+
+
+def test_send_always_gets_the_reply_of_a_server_that_closes_without_close_notify(
+    openssl_pki: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # The server does recv(100), sendall, close(): a close_notify sent right after the
+    # request was unread input there, and its reset destroyed the reply (5 runs in 8).
+    common = ["--cafile", str(openssl_pki / "ca.pem"), "--x509-profile", "private"]
+    with python_ssl_server(openssl_pki, then="close", connections=RUNS) as port:
+        for _ in range(RUNS - 1):
+            status, record, err = connect_json(
+                capsys, f"localhost:{port}", *common, "--send", "ping"
+            )
+            assert record["reply"] == "ping", err
+            assert status == 1 and "without close_notify (possible truncation)" in err
+            assert "close_notify:" not in err and "(alert:" not in err  # no alert was involved
+        status, record, err = connect_json(
+            capsys, f"localhost:{port}", *common, "--send", "ping", "--ragged-eof", "allow"
+        )
+        assert status == 0 and record["reply"] == "ping", err
 
 
 def test_connect_fails_with_the_alert_name(

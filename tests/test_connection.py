@@ -2,11 +2,22 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from pairs import client_config, drain, handshake, pki, pump, server_config
 
+from nautilus_tls.config import CertifiedKey, ClientConfig, ServerConfig
 from nautilus_tls.connection import ClientConnection, ServerConnection
-from nautilus_tls.errors import AlertDescription, BadCertificate, ProtocolError, RemoteProtocolError
+from nautilus_tls.crypto.x509 import TrustStore, X509Profile
+from nautilus_tls.errors import (
+    AlertDescription,
+    BadCertificate,
+    ConfigError,
+    MissingCloseNotify,
+    ProtocolError,
+    RemoteProtocolError,
+)
 from nautilus_tls.events import ConnectionClosed, DataReceived, HandshakeCompleted, KeyUpdated
 from nautilus_tls.wire.enums import CipherSuite, NamedGroup
 
@@ -90,6 +101,47 @@ def test_eof_without_close_notify_is_reported_as_truncation() -> None:
     assert closed and not closed[0].clean and "truncation" in (closed[0].error or "")
 
 
+def test_eof_without_close_notify_names_no_alert() -> None:
+    client, _server = handshake(client_config(), server_config())
+    client.receive_data(b"")
+    assert isinstance(client.error, MissingCloseNotify)
+    assert "close_notify" in str(client.error) and "(alert:" not in str(client.error)
+
+
+def test_ragged_eof_allow_ends_the_stream_cleanly_after_whole_records() -> None:
+    client, server = handshake(client_config(ragged_eof="allow"), server_config())
+    drain(client)
+    server.send_data(b"last words")
+    client.receive_data(server.data_to_send())
+    client.receive_data(b"")  # TCP FIN, no close_notify
+    assert drain(client) == [DataReceived(data=b"last words"), ConnectionClosed(clean=True)]
+    assert client.error is None and client.peer_closed
+    client.close()
+    assert client.state == "closed"
+
+
+def test_ragged_eof_allow_still_rejects_a_cut_off_record() -> None:
+    client, server = handshake(client_config(ragged_eof="allow"), server_config())
+    drain(client)
+    server.send_data(b"cut off")
+    client.receive_data(server.data_to_send()[:-3])
+    client.receive_data(b"")
+    assert isinstance(client.error, MissingCloseNotify)
+    assert "middle of a record" in str(client.error)
+
+
+def test_ragged_eof_allow_does_not_end_a_handshake_cleanly() -> None:
+    client = ClientConnection(client_config(ragged_eof="allow"), "localhost")
+    client.start()
+    client.receive_data(b"")
+    assert isinstance(client.error, MissingCloseNotify)
+
+
+def test_rejects_unknown_ragged_eof_setting() -> None:
+    with pytest.raises(ConfigError, match="ragged_eof"):
+        server_config(ragged_eof="ignore")
+
+
 def test_hello_retry_when_client_share_is_not_servers_choice() -> None:
     cfg = client_config(key_share_groups=(NamedGroup.x25519,))
     client, server = handshake(cfg, server_config())
@@ -141,6 +193,57 @@ def test_mutual_tls_required_and_provided() -> None:
         and "client.test" in server.info.peer_certificate_subject
     )
     assert server.info.client_certificate_scheme == "mldsa65"
+
+
+def _openssl_client(pki_dir: Path, profile: X509Profile = "webpki") -> ClientConfig:
+    """A client over the openssl-made PKI (RSA-2048; CA without keyUsage; leaf without SAN)."""
+    return ClientConfig(
+        trust_store=TrustStore.from_file(pki_dir / "ca.pem"),
+        client_certificate=CertifiedKey.from_files(
+            pki_dir / "client_nosan.pem", pki_dir / "client_nosan.key"
+        ),
+        x509_profile=profile,
+    )
+
+
+def _openssl_server(pki_dir: Path, profile: X509Profile = "webpki") -> ServerConfig:
+    return ServerConfig(
+        certificates=(CertifiedKey.from_files(pki_dir / "server.pem", pki_dir / "server.key"),),
+        client_auth="require",
+        client_trust_store=TrustStore.from_file(pki_dir / "ca.pem"),
+        x509_profile=profile,
+    )
+
+
+def test_mutual_tls_with_openssl_private_pki_reports_subject_and_names(
+    openssl_pki: Path,
+) -> None:
+    client, server = handshake(
+        _openssl_client(openssl_pki, "private"), _openssl_server(openssl_pki, "private")
+    )
+    assert server.info is not None and client.info is not None
+    # The client certificate has no subjectAltName: its subject DN is its identity.
+    assert server.info.peer_certificate_subject == "CN=client"
+    assert server.info.peer_certificate_names == ()
+    assert client.info.peer_certificate_subject == "CN=localhost"
+    assert client.info.peer_certificate_names == ("localhost", "127.0.0.1")
+    assert client.info.as_dict()["peer_certificate_names"] == ["localhost", "127.0.0.1"]
+
+
+def test_rejects_openssl_default_ca_by_default_with_the_option_named(openssl_pki: Path) -> None:
+    client = ClientConnection(_openssl_client(openssl_pki), "localhost")
+    server = ServerConnection(_openssl_server(openssl_pki, "private"))
+    client.start()
+    with pytest.raises(BadCertificate, match=r"'CN=ca'.*--x509-profile private") as err:
+        pump(client, server)
+    assert err.value.alert == AlertDescription.bad_certificate
+
+
+def test_rejects_unknown_x509_profile() -> None:
+    with pytest.raises(ConfigError, match="x509_profile"):
+        client_config(x509_profile="lenient")
+    with pytest.raises(ConfigError, match="x509_profile"):
+        server_config(x509_profile="lenient")
 
 
 def test_mutual_tls_required_but_missing_gets_certificate_required() -> None:

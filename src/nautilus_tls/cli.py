@@ -5,9 +5,10 @@ Subcommands::
     nautilus-tls cert     [--alg mldsa65] [--out DIR] [--name localhost ...]
     nautilus-tls serve    [--host H] [--port P] [--cert F --key F] [--client-ca F]
                           [--require-client-cert] [--groups LIST] [--suites LIST] [--alpn LIST]
-                          [--mode echo|http] [--keylog F] [--json-log]
+                          [--mode echo|http] [--keylog F] [--json-log] [--x509-profile P]
     nautilus-tls connect  HOST:PORT [--servername N] [--cafile F] [--insecure] [--cert F --key F]
                           [--groups LIST] [--suites LIST] [--alpn LIST] [--send TEXT] [--json]
+                          [--x509-profile webpki|private] [--ragged-eof error|allow]
     nautilus-tls demo     [--alg mldsa65] [--mutual] [--json]
     nautilus-tls algorithms [--measure] [--markdown | --json] [--output F]
 
@@ -44,9 +45,9 @@ from nautilus_tls.aio import TLSReader, TLSWriter, connect, start_server
 from nautilus_tls.config import CertifiedKey, ClientConfig, ServerConfig
 from nautilus_tls.crypto import catalog
 from nautilus_tls.crypto.certgen import ALGORITHMS, write_pem_bundle
-from nautilus_tls.crypto.x509 import TrustStore, subject_of
+from nautilus_tls.crypto.x509 import X509_PROFILES, TrustStore, subject_of
 from nautilus_tls.demo import run_demo
-from nautilus_tls.errors import ConfigError, ProtocolError, TLSError
+from nautilus_tls.errors import ConfigError, MissingCloseNotify, ProtocolError, TLSError
 from nautilus_tls.policy import PRESETS, Kind, codes_for_names
 from nautilus_tls.session_info import SessionInfo
 
@@ -56,6 +57,8 @@ DEFAULT_CERT_NAMES = ["localhost", "127.0.0.1", "::1"]
 DEFAULT_PORT = 8443
 REPLY_TIMEOUT = 10.0
 """Seconds ``connect --send`` waits for the server to answer and close."""
+CLOSE_AFTER_IDLE = 0.3
+"""Seconds of silence from the server after which ``connect --send`` sends close_notify."""
 HTTP_REQUEST_TIMEOUT = 30.0
 MAX_HTTP_HEAD = 16 * 1024
 
@@ -144,6 +147,20 @@ def _add_tls_options(p: argparse.ArgumentParser) -> None:
     )
     p.add_argument("--alpn", type=_alpn_list, help="ALPN protocols, e.g. h2,http/1.1")
     p.add_argument("--keylog", metavar="F", help="append TLS secrets to F (NSS key log format)")
+    p.add_argument(
+        "--ragged-eof",
+        choices=("error", "allow"),
+        default="error",
+        help="a peer that closes without close_notify: error (default; possible truncation) "
+        "or allow (a clean end after whole records)",
+    )
+    p.add_argument(
+        "--x509-profile",
+        choices=X509_PROFILES,
+        default="webpki",
+        help="how the peer's certificates are checked: webpki (default, CA/Browser Forum "
+        "rules) or private (also accepts a CA without keyUsage, as openssl req -x509 makes)",
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -308,6 +325,8 @@ def _common_config(args: argparse.Namespace) -> dict[str, Any]:
         kw["alpn_protocols"] = args.alpn
     if args.keylog:
         kw["keylog_file"] = args.keylog
+    kw["x509_profile"] = args.x509_profile
+    kw["ragged_eof"] = args.ragged_eof
     return kw
 
 
@@ -407,6 +426,7 @@ async def _serve(args: argparse.Namespace, config: ServerConfig) -> None:
         peer = writer.get_extra_info("peername")
         record = _log_record(info, peer)
         record["client_certificate"] = info.peer_certificate_subject
+        record["client_certificate_names"] = list(info.peer_certificate_names)
         if args.json_log:
             print(json.dumps(record), flush=True)
         else:
@@ -581,7 +601,8 @@ def cmd_connect(args: argparse.Namespace) -> int:
 
 
 def _describe_failure(exc: TLSError) -> str:
-    if isinstance(exc, ProtocolError):
+    # A missing close_notify involves no alert: the peer just closed the socket.
+    if isinstance(exc, ProtocolError) and not isinstance(exc, MissingCloseNotify):
         message = exc.args[0] if exc.args else type(exc).__name__
         return f"{exc.alert.name}: {message}"
     return str(exc)
@@ -614,6 +635,7 @@ async def _connect(args: argparse.Namespace, config: ClientConfig) -> int:
         record["client_certificate"] = subject_of(config.client_certificate.chain[0])
     record["server_name"] = info.server_name
     record["server_certificate"] = info.peer_certificate_subject
+    record["server_certificate_names"] = list(info.peer_certificate_names)
     record["peer_chain"] = [subject_of(der) for der in info.peer_certificates]
     record["verified"] = not config.insecure_skip_verify
 
@@ -628,16 +650,8 @@ async def _connect(args: argparse.Namespace, config: ClientConfig) -> int:
         _print_session(record, sys.stdout)
     status = EXIT_OK
     reply = bytearray()
-
-    async def collect() -> None:
-        while chunk := await reader.read(65536):
-            reply.extend(chunk)
-
     try:
-        writer.write(_unescape(args.send).encode())
-        await writer.drain()
-        writer.close()  # close_notify: the server answers and closes in turn
-        await asyncio.wait_for(collect(), args.timeout)
+        await _exchange(reader, writer, _unescape(args.send).encode(), reply, args.timeout)
     except TimeoutError:
         print(f"error: no end of reply within {args.timeout:g} s", file=sys.stderr)
         status = EXIT_FAILED
@@ -654,6 +668,38 @@ async def _connect(args: argparse.Namespace, config: ClientConfig) -> int:
         sys.stdout.write(reply.decode("utf-8", "replace"))
         sys.stdout.flush()
     return status
+
+
+async def _exchange(
+    reader: TLSReader, writer: TLSWriter, request: bytes, reply: bytearray, timeout: float
+) -> None:
+    """Send ``request`` and collect the reply into ``reply`` until the server ends the stream.
+
+    Our close_notify goes out only once the server has been quiet for
+    :data:`CLOSE_AFTER_IDLE` seconds (servers such as an echo loop wait for it). Sent at once,
+    it is unread input at a server that answers and closes without reading further (a
+    Python ``ssl`` script, an HTTP/1.0 server), and its TCP stack then resets the connection,
+    which can destroy the reply still in its send queue.
+    """
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    writer.write(request)
+    await writer.drain()
+    while (remaining := deadline - loop.time()) > 0:
+        closed = writer.is_closing()
+        try:
+            chunk = await asyncio.wait_for(
+                reader.read(65536), remaining if closed else min(remaining, CLOSE_AFTER_IDLE)
+            )
+        except TimeoutError:
+            if closed:
+                raise
+            writer.close()  # the server is waiting for us: close_notify
+            continue
+        if not chunk:
+            return
+        reply.extend(chunk)
+    raise TimeoutError
 
 
 def _print_session(record: dict[str, object], out: TextIO) -> None:

@@ -23,7 +23,12 @@ from typing import Literal
 from nautilus_tls import defaults
 from nautilus_tls.crypto.certnames import names_of
 from nautilus_tls.crypto.signatures import PrivateKey, load_private_key_pem, schemes_for_key
-from nautilus_tls.crypto.x509 import TrustStore, load_certificate_chain_pem
+from nautilus_tls.crypto.x509 import (
+    X509_PROFILES,
+    TrustStore,
+    X509Profile,
+    load_certificate_chain_pem,
+)
 from nautilus_tls.errors import ConfigError
 from nautilus_tls.policy import Policy, PolicyName, Preference, name_of, policy_named, resolve
 from nautilus_tls.session.anti_replay import AntiReplay, MemoryAntiReplay
@@ -36,6 +41,7 @@ from nautilus_tls.wire.enums import (
 )
 
 ClientAuth = Literal["none", "request", "require"]
+RaggedEof = Literal["error", "allow"]
 KeyLogCallback = Callable[[str], None]
 
 
@@ -120,6 +126,13 @@ class _CommonConfig:
     max_certificate_chain_length: int = defaults.MAX_CERTIFICATE_CHAIN_LENGTH
     max_certificate_chain_size: int = defaults.MAX_CERTIFICATE_CHAIN_SIZE
     max_buffered_plaintext: int = defaults.MAX_BUFFERED_PLAINTEXT
+    # How the peer's certificate chain is checked: "webpki" (CA/Browser Forum rules) or
+    # "private" (also accepts a CA without keyUsage, as `openssl req -x509` makes them).
+    x509_profile: X509Profile = "webpki"
+    # A peer that closes TCP without close_notify: "error" (default; RFC 8446 §6.1, it may be
+    # a truncation attack) or "allow" (a clean end after whole records, like ssl's
+    # suppress_ragged_eofs; for servers whose browsers drop keep-alive sockets that way).
+    ragged_eof: RaggedEof = "error"
 
     @property
     def security_policy(self) -> Policy:
@@ -158,6 +171,10 @@ class _CommonConfig:
         object.__setattr__(self, "signature_schemes", resolved.signature_schemes)
         object.__setattr__(self, "min_security_level", resolved.min_security_level)
         _check_alpn(self.alpn_protocols)
+        if self.ragged_eof not in ("error", "allow"):
+            raise ConfigError("ragged_eof must be 'error' or 'allow'")
+        if self.x509_profile not in X509_PROFILES:
+            raise ConfigError(f"x509_profile must be one of: {', '.join(X509_PROFILES)}")
         if self.handshake_timeout <= 0:
             raise ConfigError("handshake_timeout must be positive")
         _check_limits(self)

@@ -26,6 +26,7 @@ from nautilus_tls.errors import (
     ConnectionClosedError,
     DecodeError,
     LocalProtocolError,
+    MissingCloseNotify,
     ProtocolError,
     RemoteProtocolError,
     TLSError,
@@ -115,6 +116,7 @@ class Connection:
         self._deframer = RecordDeframer(max_buffer=defaults.MAX_RECEIVE_BUFFER)
         self._reassembler = HandshakeReassembler(max_message_size=config.max_handshake_message_size)
         self._max_handshake_bytes = config.max_handshake_bytes
+        self._ragged_eof = config.ragged_eof
         self._handshake_bytes = 0  # received from the peer while handshaking
         self._out: list[bytes] = []
         self._events: deque[Event] = deque()
@@ -508,14 +510,32 @@ class Connection:
     def _on_eof(self) -> None:
         if self._peer_closed or self._state in ("closed", "failed"):
             return
+        if self._ragged_eof_allowed():
+            # ragged_eof="allow" (ssl's suppress_ragged_eofs): a peer that just closes the
+            # socket after whole records ends the stream as if it had sent close_notify.
+            self._peer_closed = True
+            self._events.append(ConnectionClosed(clean=True))
+            if self._we_closed:
+                self._set_closed()
+            return
         # RFC 8446 §6.1: EOF without close_notify is a truncation the application must see.
         self._state = "failed"
-        self._error = RemoteProtocolError(
-            "connection closed by peer without close_notify (possible truncation)",
-            alert=AlertDescription.close_notify,
+        partial = self._deframer.buffered
+        where = f" in the middle of a record ({partial} bytes)" if partial else ""
+        self._error = MissingCloseNotify(
+            f"connection closed by peer without close_notify{where} (possible truncation)"
         )
         self._events.append(ConnectionClosed(clean=False, error=str(self._error)))
         self._forget_keys()
+
+    def _ragged_eof_allowed(self) -> bool:
+        """Only after the handshake, and only when no record was cut off: a partial record
+        is truncation whatever the setting."""
+        return (
+            self._ragged_eof == "allow"
+            and self._state == "connected"
+            and self._deframer.buffered == 0
+        )
 
     # --- actions out ---------------------------------------------------------------------------
 

@@ -12,7 +12,8 @@ The tree::
             ├── PeerMisbehaved       well-formed but forbidden          (usually illegal_parameter)
             ├── PeerIncompatible     nothing in common                  (handshake_failure, ...)
             ├── BadCertificate       certificate or chain rejected      (bad_certificate, unknown_ca, ...)
-            └── AlertReceived        the peer sent us a fatal alert (or close_notify before the end)
+            ├── AlertReceived        the peer sent us a fatal alert (or close_notify before the end)
+            └── MissingCloseNotify   the peer closed TCP without close_notify (no alert involved)
 
 Every protocol error names its alert, so the connection has exactly one place that turns an
 error into the alert it sends (:func:`alert_for`). Messages never contain key material.
@@ -143,6 +144,17 @@ class AlertReceived(RemoteProtocolError):
             f"peer sent alert {alert_name(description)}",
             alert=desc if desc is not None else AlertDescription.close_notify,
         )
+
+
+class MissingCloseNotify(RemoteProtocolError):
+    """The peer ended the TCP stream without close_notify: a possible truncation attack
+    (RFC 8446 §6.1). No alert was sent or received (the peer is gone), so the message does
+    not name one; ``alert`` is close_notify only because every ProtocolError carries one."""
+
+    default_alert = AlertDescription.close_notify
+
+    def __str__(self) -> str:
+        return Exception.__str__(self)
 
 
 class HandshakeTimeout(LocalProtocolError):

@@ -14,7 +14,10 @@ class SessionInfo:
     alpn: str | None
     server_name: str | None
     peer_certificates: tuple[bytes, ...] = field(default=(), repr=False)
-    peer_certificate_subject: str | None = None
+    peer_certificate_subject: str | None = None  # RFC 4514 subject DN of the peer's leaf
+    # DNS names and IP addresses in the leaf's subjectAltName (empty when it has none: a
+    # client certificate may identify its holder by subject DN alone).
+    peer_certificate_names: tuple[str, ...] = ()
     client_certificate_scheme: str | None = None
     resumed: bool = False
     hello_retry: bool = False
@@ -29,6 +32,7 @@ class SessionInfo:
             "alpn": self.alpn,
             "server_name": self.server_name,
             "peer_certificate_subject": self.peer_certificate_subject,
+            "peer_certificate_names": list(self.peer_certificate_names),
             "resumed": self.resumed,
             "hello_retry": self.hello_retry,
             "early_data": self.early_data,

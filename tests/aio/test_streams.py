@@ -3,21 +3,27 @@
 from __future__ import annotations
 
 import asyncio
+import errno
 import logging
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 from typing import Any, TypeVar
 
 import pytest
 from conftest import TestPki
+from loopback import python_ssl_server
 
 from nautilus_tls import defaults
 from nautilus_tls.aio import TLSReader, TLSWriter, connect, start_server
+from nautilus_tls.config import ClientConfig
+from nautilus_tls.crypto.x509 import TrustStore
 from nautilus_tls.errors import (
     AlertDescription,
     BadCertificate,
     ConfigError,
     ConnectionClosedError,
     HandshakeTimeout,
+    MissingCloseNotify,
     ProtocolError,
     RemoteProtocolError,
 )
@@ -410,6 +416,73 @@ def test_alpn_is_negotiated(tls_pki: TestPki) -> None:
         _reader, writer = await open_client(port, tls_pki, alpn_protocols=(b"http/1.1",))
         assert writer.info.alpn == "http/1.1"
         writer.close()
+        await stop(server)
+
+    run(main())
+
+
+# --- peers that leave without close_notify (issue 11, item 18) -----------------------------
+
+
+async def open_python_ssl_client(
+    port: int, pki_dir: Path, **kw: Any
+) -> tuple[TLSReader, TLSWriter]:
+    config = ClientConfig(
+        trust_store=TrustStore.from_file(pki_dir / "ca.pem"), x509_profile="private", **kw
+    )
+    return await asyncio.wait_for(
+        connect("127.0.0.1", port, config=config, server_name="localhost"), TIMEOUT
+    )
+
+
+@pytest.mark.parametrize("size", [65536, -1])
+def test_read_delivers_the_reply_before_a_reset(openssl_pki: Path, size: int) -> None:
+    async def main() -> None:
+        with python_ssl_server(openssl_pki, then="reset") as port:
+            reader, writer = await open_python_ssl_client(port, openssl_pki)
+            writer.write(b"ping")
+            await writer.drain()
+            assert await asyncio.wait_for(reader.read(size), TIMEOUT) == b"ping"
+            with pytest.raises(ConnectionClosedError, match="reset"):
+                await asyncio.wait_for(reader.read(size), TIMEOUT)
+            writer.close()
+            await asyncio.wait_for(writer.wait_closed(), TIMEOUT)
+
+    run(main())
+
+
+def test_ragged_eof_allow_ends_reading_cleanly(openssl_pki: Path) -> None:
+    async def main() -> None:
+        with python_ssl_server(openssl_pki, then="close", connections=2) as port:
+            for ragged, end in (("error", MissingCloseNotify), ("allow", None)):
+                reader, writer = await open_python_ssl_client(port, openssl_pki, ragged_eof=ragged)
+                writer.write(b"ping")
+                assert await asyncio.wait_for(reader.read(100), TIMEOUT) == b"ping"
+                if end is None:
+                    assert await asyncio.wait_for(reader.read(100), TIMEOUT) == b""
+                else:
+                    with pytest.raises(end, match="without close_notify") as exc:
+                        await asyncio.wait_for(reader.read(100), TIMEOUT)
+                    assert "(alert:" not in str(exc.value)
+                writer.close()
+                await asyncio.wait_for(writer.wait_closed(), TIMEOUT)
+
+    run(main())
+
+
+def test_close_does_not_raise_when_the_peer_has_already_left(tls_pki: TestPki) -> None:
+    async def main() -> None:
+        server, port = await serve(echo, tls_pki)
+        _reader, writer = await open_client(port, tls_pki)
+        transport = writer.transport
+
+        def peer_gone() -> None:  # what shutdown() says after a reset beat it (loopback)
+            raise OSError(errno.ENOTCONN, "Transport endpoint is not connected")
+
+        transport.write_eof = peer_gone  # type: ignore[method-assign]
+        writer.close()
+        await asyncio.wait_for(writer.wait_closed(), TIMEOUT)
+        assert transport.is_closing()
         await stop(server)
 
     run(main())

@@ -365,3 +365,109 @@ def test_subject_of_rfc8448_certificate() -> None:
     assert subject_of(der) == "CN=rsa"
     with pytest.raises(BadCertificate):
         subject_of(b"junk")
+
+
+# --- Private PKIs made with OpenSSL's default commands (issue 11, item 17) ----------------
+
+
+def _pem_der(path: Path) -> bytes:
+    return x509.load_pem_x509_certificate(path.read_bytes()).public_bytes(DER)
+
+
+def _openssl_store(pki: Path, name: str = "ca") -> TrustStore:
+    return TrustStore.from_file(pki / f"{name}.pem")
+
+
+def _now() -> datetime.datetime:
+    return datetime.datetime.now(datetime.UTC)
+
+
+def test_rejects_openssl_default_ca_under_webpki_naming_the_ca_and_the_option(
+    openssl_pki: Path,
+) -> None:
+    with pytest.raises(BadCertificate) as exc:
+        verify_server_chain(
+            [_pem_der(openssl_pki / "server.pem")], "localhost", _openssl_store(openssl_pki), _now()
+        )
+    message = str(exc.value)
+    assert _alert(exc) is AlertDescription.bad_certificate
+    assert "'CN=ca'" in message and "keyUsage" in message
+    assert 'x509_profile="private"' in message and "--x509-profile private" in message
+
+
+@pytest.mark.parametrize("leaf", ["server", "client_nosan"])
+def test_accepts_openssl_default_ca_and_leaf_without_eku_with_private_profile(
+    openssl_pki: Path, leaf: str
+) -> None:
+    der = _pem_der(openssl_pki / f"{leaf}.pem")
+    store = _openssl_store(openssl_pki)
+    if leaf == "server":
+        verify_server_chain([der], "localhost", store, _now(), profile="private")
+    verify_client_chain([der], store, _now(), profile="private")
+
+
+def test_accepts_client_certificate_without_subject_alt_name(openssl_pki: Path) -> None:
+    # The CA passes the WebPKI rules, so this is the default profile at work.
+    der = _pem_der(openssl_pki / "ku_client_nosan.pem")
+    verify_client_chain([der], _openssl_store(openssl_pki, "ku_ca"), _now())
+
+
+def test_rejects_server_certificate_without_subject_alt_name_in_every_profile(
+    openssl_pki: Path,
+) -> None:
+    der = _pem_der(openssl_pki / "ku_client_nosan.pem")
+    for profile in ("webpki", "private"):
+        with pytest.raises(BadCertificate, match=r"'CN=client'.*subjectAltName") as exc:
+            verify_server_chain(
+                [der], "client", _openssl_store(openssl_pki, "ku_ca"), _now(), profile=profile
+            )
+        assert "x509_profile=" not in str(exc.value)  # no option relaxes it
+
+
+@pytest.mark.parametrize("profile", ["webpki", "private"])
+def test_rejects_x509_v1_leaf_naming_it(openssl_pki: Path, profile: str) -> None:
+    der = _pem_der(openssl_pki / "client_v1.pem")
+    with pytest.raises(BadCertificate, match=r"'CN=client'.*v3") as exc:
+        verify_client_chain([der], _openssl_store(openssl_pki), _now(), profile=profile)  # type: ignore[arg-type]
+    assert _alert(exc) is AlertDescription.bad_certificate
+    assert "x509_profile=" not in str(exc.value)
+
+
+def _self_signed_ca(cn: str, extensions: list[x509.ExtensionType]) -> Issued:
+    key = ec.generate_private_key(ec.SECP256R1())
+    builder = (
+        x509.CertificateBuilder()
+        .subject_name(_name(cn))
+        .issuer_name(_name(cn))
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(NOW - DAY)
+        .not_valid_after(NOW + 30 * DAY)
+    )
+    for ext in extensions:
+        builder = builder.add_extension(ext, critical=True)
+    return Issued(key, builder.sign(key, hashes.SHA256()))
+
+
+@pytest.mark.parametrize(
+    ("extensions", "rule"),
+    [
+        ([], "basicConstraints"),
+        ([x509.BasicConstraints(ca=False, path_length=None)], "basicConstraints"),
+        ([x509.BasicConstraints(ca=True, path_length=None), _key_usage(ca=False)], "keyCertSign"),
+    ],
+)
+def test_private_profile_still_requires_a_real_ca(
+    extensions: list[x509.ExtensionType], rule: str
+) -> None:
+    ca = _self_signed_ca("private root", extensions)
+    leaf = make_leaf("p256", ca, ("localhost",))
+    with pytest.raises(BadCertificate, match=f"'CN=private root'.*{rule}") as exc:
+        verify_server_chain(
+            [leaf.der],
+            "localhost",
+            TrustStore.from_certificates([ca.der]),
+            NOW,
+            profile="private",
+        )
+    assert _alert(exc) is AlertDescription.bad_certificate

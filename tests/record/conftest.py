@@ -1,4 +1,4 @@
-"""Make ``tests/vectors.py`` importable as ``vectors`` (test folders have no __init__.py).
+"""Make ``tests/vectors/`` importable as ``vectors`` (test folders have no __init__.py).
 
 Redundant once pytest's ``pythonpath`` setting includes ``tests``; harmless until then.
 """

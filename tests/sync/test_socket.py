@@ -6,14 +6,21 @@ import socket
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
 
 import pytest
 from conftest import TestPki
+from loopback import python_ssl_server
 
+from nautilus_tls.config import ClientConfig
+from nautilus_tls.crypto.x509 import TrustStore
 from nautilus_tls.errors import (
     AlertDescription,
     BadCertificate,
+    ConnectionClosedError,
     HandshakeTimeout,
+    MissingCloseNotify,
     ProtocolError,
     RemoteProtocolError,
 )
@@ -182,3 +189,42 @@ def test_mutual_tls(tls_pki: TestPki) -> None:
             assert client.recv(1) == b"x"
         assert errors == []
     assert subjects and subjects[0] is not None and "client.nautilus.test" in subjects[0]
+
+
+# --- peers that leave without close_notify (issue 11, item 18) -----------------------------
+
+
+def _python_ssl_client(port: int, pki_dir: Path, **kw: Any) -> TLSSocket:
+    config = ClientConfig(
+        trust_store=TrustStore.from_file(pki_dir / "ca.pem"), x509_profile="private", **kw
+    )
+    return TLSSocket.connect(
+        ("127.0.0.1", port), config=config, server_name="localhost", timeout=TIMEOUT
+    )
+
+
+def test_recv_delivers_the_reply_before_a_reset(openssl_pki: Path) -> None:
+    with (
+        python_ssl_server(openssl_pki, then="reset") as port,
+        _python_ssl_client(port, openssl_pki) as client,
+    ):
+        client.sendall(b"ping")
+        assert client.recv(100) == b"ping"
+        with pytest.raises(ConnectionClosedError, match="reset"):
+            client.recv(100)
+        client.close()  # never raises for a peer that left first
+
+
+@pytest.mark.parametrize("ragged_eof", ["error", "allow"])
+def test_ragged_eof_setting_decides_how_recv_ends(openssl_pki: Path, ragged_eof: str) -> None:
+    with (
+        python_ssl_server(openssl_pki, then="close") as port,
+        _python_ssl_client(port, openssl_pki, ragged_eof=ragged_eof) as client,
+    ):
+        client.sendall(b"ping")
+        assert client.recv(100) == b"ping"
+        if ragged_eof == "allow":
+            assert client.recv(100) == b""
+        else:
+            with pytest.raises(MissingCloseNotify, match="without close_notify"):
+                client.recv(100)

@@ -1,7 +1,7 @@
 """Handshake message codecs (RFC 8446 §4) and reassembly.
 
 Round trips and "no strict prefix decodes" follow Go's handshake_messages_test.go; the real
-messages come from RFC 8448 §3-§7 (../shared/vectors/rfc8448).
+messages come from RFC 8448 §3-§7 (tests/vectors/rfc8448).
 """
 
 from __future__ import annotations

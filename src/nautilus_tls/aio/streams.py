@@ -8,9 +8,10 @@ waits for it), and whatever ``Connection.data_to_send`` returns goes to the tran
 Reading (``TLSReader``):
 
 * ``read()`` returns ``b""`` after the peer's close_notify (a clean end of stream) and raises
-  :class:`~nautilus_tls.errors.RemoteProtocolError` when the stream ends without one (a
-  possible truncation attack, RFC 8446 §6.1). Plaintext that arrived before the end is always
-  delivered first.
+  :class:`~nautilus_tls.errors.MissingCloseNotify` when the stream ends without one (a
+  possible truncation attack, RFC 8446 §6.1), unless ``config.ragged_eof`` is ``"allow"``.
+  Plaintext that arrived before the end, or before a reset, is always delivered first (also
+  by ``read()`` without a size: it returns it, and the next read raises).
 * A fatal alert, from the peer or from us, surfaces as the :class:`ProtocolError` whose
   ``.alert`` names it; a lost TCP connection as :class:`ConnectionClosedError`.
 * Backpressure: when more than ``config.max_buffered_plaintext`` bytes of plaintext wait to be
@@ -25,7 +26,8 @@ and the wait counts against ``config.handshake_timeout``. Connections beyond tho
 (closed at once).
 
 Closing (``TLSWriter.close``): close_notify is sent and the TCP write side shut down; the
-transport closes when the peer closes too, or after :data:`CLOSE_TIMEOUT` seconds.
+transport closes when the peer closes too, or after :data:`CLOSE_TIMEOUT` seconds. Neither
+``close`` nor ``wait_closed`` raises when the peer has already gone.
 """
 
 from __future__ import annotations
@@ -280,11 +282,10 @@ class _TLSProtocol(asyncio.Protocol):
         self._wake_drain_waiters()
         transport = self._transport
         if transport is not None and not transport.is_closing():
-            if not self._peer_eof and transport.can_write_eof():
+            if not self._peer_eof and transport.can_write_eof() and _write_eof(transport):
                 # Lingering close: FIN after the alert, then drop what still arrives until
                 # the peer closes (bounded). Closing at once with unread input would send a
                 # RST, which can destroy the alert before the peer reads it.
-                transport.write_eof()
                 self._close_timer = self._loop.call_later(
                     defaults.FAILED_CLOSE_LINGER_SECONDS, transport.close
                 )
@@ -423,10 +424,10 @@ class _TLSProtocol(asyncio.Protocol):
             or self._peer_eof
             or self._conn.peer_closed
             or not transport.can_write_eof()
+            or not _write_eof(transport)
         ):
             transport.close()
             return
-        transport.write_eof()
         self._eof_written = True
         # Keep reading so that the peer's close_notify and FIN are seen (and not answered with
         # an RST because of unread data); close anyway after a while.
@@ -452,6 +453,18 @@ class _TLSProtocol(asyncio.Protocol):
         if self._transport is None:
             raise ConnectionClosedError("no transport yet")
         return self._transport
+
+
+def _write_eof(transport: asyncio.Transport) -> bool:
+    """Shut down our sending side; False when the peer already left. On loopback a reset
+    answering our last record can arrive before ``shutdown`` (ENOTCONN): closing must not
+    raise for a peer that left first."""
+    try:
+        transport.write_eof()
+    except OSError as exc:
+        logger.debug("write_eof failed, the peer has gone: %s", _describe(exc))
+        return False
+    return True
 
 
 class _HandshakeSlots:
@@ -592,6 +605,8 @@ class TLSReader:
         if n < 0:
             while not self._eof:
                 if self._exception is not None:
+                    if self._buffer:
+                        break  # what arrived before the error first; the next read raises
                     raise self._exception
                 await self._wait("read")
             return self._take(len(self._buffer))

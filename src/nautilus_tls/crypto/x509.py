@@ -1,5 +1,16 @@
 """Certificate chains: trust stores and path validation (RFC 5280 via cryptography's
-``cryptography.x509.verification``, which applies the CA/Browser Forum WebPKI profile).
+``cryptography.x509.verification``).
+
+Two verification profiles (``x509_profile`` on the configs, ``--x509-profile`` in the CLI):
+
+* ``"webpki"`` (default): cryptography's CA/Browser Forum WebPKI profile, for public servers;
+* ``"private"``: for private PKIs made with OpenSSL's default commands. A CA certificate
+  without keyUsage is accepted (basicConstraints CA:TRUE is still required). Built from
+  cryptography's extension policies, not a validator of our own.
+
+Under both, a leaf without extendedKeyUsage is accepted, an X.509 v1 certificate is refused,
+and a client certificate needs no subjectAltName (its subject DN may be its only identity).
+A refusal names the certificate, the rule that failed and the option that relaxes it.
 
 Failures become :class:`BadCertificate` with the alert RFC 8446 §6.2 asks for:
 
@@ -24,10 +35,12 @@ from __future__ import annotations
 import datetime
 import ipaddress
 import warnings
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
 from functools import lru_cache
 from os import PathLike
 from pathlib import Path
+from typing import Literal
 
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
@@ -42,7 +55,9 @@ from nautilus_tls.errors import (
 )
 
 __all__ = [
+    "X509_PROFILES",
     "TrustStore",
+    "X509Profile",
     "ca_distinguished_names",
     "load_certificate_chain_pem",
     "subject_of",
@@ -227,14 +242,208 @@ def _not_valid_at(cert: x509.Certificate, now: datetime.datetime) -> bool:
     return not cert.not_valid_before_utc <= now <= cert.not_valid_after_utc
 
 
+# --- Verification profiles ---------------------------------------------------------------
+#
+# "webpki" is cryptography's CA/Browser Forum profile unchanged (for servers on the public
+# internet). "private" is for private PKIs made with OpenSSL's default commands: a CA without
+# keyUsage is accepted (basicConstraints CA:TRUE is still required, and a keyUsage that is
+# present must still assert keyCertSign). Both accept a leaf without extendedKeyUsage (RFC 5280
+# §4.2.1.12: absent means any purpose) and both refuse X.509 v1 certificates.
+# A client certificate needs no subjectAltName under either profile: mutual TLS identifies a
+# client by its subject DN at least as often as by a name, and OpenSSL, Go and Node accept it.
+
+X509Profile = Literal["webpki", "private"]
+X509_PROFILES: tuple[X509Profile, ...] = ("webpki", "private")
+_RELAX_PROFILE = 'x509_profile="private" (CLI --x509-profile private) accepts it'
+
+
+def _key_cert_sign_if_present(
+    _policy: verification.Policy, _cert: x509.Certificate, usage: x509.KeyUsage | None
+) -> None:
+    # RFC 5280 §4.2.1.3: a CA key that signs certificates asserts keyCertSign when the
+    # extension is there; only its absence is forgiven by the private profile.
+    if usage is not None and not usage.key_cert_sign:
+        raise ValueError("keyUsage.keyCertSign must be asserted in a CA certificate")
+
+
+@lru_cache(maxsize=len(X509_PROFILES) * 2)
+def _extension_policies(
+    profile: X509Profile, client: bool
+) -> tuple[verification.ExtensionPolicy, verification.ExtensionPolicy]:
+    """The (CA, end-entity) extension policies for ``profile``; ``client`` for a client leaf."""
+    ExtensionPolicy, Criticality = verification.ExtensionPolicy, verification.Criticality
+    ca_policy = ExtensionPolicy.webpki_defaults_ca()
+    if profile == "private":
+        ca_policy = ca_policy.may_be_present(
+            x509.KeyUsage, Criticality.AGNOSTIC, _key_cert_sign_if_present
+        )
+    ee_policy = ExtensionPolicy.webpki_defaults_ee()
+    if client:
+        ee_policy = ee_policy.may_be_present(
+            x509.SubjectAlternativeName, Criticality.AGNOSTIC, None
+        )
+    return ca_policy, ee_policy
+
+
+def _policy_builder(
+    store: TrustStore, when: datetime.datetime, profile: X509Profile, *, client: bool
+) -> verification.PolicyBuilder:
+    if profile not in X509_PROFILES:
+        raise ConfigError(f"x509_profile must be one of {', '.join(X509_PROFILES)}")
+    ca_policy, ee_policy = _extension_policies(profile, client)
+    return (
+        verification.PolicyBuilder()
+        .store(store.store)
+        .time(when)
+        .extension_policies(ca_policy=ca_policy, ee_policy=ee_policy)
+    )
+
+
+# --- Explaining a refusal ---------------------------------------------------------------
+#
+# The verifier says what failed but, for an issuer that failed, not which certificate. Every
+# refusal names the certificate, the rule and, where one exists, the option that relaxes it.
+
+
+@dataclass(frozen=True, slots=True)
+class _Rule:
+    markers: tuple[str, ...]  # substrings of the verifier's message
+    text: str  # the rule, as a user reads it
+    # For a rule an issuer broke (the verifier does not say which): does this CA break it?
+    breaks: Callable[[x509.Certificate], bool] | None = None
+    relaxed_by_private: bool = False
+
+
+def _no_key_usage(cert: x509.Certificate) -> bool:
+    return _extension(cert, x509.KeyUsage) is None
+
+
+def _no_key_cert_sign(cert: x509.Certificate) -> bool:
+    usage = _extension(cert, x509.KeyUsage)
+    return isinstance(usage, x509.KeyUsage) and not usage.key_cert_sign
+
+
+def _not_a_ca(cert: x509.Certificate) -> bool:
+    constraints = _extension(cert, x509.BasicConstraints)
+    return not (isinstance(constraints, x509.BasicConstraints) and constraints.ca)
+
+
+def _extension(cert: x509.Certificate, kind: type[x509.ExtensionType]) -> object | None:
+    try:
+        return cert.extensions.get_extension_for_class(kind).value
+    except (x509.ExtensionNotFound, ValueError):
+        return None
+
+
+_RULES: tuple[_Rule, ...] = (
+    _Rule(
+        ("2.5.29.15: Certificate is missing required extension",),
+        "a CA certificate needs a keyUsage extension with keyCertSign "
+        "(CA/Browser Forum Baseline Requirements §7.1.2)",
+        relaxed_by_private=True,
+        breaks=_no_key_usage,
+    ),
+    _Rule(
+        ("keyCertSign must be asserted",),
+        "a CA certificate's keyUsage must assert keyCertSign (RFC 5280 §4.2.1.3)",
+        breaks=_no_key_cert_sign,
+    ),
+    _Rule(
+        ("2.5.29.19", "basicConstraints.cA must be asserted"),
+        "a CA certificate needs basicConstraints with CA:TRUE (RFC 5280 §4.2.1.9)",
+        breaks=_not_a_ca,
+    ),
+    _Rule(
+        ("must be an X509v3 certificate",),
+        "only X.509 v3 certificates are accepted (RFC 5280 §4.1.2.1); "
+        "reissue it with extensions (openssl x509 -req ... -extfile FILE)",
+    ),
+    _Rule(
+        ("has no subjectAltName", "2.5.29.17: Certificate is missing required extension"),
+        "a server certificate must name the server in subjectAltName "
+        "(RFC 9525 §6.3: the subject CN is not used)",
+    ),
+    _Rule(
+        ("no matching subjectAltName",),
+        "the subjectAltName does not cover the server name",
+    ),
+    _Rule(
+        ("required EKU not found",),
+        "its extendedKeyUsage does not allow this use (serverAuth for a server, "
+        "clientAuth for a client; RFC 5280 §4.2.1.12)",
+    ),
+)
+
+_ENCOUNTERED = " (encountered processing <Certificate(subject=<Name("
+_ENCOUNTERED_END = ")>, ...)>)"
+
+
+def _named_subject(message: str) -> str | None:
+    """The subject the verifier names in its message, when it names one."""
+    start = message.find(_ENCOUNTERED)
+    if start < 0 or not message.endswith(_ENCOUNTERED_END):
+        return None
+    return message[start + len(_ENCOUNTERED) : -len(_ENCOUNTERED_END)]
+
+
+def _name_text(cert: x509.Certificate, which: Literal["subject", "issuer"]) -> str:
+    """A certificate's subject or issuer for a message; a peer's name may not parse (the
+    certificate is parsed lazily), and explaining a refusal must not fail in turn."""
+    try:
+        name = cert.subject if which == "subject" else cert.issuer
+        return name.rfc4514_string()
+    except ValueError:
+        return f"(a {which} that does not parse)"
+
+
+def _issuers_on_path(
+    chain: Sequence[x509.Certificate], store: TrustStore
+) -> list[x509.Certificate]:
+    """The CA certificates the path from the leaf could go through, nearest first (by
+    issuer name only: this names a culprit; the verifier already decided)."""
+    candidates = [*chain[1:], *store.certificates]
+    found: list[x509.Certificate] = []
+    current = chain[0]
+    try:
+        while len(found) < len(candidates):
+            issuer = next(
+                (c for c in candidates if c.subject == current.issuer and c not in found), None
+            )
+            if issuer is None:
+                break
+            found.append(issuer)
+            if issuer.subject == issuer.issuer:
+                break
+            current = issuer
+    except ValueError:  # a name that does not parse ends the walk
+        pass
+    return found
+
+
+def _culprit(
+    message: str, rule: _Rule | None, chain: Sequence[x509.Certificate], store: TrustStore
+) -> str:
+    named = _named_subject(message)
+    if named is not None:
+        return f"certificate {named!r}"
+    if rule is not None and rule.breaks is not None:
+        for issuer in _issuers_on_path(chain, store):
+            if rule.breaks(issuer):
+                return f"CA certificate {_name_text(issuer, 'subject')!r}"
+    return f"an issuer of {_name_text(chain[0], 'subject')!r}"
+
+
 def _classify(
     error: verification.VerificationError,
     chain: Sequence[x509.Certificate],
+    store: TrustStore,
     now: datetime.datetime,
+    profile: X509Profile,
 ) -> BadCertificate:
-    """Turn a verifier failure into the alert RFC 8446 §6.2 names."""
+    """Turn a verifier failure into the alert RFC 8446 §6.2 names, with a message that names
+    the certificate, the rule and the option that relaxes it (if any)."""
     message = str(error)
-    reason = message.split(" (encountered processing", 1)[0]
+    reason = message.split(" (encountered processing", 1)[0].removeprefix("validation failed: ")
     if "not valid at validation time" in message or _not_valid_at(chain[0], now):
         alert = AlertDescription.certificate_expired
     elif "Forbidden public key algorithm" in message or "Forbidden signature algorithm" in message:
@@ -243,7 +452,17 @@ def _classify(
         alert = AlertDescription.unknown_ca
     else:
         alert = AlertDescription.bad_certificate
-    return BadCertificate(f"certificate chain rejected: {reason}", alert=alert)
+    rule = next((r for r in _RULES if any(m in message for m in r.markers)), None)
+    text = rule.text if rule is not None else reason
+    culprit = _culprit(message, rule, chain, store)
+    if alert is AlertDescription.unknown_ca:
+        culprit = f"certificate {_name_text(chain[-1], 'subject')!r}"
+        text = f"its issuer {_name_text(chain[-1], 'issuer')!r} is not a trusted CA"
+    detail = f"certificate chain rejected: {culprit}: {text} (x509_profile {profile}"
+    detail += f"; verifier: {reason})" if rule is not None else ")"
+    if rule is not None and rule.relaxed_by_private and profile == "webpki":
+        detail += f"; {_RELAX_PROFILE}"
+    return BadCertificate(detail, alert=alert)
 
 
 def _split_chain(chain: Sequence[bytes]) -> list[x509.Certificate]:
@@ -252,8 +471,30 @@ def _split_chain(chain: Sequence[bytes]) -> list[x509.Certificate]:
     return [_parse_peer(der) for der in chain]
 
 
+def _run_verifier(
+    verifier: verification.ServerVerifier | verification.ClientVerifier,
+    certificates: list[x509.Certificate],
+    store: TrustStore,
+    when: datetime.datetime,
+    profile: X509Profile,
+) -> None:
+    try:
+        verifier.verify(certificates[0], certificates[1:])
+    except verification.VerificationError as exc:
+        raise _classify(exc, certificates, store, when, profile) from None
+    except ValueError:  # parsed lazily: a malformed field can surface only here
+        raise BadCertificate(
+            "peer certificate does not parse", alert=AlertDescription.bad_certificate
+        ) from None
+
+
 def verify_server_chain(
-    chain: Sequence[bytes], server_name: str | None, store: TrustStore, now: datetime.datetime
+    chain: Sequence[bytes],
+    server_name: str | None,
+    store: TrustStore,
+    now: datetime.datetime,
+    *,
+    profile: X509Profile = "webpki",
 ) -> None:
     """Validate a server's chain (end-entity first) for ``server_name`` at ``now``.
 
@@ -268,32 +509,23 @@ def verify_server_chain(
     subject = _subject_for(server_name)
     certificates = _split_chain(chain)
     when = _utc(now)
-    verifier = (
-        verification.PolicyBuilder().store(store.store).time(when).build_server_verifier(subject)
-    )
-    try:
-        verifier.verify(certificates[0], certificates[1:])
-    except verification.VerificationError as exc:
-        raise _classify(exc, certificates, when) from None
-    except ValueError:  # parsed lazily: a malformed field can surface only here
-        raise BadCertificate(
-            "peer certificate does not parse", alert=AlertDescription.bad_certificate
-        ) from None
+    verifier = _policy_builder(store, when, profile, client=False).build_server_verifier(subject)
+    _run_verifier(verifier, certificates, store, when, profile)
 
 
-def verify_client_chain(chain: Sequence[bytes], store: TrustStore, now: datetime.datetime) -> None:
-    """Validate a client's chain (end-entity first) at ``now`` (mutual TLS)."""
+def verify_client_chain(
+    chain: Sequence[bytes],
+    store: TrustStore,
+    now: datetime.datetime,
+    *,
+    profile: X509Profile = "webpki",
+) -> None:
+    """Validate a client's chain (end-entity first) at ``now`` (mutual TLS). The client
+    certificate needs no subjectAltName: the subject DN may be its only identity."""
     certificates = _split_chain(chain)
     when = _utc(now)
-    verifier = verification.PolicyBuilder().store(store.store).time(when).build_client_verifier()
-    try:
-        verifier.verify(certificates[0], certificates[1:])
-    except verification.VerificationError as exc:
-        raise _classify(exc, certificates, when) from None
-    except ValueError:  # parsed lazily: a malformed field can surface only here
-        raise BadCertificate(
-            "peer certificate does not parse", alert=AlertDescription.bad_certificate
-        ) from None
+    verifier = _policy_builder(store, when, profile, client=True).build_client_verifier()
+    _run_verifier(verifier, certificates, store, when, profile)
 
 
 # The TLS SignatureScheme that names how a certificate is signed (RFC 8446 §4.2.3), for the

@@ -624,6 +624,7 @@ class ExpectCertificate(ClientState):
                 ctx.server_name,
                 ctx.config.effective_trust_store(),
                 datetime.fromtimestamp(ctx.clock(), UTC),
+                profile=ctx.config.x509_profile,
             )
             # A pq-only client lists only ML-DSA here: a chain signed classically is refused.
             check_chain_signatures(chain, ctx.config.certificate_schemes)

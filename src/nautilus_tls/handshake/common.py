@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from enum import IntEnum
 from typing import Literal, Protocol, TypeVar
 
+from nautilus_tls.crypto.certnames import names_of
 from nautilus_tls.crypto.kem import group_name
 from nautilus_tls.crypto.signatures import scheme_name
 from nautilus_tls.crypto.suites import SuiteParams
@@ -164,6 +165,7 @@ def session_info(
         server_name=server_name,
         peer_certificates=peer_chain,
         peer_certificate_subject=subject_of(peer_chain[0]) if peer_chain else None,
+        peer_certificate_names=names_of(peer_chain[0]) if peer_chain else (),
         client_certificate_scheme=scheme_name(client_scheme) if client_scheme else None,
         hello_retry=ctx.hello_retry,
         resumed=resumed,

@@ -712,7 +712,12 @@ class ExpectClientCertificate(ServerState):
         store = ctx.config.client_trust_store
         if store is None:  # ServerConfig validation requires it with client_auth
             raise PeerIncompatible("no trust store for client certificates")
-        verify_client_chain(chain, store, datetime.fromtimestamp(ctx.clock(), UTC))
+        verify_client_chain(
+            chain,
+            store,
+            datetime.fromtimestamp(ctx.clock(), UTC),
+            profile=ctx.config.x509_profile,
+        )
         return ExpectClientCertificateVerify(
             keys=self.keys,
             session=dataclasses.replace(self.session, client_chain=chain),

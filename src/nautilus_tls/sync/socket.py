@@ -5,8 +5,9 @@ The same core as the asyncio adapter: bytes read from the socket go into
 ``socket.sendall``. Nothing here decides anything about the protocol.
 
 ``recv`` returns ``b""`` after the peer's close_notify and raises
-:class:`~nautilus_tls.errors.RemoteProtocolError` when the stream ends without one (possible
-truncation). Plaintext that arrived before the end is delivered first. A lost TCP connection
+:class:`~nautilus_tls.errors.MissingCloseNotify` when the stream ends without one (possible
+truncation), unless ``config.ragged_eof`` is ``"allow"``. Plaintext that arrived before the
+end, or before a reset, is delivered first. A lost TCP connection
 raises :class:`~nautilus_tls.errors.ConnectionClosedError`; a socket timeout stays
 :class:`TimeoutError` (the connection is still usable afterwards).
 
