@@ -9,8 +9,8 @@ from pairs import client_config, handshake, pki, server_config
 from nautilus_tls import cli, defaults
 from nautilus_tls.config import ClientConfig, ServerConfig
 from nautilus_tls.connection import ClientConnection, ServerConnection
-from nautilus_tls.crypto import kem
 from nautilus_tls.crypto.kem import PrimitiveKem, PrivateGroup
+from nautilus_tls.crypto.provider import DEFAULT_PROVIDER, group_entry
 from nautilus_tls.crypto.signatures import PrivateSignatureScheme
 from nautilus_tls.errors import AlertDescription, AlertReceived, ConfigError, ProtocolError
 from nautilus_tls.policy import (
@@ -348,19 +348,19 @@ def test_key_shares_must_fit_the_key_share_extension() -> None:
         def decaps(self, secret_key: bytes, ciphertext: bytes) -> bytes:
             return bytes(32)
 
-    for code in (0xFEA0, 0xFEA1):
-        kem.register_group(
-            PrimitiveKem(Huge(), group=code), name=f"Huge{code:x}", level=128, post_quantum=True
+    huge = DEFAULT_PROVIDER.with_groups(
+        *(
+            group_entry(
+                PrimitiveKem(Huge(), group=code), name=f"Huge{code:x}", level=128, post_quantum=True
+            )
+            for code in (0xFEA0, 0xFEA1)
         )
-    try:
-        with pytest.raises(
-            ConfigError, match=r"take 80008 bytes; the key_share extension holds at most 65533"
-        ):
-            client_config(groups=(0xFEA0, 0xFEA1), key_share_groups=(0xFEA0, 0xFEA1))
-        assert client_config(groups=(0xFEA0, 0xFEA1)).key_share_groups == (0xFEA0,)
-    finally:
-        kem.unregister_group(0xFEA0)
-        kem.unregister_group(0xFEA1)
+    )
+    with pytest.raises(
+        ConfigError, match=r"take 80008 bytes; the key_share extension holds at most 65533"
+    ):
+        client_config(provider=huge, groups=(0xFEA0, 0xFEA1), key_share_groups=(0xFEA0, 0xFEA1))
+    assert client_config(provider=huge, groups=(0xFEA0, 0xFEA1)).key_share_groups == (0xFEA0,)
 
 
 # --- minimum security level ----------------------------------------------------------------------
