@@ -20,6 +20,7 @@ from nautilus_tls.policy import (
     Policy,
     code_for_name,
     codes_for_names,
+    initial_key_share_groups,
     name_of,
     policy_named,
 )
@@ -463,6 +464,23 @@ def test_names_resolve_through_the_registries() -> None:
         code_for_name("group", "ClassicMcEliece348864")
     with pytest.raises(ValueError, match=r"unknown group 'x448' \(known: X25519MLKEM768, "):
         code_for_name("group", "x448")
+
+
+@pytest.mark.parametrize(
+    "groups",
+    [
+        (G.x25519, G.X25519MLKEM768),  # the policy's share group listed, but not first
+        (G.secp384r1, G.x25519),  # the policy's share group absent
+        (G.X25519MLKEM768, G.x25519),
+    ],
+    ids=["share-group-second", "share-group-absent", "share-group-first"],
+)
+def test_cli_and_library_pick_the_same_first_key_shares(groups: tuple[int, ...]) -> None:
+    library = client_config(groups=groups).key_share_groups
+    assert library == initial_key_share_groups(groups, HYBRID.key_share_groups)
+    names = ",".join(name_of("group", g) for g in groups)
+    args = cli.build_parser().parse_args(["connect", "localhost:1", "--groups", names])
+    assert cli._client_config(args).key_share_groups == library
 
 
 def test_cli_policy_and_name_flags_build_the_configs() -> None:
