@@ -444,8 +444,8 @@ class CryptoProvider:
         merged = _merged(self.signature_schemes, entries, lambda e: e.info.code)
         return dataclasses.replace(self, signature_schemes=merged)
 
-    def with_hpke_suites(self, *suites_: HpkeSuite) -> CryptoProvider:
-        added = tuple(s for s in suites_ if s not in self.hpke_suites)
+    def with_hpke_suites(self, *entries: HpkeSuite) -> CryptoProvider:
+        added = tuple(s for s in entries if s not in self.hpke_suites)
         return dataclasses.replace(self, hpke_suites=self.hpke_suites + added)
 
     def with_entropy(self, entropy: Entropy) -> CryptoProvider:
