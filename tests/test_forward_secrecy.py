@@ -15,7 +15,7 @@ from pairs import client_config, drain, pki, server_config
 
 from nautilus_tls.connection import ClientConnection, Connection, ServerConnection
 from nautilus_tls.crypto.keyschedule import KeySchedule
-from nautilus_tls.crypto.suites import suite_params
+from nautilus_tls.crypto.provider import default_provider
 from nautilus_tls.crypto.transcript import Transcript
 from nautilus_tls.errors import ProtocolError
 from nautilus_tls.record.deframer import RecordDeframer
@@ -124,7 +124,7 @@ def _attack(rec: Recording, tickets: StatelessTickets) -> str:
     sh_bytes = server_records[0][2]
     sh = decode_handshake(sh_bytes[0], sh_bytes[4:])
     assert isinstance(sh, ServerHello)
-    params = suite_params(sh.cipher_suite)
+    params = default_provider().suite_params(sh.cipher_suite)
     assert params is not None
     transcript = Transcript(params.hash_name)
     transcript.update(ch_bytes)

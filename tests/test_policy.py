@@ -9,8 +9,8 @@ from pairs import client_config, handshake, pki, server_config
 from nautilus_tls import cli, defaults
 from nautilus_tls.config import ClientConfig, ServerConfig
 from nautilus_tls.connection import ClientConnection, ServerConnection
-from nautilus_tls.crypto import kem
 from nautilus_tls.crypto.kem import PrimitiveKem, PrivateGroup
+from nautilus_tls.crypto.provider import DEFAULT_PROVIDER, group_entry
 from nautilus_tls.crypto.signatures import PrivateSignatureScheme
 from nautilus_tls.errors import AlertDescription, AlertReceived, ConfigError, ProtocolError
 from nautilus_tls.policy import (
@@ -20,6 +20,7 @@ from nautilus_tls.policy import (
     Policy,
     code_for_name,
     codes_for_names,
+    initial_key_share_groups,
     name_of,
     policy_named,
 )
@@ -348,19 +349,19 @@ def test_key_shares_must_fit_the_key_share_extension() -> None:
         def decaps(self, secret_key: bytes, ciphertext: bytes) -> bytes:
             return bytes(32)
 
-    for code in (0xFEA0, 0xFEA1):
-        kem.register_group(
-            PrimitiveKem(Huge(), group=code), name=f"Huge{code:x}", level=128, post_quantum=True
+    huge = DEFAULT_PROVIDER.with_groups(
+        *(
+            group_entry(
+                PrimitiveKem(Huge(), group=code), name=f"Huge{code:x}", level=128, post_quantum=True
+            )
+            for code in (0xFEA0, 0xFEA1)
         )
-    try:
-        with pytest.raises(
-            ConfigError, match=r"take 80008 bytes; the key_share extension holds at most 65533"
-        ):
-            client_config(groups=(0xFEA0, 0xFEA1), key_share_groups=(0xFEA0, 0xFEA1))
-        assert client_config(groups=(0xFEA0, 0xFEA1)).key_share_groups == (0xFEA0,)
-    finally:
-        kem.unregister_group(0xFEA0)
-        kem.unregister_group(0xFEA1)
+    )
+    with pytest.raises(
+        ConfigError, match=r"take 80008 bytes; the key_share extension holds at most 65533"
+    ):
+        client_config(provider=huge, groups=(0xFEA0, 0xFEA1), key_share_groups=(0xFEA0, 0xFEA1))
+    assert client_config(provider=huge, groups=(0xFEA0, 0xFEA1)).key_share_groups == (0xFEA0,)
 
 
 # --- minimum security level ----------------------------------------------------------------------
@@ -463,6 +464,23 @@ def test_names_resolve_through_the_registries() -> None:
         code_for_name("group", "ClassicMcEliece348864")
     with pytest.raises(ValueError, match=r"unknown group 'x448' \(known: X25519MLKEM768, "):
         code_for_name("group", "x448")
+
+
+@pytest.mark.parametrize(
+    "groups",
+    [
+        (G.x25519, G.X25519MLKEM768),  # the policy's share group listed, but not first
+        (G.secp384r1, G.x25519),  # the policy's share group absent
+        (G.X25519MLKEM768, G.x25519),
+    ],
+    ids=["share-group-second", "share-group-absent", "share-group-first"],
+)
+def test_cli_and_library_pick_the_same_first_key_shares(groups: tuple[int, ...]) -> None:
+    library = client_config(groups=groups).key_share_groups
+    assert library == initial_key_share_groups(groups, HYBRID.key_share_groups)
+    names = ",".join(name_of("group", g) for g in groups)
+    args = cli.build_parser().parse_args(["connect", "localhost:1", "--groups", names])
+    assert cli._client_config(args).key_share_groups == library
 
 
 def test_cli_policy_and_name_flags_build_the_configs() -> None:

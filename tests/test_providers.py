@@ -1,12 +1,13 @@
-"""The provider registry end to end: every plugin group and signature scheme completes a
+"""Crypto providers end to end: every pqcrypto add-on group and signature scheme completes a
 handshake between two Nautilus peers over loopback (asyncio and blocking adapters); a new
-algorithm is one class plus one registration line; the algorithm table and its command."""
+algorithm is one class plus one provider entry; the algorithm table and its command."""
 
 from __future__ import annotations
 
 import json
 import sys
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
@@ -17,11 +18,19 @@ from pairs import client_config, drain, handshake, pump, server_config
 
 from nautilus_tls import cli
 from nautilus_tls.config import CertifiedKey, ClientConfig, ServerConfig
-from nautilus_tls.crypto import catalog, pqclean, providers
+from nautilus_tls.crypto import catalog, pqclean
 from nautilus_tls.crypto.certgen import make_ca
-from nautilus_tls.crypto.kem import EcdhKem, PrivateGroup, group_name
-from nautilus_tls.crypto.signatures import PrivateSignatureScheme, scheme_name
+from nautilus_tls.crypto.kem import EcdhKem, HybridKem, PrimitiveKem, PrivateGroup
+from nautilus_tls.crypto.provider import (
+    DEFAULT_PROVIDER,
+    CryptoProvider,
+    aes_128_ccm_entry,
+    group_entry,
+    suite_entry,
+)
+from nautilus_tls.crypto.signatures import PrivateSignatureScheme
 from nautilus_tls.crypto.slhdsa import make_slhdsa_leaf
+from nautilus_tls.crypto.suites import SuiteParams
 from nautilus_tls.crypto.x509 import TrustStore
 from nautilus_tls.errors import AlertDescription, ConfigError
 from nautilus_tls.events import DataReceived
@@ -29,6 +38,9 @@ from nautilus_tls.session_info import SessionInfo
 from nautilus_tls.wire.enums import CipherSuite, NamedGroup
 
 pytest.importorskip("pqcrypto", reason="the pq extra (pqcrypto) is not installed")
+
+group_name = DEFAULT_PROVIDER.group_name
+scheme_name = DEFAULT_PROVIDER.scheme_name
 
 Echo = Callable[[ClientConfig, ServerConfig], tuple[SessionInfo, SessionInfo]]
 SLH_SETS = {
@@ -97,7 +109,7 @@ def test_slhdsa_and_mldsa_served_from_one_certificate() -> None:
     assert pq_client.info is not None and pq_client.info.signature_scheme == "slhdsa_sha2_128f"
 
 
-# --- one class plus one line ---------------------------------------------------------------------
+# --- one class plus one entry --------------------------------------------------------------------
 
 
 class X25519Primitive:
@@ -122,80 +134,87 @@ class X25519Primitive:
         return key.exchange(x25519.X25519PublicKey.from_public_bytes(ciphertext))
 
 
+@dataclass(frozen=True)
+class ToyGroups:
+    provider: CryptoProvider
+    codes: tuple[int, int]
+
+
 @pytest.fixture
-def toy_groups() -> Iterator[tuple[int, int]]:
-    toy = providers.PrimitiveKem(X25519Primitive(), group=0xFE77)
-    providers.register_group(toy, name="Toy", level=128, post_quantum=False)
-    providers.register_group(
-        providers.HybridKem(EcdhKem(NamedGroup.secp256r1), toy, pq_first=False, group=0xFE78),
-        name="P256Toy",
-        level=128,
-        post_quantum=False,
-        hybrid=True,
+def toy_groups() -> ToyGroups:
+    toy = PrimitiveKem(X25519Primitive(), group=0xFE77)
+    provider = DEFAULT_PROVIDER.with_groups(
+        group_entry(toy, name="Toy", level=128, post_quantum=False),
+        group_entry(
+            HybridKem(EcdhKem(NamedGroup.secp256r1), toy, pq_first=False, group=0xFE78),
+            name="P256Toy",
+            level=128,
+            post_quantum=False,
+            hybrid=True,
+        ),
     )
-    yield 0xFE77, 0xFE78
-    providers.unregister_group(0xFE77)
-    providers.unregister_group(0xFE78)
+    return ToyGroups(provider, (0xFE77, 0xFE78))
 
 
-def test_a_registered_primitive_and_its_hybrid_are_negotiable(
-    toy_groups: tuple[int, int],
-) -> None:
-    for group in toy_groups:
+def test_a_primitive_and_its_hybrid_in_a_provider_are_negotiable(toy_groups: ToyGroups) -> None:
+    toy = toy_groups.provider
+    for group in toy_groups.codes:
         client, server = handshake(
-            client_config(groups=(group,)), server_config(groups=(group, NamedGroup.x25519))
+            client_config(provider=toy, groups=(group,)),
+            server_config(provider=toy, groups=(group, NamedGroup.x25519)),
         )
-        assert client.info is not None and client.info.group == group_name(group)
+        assert client.info is not None and client.info.group == toy.group_name(group)
         assert server.info is not None and server.info.group == client.info.group
 
 
-def test_a_group_is_negotiated_only_when_both_peers_list_it(toy_groups: tuple[int, int]) -> None:
-    toy, _ = toy_groups
-    client = client_config(groups=(toy, NamedGroup.x25519), key_share_groups=(toy,))
-    c, _ = handshake(client, server_config())  # the server does not list Toy: HRR to x25519
+def test_a_group_is_negotiated_only_when_both_peers_list_it(toy_groups: ToyGroups) -> None:
+    toy = toy_groups.codes[0]
+    client = client_config(
+        provider=toy_groups.provider, groups=(toy, NamedGroup.x25519), key_share_groups=(toy,)
+    )
+    server = server_config(provider=toy_groups.provider)  # has Toy, does not list it
+    c, _ = handshake(client, server)  # HRR to x25519
     assert c.info is not None and c.info.group == "x25519" and c.info.hello_retry
 
 
-def test_an_unregistered_group_cannot_be_configured() -> None:
+def test_a_group_the_provider_lacks_cannot_be_configured(toy_groups: ToyGroups) -> None:
     with pytest.raises(ConfigError, match="unsupported group 0xfe77"):
-        client_config(groups=(0xFE77,))
+        client_config(groups=(0xFE77,))  # the default provider, untouched by the fixture
 
 
-def test_an_aead_provider_registered_in_one_line() -> None:
+def test_an_aead_added_to_a_provider_in_one_line() -> None:
     with pytest.raises(ConfigError, match="unsupported cipher suite"):
         client_config(cipher_suites=(CipherSuite.TLS_AES_128_CCM_SHA256,))
-    info = providers.register_aes_128_ccm()
-    try:
-        assert info.name == "TLS_AES_128_CCM_SHA256" and info.standard
-        ccm = (CipherSuite.TLS_AES_128_CCM_SHA256,)
-        client, server = handshake(
-            client_config(cipher_suites=ccm), server_config(cipher_suites=ccm)
-        )
-        assert client.info is not None and client.info.cipher_suite == "TLS_AES_128_CCM_SHA256"
-        drain(client), drain(server)
-        client.send_data(b"c" * 20000)
-        pump(client, server)
-        received = b"".join(e.data for e in drain(server) if isinstance(e, DataReceived))
-        assert received == b"c" * 20000
-    finally:
-        providers.unregister_cipher_suite(CipherSuite.TLS_AES_128_CCM_SHA256)
-    assert providers.suite_info(CipherSuite.TLS_AES_128_CCM_SHA256) is None
+    entry = aes_128_ccm_entry()
+    assert entry.info.name == "TLS_AES_128_CCM_SHA256" and entry.info.standard
+    with_ccm = DEFAULT_PROVIDER.with_suites(entry)
+    ccm = (CipherSuite.TLS_AES_128_CCM_SHA256,)
+    client, server = handshake(
+        client_config(provider=with_ccm, cipher_suites=ccm),
+        server_config(provider=with_ccm, cipher_suites=ccm),
+    )
+    assert client.info is not None and client.info.cipher_suite == "TLS_AES_128_CCM_SHA256"
+    drain(client), drain(server)
+    client.send_data(b"c" * 20000)
+    pump(client, server)
+    received = b"".join(e.data for e in drain(server) if isinstance(e, DataReceived))
+    assert received == b"c" * 20000
+    assert DEFAULT_PROVIDER.suite_info(CipherSuite.TLS_AES_128_CCM_SHA256) is None
 
 
-def test_aead_providers_must_fit_the_record_layer() -> None:
+def test_aead_entries_must_fit_the_record_layer() -> None:
     from cryptography.hazmat.primitives.ciphers.aead import AESCCM
 
-    short_tag = providers.SuiteParams(
+    short_tag = SuiteParams(
         CipherSuite.TLS_AES_128_CCM_8_SHA256, "sha256", 32, 16, 12, aead=lambda k: AESCCM(k, 8)
     )
     with pytest.raises(ValueError, match="16-byte AEAD tag"):
-        providers.register_cipher_suite(short_tag, level=128, confidentiality_limit=2**20)
-    with pytest.raises(ValueError, match="already registered"):
-        providers.register_cipher_suite(
-            providers.SuiteParams(CipherSuite.TLS_AES_128_GCM_SHA256, "sha256", 32, 16, 12),
-            level=128,
-            confidentiality_limit=2**24,
-        )
+        suite_entry(short_tag, level=128)
+    gcm = suite_entry(
+        SuiteParams(CipherSuite.TLS_AES_128_GCM_SHA256, "sha256", 32, 16, 12), level=128
+    )
+    with pytest.raises(ValueError, match="twice"):
+        CryptoProvider(cipher_suites=(gcm, gcm))
 
 
 # --- without pqcrypto --------------------------------------------------------------------------
@@ -237,9 +256,9 @@ def test_table_lists_every_registered_algorithm() -> None:
     table = catalog.rows()
     by_name = {r.name: r for r in table}
     assert len(by_name) == len(table)
-    assert {g.name for g in providers.registered_groups()} <= set(by_name)
-    assert {s.name for s in providers.registered_schemes()} <= set(by_name)
-    assert {s.name for s in providers.registered_suites()} <= set(by_name)
+    assert {g.name for g in DEFAULT_PROVIDER.group_infos()} <= set(by_name)
+    assert {s.name for s in DEFAULT_PROVIDER.scheme_infos()} <= set(by_name)
+    assert {s.name for s in DEFAULT_PROVIDER.suite_infos()} <= set(by_name)
     hqc = by_name["X25519HQC256"]
     assert (hqc.code_text, hqc.level, hqc.post_quantum, hqc.standing) == (
         "0xFE35",
@@ -305,13 +324,14 @@ def test_checked_in_algorithm_document_is_current() -> None:
 
 
 def test_refusal_alert_for_unknown_private_group_is_handshake_failure(
-    toy_groups: tuple[int, int],
+    toy_groups: ToyGroups,
 ) -> None:
-    server_cfg = server_config(groups=(NamedGroup.MLKEM1024,))
+    server_cfg = server_config(provider=toy_groups.provider, groups=(NamedGroup.MLKEM1024,))
     from nautilus_tls.connection import ClientConnection, ServerConnection
     from nautilus_tls.errors import ProtocolError
 
-    client = ClientConnection(client_config(groups=(toy_groups[0],)), "localhost")
+    client_cfg = client_config(provider=toy_groups.provider, groups=(toy_groups.codes[0],))
+    client = ClientConnection(client_cfg, "localhost")
     server = ServerConnection(server_cfg)
     client.start()
     with pytest.raises(ProtocolError) as err:

@@ -34,7 +34,8 @@ from pairs import client_config, drain, pki, pump, server_config
 from nautilus_tls.aio import connect, start_server
 from nautilus_tls.config import ClientConfig, ServerConfig
 from nautilus_tls.connection import ClientConnection, Connection, ServerConnection
-from nautilus_tls.crypto.kem import HybridKem, MlKem, kem_for_group
+from nautilus_tls.crypto.kem import HybridKem, MlKem
+from nautilus_tls.crypto.provider import DEFAULT_PROVIDER
 from nautilus_tls.errors import ProtocolError, TLSError
 from nautilus_tls.events import Event
 from nautilus_tls.session.client_store import ClientTicket, MemorySessionStore
@@ -88,7 +89,7 @@ class PinnedEntropy:
         return os.urandom(n)
 
     def private_key_for(self, group: int) -> bytes | None:
-        kem = kem_for_group(group)
+        kem = DEFAULT_PROVIDER.kem_for_group(group)
         if kem is None:
             return None
         length = kem.private_len

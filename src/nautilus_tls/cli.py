@@ -254,7 +254,8 @@ def build_parser() -> argparse.ArgumentParser:
         "--key-shares",
         type=_names("group"),
         metavar="LIST",
-        help="groups to send key shares for (default: the first of --groups, or the policy's)",
+        help="groups to send key shares for (default: the policy's share group when it is in "
+        "--groups, else the first of --groups)",
     )
     cli_sessions.add_client_flags(conn)
     cli_sessions.add_ticket_keys_command(sub)
@@ -572,8 +573,7 @@ def _client_config(args: argparse.Namespace) -> ClientConfig:
     kw = _common_config(args)
     if args.key_shares:
         kw["key_share_groups"] = args.key_shares
-    elif args.groups:
-        kw["key_share_groups"] = args.groups[:1]
+    # Otherwise the library's rule decides (policy.initial_key_share_groups), as for any config.
     if args.cafile:
         kw["trust_store"] = TrustStore.from_file(args.cafile)
     if args.insecure:

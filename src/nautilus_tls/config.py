@@ -9,6 +9,11 @@ names a preset (``"hybrid"`` by default, ``"pq-only"``, ``"compat"``) or is a
 policy's lists; given explicitly they replace them, within the policy's rules.
 ``min_security_level`` filters all of them. After construction the list fields hold the
 effective lists.
+
+Which algorithms exist at all is the ``provider``'s business (a
+:class:`~nautilus_tls.crypto.provider.CryptoProvider`: groups, suites, signature schemes,
+HPKE suites, randomness, clock); the default is pyca/cryptography plus the pqcrypto add-on.
+Two configs in one process may carry different providers.
 """
 
 from __future__ import annotations
@@ -22,7 +27,8 @@ from typing import Literal
 
 from nautilus_tls import defaults
 from nautilus_tls.crypto.certnames import names_of
-from nautilus_tls.crypto.signatures import PrivateKey, load_private_key_pem, schemes_for_key
+from nautilus_tls.crypto.provider import DEFAULT_PROVIDER, CryptoProvider
+from nautilus_tls.crypto.signatures import PrivateKey, load_private_key_pem
 from nautilus_tls.crypto.x509 import (
     X509_PROFILES,
     TrustStore,
@@ -30,7 +36,7 @@ from nautilus_tls.crypto.x509 import (
     load_certificate_chain_pem,
 )
 from nautilus_tls.errors import ConfigError
-from nautilus_tls.policy import Policy, PolicyName, Preference, name_of, policy_named, resolve
+from nautilus_tls.policy import Policy, PolicyName, Preference, policy_named, resolve
 from nautilus_tls.session.anti_replay import AntiReplay, MemoryAntiReplay
 from nautilus_tls.session.client_store import ClientSessionStore, MemorySessionStore
 from nautilus_tls.session.ticket_keys import StatefulTickets, StatelessTickets, TicketKeyManager
@@ -62,7 +68,8 @@ class CertifiedKey:
         object.__setattr__(self, "_names", names_of(self.chain[0]) if self.chain else ())
         if not self.chain:
             raise ConfigError("a certificate chain needs at least the end-entity certificate")
-        if not schemes_for_key(self.private_key, certificate=self.chain[0]):
+        # Checked against every algorithm the library has; a config checks its own provider.
+        if not DEFAULT_PROVIDER.schemes_for_key(self.private_key, certificate=self.chain[0]):
             raise ConfigError("this private key type cannot sign a TLS 1.3 CertificateVerify")
 
     @classmethod
@@ -107,6 +114,8 @@ def _check_alpn(protocols: Sequence[bytes]) -> None:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class _CommonConfig:
+    # The algorithms that exist for this config, and its randomness and clock.
+    provider: CryptoProvider = DEFAULT_PROVIDER
     # The security policy: a preset name or a Policy. Empty lists below come from it.
     policy: Policy | PolicyName = defaults.DEFAULT_POLICY
     # Drop every algorithm below this many bits of security (0: no minimum; 128/192/256).
@@ -144,6 +153,8 @@ class _CommonConfig:
     ) -> tuple[tuple[int, ...], tuple[int, ...]]:
         """Resolve the policy into the list fields; returns (key shares, certificate schemes)
         for the client to store."""
+        if not isinstance(self.provider, CryptoProvider):
+            raise ConfigError("provider must be a CryptoProvider")
         if not isinstance(self.policy, Policy):
             object.__setattr__(self, "policy", policy_named(self.policy))
         for s in self.signature_schemes:
@@ -159,6 +170,7 @@ class _CommonConfig:
                 )
         resolved = resolve(
             self.security_policy,
+            provider=self.provider,
             min_security_level=self.min_security_level,
             groups=self.groups,
             cipher_suites=self.cipher_suites,
@@ -252,16 +264,16 @@ class ServerConfig(_CommonConfig):
         if self.preference not in ("server", "client"):
             raise ConfigError("preference must be 'server' or 'client'")
         for i, ck in enumerate(self.certificates):
-            usable = schemes_for_key(ck.private_key, certificate=ck.chain[0])
+            usable = self.provider.schemes_for_key(ck.private_key, certificate=ck.chain[0])
             if not any(s in self.signature_schemes for s in usable):
                 label = self.security_policy.name
                 if self.min_security_level:
                     label += f", min level {self.min_security_level}"
                 raise ConfigError(
                     f"certificate {i} signs only with "
-                    f"{', '.join(name_of('signature scheme', s) for s in usable)}; "
+                    f"{', '.join(self.provider.scheme_name(s) for s in usable)}; "
                     f"signature_schemes (policy {label}) allows only "
-                    f"{', '.join(name_of('signature scheme', s) for s in self.signature_schemes)}"
+                    f"{', '.join(self.provider.scheme_name(s) for s in self.signature_schemes)}"
                 )
         if self.client_auth not in ("none", "request", "require"):
             raise ConfigError("client_auth must be 'none', 'request' or 'require'")

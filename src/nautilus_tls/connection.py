@@ -53,8 +53,6 @@ from nautilus_tls.handshake.common import (
     SendChangeCipherSpec,
     SendEarlyData,
     SendHandshake,
-    SystemEntropy,
-    wall_clock,
 )
 from nautilus_tls.handshake.engine import ClientHandshake, ServerHandshake
 from nautilus_tls.record.deframer import Record, RecordDeframer
@@ -670,8 +668,8 @@ class ClientConnection(Connection):
         handshake = ClientHandshake(
             config,
             server_name,
-            entropy=entropy or SystemEntropy(),
-            clock=clock or wall_clock,
+            entropy=entropy or config.provider.entropy,
+            clock=clock or config.provider.clock,
             early_data=early_data,
             session_key=session_key,
         )
@@ -694,6 +692,10 @@ class ServerConnection(Connection):
         clock: Clock | None = None,
     ) -> None:
         super().__init__(
-            ServerHandshake(config, entropy=entropy or SystemEntropy(), clock=clock or wall_clock),
+            ServerHandshake(
+                config,
+                entropy=entropy or config.provider.entropy,
+                clock=clock or config.provider.clock,
+            ),
             config,
         )

@@ -23,6 +23,11 @@ Explicit lists in :class:`~nautilus_tls.config.ClientConfig`/``ServerConfig`` re
 lists (within its rules). ``min_security_level`` (bits: 128/192/256, the classical strength or
 the NIST PQ category as AES key bits; see the algorithm table) then filters every list.
 
+A policy names algorithms; the config's :class:`~nautilus_tls.crypto.provider.CryptoProvider`
+says which exist. Every lookup here goes through the provider passed in: a preset entry the
+provider lacks is skipped, an explicit one is refused as unsupported. The groups that get a key
+share in the first ClientHello follow one rule, :func:`initial_key_share_groups`.
+
 When a handshake cannot meet the policy, :func:`refusal` builds the error: which side's policy,
 what the peer offered and what we accept, and the alert — ``insufficient_security`` when the peer
 offered only algorithms we implement but the policy rejects (not post-quantum, below the
@@ -36,10 +41,8 @@ from dataclasses import dataclass
 from typing import Literal
 
 from nautilus_tls import defaults
-from nautilus_tls.crypto import kem as kem_registry
-from nautilus_tls.crypto import signatures as sig_registry
-from nautilus_tls.crypto import suites as suite_registry
-from nautilus_tls.crypto.kem import PrivateGroup
+from nautilus_tls.crypto.kem import MAX_KEY_SHARE_LEN, PrivateGroup
+from nautilus_tls.crypto.provider import DEFAULT_PROVIDER, CryptoProvider
 from nautilus_tls.crypto.signatures import PrivateSignatureScheme
 from nautilus_tls.errors import AlertDescription, ConfigError, PeerIncompatible
 from nautilus_tls.wire.enums import CipherSuite, NamedGroup, SignatureScheme
@@ -56,6 +59,7 @@ __all__ = [
     "Resolved",
     "code_for_name",
     "codes_for_names",
+    "initial_key_share_groups",
     "name_of",
     "policy_named",
     "refusal",
@@ -191,7 +195,7 @@ def policy_named(name: str) -> Policy:
         raise ConfigError(f"unknown policy {name!r} (known: {', '.join(PRESETS)})") from None
 
 
-# --- what the registries say about one code point ------------------------------------------------
+# --- what the provider says about one code point -------------------------------------------------
 
 
 @dataclass(frozen=True, slots=True)
@@ -203,19 +207,19 @@ class _Facts:
     why_not: str  # when not usable
 
 
-def _facts(kind: Kind, code: int) -> _Facts | None:
+def _facts(provider: CryptoProvider, kind: Kind, code: int) -> _Facts | None:
     if kind == "group":
-        g = kem_registry.group_info(code)
+        g = provider.group_info(code)
         if g is None:
             return None
         why = "" if g.available else f"needs the optional package {g.requires}"
         return _Facts(g.name, g.level, g.post_quantum, g.available and g.negotiable, why)
     if kind == "cipher suite":
-        s = suite_registry.suite_info(code)
+        s = provider.suite_info(code)
         if s is None:
             return None
         return _Facts(s.name, s.level, False, True, "")
-    sc = sig_registry.scheme_info(code)
+    sc = provider.scheme_info(code)
     if sc is None:
         return None
     usable = sc.available and (kind == "certificate scheme" or sc.certificate_verify)
@@ -227,19 +231,17 @@ def _facts(kind: Kind, code: int) -> _Facts | None:
     return _Facts(sc.name, sc.level, sc.post_quantum, usable, "" if usable else why)
 
 
-def name_of(kind: Kind, code: int) -> str:
-    facts = _facts(kind, code)
-    if facts is not None:
-        return facts.name
+def name_of(kind: Kind, code: int, provider: CryptoProvider = DEFAULT_PROVIDER) -> str:
+    """The provider's name for a code point (IANA name or hex when it has none)."""
     if kind == "group":
-        return kem_registry.group_name(code)
+        return provider.group_name(code)
     if kind == "cipher suite":
-        return suite_registry.suite_name(code)
-    return sig_registry.scheme_name(code)
+        return provider.suite_name(code)
+    return provider.scheme_name(code)
 
 
-def _names(kind: Kind, codes: Sequence[int]) -> str:
-    return ", ".join(name_of(kind, c) for c in codes) or "(none)"
+def _names(provider: CryptoProvider, kind: Kind, codes: Sequence[int]) -> str:
+    return ", ".join(name_of(kind, c, provider) for c in codes) or "(none)"
 
 
 # --- resolving a configuration's lists ----------------------------------------------------------
@@ -273,39 +275,60 @@ def _requires_pq(policy: Policy, kind: Kind) -> bool:
 
 
 def _resolve_list(
-    policy: Policy, kind: Kind, explicit: Sequence[int], preset: Sequence[int], level: int
+    provider: CryptoProvider,
+    policy: Policy,
+    kind: Kind,
+    explicit: Sequence[int],
+    preset: Sequence[int],
+    level: int,
 ) -> tuple[int, ...]:
     field = _FIELD[kind]
+
+    def facts(code: int) -> _Facts | None:
+        return _facts(provider, kind, code)
+
     if explicit:
         if len(set(explicit)) != len(explicit):
             raise ConfigError(f"{field} lists a {kind} twice")
         for code in explicit:
-            facts = _facts(kind, code)
-            if facts is None:
-                raise ConfigError(f"{field}: unsupported {kind} {name_of(kind, code)}")
-            if not facts.usable:
-                raise ConfigError(f"{field}: {facts.name} {facts.why_not}")
-            if _requires_pq(policy, kind) and not facts.post_quantum:
+            found = facts(code)
+            if found is None:
+                raise ConfigError(f"{field}: unsupported {kind} {name_of(kind, code, provider)}")
+            if not found.usable:
+                raise ConfigError(f"{field}: {found.name} {found.why_not}")
+            if _requires_pq(policy, kind) and not found.post_quantum:
                 raise ConfigError(
-                    f"{field}: policy {policy.name} does not allow {facts.name} (not post-quantum)"
+                    f"{field}: policy {policy.name} does not allow {found.name} (not post-quantum)"
                 )
         candidates = tuple(explicit)
     else:
-        candidates = tuple(c for c in preset if (f := _facts(kind, c)) is not None and f.usable)
-    kept = tuple(c for c in candidates if (f := _facts(kind, c)) is not None and f.level >= level)
+        candidates = tuple(c for c in preset if (f := facts(c)) is not None and f.usable)
+    kept = tuple(c for c in candidates if (f := facts(c)) is not None and f.level >= level)
     if not kept:
-        dropped = ", ".join(
-            f"{name_of(kind, c)} ({f.level})" for c in candidates if (f := _facts(kind, c))
-        )
+        dropped = ", ".join(f"{f.name} ({f.level})" for c in candidates if (f := facts(c)))
         raise ConfigError(
             f"min_security_level {level} leaves no {kind} in {field} (had: {dropped or 'none'})"
         )
     return kept
 
 
+def initial_key_share_groups(
+    groups: Sequence[int], policy_shares: Sequence[int], explicit: Sequence[int] = ()
+) -> tuple[int, ...]:
+    """The groups the first ClientHello carries a key share for — the one rule, for the library
+    and the CLI alike: the explicit list when there is one; else the policy's share groups that
+    are in ``groups``; else the first of ``groups`` (a share for the first preference only: a
+    miss costs a HelloRetryRequest, a share per group would cost kilobytes)."""
+    if explicit:
+        return tuple(explicit)
+    shares = tuple(g for g in policy_shares if g in groups)
+    return shares or tuple(groups[:1])
+
+
 def resolve(
     policy: Policy,
     *,
+    provider: CryptoProvider,
     min_security_level: int,
     groups: Sequence[int],
     cipher_suites: Sequence[int],
@@ -313,51 +336,48 @@ def resolve(
     key_share_groups: Sequence[int] = (),
     certificate_schemes: Sequence[int] = (),
 ) -> Resolved:
-    """The effective lists: explicit ones (non-empty) checked against the policy's rules,
-    empty ones taken from the policy; all filtered by the minimum security level (the higher
-    of the policy's and ``min_security_level``). Raises ConfigError naming the problem."""
+    """The effective lists: explicit ones (non-empty) checked against the policy's rules and
+    the ``provider``'s algorithms, empty ones taken from the policy (within the provider); all
+    filtered by the minimum security level (the higher of the policy's and
+    ``min_security_level``). Raises ConfigError naming the problem."""
     if min_security_level < 0:
         raise ConfigError("min_security_level must not be negative")
     level = max(policy.min_security_level, min_security_level)
-    resolved_groups = _resolve_list(policy, "group", groups, policy.groups, level)
-    if key_share_groups:
-        if len(set(key_share_groups)) != len(key_share_groups):
-            raise ConfigError("key_share_groups lists a group twice")
-        for g in key_share_groups:
-            if g not in resolved_groups:
-                raise ConfigError(
-                    f"key share group {name_of('group', g)} is not in groups "
-                    f"({_names('group', resolved_groups)})"
-                )
-        shares = tuple(key_share_groups)
-    else:
-        shares = tuple(g for g in policy.key_share_groups if g in resolved_groups)
-        shares = shares or resolved_groups[:1]
-    share_bytes = sum(4 + _share_len(g) for g in shares)
-    if share_bytes + 2 > kem_registry.MAX_KEY_SHARE_LEN:
+
+    def one_list(kind: Kind, explicit: Sequence[int], preset: Sequence[int]) -> tuple[int, ...]:
+        return _resolve_list(provider, policy, kind, explicit, preset, level)
+
+    resolved_groups = one_list("group", groups, policy.groups)
+    if len(set(key_share_groups)) != len(key_share_groups):
+        raise ConfigError("key_share_groups lists a group twice")
+    for g in key_share_groups:
+        if g not in resolved_groups:
+            raise ConfigError(
+                f"key share group {name_of('group', g, provider)} is not in groups "
+                f"({_names(provider, 'group', resolved_groups)})"
+            )
+    shares = initial_key_share_groups(resolved_groups, policy.key_share_groups, key_share_groups)
+    share_bytes = sum(4 + _share_len(provider, g) for g in shares)
+    if share_bytes + 2 > MAX_KEY_SHARE_LEN:
         raise ConfigError(
-            f"key shares for {_names('group', shares)} take {share_bytes} bytes; the key_share "
-            f"extension holds at most {kem_registry.MAX_KEY_SHARE_LEN - 2}"
+            f"key shares for {_names(provider, 'group', shares)} take {share_bytes} bytes; the "
+            f"key_share extension holds at most {MAX_KEY_SHARE_LEN - 2}"
         )
     return Resolved(
         policy=policy,
         min_security_level=level,
         groups=resolved_groups,
         key_share_groups=shares,
-        cipher_suites=_resolve_list(
-            policy, "cipher suite", cipher_suites, policy.cipher_suites, level
-        ),
-        signature_schemes=_resolve_list(
-            policy, "signature scheme", signature_schemes, policy.signature_schemes, level
-        ),
-        certificate_schemes=_resolve_list(
-            policy, "certificate scheme", certificate_schemes, policy.certificate_schemes, level
+        cipher_suites=one_list("cipher suite", cipher_suites, policy.cipher_suites),
+        signature_schemes=one_list("signature scheme", signature_schemes, policy.signature_schemes),
+        certificate_schemes=one_list(
+            "certificate scheme", certificate_schemes, policy.certificate_schemes
         ),
     )
 
 
-def _share_len(group: int) -> int:
-    info = kem_registry.group_info(group)
+def _share_len(provider: CryptoProvider, group: int) -> int:
+    info = provider.group_info(group)
     return info.client_share_len if info is not None else 0
 
 
@@ -375,6 +395,7 @@ def refusal(
     *,
     side: str,
     policy: Policy,
+    provider: CryptoProvider,
     min_security_level: int,
     kind: Kind,
     offered: Sequence[int],
@@ -385,28 +406,30 @@ def refusal(
 ) -> PeerIncompatible:
     """The error for "nothing the peer offered is acceptable".
 
-    ``insufficient_security`` when every offer we implement fails the policy's post-quantum
-    rule or the minimum level (RFC 8446 §6.2: we require more than the peer supports); else
-    ``handshake_failure``. ``acceptable`` narrows what counts as implemented (e.g. schemes our
-    certificates can sign with).
+    ``insufficient_security`` when every offer we implement (in ``provider``) fails the
+    policy's post-quantum rule or the minimum level (RFC 8446 §6.2: we require more than the
+    peer supports); else ``handshake_failure``. ``acceptable`` narrows what counts as
+    implemented (e.g. schemes our certificates can sign with).
     """
     noun = _NOUN[kind]
     label = policy.name
     if min_security_level:
         label += f" (min level {min_security_level})"
     known = [
-        c
+        f
         for c in offered
-        if (f := _facts(kind, c)) is not None and f.usable and (acceptable is None or acceptable(c))
+        if (f := _facts(provider, kind, c)) is not None
+        and f.usable
+        and (acceptable is None or acceptable(c))
     ]
-    offered_names = _names(kind, offered)
-    if known and _requires_pq(policy, kind) and not any(_facts_pq(kind, c) for c in known):
+    offered_names = _names(provider, kind, offered)
+    if known and _requires_pq(policy, kind) and not any(f.post_quantum for f in known):
         return PeerIncompatible(
             f"{side} policy {label}: {peer} offered no post-quantum {noun}; "
             f"offered: {offered_names}",
             alert=AlertDescription.insufficient_security,
         )
-    if known and min_security_level and all(_level(kind, c) < min_security_level for c in known):
+    if known and min_security_level and all(f.level < min_security_level for f in known):
         return PeerIncompatible(
             f"{side} policy {label}: {peer} offered no {noun} at security level "
             f"{min_security_level} or above; offered: {offered_names}",
@@ -414,27 +437,17 @@ def refusal(
         )
     return PeerIncompatible(
         f"{side} policy {label}: no {noun} in common; {peer} offered: {offered_names}; "
-        f"{accepted_label}: {_names(kind, accepted)}",
+        f"{accepted_label}: {_names(provider, kind, accepted)}",
         alert=AlertDescription.handshake_failure,
     )
-
-
-def _facts_pq(kind: Kind, code: int) -> bool:
-    f = _facts(kind, code)
-    return f is not None and f.post_quantum
-
-
-def _level(kind: Kind, code: int) -> int:
-    f = _facts(kind, code)
-    return f.level if f is not None else 0
 
 
 # --- names -----------------------------------------------------------------------------------
 
 
-def code_for_name(kind: Kind, name: str) -> int:
-    """The code point of a registered algorithm by name (case-insensitive; ``0xFE30`` works
-    too). ValueError naming the known names otherwise."""
+def code_for_name(kind: Kind, name: str, provider: CryptoProvider = DEFAULT_PROVIDER) -> int:
+    """The code point of one of ``provider``'s algorithms by name (case-insensitive; ``0xFE30``
+    works too). ValueError naming the known names otherwise."""
     text = name.strip()
     if text.lower().startswith("0x"):
         try:
@@ -442,29 +455,31 @@ def code_for_name(kind: Kind, name: str) -> int:
         except ValueError:
             pass
     if kind == "group":
-        g = kem_registry.group_by_name(text)
+        g = provider.group_by_name(text)
         if g is not None and g.code is not None:
             return g.code
         if g is not None:
             raise ValueError(f"{g.name} cannot be negotiated: {g.limitation}")
-        known = [i.name for i in kem_registry.registered_groups() if i.code is not None]
+        known = [i.name for i in provider.group_infos() if i.code is not None]
     elif kind == "cipher suite":
         wanted = text.lower()
-        for s in suite_registry.registered_suites():
+        for s in provider.suite_infos():
             if s.name.lower() == wanted:
                 return s.code
-        known = [s.name for s in suite_registry.registered_suites()]
+        known = [s.name for s in provider.suite_infos()]
     else:
-        sc = sig_registry.scheme_by_name(text)
+        sc = provider.scheme_by_name(text)
         if sc is not None:
             return sc.code
-        known = [i.name for i in sig_registry.registered_schemes()]
+        known = [i.name for i in provider.scheme_infos()]
     raise ValueError(f"unknown {kind} {name!r} (known: {', '.join(known)})")
 
 
-def codes_for_names(kind: Kind, text: str) -> tuple[int, ...]:
+def codes_for_names(
+    kind: Kind, text: str, provider: CryptoProvider = DEFAULT_PROVIDER
+) -> tuple[int, ...]:
     """A comma-separated list of names (see :func:`code_for_name`), order kept."""
-    codes = tuple(code_for_name(kind, part) for part in text.split(",") if part.strip())
+    codes = tuple(code_for_name(kind, part, provider) for part in text.split(",") if part.strip())
     if not codes:
         raise ValueError(f"empty {kind} list")
     return codes

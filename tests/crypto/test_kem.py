@@ -18,15 +18,9 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
-from nautilus_tls.crypto.kem import (
-    SUPPORTED_GROUPS,
-    EcdhKem,
-    HybridKem,
-    KeyExchange,
-    MlKem,
-    kem_for_group,
-)
+from nautilus_tls.crypto.kem import EcdhKem, HybridKem, KeyExchange, MlKem
 from nautilus_tls.crypto.keyschedule import KeySchedule, derive_secret, empty_hash, hkdf_extract
+from nautilus_tls.crypto.provider import default_provider
 from nautilus_tls.errors import AlertDescription, LocalProtocolError, PeerMisbehaved
 from nautilus_tls.wire.enums import NamedGroup
 
@@ -45,7 +39,7 @@ def h(value: str) -> bytes:
 
 
 def _kem(group: NamedGroup) -> Any:
-    kem = kem_for_group(group)
+    kem = default_provider().kem_for_group(group)
     assert kem is not None
     return kem
 
@@ -55,6 +49,9 @@ def _illegal(exc: pytest.ExceptionInfo[PeerMisbehaved]) -> None:
 
 
 # --- every group -----------------------------------------------------------------------------
+
+
+SUPPORTED_GROUPS = tuple(g.code for g in default_provider().group_infos())
 
 
 @pytest.mark.parametrize("group", SUPPORTED_GROUPS)
@@ -70,11 +67,11 @@ def test_round_trips_every_group(group: NamedGroup) -> None:
     assert client.decapsulate(server_share) == server_secret
 
 
-def test_supported_groups_order_and_registry() -> None:
-    assert SUPPORTED_GROUPS[0] is NamedGroup.X25519MLKEM768
+def test_default_provider_groups_order_and_absences() -> None:
+    assert SUPPORTED_GROUPS[0] == NamedGroup.X25519MLKEM768
     assert len(set(SUPPORTED_GROUPS)) == 8
     for value in (NamedGroup.MLKEM512, NamedGroup.x448, NamedGroup.secp521r1, 0x0A0A, 0x6399):
-        assert kem_for_group(value) is None
+        assert default_provider().kem_for_group(value) is None
 
 
 def test_sizes_match_draft_facts() -> None:
@@ -86,7 +83,7 @@ def test_sizes_match_draft_facts() -> None:
         assert kem.shared_secret_len == item["shared_secret"]["size"]
         assert kem.pq_first == item["client_key_exchange"]["order"][0].startswith("ML-KEM")
     for item in facts["supported_groups_pure_mlkem"]:
-        kem = kem_for_group(NamedGroup[item["name"]])
+        kem = default_provider().kem_for_group(NamedGroup[item["name"]])
         if item["name"] == "MLKEM512":
             assert kem is None  # not offered: not in pyca/cryptography
             continue
@@ -222,7 +219,7 @@ def test_mlkem_keygen_from_seed_matches_acvp() -> None:
     """FIPS 203 ACVP keyGen: the seed is d || z (64 bytes) and gives the published ek."""
     checked = 0
     for case in load_vector(ACVP)["keyGen"]:
-        kem = kem_for_group(NamedGroup[case["parameterSet"].replace("-", "")])
+        kem = default_provider().kem_for_group(NamedGroup[case["parameterSet"].replace("-", "")])
         if kem is None:
             continue  # ML-KEM-512: not supported
         client = kem.generate(private_bytes=h(case["d"] + case["z"]))
@@ -234,7 +231,7 @@ def test_mlkem_keygen_from_seed_matches_acvp() -> None:
 def test_mlkem_accepts_acvp_encapsulation_keys() -> None:
     checked = 0
     for case in load_vector(ACVP)["encapsulation"]:
-        kem = kem_for_group(NamedGroup[case["parameterSet"].replace("-", "")])
+        kem = default_provider().kem_for_group(NamedGroup[case["parameterSet"].replace("-", "")])
         if kem is None:
             continue
         ct, secret = kem.encapsulate(h(case["ek"]))

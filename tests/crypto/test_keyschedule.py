@@ -23,7 +23,7 @@ from nautilus_tls.crypto.keyschedule import (
     resumption_psk,
     traffic_key_iv,
 )
-from nautilus_tls.crypto.suites import suite_params
+from nautilus_tls.crypto.provider import default_provider
 from nautilus_tls.errors import LocalProtocolError
 from nautilus_tls.wire.enums import CipherSuite
 
@@ -84,7 +84,7 @@ def test_rejects_oversized_label_and_context() -> None:
 def test_key_schedule_reproduces_rfc8448_simple_handshake() -> None:
     """RFC 8448 §3 end to end: every secret, key, IV and verify_data."""
     s = load_vector(SECTION3)["summary"]
-    params = suite_params(CipherSuite.TLS_AES_128_GCM_SHA256)
+    params = default_provider().suite_params(CipherSuite.TLS_AES_128_GCM_SHA256)
     assert params is not None
     ks = KeySchedule("sha256")
     assert ks.early_secret.hex() == s["early_secret"]
@@ -200,7 +200,7 @@ def test_sha384_schedule_has_48_byte_secrets() -> None:
     ks.enter_handshake(bytes(32))
     c, s = ks.handshake_traffic_secrets(empty_hash("sha384"))
     assert len(c) == len(s) == 48
-    params = suite_params(CipherSuite.TLS_AES_256_GCM_SHA384)
+    params = default_provider().suite_params(CipherSuite.TLS_AES_256_GCM_SHA384)
     assert params is not None
     key, iv = traffic_key_iv(params, c)
     assert (len(key), len(iv)) == (32, 12)

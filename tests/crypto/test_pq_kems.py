@@ -1,5 +1,5 @@
-"""Plugin KEMs (HQC, sntrup761 via pqcrypto), the generic hybrid combiner, the group registry's
-rules, and Classic McEliece as a listed-but-unnegotiable KEM."""
+"""Plugin KEMs (HQC, sntrup761 via pqcrypto), the generic hybrid combiner, the rules a
+provider's group entries keep, and Classic McEliece as a listed-but-unnegotiable KEM."""
 
 from __future__ import annotations
 
@@ -9,19 +9,8 @@ from collections.abc import Iterator
 import pytest
 
 from nautilus_tls.crypto import kem, pqclean
-from nautilus_tls.crypto.kem import (
-    MAX_KEY_SHARE_LEN,
-    HybridKem,
-    PrimitiveKem,
-    PrivateGroup,
-    group_by_name,
-    group_info,
-    group_name,
-    kem_for_group,
-    register_group,
-    registered_groups,
-    unregister_group,
-)
+from nautilus_tls.crypto.kem import MAX_KEY_SHARE_LEN, HybridKem, PrimitiveKem, PrivateGroup
+from nautilus_tls.crypto.provider import DEFAULT_PROVIDER, CryptoProvider, group_entry
 from nautilus_tls.errors import AlertDescription, LocalProtocolError, PeerMisbehaved
 from nautilus_tls.wire.enums import NamedGroup
 
@@ -48,7 +37,7 @@ def without_pqcrypto(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
 
 
 def _kem(group: int) -> kem.Kem:
-    k = kem_for_group(group)
+    k = DEFAULT_PROVIDER.kem_for_group(group)
     assert k is not None
     return k
 
@@ -66,17 +55,17 @@ def test_round_trips_every_plugin_group(group: PrivateGroup) -> None:
 
 @pytest.mark.parametrize("group", PLUGIN_GROUPS, ids=lambda g: g.name)
 def test_plugin_shares_fit_a_key_share_entry(group: PrivateGroup) -> None:
-    info = group_info(group)
+    info = DEFAULT_PROVIDER.group_info(group)
     assert info is not None and info.negotiable and not info.standard
     assert max(info.client_share_len, info.server_share_len) <= MAX_KEY_SHARE_LEN
     assert 0xFE00 <= group <= 0xFEFF
-    assert info.name == group.name and group_name(group) == group.name
+    assert info.name == group.name and DEFAULT_PROVIDER.group_name(group) == group.name
 
 
 @pytest.mark.parametrize(("name", "module"), PRIMITIVES.items())
 def test_declared_sizes_match_pqcrypto(name: str, module: str) -> None:
     backend = pqclean.backend("kem", module)
-    info = group_by_name(name.replace("-", "").upper())
+    info = DEFAULT_PROVIDER.group_by_name(name.replace("-", "").upper())
     assert info is not None
     assert info.client_share_len == backend.PUBLIC_KEY_SIZE
     assert info.server_share_len == backend.CIPHERTEXT_SIZE
@@ -126,7 +115,7 @@ def test_plugin_keygen_cannot_be_made_deterministic() -> None:
 
 
 def test_classic_mceliece_is_listed_but_not_negotiable() -> None:
-    mceliece = [g for g in registered_groups() if g.name.startswith("ClassicMcEliece")]
+    mceliece = [g for g in DEFAULT_PROVIDER.group_infos() if g.name.startswith("ClassicMcEliece")]
     assert len(mceliece) == 5
     for info in mceliece:
         assert info.code is None and not info.negotiable
@@ -136,42 +125,41 @@ def test_classic_mceliece_is_listed_but_not_negotiable() -> None:
     assert mceliece[0].client_share_len == smallest.PUBLIC_KEY_SIZE == 261_120
 
 
-def test_register_group_refuses_a_share_larger_than_a_key_share_entry() -> None:
+def test_group_entry_refuses_a_share_larger_than_a_key_share_entry() -> None:
     big = pqclean.PqcleanKemPrimitive(
         "McEliece", "mceliece_348864", public_key_len=261_120, ciphertext_len=96
     )
     with pytest.raises(ValueError, match="cannot travel in a KeyShareEntry"):
-        register_group(PrimitiveKem(big, group=0xFE99), name="McE", level=128, post_quantum=True)
-    assert kem_for_group(0xFE99) is None
+        group_entry(PrimitiveKem(big, group=0xFE99), name="McE", level=128, post_quantum=True)
+    assert DEFAULT_PROVIDER.kem_for_group(0xFE99) is None
 
 
-def test_register_group_checks_code_points_and_duplicates() -> None:
+def test_group_entries_check_code_points_and_duplicates() -> None:
     x = kem.EcdhKem(NamedGroup.x25519)
     with pytest.raises(ValueError, match="private-use"):
-        register_group(
-            x, name="x25519-again", level=128, post_quantum=False
-        )  # 0x001D, not standard
-    with pytest.raises(ValueError, match="already registered"):
-        register_group(x, name="x25519", level=128, post_quantum=False, standard=True)
+        group_entry(x, name="x25519-again", level=128, post_quantum=False)  # 0x001D, not standard
+    again = group_entry(x, name="x25519", level=128, post_quantum=False, standard=True)
+    with pytest.raises(ValueError, match="twice"):
+        CryptoProvider(groups=(again, again))
     private = HybridKem(x, _kem(NamedGroup.MLKEM768), pq_first=True, group=0xFE10)
     with pytest.raises(ValueError, match="not a standard one"):
-        register_group(private, name="T", level=192, post_quantum=True, standard=True)
-    info = register_group(private, name="TestHybrid", level=192, post_quantum=True, hybrid=True)
-    try:
-        assert kem_for_group(0xFE10) is private and info.negotiable
-        assert group_by_name("testhybrid") == info
-    finally:
-        unregister_group(0xFE10)
-    assert kem_for_group(0xFE10) is None and group_by_name("TestHybrid") is None
+        group_entry(private, name="T", level=192, post_quantum=True, standard=True)
+    entry = group_entry(private, name="TestHybrid", level=192, post_quantum=True, hybrid=True)
+    extended = DEFAULT_PROVIDER.with_groups(entry)
+    assert extended.kem_for_group(0xFE10) is private and entry.info.negotiable
+    assert extended.group_by_name("testhybrid") == entry.info
+    # The provider it was built from is a value: untouched.
+    assert DEFAULT_PROVIDER.kem_for_group(0xFE10) is None
+    assert DEFAULT_PROVIDER.group_by_name("TestHybrid") is None
 
 
 @pytest.mark.usefixtures("without_pqcrypto")
 def test_without_pqcrypto_plugin_groups_are_listed_but_unavailable() -> None:
     assert not pqclean.available()
     for group in PLUGIN_GROUPS:
-        info = group_info(group)
+        info = DEFAULT_PROVIDER.group_info(group)
         assert info is not None and not info.available
-        assert kem_for_group(group) is None
-    assert kem_for_group(NamedGroup.X25519MLKEM768) is not None
+        assert DEFAULT_PROVIDER.kem_for_group(group) is None
+    assert DEFAULT_PROVIDER.kem_for_group(NamedGroup.X25519MLKEM768) is not None
     with pytest.raises(Exception, match=r"nautilus-tls\[pq\]"):
         pqclean.backend("kem", "hqc_128")

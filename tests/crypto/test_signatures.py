@@ -22,14 +22,12 @@ from cryptography.hazmat.primitives.asymmetric import (
 )
 from cryptography.x509.oid import NameOID
 
+from nautilus_tls.crypto.provider import DEFAULT_PROVIDER
 from nautilus_tls.crypto.signatures import (
     CERTIFICATE_CHAIN_SCHEMES,
     CERTIFICATE_VERIFY_SCHEMES,
     certificate_verify_content,
     load_private_key_pem,
-    schemes_for_key,
-    sign,
-    verify,
 )
 from nautilus_tls.errors import (
     AlertDescription,
@@ -42,6 +40,10 @@ from nautilus_tls.wire.enums import SignatureScheme as S
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from vectors import load_vector
+
+schemes_for_key = DEFAULT_PROVIDER.schemes_for_key
+sign = DEFAULT_PROVIDER.sign
+verify = DEFAULT_PROVIDER.verify
 
 SECTION2 = "rfc8448/section2_server_rsa_private_key.json"
 SECTION3 = "rfc8448/section3_simple_1rtt_handshake.json"

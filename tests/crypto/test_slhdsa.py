@@ -11,22 +11,23 @@ import pytest
 from nautilus_tls.config import CertifiedKey
 from nautilus_tls.crypto import pqclean, slhdsa
 from nautilus_tls.crypto.certgen import make_ca, make_leaf
+from nautilus_tls.crypto.provider import DEFAULT_PROVIDER, CryptoProvider, signature_scheme_entry
 from nautilus_tls.crypto.signatures import (
     PrivateSignatureScheme,
     certificate_verify_content,
     load_private_key_pem,
-    register_signature_scheme,
-    scheme_info,
-    scheme_name,
-    schemes_for_key,
-    sign,
-    verify,
 )
 from nautilus_tls.crypto.x509 import TrustStore, verify_server_chain
 from nautilus_tls.errors import AlertDescription, BadCertificate, ConfigError, PeerMisbehaved
 from nautilus_tls.wire.enums import SignatureScheme
 
 pytest.importorskip("pqcrypto", reason="the pq extra (pqcrypto) is not installed")
+
+scheme_info = DEFAULT_PROVIDER.scheme_info
+scheme_name = DEFAULT_PROVIDER.scheme_name
+schemes_for_key = DEFAULT_PROVIDER.schemes_for_key
+sign = DEFAULT_PROVIDER.sign
+verify = DEFAULT_PROVIDER.verify
 
 SCHEMES = {
     PrivateSignatureScheme.slhdsa_sha2_128s: "SLH-DSA-SHA2-128s",
@@ -133,7 +134,7 @@ def test_private_key_pem_round_trips_and_hides_the_key() -> None:
         load_private_key_pem(pem.replace(b"\n\n", b"\n\n!!"))
 
 
-def test_scheme_registry_rules() -> None:
+def test_scheme_entry_rules() -> None:
     provider = slhdsa.SlhDsaScheme(slhdsa.PARAMETER_SETS["SLH-DSA-SHA2-128f"], scheme=0x0999)
     common = {
         "name": "x",
@@ -143,8 +144,9 @@ def test_scheme_registry_rules() -> None:
         "signature_len": 9,
     }
     with pytest.raises(ValueError, match="private-use"):
-        register_signature_scheme(provider, code=0x0999, **common)
-    with pytest.raises(ValueError, match="already registered"):
-        register_signature_scheme(provider, code=PrivateSignatureScheme.slhdsa_sha2_128f, **common)
+        signature_scheme_entry(provider, code=0x0999, **common)
+    entry = signature_scheme_entry(provider, code=PrivateSignatureScheme.slhdsa_sha2_128f, **common)
+    with pytest.raises(ValueError, match="twice"):
+        CryptoProvider(signature_schemes=(entry, entry))
     assert scheme_name(PrivateSignatureScheme.slhdsa_sha2_128s) == "slhdsa_sha2_128s"
     assert scheme_name(0xFEEE) == "0xfeee"

@@ -30,7 +30,8 @@ from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 from nautilus_tls.config import CertifiedKey, ClientConfig, ServerConfig
 from nautilus_tls.connection import ClientConnection, Connection, ServerConnection
-from nautilus_tls.crypto.kem import HybridKem, MlKem, kem_for_group
+from nautilus_tls.crypto.kem import HybridKem, MlKem
+from nautilus_tls.crypto.provider import DEFAULT_PROVIDER
 from nautilus_tls.crypto.x509 import TrustStore
 from nautilus_tls.session.client_store import ClientTicket, MemorySessionStore
 from nautilus_tls.session.ticket_keys import StatelessTickets, TicketKeyManager
@@ -67,7 +68,7 @@ class DetEntropy:
         return _expand(self._label + b"/random/" + self._calls.to_bytes(4, "big"), n)
 
     def private_key_for(self, group: int) -> bytes | None:
-        kem = kem_for_group(group)
+        kem = DEFAULT_PROVIDER.kem_for_group(group)
         if kem is None:
             return None
         label = self._label + b"/key/" + group.to_bytes(2, "big")

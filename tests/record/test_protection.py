@@ -8,7 +8,8 @@ import pytest
 from vectors import load_vector
 
 from nautilus_tls.crypto.keyschedule import next_traffic_secret, traffic_key_iv
-from nautilus_tls.crypto.suites import SuiteParams, suite_params
+from nautilus_tls.crypto.provider import default_provider
+from nautilus_tls.crypto.suites import SuiteParams
 from nautilus_tls.errors import (
     AlertDescription,
     ConfigError,
@@ -49,7 +50,7 @@ SECRET_FOR_KEY = {
 
 
 def params_for(suite: CipherSuite) -> SuiteParams:
-    params = suite_params(suite)
+    params = default_provider().suite_params(suite)
     assert params is not None
     return params
 

@@ -1,4 +1,5 @@
-"""The algorithm table: every registered group, cipher suite and signature scheme, with its
+"""The algorithm table: every group, cipher suite and signature scheme of a crypto provider
+(the default one unless told otherwise), with its
 code point, security level, sizes, standing (IANA or private use) and, on request, its
 measured cost on this machine. ``nautilus-tls algorithms`` prints it;
 ``nautilus-tls algorithms --measure --markdown --output docs/algorithms.md`` writes the
@@ -25,7 +26,8 @@ from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric import ec, ed448, ed25519, mldsa, rsa
 
-from nautilus_tls.crypto import kem, pqclean, signatures, slhdsa, suites
+from nautilus_tls.crypto import pqclean, signatures, slhdsa
+from nautilus_tls.crypto.provider import DEFAULT_PROVIDER, CryptoProvider
 from nautilus_tls.wire.enums import SignatureScheme
 
 __all__ = ["Row", "measure", "render_json", "render_markdown", "render_text", "rows"]
@@ -57,9 +59,9 @@ class Row:
         return "IANA" if self.standard else "private use"
 
 
-def _group_rows() -> list[Row]:
+def _group_rows(provider: CryptoProvider) -> list[Row]:
     out = []
-    for g in kem.registered_groups():
+    for g in provider.group_infos():
         if not g.available:
             status = f"needs {g.requires} (pip install 'nautilus-tls[pq]')"
         elif g.limitation is not None:
@@ -86,7 +88,7 @@ def _group_rows() -> list[Row]:
     return out
 
 
-def _suite_rows() -> list[Row]:
+def _suite_rows(provider: CryptoProvider) -> list[Row]:
     return [
         Row(
             kind="cipher suite",
@@ -99,13 +101,13 @@ def _suite_rows() -> list[Row]:
             status="available",
             reference=s.reference,
         )
-        for s in suites.registered_suites()
+        for s in provider.suite_infos()
     ]
 
 
-def _scheme_rows() -> list[Row]:
+def _scheme_rows(provider: CryptoProvider) -> list[Row]:
     out = []
-    for s in signatures.registered_schemes():
+    for s in provider.scheme_infos():
         if not s.available:
             status = f"needs {s.requires} (pip install 'nautilus-tls[pq]')"
         elif not s.certificate_verify:
@@ -131,9 +133,9 @@ def _scheme_rows() -> list[Row]:
     return out
 
 
-def rows() -> list[Row]:
-    """The table, without costs."""
-    return [*_group_rows(), *_suite_rows(), *_scheme_rows()]
+def rows(provider: CryptoProvider = DEFAULT_PROVIDER) -> list[Row]:
+    """``provider``'s table, without costs."""
+    return [*_group_rows(provider), *_suite_rows(provider), *_scheme_rows(provider)]
 
 
 # --- measuring ----------------------------------------------------------------------------------
@@ -154,8 +156,8 @@ def _time_us(op: Callable[[], object], budget: float) -> float:
     return min(samples)
 
 
-def _measure_group(row: Row, budget: float) -> None:
-    k = kem.kem_for_group(row.code) if row.code is not None else None
+def _measure_group(provider: CryptoProvider, row: Row, budget: float) -> None:
+    k = provider.kem_for_group(row.code) if row.code is not None else None
     if k is not None:
         client = k.generate()
         server_share, _ = k.encapsulate(client.share)
@@ -163,7 +165,7 @@ def _measure_group(row: Row, budget: float) -> None:
         row.costs["encaps"] = _time_us(lambda: k.encapsulate(client.share), budget)
         row.costs["decaps"] = _time_us(lambda: client.decapsulate(server_share), budget)
         return
-    prim = kem.unnegotiable_primitive(row.name)
+    prim = provider.unnegotiable_primitive(row.name)
     if prim is not None:
         pk, sk = prim.keygen()
         ct, _ = prim.encaps(pk)
@@ -188,15 +190,17 @@ def _rsa_key() -> rsa.RSAPrivateKey:
     return rsa.generate_private_key(public_exponent=65537, key_size=2048)
 
 
-def _measure_scheme(row: Row, budget: float, rsa_key: list[rsa.RSAPrivateKey]) -> None:
+def _measure_scheme(
+    provider: CryptoProvider, row: Row, budget: float, rsa_key: list[rsa.RSAPrivateKey]
+) -> None:
     assert row.code is not None
     message = bytes(130)  # 64 spaces + context + 0 + a 48-byte transcript hash, roughly
-    provider = signatures._PROVIDERS.get(row.code)
-    if isinstance(provider, slhdsa.SlhDsaScheme):
-        key = slhdsa.SlhDsaPrivateKey.generate(provider.params)
+    signer = provider.signer_for(row.code)
+    if isinstance(signer, slhdsa.SlhDsaScheme):
+        key = slhdsa.SlhDsaPrivateKey.generate(signer.params)
         sig = key.sign(message)
         public = key.public_key_bytes
-        slh = provider
+        slh = signer
         row.costs["sign"] = _time_us(lambda: key.sign(message), budget)
         row.costs["verify"] = _time_us(lambda: slh.verify(public, sig, message), budget)
         return
@@ -215,9 +219,9 @@ def _measure_scheme(row: Row, budget: float, rsa_key: list[rsa.RSAPrivateKey]) -
     row.costs["verify"] = _time_us(lambda: entry.verify(public_key, signature, message), budget)
 
 
-def _measure_suite(row: Row, budget: float) -> None:
+def _measure_suite(provider: CryptoProvider, row: Row, budget: float) -> None:
     assert row.code is not None
-    params = suites.suite_params(row.code)
+    params = provider.suite_params(row.code)
     if params is None:
         return
     aead = params.new_aead(bytes(params.key_len))
@@ -227,19 +231,21 @@ def _measure_suite(row: Row, budget: float) -> None:
     row.costs["open 16 KiB"] = _time_us(lambda: aead.decrypt(nonce, sealed, aad), budget)
 
 
-def measure(table: list[Row], *, budget: float = 0.2) -> list[Row]:
-    """Fill in ``costs`` for every available row (``budget`` seconds per operation, roughly;
-    slow operations such as SLH-DSA-128s signing run once per batch)."""
+def measure(
+    table: list[Row], *, budget: float = 0.2, provider: CryptoProvider = DEFAULT_PROVIDER
+) -> list[Row]:
+    """Fill in ``costs`` for every available row of ``provider``'s table (``budget`` seconds per
+    operation, roughly; slow operations such as SLH-DSA-128s signing run once per batch)."""
     rsa_key: list[rsa.RSAPrivateKey] = []
     for row in table:
         if row.status.startswith("needs"):
             continue
         if row.kind == "group":
-            _measure_group(row, budget)
+            _measure_group(provider, row, budget)
         elif row.kind == "cipher suite":
-            _measure_suite(row, budget)
+            _measure_suite(provider, row, budget)
         else:
-            _measure_scheme(row, budget, rsa_key)
+            _measure_scheme(provider, row, budget, rsa_key)
     return table
 
 

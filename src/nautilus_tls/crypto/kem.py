@@ -18,12 +18,13 @@ ephemeral public key), ML-KEM is a KEM, and a hybrid is its components side by s
   through :class:`PrimitiveKem`; HQC and sntrup761 from PQClean (optional ``pqcrypto``
   package) come in that way, alone and as hybrids with X25519, on private-use code points.
 
-The registry at the bottom maps code points to KEMs and describes each group (security level,
-post-quantum or not, standard or private-use, sizes). A new group is one class plus one
-:func:`register_group` line; the handshake looks groups up with :func:`kem_for_group` only.
-A group must fit a KeyShareEntry (``key_exchange<1..2^16-1>``, RFC 8446 §4.2.8): Classic
-McEliece (public keys of 261,120 bytes and more) cannot, so it is registered with
-:func:`register_unnegotiable_kem` — listed, measured, never offered or accepted.
+Which groups a connection can use is not decided here: a
+:class:`~nautilus_tls.crypto.provider.CryptoProvider` (the config's ``provider``) maps code
+points to these KEMs and describes each group with a :class:`GroupInfo` (security level,
+post-quantum or not, standard or private-use, sizes); the handshake looks groups up with
+``provider.kem_for_group`` only. A group must fit a KeyShareEntry (``key_exchange<1..2^16-1>``,
+RFC 8446 §4.2.8): Classic McEliece (public keys of 261,120 bytes and more) cannot, so the
+pqcrypto provider lists it as unnegotiable — listed, measured, never offered or accepted.
 
 A malformed peer share is :class:`PeerMisbehaved` (``illegal_parameter``); an ML-KEM
 decapsulation failure other than a length mismatch is ``internal_error``.
@@ -41,12 +42,11 @@ from cryptography.hazmat.primitives.asymmetric import ec, mlkem, x25519
 
 from nautilus_tls.crypto import pqclean
 from nautilus_tls.errors import AlertDescription, LocalProtocolError, PeerMisbehaved
-from nautilus_tls.wire.enums import NamedGroup, display_name
+from nautilus_tls.wire.enums import NamedGroup, first_name
 
 __all__ = [
     "MAX_KEY_SHARE_LEN",
     "PRIVATE_USE_GROUPS",
-    "SUPPORTED_GROUPS",
     "EcdhKem",
     "GroupInfo",
     "HybridKem",
@@ -56,15 +56,7 @@ __all__ = [
     "MlKem",
     "PrimitiveKem",
     "PrivateGroup",
-    "group_by_name",
-    "group_info",
-    "group_name",
-    "kem_for_group",
-    "register_group",
-    "register_unnegotiable_kem",
-    "registered_groups",
-    "unnegotiable_primitive",
-    "unregister_group",
+    "group_label",
 ]
 
 MAX_KEY_SHARE_LEN = 0xFFFF
@@ -76,7 +68,7 @@ PRIVATE_USE_GROUPS = range(0xFE00, 0xFF00)
 
 class PrivateGroup(IntEnum):
     """Our private-use group code points (RFC 8446 §4.2.7). Not IANA-assigned: they are
-    negotiated only between peers that both register them (Nautilus peers with ``pqcrypto``).
+    negotiated only between peers whose providers both have them (Nautilus peers with ``pqcrypto``).
     Hybrids put the post-quantum share first (as X25519MLKEM768 does)."""
 
     HQC128 = 0xFE30
@@ -136,15 +128,21 @@ class Kem(Protocol):
         ...
 
 
+def group_label(group: int) -> str:
+    """A group's name for messages, without a provider: our private-use name, else the IANA
+    name, else its hex value (a provider's own name is ``CryptoProvider.group_name``)."""
+    return first_name(group, PrivateGroup, NamedGroup)
+
+
 def _bad_share(group: int, what: str) -> PeerMisbehaved:
     # RFC 8446 §4.2.8 / draft-ietf-tls-ecdhe-mlkem §4: illegal_parameter.
-    return PeerMisbehaved(f"{group_name(group)}: {what}", alert=AlertDescription.illegal_parameter)
+    return PeerMisbehaved(f"{group_label(group)}: {what}", alert=AlertDescription.illegal_parameter)
 
 
 def _check_private_len(kem: Kem, private_bytes: bytes) -> None:
     if len(private_bytes) != kem.private_len:
         raise LocalProtocolError(
-            f"{group_name(kem.group)}: private_bytes must be {kem.private_len} bytes"
+            f"{group_label(kem.group)}: private_bytes must be {kem.private_len} bytes"
         )
 
 
@@ -424,7 +422,7 @@ class _HybridKeyExchange:
         self.share = b"".join(p.share for p in parts)
 
     def __repr__(self) -> str:
-        return f"<KeyExchange {group_name(self.group)}>"
+        return f"<KeyExchange {group_label(self.group)}>"
 
     def decapsulate(self, server_share: bytes) -> bytes:
         if len(server_share) != sum(self._server_lens):
@@ -452,7 +450,7 @@ class HybridKem:
         self._parts: tuple[Kem, ...] = (pq, classical) if pq_first else (classical, pq)
 
     def __repr__(self) -> str:
-        return f"HybridKem({group_name(self.group)}: {' || '.join(repr(p) for p in self._parts)})"
+        return f"HybridKem({group_label(self.group)}: {' || '.join(repr(p) for p in self._parts)})"
 
     @property
     def client_share_len(self) -> int:
@@ -539,7 +537,7 @@ class _PrimitiveKeyExchange:
         self._secret_key = secret_key
 
     def __repr__(self) -> str:
-        return f"<KeyExchange {group_name(self.group)}>"
+        return f"<KeyExchange {group_label(self.group)}>"
 
     def decapsulate(self, server_share: bytes) -> bytes:
         if len(server_share) != self._primitive.ciphertext_len:
@@ -548,7 +546,7 @@ class _PrimitiveKeyExchange:
             return self._primitive.decaps(self._secret_key, server_share)
         except ValueError:
             raise LocalProtocolError(
-                f"{group_name(self.group)}: decapsulation failed",
+                f"{group_label(self.group)}: decapsulation failed",
                 alert=AlertDescription.internal_error,
             ) from None
 
@@ -588,7 +586,7 @@ class PrimitiveKem:
 
     def _no_determinism(self) -> LocalProtocolError:
         return LocalProtocolError(
-            f"{group_name(self.group)}: the backend draws its own randomness; "
+            f"{group_label(self.group)}: the backend draws its own randomness; "
             "key generation and encapsulation cannot be made deterministic"
         )
 
@@ -611,7 +609,7 @@ class PrimitiveKem:
             raise _bad_share(self.group, "public key rejected") from None
 
 
-# --- registry --------------------------------------------------------------------------------
+# --- what the algorithm table says about a group -------------------------------------------
 
 
 @dataclass(frozen=True, slots=True)
@@ -646,238 +644,3 @@ class GroupInfo:
     def available(self) -> bool:
         """Implemented here and now (its optional package, if any, is installed)."""
         return self.requires is None or pqclean.module_available(self.requires)
-
-
-@dataclass(frozen=True, slots=True)
-class _GroupEntry:
-    info: GroupInfo
-    kem: Kem | None
-    primitive: KemPrimitive | None
-
-
-_ENTRIES: dict[str, _GroupEntry] = {}  # by lower-cased name, in registration order
-_BY_CODE: dict[int, _GroupEntry] = {}
-
-
-def _check_code(code: int, standard: bool, name: str) -> None:
-    if not 0 < code <= 0xFFFF:
-        raise ValueError(f"{name}: group code point {code:#x} is not a uint16")
-    private = code in PRIVATE_USE_GROUPS
-    if standard and private:
-        raise ValueError(f"{name}: {code:#06x} is a private-use code point, not a standard one")
-    if not standard and not private:
-        raise ValueError(
-            f"{name}: a non-standard group needs a private-use code point (0xFE00-0xFEFF), "
-            f"not {code:#06x}"
-        )
-
-
-def register_group(
-    kem: Kem,
-    *,
-    name: str,
-    level: int,
-    post_quantum: bool,
-    hybrid: bool = False,
-    standard: bool = False,
-    requires: str | None = None,
-    reference: str = "",
-    replace: bool = False,
-) -> GroupInfo:
-    """Make ``kem`` negotiable under its code point ``kem.group``.
-
-    Non-standard groups must use a private-use code point (0xFE00-0xFEFF); both shares must fit
-    a KeyShareEntry (at most 65,535 bytes) — otherwise use :func:`register_unnegotiable_kem`.
-    ``requires`` names an optional package without which the group is listed but unavailable.
-    """
-    code = int(kem.group)
-    _check_code(code, standard, name)
-    largest = max(kem.client_share_len, kem.server_share_len)
-    if largest > MAX_KEY_SHARE_LEN:
-        raise ValueError(
-            f"{name}: a {largest}-byte share cannot travel in a KeyShareEntry "
-            f"(at most {MAX_KEY_SHARE_LEN} bytes); register it with register_unnegotiable_kem"
-        )
-    if not replace and (code in _BY_CODE or name.lower() in _ENTRIES):
-        raise ValueError(f"group {name} ({code:#06x}) is already registered")
-    info = GroupInfo(
-        name=name,
-        code=code,
-        level=level,
-        post_quantum=post_quantum,
-        hybrid=hybrid,
-        standard=standard,
-        client_share_len=kem.client_share_len,
-        server_share_len=kem.server_share_len,
-        shared_secret_len=kem.shared_secret_len,
-        requires=requires,
-        reference=reference,
-    )
-    entry = _GroupEntry(info, kem, None)
-    _ENTRIES[name.lower()] = entry
-    _BY_CODE[code] = entry
-    return info
-
-
-def register_unnegotiable_kem(
-    primitive: KemPrimitive,
-    *,
-    level: int,
-    limitation: str,
-    requires: str | None = None,
-    reference: str = "",
-) -> GroupInfo:
-    """List a KEM that TLS 1.3 cannot carry (no code point, never offered or accepted)."""
-    info = GroupInfo(
-        name=primitive.name,
-        code=None,
-        level=level,
-        post_quantum=True,
-        hybrid=False,
-        standard=False,
-        client_share_len=primitive.public_key_len,
-        server_share_len=primitive.ciphertext_len,
-        shared_secret_len=primitive.shared_secret_len,
-        requires=requires,
-        limitation=limitation,
-        reference=reference,
-    )
-    _ENTRIES[primitive.name.lower()] = _GroupEntry(info, None, primitive)
-    return info
-
-
-def unregister_group(name_or_code: str | int) -> None:
-    """Remove a registered group (for tests and for plugins that withdraw one)."""
-    entry = (
-        _BY_CODE.get(name_or_code)
-        if isinstance(name_or_code, int)
-        else _ENTRIES.get(name_or_code.lower())
-    )
-    if entry is None:
-        raise KeyError(name_or_code)
-    _ENTRIES.pop(entry.info.name.lower(), None)
-    if entry.info.code is not None:
-        _BY_CODE.pop(entry.info.code, None)
-
-
-def kem_for_group(group: int) -> Kem | None:
-    """The KEM for a group we can negotiate now, or ``None`` (unknown, GREASE, x448, a plugin
-    group whose optional package is missing, ...)."""
-    entry = _BY_CODE.get(group)
-    if entry is None or not entry.info.available:
-        return None
-    return entry.kem
-
-
-def group_info(group: int) -> GroupInfo | None:
-    """The table entry for a registered code point (available or not)."""
-    entry = _BY_CODE.get(group)
-    return entry.info if entry is not None else None
-
-
-def group_name(group: int) -> str:
-    """The registered name of a group, else its IANA name, else its hex value."""
-    entry = _BY_CODE.get(group)
-    return entry.info.name if entry is not None else display_name(NamedGroup, group)
-
-
-def group_by_name(name: str) -> GroupInfo | None:
-    """A registered group by name (case-insensitive), negotiable or not."""
-    entry = _ENTRIES.get(name.lower())
-    return entry.info if entry is not None else None
-
-
-def registered_groups() -> tuple[GroupInfo, ...]:
-    """Every registered group in registration order (unnegotiable KEMs included)."""
-    return tuple(e.info for e in _ENTRIES.values())
-
-
-def unnegotiable_primitive(name: str) -> KemPrimitive | None:
-    """The primitive behind an unnegotiable KEM's table entry (to measure it)."""
-    entry = _ENTRIES.get(name.lower())
-    return entry.primitive if entry is not None else None
-
-
-_X25519 = EcdhKem(NamedGroup.x25519)
-_P256 = EcdhKem(NamedGroup.secp256r1)
-_P384 = EcdhKem(NamedGroup.secp384r1)
-_MLKEM768 = MlKem(768)
-_MLKEM1024 = MlKem(1024)
-
-_ECDHE_MLKEM = "draft-ietf-tls-ecdhe-mlkem"
-_MLKEM = "draft-ietf-tls-mlkem"
-# fmt: off
-register_group(HybridKem(_X25519, _MLKEM768, pq_first=True, group=NamedGroup.X25519MLKEM768), name="X25519MLKEM768", level=192, post_quantum=True, hybrid=True, standard=True, reference=_ECDHE_MLKEM)
-register_group(HybridKem(_P256, _MLKEM768, pq_first=False, group=NamedGroup.SecP256r1MLKEM768), name="SecP256r1MLKEM768", level=192, post_quantum=True, hybrid=True, standard=True, reference=_ECDHE_MLKEM)
-register_group(HybridKem(_P384, _MLKEM1024, pq_first=False, group=NamedGroup.SecP384r1MLKEM1024), name="SecP384r1MLKEM1024", level=256, post_quantum=True, hybrid=True, standard=True, reference=_ECDHE_MLKEM)
-register_group(_MLKEM768, name="MLKEM768", level=192, post_quantum=True, standard=True, reference=_MLKEM)
-register_group(_MLKEM1024, name="MLKEM1024", level=256, post_quantum=True, standard=True, reference=_MLKEM)
-register_group(_X25519, name="x25519", level=128, post_quantum=False, standard=True, reference="RFC 8446, RFC 7748")
-register_group(_P256, name="secp256r1", level=128, post_quantum=False, standard=True, reference="RFC 8446")
-register_group(_P384, name="secp384r1", level=192, post_quantum=False, standard=True, reference="RFC 8446")
-# fmt: on
-
-# --- plugin groups: PQClean through the optional pqcrypto package, private-use code points ---
-
-_PQ = pqclean.PACKAGE
-_HQC = "HQC (PQClean; NIST-selected, FIPS 207 draft)"
-_SNTRUP = "Streamlined NTRU Prime (PQClean; as in OpenSSH sntrup761x25519)"
-_HQC128 = pqclean.PqcleanKemPrimitive(
-    "HQC-128", "hqc_128", public_key_len=2241, ciphertext_len=4433
-)
-_HQC192 = pqclean.PqcleanKemPrimitive(
-    "HQC-192", "hqc_192", public_key_len=4514, ciphertext_len=8978
-)
-_HQC256 = pqclean.PqcleanKemPrimitive(
-    "HQC-256", "hqc_256", public_key_len=7237, ciphertext_len=14421
-)
-_SNTRUP761 = pqclean.PqcleanKemPrimitive(
-    "sntrup761", "sntrup_761", public_key_len=1158, ciphertext_len=1039
-)
-
-
-def _hybrid(pq: KemPrimitive, pq_group: int, group: int) -> HybridKem:
-    return HybridKem(_X25519, PrimitiveKem(pq, group=pq_group), pq_first=True, group=group)
-
-
-_G = PrivateGroup
-# fmt: off
-register_group(_hybrid(_HQC128, _G.HQC128, _G.X25519HQC128), name="X25519HQC128", level=128, post_quantum=True, hybrid=True, requires=_PQ, reference=_HQC)
-register_group(_hybrid(_HQC192, _G.HQC192, _G.X25519HQC192), name="X25519HQC192", level=192, post_quantum=True, hybrid=True, requires=_PQ, reference=_HQC)
-register_group(_hybrid(_HQC256, _G.HQC256, _G.X25519HQC256), name="X25519HQC256", level=256, post_quantum=True, hybrid=True, requires=_PQ, reference=_HQC)
-register_group(_hybrid(_SNTRUP761, _G.SNTRUP761, _G.X25519SNTRUP761), name="X25519SNTRUP761", level=128, post_quantum=True, hybrid=True, requires=_PQ, reference=_SNTRUP)
-register_group(PrimitiveKem(_HQC128, group=_G.HQC128), name="HQC128", level=128, post_quantum=True, requires=_PQ, reference=_HQC)
-register_group(PrimitiveKem(_HQC192, group=_G.HQC192), name="HQC192", level=192, post_quantum=True, requires=_PQ, reference=_HQC)
-register_group(PrimitiveKem(_HQC256, group=_G.HQC256), name="HQC256", level=256, post_quantum=True, requires=_PQ, reference=_HQC)
-register_group(PrimitiveKem(_SNTRUP761, group=_G.SNTRUP761), name="SNTRUP761", level=128, post_quantum=True, requires=_PQ, reference=_SNTRUP)
-# fmt: on
-
-# Classic McEliece: the public key alone is 261,120 bytes or more — four times what a
-# KeyShareEntry can hold (65,535). Listed and measured, never negotiable in TLS 1.3.
-_MCELIECE_LIMIT = "{:,}-byte public key > 65,535-byte KeyShareEntry limit (RFC 8446 §4.2.8)"
-for _name, _module, _pk, _ct, _level in (
-    ("ClassicMcEliece348864", "mceliece_348864", 261_120, 96, 128),
-    ("ClassicMcEliece460896", "mceliece_460896", 524_160, 156, 192),
-    ("ClassicMcEliece6688128", "mceliece_6688128", 1_044_992, 208, 256),
-    ("ClassicMcEliece6960119", "mceliece_6960119", 1_047_319, 194, 256),
-    ("ClassicMcEliece8192128", "mceliece_8192128", 1_357_824, 208, 256),
-):
-    register_unnegotiable_kem(
-        pqclean.PqcleanKemPrimitive(_name, _module, public_key_len=_pk, ciphertext_len=_ct),
-        level=_level,
-        limitation=_MCELIECE_LIMIT.format(_pk),
-        requires=_PQ,
-        reference="Classic McEliece (PQClean; ISO draft)",
-    )
-
-SUPPORTED_GROUPS: tuple[NamedGroup, ...] = (
-    NamedGroup.X25519MLKEM768,
-    NamedGroup.SecP256r1MLKEM768,
-    NamedGroup.SecP384r1MLKEM1024,
-    NamedGroup.MLKEM768,
-    NamedGroup.MLKEM1024,
-    NamedGroup.x25519,
-    NamedGroup.secp256r1,
-    NamedGroup.secp384r1,
-)
-"""The standard (IANA) groups we implement without optional packages."""

@@ -11,11 +11,14 @@
 An RSASSA-PSS private key loads as a plain RSA key, so whether ``rsa_pss_pss_*`` can be used is
 known only from the certificate: pass it to :func:`schemes_for_key`.
 
-Schemes beyond these come from providers (:class:`SignatureProvider`, registered with
-:func:`register_signature_scheme`): SLH-DSA (FIPS 205, via the optional ``pqcrypto`` package)
-on private-use code points 0xFE00-0xFE05, with its key bound to an X.509 certificate as
-described in :mod:`nautilus_tls.crypto.slhdsa`. Every scheme, built-in or provided, is
-described by a :class:`SchemeInfo` (security level, sizes, standard or private-use).
+Which schemes a connection can use is decided by the config's
+:class:`~nautilus_tls.crypto.provider.CryptoProvider`, which signs and verifies through the
+functions here (``sign_builtin``/``verify_builtin`` for the pyca/cryptography schemes above) or
+through a :class:`SignatureProvider` of its own: SLH-DSA (FIPS 205, via the optional
+``pqcrypto`` package, in the pqcrypto add-on provider) on private-use code points
+0xFE00-0xFE05, with its key bound to an X.509 certificate as described in
+:mod:`nautilus_tls.crypto.slhdsa`. Every scheme is described by a :class:`SchemeInfo`
+(security level, sizes, standard or private-use); :data:`BUILTIN_SCHEME_INFO` lists ours.
 """
 
 from __future__ import annotations
@@ -39,9 +42,10 @@ from nautilus_tls.errors import (
     LocalProtocolError,
     PeerMisbehaved,
 )
-from nautilus_tls.wire.enums import SignatureScheme, display_name
+from nautilus_tls.wire.enums import SignatureScheme, first_name
 
 __all__ = [
+    "BUILTIN_SCHEME_INFO",
     "CERTIFICATE_CHAIN_SCHEMES",
     "CERTIFICATE_VERIFY_SCHEMES",
     "PRIVATE_USE_SCHEMES",
@@ -50,17 +54,14 @@ __all__ = [
     "PrivateSignatureScheme",
     "SchemeInfo",
     "SignatureProvider",
+    "builtin_schemes_for_key",
     "certificate_verify_content",
     "load_private_key_pem",
-    "register_signature_scheme",
-    "registered_schemes",
-    "scheme_by_name",
-    "scheme_info",
-    "scheme_name",
-    "schemes_for_key",
-    "sign",
-    "unregister_signature_scheme",
-    "verify",
+    "not_allowed_in_certificate_verify",
+    "scheme_label",
+    "sign_builtin",
+    "verify_builtin",
+    "verify_provided",
 ]
 
 
@@ -292,22 +293,17 @@ def _spki_oid(certificate: bytes) -> x509.ObjectIdentifier | None:
         return None
 
 
-def schemes_for_key(
+def builtin_schemes_for_key(
     key: PrivateKey, *, certificate: bytes | None = None
-) -> tuple[SignatureScheme | int, ...]:
-    """The CertificateVerify schemes ``key`` can sign with, in preference order.
+) -> tuple[SignatureScheme, ...]:
+    """The pyca/cryptography CertificateVerify schemes ``key`` can sign with, in preference
+    order (a provider keeps those it offers: ``CryptoProvider.schemes_for_key``).
 
     For RSA keys ``certificate`` (the end-entity DER) decides between ``rsa_pss_rsae_*``
-    (rsaEncryption SPKI, the default) and ``rsa_pss_pss_*`` (RSASSA-PSS SPKI). A provider's
-    key (SLH-DSA) fits its scheme when the certificate binds its public key.
+    (rsaEncryption SPKI, the default) and ``rsa_pss_pss_*`` (RSASSA-PSS SPKI).
     """
     oid = _spki_oid(certificate) if certificate is not None else None
-    result: list[SignatureScheme | int] = []
-    for code, provider in _PROVIDERS.items():
-        if _provider_available(code) and provider.fits_private(key, certificate):
-            result.append(code)
-    if result:
-        return tuple(result)
+    result: list[SignatureScheme] = []
     for scheme in CERTIFICATE_VERIFY_SCHEMES:
         entry = _SCHEMES[scheme]
         if not entry.fits_private(key):
@@ -320,44 +316,37 @@ def schemes_for_key(
     return tuple(result)
 
 
-def sign(key: PrivateKey, scheme: int, message: bytes) -> bytes:
-    """Sign ``message`` (the CertificateVerify content) with ``key`` under ``scheme``."""
-    provider = _PROVIDERS.get(scheme)
-    if provider is not None and _provider_available(scheme):
-        if not provider.fits_private(key, None):
-            raise LocalProtocolError(f"{scheme_name(scheme)} does not fit a {type(key).__name__}")
-        return provider.sign(key, message)
+def sign_builtin(key: PrivateKey, scheme: int, message: bytes) -> bytes:
+    """Sign ``message`` (the CertificateVerify content) with ``key`` under a pyca scheme."""
     entry = _SCHEMES.get(scheme)
     if entry is None or scheme not in CERTIFICATE_VERIFY_SCHEMES:
-        raise LocalProtocolError(
-            f"cannot sign CertificateVerify with {display_name(SignatureScheme, scheme)}"
-        )
+        raise LocalProtocolError(f"cannot sign CertificateVerify with {scheme_label(scheme)}")
     if not entry.fits_private(key):
-        raise LocalProtocolError(
-            f"{display_name(SignatureScheme, scheme)} does not fit a {type(key).__name__}"
-        )
+        raise LocalProtocolError(f"{scheme_label(scheme)} does not fit a {type(key).__name__}")
     return entry.sign(key, message)
 
 
-def verify(certificate: bytes, scheme: int, signature: bytes, message: bytes) -> None:
-    """Check a CertificateVerify signature against the peer's end-entity certificate (DER).
+def not_allowed_in_certificate_verify(name: str) -> PeerMisbehaved:
+    # RFC 8446 §4.4.3: a scheme we did not offer, or not one for CertificateVerify.
+    return PeerMisbehaved(
+        f"{name} is not allowed in CertificateVerify", alert=AlertDescription.illegal_parameter
+    )
+
+
+def verify_builtin(
+    certificate: bytes, scheme: int, signature: bytes, message: bytes, *, name: str
+) -> None:
+    """Check a CertificateVerify signature under a pyca scheme against the peer's end-entity
+    certificate (DER); ``name`` is the scheme's name for errors.
 
     Raises ``PeerMisbehaved(illegal_parameter)`` when the scheme is not one we accept for
     CertificateVerify or does not fit the certificate's key, ``PeerMisbehaved(decrypt_error)``
     when the signature does not verify (RFC 8446 §4.4.3), and ``BadCertificate`` when the
     certificate cannot be parsed.
     """
-    name = scheme_name(scheme)
-    provider = _PROVIDERS.get(scheme)
-    if provider is not None and _provider_available(scheme):
-        _verify_provided(provider, name, certificate, signature, message)
-        return
     entry = _SCHEMES.get(scheme)
     if entry is None or scheme not in CERTIFICATE_VERIFY_SCHEMES:
-        raise PeerMisbehaved(
-            f"{name} is not allowed in CertificateVerify",
-            alert=AlertDescription.illegal_parameter,
-        )
+        raise not_allowed_in_certificate_verify(name)
     try:
         cert = x509.load_der_x509_certificate(certificate)
         public_key = cert.public_key()
@@ -378,9 +367,10 @@ def verify(certificate: bytes, scheme: int, signature: bytes, message: bytes) ->
         ) from None
 
 
-def _verify_provided(
+def verify_provided(
     provider: SignatureProvider, name: str, certificate: bytes, signature: bytes, message: bytes
 ) -> None:
+    """:func:`verify_builtin` for a :class:`SignatureProvider`'s scheme (same alerts)."""
     try:
         public_key = provider.certificate_public_key(certificate)
     except ValueError:
@@ -412,7 +402,7 @@ def load_private_key_pem(data: bytes, password: bytes | None = None) -> PrivateK
         raise ConfigError("cannot load the private key (bad PEM, password or format)") from None
     if not isinstance(key, _PRIVATE_KEY_TYPES):
         raise ConfigError(f"unsupported private key type {type(key).__name__}")
-    if isinstance(key, ec.EllipticCurvePrivateKey) and not schemes_for_key(key):
+    if isinstance(key, ec.EllipticCurvePrivateKey) and not builtin_schemes_for_key(key):
         raise ConfigError(f"unsupported elliptic curve {key.curve.name}")
     return key
 
@@ -426,7 +416,7 @@ PRIVATE_USE_SCHEMES = range(0xFE00, 0x10000)
 class PrivateSignatureScheme(IntEnum):
     """Our private-use signature scheme code points: SLH-DSA (FIPS 205) with the key bound to
     the certificate by an extension (see :mod:`nautilus_tls.crypto.slhdsa`). Not IANA-assigned;
-    negotiated only between peers that both register them."""
+    negotiated only between peers whose providers both have them."""
 
     slhdsa_sha2_128s = 0xFE00
     slhdsa_sha2_128f = 0xFE01
@@ -479,119 +469,39 @@ class SignatureProvider(Protocol):
     def verify(self, public_key: bytes, signature: bytes, message: bytes) -> bool: ...
 
 
-_PROVIDERS: dict[int, SignatureProvider] = {}
-_INFO: dict[int, SchemeInfo] = {}
-
-
-def register_signature_scheme(
-    provider: SignatureProvider,
-    *,
-    code: int,
-    name: str,
-    level: int,
-    post_quantum: bool,
-    public_key_len: int,
-    signature_len: int,
-    standard: bool = False,
-    requires: str | None = None,
-    reference: str = "",
-    note: str = "",
-    replace: bool = False,
-) -> SchemeInfo:
-    """Make ``provider`` usable for CertificateVerify under ``code``. Non-standard schemes
-    need a private-use code point (0xFE00-0xFFFF)."""
-    private = code in PRIVATE_USE_SCHEMES
-    if not 0 < code <= 0xFFFF or standard == private:
-        raise ValueError(
-            f"{name}: {code:#06x} is not a {'standard' if standard else 'private-use'} code point"
-        )
-    if not replace and (code in _INFO or scheme_by_name(name) is not None):
-        raise ValueError(f"signature scheme {name} ({code:#06x}) is already registered")
-    if signature_len > 0xFFFF:
-        raise ValueError(f"{name}: CertificateVerify.signature is at most 65,535 bytes")
-    info = SchemeInfo(
-        name=name,
-        code=code,
-        level=level,
-        post_quantum=post_quantum,
-        standard=standard,
-        public_key_len=public_key_len,
-        signature_len=signature_len,
-        requires=requires,
-        reference=reference,
-        note=note,
-    )
-    _PROVIDERS[code] = provider
-    _INFO[code] = info
-    return info
-
-
-def unregister_signature_scheme(code: int) -> None:
-    """Remove a provided scheme (for tests and plugins)."""
-    if code not in _PROVIDERS:
-        raise KeyError(code)
-    del _PROVIDERS[code]
-    del _INFO[code]
-
-
-def _provider_available(code: int) -> bool:
-    info = _INFO.get(code)
-    return info is not None and info.available
-
-
-def scheme_info(code: int) -> SchemeInfo | None:
-    return _INFO.get(code)
-
-
-def scheme_name(code: int) -> str:
-    info = _INFO.get(code)
-    return info.name if info is not None else display_name(SignatureScheme, code)
-
-
-def scheme_by_name(name: str) -> SchemeInfo | None:
-    wanted = name.lower()
-    return next((i for i in _INFO.values() if i.name.lower() == wanted), None)
-
-
-def registered_schemes() -> tuple[SchemeInfo, ...]:
-    """Every scheme in the table: CertificateVerify schemes in our preference order, then the
-    chain-only ones, then provided schemes in registration order."""
-    return tuple(_INFO.values())
+def scheme_label(code: int) -> str:
+    """A scheme's name for messages, without a provider: our private-use name, else the IANA
+    name, else its hex value (a provider's own name is ``CryptoProvider.scheme_name``)."""
+    return first_name(code, PrivateSignatureScheme, SignatureScheme)
 
 
 _RSA_NOTE = "2048-bit key; the level follows the modulus"
 _S = SignatureScheme
+_FIPS204 = "FIPS 204, draft-ietf-tls-mldsa"
+_CHAIN_ONLY = "RFC 8446 (certificates only)"
 # fmt: off
-for _code, _level, _pq, _pk, _sig, _ref, _note in (
-    (_S.mldsa65, 192, True, 1952, 3309, "FIPS 204, draft-ietf-tls-mldsa", ""),
-    (_S.mldsa87, 256, True, 2592, 4627, "FIPS 204, draft-ietf-tls-mldsa", ""),
-    (_S.mldsa44, 128, True, 1312, 2420, "FIPS 204, draft-ietf-tls-mldsa", ""),
-    (_S.ecdsa_secp256r1_sha256, 128, False, 65, 72, "RFC 8446", ""),
-    (_S.ecdsa_secp384r1_sha384, 192, False, 97, 104, "RFC 8446", ""),
-    (_S.ecdsa_secp521r1_sha512, 256, False, 133, 139, "RFC 8446", ""),
-    (_S.ed25519, 128, False, 32, 64, "RFC 8446, RFC 8032", ""),
-    (_S.ed448, 192, False, 57, 114, "RFC 8446, RFC 8032", ""),
-    (_S.rsa_pss_rsae_sha256, 112, False, 256, 256, "RFC 8446", _RSA_NOTE),
-    (_S.rsa_pss_rsae_sha384, 112, False, 256, 256, "RFC 8446", _RSA_NOTE),
-    (_S.rsa_pss_rsae_sha512, 112, False, 256, 256, "RFC 8446", _RSA_NOTE),
-    (_S.rsa_pss_pss_sha256, 112, False, 256, 256, "RFC 8446", _RSA_NOTE),
-    (_S.rsa_pss_pss_sha384, 112, False, 256, 256, "RFC 8446", _RSA_NOTE),
-    (_S.rsa_pss_pss_sha512, 112, False, 256, 256, "RFC 8446", _RSA_NOTE),
-    (_S.rsa_pkcs1_sha256, 112, False, 256, 256, "RFC 8446 (certificates only)", _RSA_NOTE),
-    (_S.rsa_pkcs1_sha384, 112, False, 256, 256, "RFC 8446 (certificates only)", _RSA_NOTE),
-    (_S.rsa_pkcs1_sha512, 112, False, 256, 256, "RFC 8446 (certificates only)", _RSA_NOTE),
-):
-    _INFO[_code] = SchemeInfo(_code.name, int(_code), _level, _pq, True, _pk, _sig, _code in CERTIFICATE_VERIFY_SCHEMES, None, _ref, _note)
-
-# SLH-DSA providers (pqcrypto): one line each. 192s/256s are left out: 0.4-0.6 s per signature.
-_PS = PrivateSignatureScheme
-_SLH = "FIPS 205 via PQClean; key bound by certificate extension (crypto/slhdsa.py)"
-for _pcode, _set in (
-    (_PS.slhdsa_sha2_128s, "SLH-DSA-SHA2-128s"),
-    (_PS.slhdsa_sha2_128f, "SLH-DSA-SHA2-128f"),
-    (_PS.slhdsa_sha2_192f, "SLH-DSA-SHA2-192f"),
-    (_PS.slhdsa_sha2_256f, "SLH-DSA-SHA2-256f"),
-):
-    _params = slhdsa.PARAMETER_SETS[_set]
-    register_signature_scheme(slhdsa.SlhDsaScheme(_params, scheme=_pcode), code=_pcode, name=_pcode.name, level=_params.level, post_quantum=True, public_key_len=_params.public_key_len, signature_len=_params.signature_len, requires=pqclean.PACKAGE, reference=_SLH)
+BUILTIN_SCHEME_INFO: tuple[SchemeInfo, ...] = tuple(
+    SchemeInfo(code.name, int(code), level, pq, True, pk, sig, code in CERTIFICATE_VERIFY_SCHEMES, None, ref, note)
+    for code, level, pq, pk, sig, ref, note in (
+        (_S.mldsa65, 192, True, 1952, 3309, _FIPS204, ""),
+        (_S.mldsa87, 256, True, 2592, 4627, _FIPS204, ""),
+        (_S.mldsa44, 128, True, 1312, 2420, _FIPS204, ""),
+        (_S.ecdsa_secp256r1_sha256, 128, False, 65, 72, "RFC 8446", ""),
+        (_S.ecdsa_secp384r1_sha384, 192, False, 97, 104, "RFC 8446", ""),
+        (_S.ecdsa_secp521r1_sha512, 256, False, 133, 139, "RFC 8446", ""),
+        (_S.ed25519, 128, False, 32, 64, "RFC 8446, RFC 8032", ""),
+        (_S.ed448, 192, False, 57, 114, "RFC 8446, RFC 8032", ""),
+        (_S.rsa_pss_rsae_sha256, 112, False, 256, 256, "RFC 8446", _RSA_NOTE),
+        (_S.rsa_pss_rsae_sha384, 112, False, 256, 256, "RFC 8446", _RSA_NOTE),
+        (_S.rsa_pss_rsae_sha512, 112, False, 256, 256, "RFC 8446", _RSA_NOTE),
+        (_S.rsa_pss_pss_sha256, 112, False, 256, 256, "RFC 8446", _RSA_NOTE),
+        (_S.rsa_pss_pss_sha384, 112, False, 256, 256, "RFC 8446", _RSA_NOTE),
+        (_S.rsa_pss_pss_sha512, 112, False, 256, 256, "RFC 8446", _RSA_NOTE),
+        (_S.rsa_pkcs1_sha256, 112, False, 256, 256, _CHAIN_ONLY, _RSA_NOTE),
+        (_S.rsa_pkcs1_sha384, 112, False, 256, 256, _CHAIN_ONLY, _RSA_NOTE),
+        (_S.rsa_pkcs1_sha512, 112, False, 256, 256, _CHAIN_ONLY, _RSA_NOTE),
+    )
+)
 # fmt: on
+"""The pyca/cryptography schemes: CertificateVerify schemes in our preference order, then the
+chain-only ones (PKCS#1 v1.5)."""

@@ -14,7 +14,7 @@ verifies, as a **key binding extension**:
 * a CertificateVerify under one of our private-use SLH-DSA schemes (0xFE00-0xFE05) is checked
   against the *bound* SLH-DSA key; the companion key is not involved.
 
-Peers that do not register these schemes never negotiate them and see a normal certificate.
+Peers whose providers lack these schemes never negotiate them and see a normal certificate.
 What is *not* supported: certificates with a real SLH-DSA SubjectPublicKeyInfo (RFC 9909)
 and chains *signed* with SLH-DSA (cryptography cannot verify them), raw public keys
 (RFC 7250, which needs certificate-type negotiation in the handshake), and HashSLH-DSA.
@@ -81,7 +81,7 @@ def _set(name: str, module: str, n: int, pk: int, sig: int, level: int) -> SlhDs
 
 
 # FIPS 205 Table 2. The "s" sets sign slowly (0.2-0.6 s), the "f" sets sign fast with larger
-# signatures; 192s and 256s are defined for key loading but not registered as schemes.
+# signatures; 192s and 256s are defined for key loading but are in no provider.
 PARAMETER_SETS: Final[dict[str, SlhDsaParameterSet]] = {
     p.name: p
     for p in (

@@ -4,10 +4,13 @@ The record layer never imports ``cryptography``; it gets an :class:`Aead` object
 :meth:`SuiteParams.new_aead` and opens records through :func:`open_record`, which turns an
 authentication failure into ``None``.
 
-Suites are a registry too: :func:`register_cipher_suite` adds one (a :class:`SuiteParams` whose
-``aead`` factory builds the AEAD, e.g. AES-CCM in :mod:`nautilus_tls.crypto.providers`). Limits
-of the record layer that a provider must respect: the tag is 16 bytes, the nonce 12, and the
-code point is a :class:`~nautilus_tls.wire.enums.CipherSuite` member.
+Which suites a connection can use is the config's
+:class:`~nautilus_tls.crypto.provider.CryptoProvider`'s business; this module only defines the
+parameters of the suites we implement (:data:`AES_128_GCM_SHA256`, ... and the off-by-default
+:data:`AES_128_CCM_SHA256`). A provider's own suite is a :class:`SuiteParams` whose ``aead``
+factory builds the AEAD; it must respect the record layer: the tag is 16 bytes, the nonce 12,
+and the code point is a :class:`~nautilus_tls.wire.enums.CipherSuite` member (checked by
+:func:`nautilus_tls.crypto.provider.suite_entry`).
 """
 
 from __future__ import annotations
@@ -18,24 +21,21 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 from cryptography.exceptions import InvalidTag
-from cryptography.hazmat.primitives.ciphers.aead import AESGCM, ChaCha20Poly1305
+from cryptography.hazmat.primitives.ciphers.aead import AESCCM, AESGCM, ChaCha20Poly1305
 
-from nautilus_tls.wire.enums import CipherSuite, display_name
+from nautilus_tls.wire.enums import CipherSuite
 
 __all__ = [
-    "AEAD_CONFIDENTIALITY_LIMIT",
-    "SUPPORTED_SUITES",
+    "AES_128_CCM_SHA256",
+    "AES_128_GCM_SHA256",
+    "AES_256_GCM_SHA384",
+    "CHACHA20_POLY1305_SHA256",
+    "TAG_LEN",
     "Aead",
     "SuiteInfo",
     "SuiteParams",
     "constant_time_equal",
     "open_record",
-    "register_cipher_suite",
-    "registered_suites",
-    "suite_info",
-    "suite_name",
-    "suite_params",
-    "unregister_cipher_suite",
 ]
 
 
@@ -58,6 +58,9 @@ class SuiteParams:
     iv_len: int
     # A provider's AEAD constructor (key -> Aead); None for the built-in AES-GCM / ChaCha20.
     aead: Callable[[bytes], Aead] | None = field(default=None, compare=False, repr=False)
+    # Records protected under one key before a KeyUpdate is due (RFC 8446 §5.5). AES-GCM: at
+    # most 2^24.5 full-size records, rounded down to 2^24.
+    confidentiality_limit: int = field(default=2**24, compare=False)
 
     def new_aead(self, key: bytes) -> Aead:
         """A fresh AEAD object for ``key`` (keep one per traffic key and reuse it)."""
@@ -70,37 +73,20 @@ class SuiteParams:
         return AESGCM(key)
 
 
-_PARAMS: dict[int, SuiteParams] = {
-    p.suite: p
-    for p in (
-        SuiteParams(CipherSuite.TLS_AES_128_GCM_SHA256, "sha256", 32, 16, 12),
-        SuiteParams(CipherSuite.TLS_AES_256_GCM_SHA384, "sha384", 48, 32, 12),
-        SuiteParams(CipherSuite.TLS_CHACHA20_POLY1305_SHA256, "sha256", 32, 32, 12),
-    )
-}
-
-SUPPORTED_SUITES: tuple[CipherSuite, ...] = (
-    CipherSuite.TLS_AES_128_GCM_SHA256,
-    CipherSuite.TLS_AES_256_GCM_SHA384,
-    CipherSuite.TLS_CHACHA20_POLY1305_SHA256,
+AES_128_GCM_SHA256 = SuiteParams(CipherSuite.TLS_AES_128_GCM_SHA256, "sha256", 32, 16, 12)
+AES_256_GCM_SHA384 = SuiteParams(CipherSuite.TLS_AES_256_GCM_SHA384, "sha384", 48, 32, 12)
+# ChaCha20-Poly1305 has no practical limit below the 2^64 sequence number space; 2^60 keeps a
+# margin (RFC 8446 §5.5).
+CHACHA20_POLY1305_SHA256 = SuiteParams(
+    CipherSuite.TLS_CHACHA20_POLY1305_SHA256, "sha256", 32, 32, 12, confidentiality_limit=2**60
 )
-
-# Records protected under one key before a KeyUpdate is due. RFC 8446 §5.5: AES-GCM at most
-# 2^24.5 full-size records (we round down to 2^24); ChaCha20-Poly1305 has no practical limit
-# below the 2^64 sequence number space, 2^60 keeps a margin.
-AEAD_CONFIDENTIALITY_LIMIT: dict[CipherSuite, int] = {
-    CipherSuite.TLS_AES_128_GCM_SHA256: 2**24,
-    CipherSuite.TLS_AES_256_GCM_SHA384: 2**24,
-    CipherSuite.TLS_CHACHA20_POLY1305_SHA256: 2**60,
-}
-
-
-def suite_params(suite: int) -> SuiteParams | None:
-    """The parameters of a suite we implement, or ``None`` (unknown, GREASE, CCM, SCSV)."""
-    return _PARAMS.get(suite)
-
-
-# --- registry ----------------------------------------------------------------------------------
+AES_128_CCM_SHA256 = SuiteParams(
+    CipherSuite.TLS_AES_128_CCM_SHA256, "sha256", 32, 16, 12, aead=AESCCM
+)
+"""TLS_AES_128_CCM_SHA256 (RFC 8446 §B.4) with pyca/cryptography's AES-CCM (16-byte tag): a
+standard suite, in no provider by default (few peers want it outside constrained devices);
+``provider.with_suites(suite_entry(AES_128_CCM_SHA256, ...))`` adds it. RFC 8446 §5.5 points to
+the AES-GCM analysis for its limit; CCM's bound is of the same order (2^24)."""
 
 TAG_LEN = 16
 """The record layer's fixed AEAD tag length (RFC 8446 §5.2 overhead accounting)."""
@@ -119,81 +105,6 @@ class SuiteInfo:
     hash_name: str
     standard: bool
     reference: str = ""
-
-
-_INFO: dict[int, SuiteInfo] = {}
-
-
-def register_cipher_suite(
-    params: SuiteParams,
-    *,
-    level: int,
-    confidentiality_limit: int,
-    standard: bool = True,
-    reference: str = "",
-    replace: bool = False,
-) -> SuiteInfo:
-    """Make a cipher suite negotiable. The AEAD must have a 16-byte tag and a 12-byte nonce
-    (checked here); ``confidentiality_limit`` is records per key before a KeyUpdate (§5.5)."""
-    suite = params.suite
-    if not replace and suite in _PARAMS:
-        raise ValueError(f"{suite.name} is already registered")
-    if params.iv_len != 12:
-        raise ValueError(f"{suite.name}: the record layer builds 12-byte nonces")
-    probe = params.new_aead(bytes(params.key_len)).encrypt(bytes(params.iv_len), b"", b"")
-    if len(probe) != TAG_LEN:
-        raise ValueError(f"{suite.name}: the record layer needs a {TAG_LEN}-byte AEAD tag")
-    if confidentiality_limit < 1:
-        raise ValueError(f"{suite.name}: confidentiality_limit must be positive")
-    info = SuiteInfo(
-        name=suite.name,
-        code=int(suite),
-        level=level,
-        key_len=params.key_len,
-        hash_name=params.hash_name,
-        standard=standard,
-        reference=reference,
-    )
-    _PARAMS[suite] = params
-    _INFO[suite] = info
-    AEAD_CONFIDENTIALITY_LIMIT[suite] = confidentiality_limit
-    return info
-
-
-def unregister_cipher_suite(suite: int) -> None:
-    """Remove a registered suite (for tests and plugins)."""
-    _PARAMS.pop(suite)
-    _INFO.pop(suite, None)
-    AEAD_CONFIDENTIALITY_LIMIT.pop(CipherSuite(suite), None)
-
-
-def suite_info(suite: int) -> SuiteInfo | None:
-    return _INFO.get(suite)
-
-
-def suite_name(suite: int) -> str:
-    info = _INFO.get(suite)
-    return info.name if info is not None else display_name(CipherSuite, suite)
-
-
-def registered_suites() -> tuple[SuiteInfo, ...]:
-    return tuple(_INFO.values())
-
-
-for _suite, _level in (
-    (CipherSuite.TLS_AES_128_GCM_SHA256, 128),
-    (CipherSuite.TLS_AES_256_GCM_SHA384, 256),
-    (CipherSuite.TLS_CHACHA20_POLY1305_SHA256, 256),
-):
-    _INFO[_suite] = SuiteInfo(
-        name=_suite.name,
-        code=int(_suite),
-        level=_level,
-        key_len=_PARAMS[_suite].key_len,
-        hash_name=_PARAMS[_suite].hash_name,
-        standard=True,
-        reference="RFC 8446",
-    )
 
 
 def open_record(aead: Aead, nonce: bytes, data: bytes, aad: bytes) -> bytes | None:

@@ -25,16 +25,10 @@ from datetime import UTC, datetime
 from functools import lru_cache
 
 from nautilus_tls.config import ClientConfig, is_ip_address
-from nautilus_tls.crypto.kem import KeyExchange, group_name, kem_for_group
+from nautilus_tls.crypto.kem import KeyExchange
 from nautilus_tls.crypto.keyschedule import KeySchedule, finished_verify_data, resumption_psk
-from nautilus_tls.crypto.signatures import (
-    certificate_verify_content,
-    scheme_name,
-    schemes_for_key,
-    sign,
-    verify,
-)
-from nautilus_tls.crypto.suites import SuiteParams, suite_params
+from nautilus_tls.crypto.signatures import certificate_verify_content
+from nautilus_tls.crypto.suites import SuiteParams
 from nautilus_tls.crypto.transcript import Transcript
 from nautilus_tls.crypto.x509 import check_chain_signatures, verify_server_chain
 from nautilus_tls.defaults import MAX_TICKET_LIFETIME
@@ -120,7 +114,7 @@ class ClientState:
 def _make_key_shares(ctx: ClientContext, groups: tuple[int, ...]) -> tuple[ext.KeyShareEntry, ...]:
     entries = []
     for group in groups:
-        kem = kem_for_group(group)
+        kem = ctx.config.provider.kem_for_group(group)
         if kem is None:  # config validation makes this unreachable; keep the error honest
             raise PeerIncompatible(f"no implementation for group {group:#06x}")
         kex = kem.generate(private_bytes=ctx.entropy.private_key_for(group))
@@ -184,7 +178,7 @@ def _client_hello(
         if ctx.early_data is not None and not ctx.hello_retry and ticket.max_early_data > 0:
             exts.append(Extension(ext_type=ExtensionType.early_data, data=b""))
         # RFC 8446 §4.2.11: pre_shared_key comes last; the binder is filled in by _bind().
-        params = suite_params(ticket.suite)
+        params = ctx.config.provider.suite_params(ticket.suite)
         binder_len = params.hash_len if params is not None else 32
         offered = ext.OfferedPsks(
             (ext.PskIdentity(ticket.ticket, ticket.obfuscated_age(ctx.clock())),),
@@ -223,7 +217,7 @@ def _bind(ctx: ClientContext, ch: ClientHello, earlier: list[bytes]) -> ClientHe
     ticket = ctx.ticket
     if ticket is None:
         return ch
-    params = suite_params(ticket.suite)
+    params = ctx.config.provider.suite_params(ticket.suite)
     if params is None:  # _take_ticket only keeps tickets for suites we support
         raise PeerIncompatible("ticket for an unsupported suite")
     raw = ch.encode()
@@ -279,7 +273,7 @@ def start_client(ctx: ClientContext) -> ClientState:
 def _send_early_data(ctx: ClientContext, client_hello_raw: bytes) -> None:
     """RFC 8446 §4.2.10: 0-RTT data under client_early_traffic_secret, right after the hello."""
     ticket, data = ctx.ticket, ctx.early_data
-    params = suite_params(ticket.suite) if ticket is not None else None
+    params = ctx.config.provider.suite_params(ticket.suite) if ticket is not None else None
     if ticket is None or data is None or params is None:
         return
     transcript = Transcript(params.hash_name)
@@ -319,7 +313,7 @@ def _check_server_hello_common(ctx: ClientContext, ch: ClientHello, sh: ServerHe
         raise PeerMisbehaved(
             f"server selected cipher suite {display_name(CipherSuite, sh.cipher_suite)} we did not offer"
         )
-    params = suite_params(sh.cipher_suite)
+    params = ctx.config.provider.suite_params(sh.cipher_suite)
     if params is None:
         raise PeerMisbehaved("server selected a cipher suite we cannot use")
     offered = {e.ext_type for e in ch.extensions}
@@ -376,7 +370,7 @@ class ExpectServerHello(ClientState):
             group = ext.decode_key_share_hrr(ks)
             if group not in ctx.config.groups:
                 raise PeerMisbehaved(
-                    f"HelloRetryRequest selected group {group_name(group)} we did not offer"
+                    f"HelloRetryRequest selected group {ctx.config.provider.group_name(group)} we did not offer"
                 )
             if group in ctx.offered_groups_with_share:
                 raise PeerMisbehaved(
@@ -388,8 +382,8 @@ class ExpectServerHello(ClientState):
             old = ext.get_extension(self.client_hello.extensions, ExtensionType.key_share)
             shares = ext.decode_key_share_ch(old or b"\x00\x00")
         if ctx.ticket is not None:
-            hrr_params = suite_params(hrr.cipher_suite)
-            ticket_params = suite_params(ctx.ticket.suite)
+            hrr_params = ctx.config.provider.suite_params(hrr.cipher_suite)
+            ticket_params = ctx.config.provider.suite_params(ctx.ticket.suite)
             # RFC 8446 §4.1.4: a PSK whose hash does not match the HRR's suite is dropped.
             if (
                 hrr_params is None
@@ -427,7 +421,7 @@ class ExpectServerHello(ClientState):
             kex = ctx.offered_groups_with_share.get(entry.group)
             if kex is None:
                 raise PeerMisbehaved(
-                    f"server key_share is for group {group_name(entry.group)} we sent no share for (RFC 8446 §4.2.8)"
+                    f"server key_share is for group {ctx.config.provider.group_name(entry.group)} we sent no share for (RFC 8446 §4.2.8)"
                 )
             shared_secret = kex.decapsulate(entry.key_exchange)
             group = entry.group
@@ -467,7 +461,7 @@ class ExpectServerHello(ClientState):
         # RFC 8446 §4.2.11: the index must be one we offered, with a suite of the same hash.
         if ext.decode_pre_shared_key_sh(data) != 0:
             raise PeerMisbehaved("server selected a PSK identity we did not offer")
-        ticket_params = suite_params(ticket.suite)
+        ticket_params = ctx.config.provider.suite_params(ticket.suite)
         if ticket_params is None or ticket_params.hash_name != params.hash_name:
             raise PeerMisbehaved("server resumed with a cipher suite of another hash")
         return ticket.psk
@@ -650,10 +644,10 @@ class ExpectCertificateVerify(ClientState):
         # RFC 8446 §4.4.3: the scheme must be one we offered in signature_algorithms.
         if cv.algorithm not in ctx.config.signature_schemes:
             raise PeerMisbehaved(
-                f"server signed with {scheme_name(cv.algorithm)}, which we did not offer"
+                f"server signed with {ctx.config.provider.scheme_name(cv.algorithm)}, which we did not offer"
             )
         content = certificate_verify_content(True, self.keys.transcript.digest())
-        verify(self.chain[0], cv.algorithm, cv.signature, content)
+        ctx.config.provider.verify(self.chain[0], cv.algorithm, cv.signature, content)
         self.keys.transcript.update(raw)
         return ExpectFinished(
             keys=self.keys,
@@ -712,6 +706,7 @@ class ExpectFinished(ClientState):
 
         info = session_info(
             ctx,
+            provider=ctx.config.provider,
             suite=keys.params.suite,
             group=self.negotiated.group,
             scheme=self.scheme,
@@ -741,7 +736,9 @@ class ExpectFinished(ClientState):
         if ck is not None:
             usable = [
                 s
-                for s in schemes_for_key(ck.private_key, certificate=ck.chain[0])
+                for s in ctx.config.provider.schemes_for_key(
+                    ck.private_key, certificate=ck.chain[0]
+                )
                 if s in self.requested_schemes
             ]
             scheme = usable[0] if usable else None
@@ -759,7 +756,7 @@ class ExpectFinished(ClientState):
             transcript,
         )
         content = certificate_verify_content(False, transcript.digest())
-        signature = sign(ck.private_key, scheme, content)
+        signature = ctx.config.provider.sign(ck.private_key, scheme, content)
         ctx.send(
             Epoch.HANDSHAKE, CertificateVerify(algorithm=scheme, signature=signature), transcript
         )

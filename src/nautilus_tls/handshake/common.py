@@ -9,16 +9,17 @@ and, later, QUIC carry them out.
 
 from __future__ import annotations
 
-import os
-import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import IntEnum
-from typing import Literal, Protocol, TypeVar
+from typing import Literal, TypeVar
 
 from nautilus_tls.crypto.certnames import names_of
-from nautilus_tls.crypto.kem import group_name
-from nautilus_tls.crypto.signatures import scheme_name
+
+# Clock and Entropy live with the provider (which supplies the defaults); re-exported here.
+from nautilus_tls.crypto.provider import Clock as Clock
+from nautilus_tls.crypto.provider import CryptoProvider
+from nautilus_tls.crypto.provider import Entropy as Entropy
 from nautilus_tls.crypto.suites import SuiteParams
 from nautilus_tls.crypto.transcript import Transcript
 from nautilus_tls.crypto.x509 import subject_of
@@ -92,31 +93,6 @@ Action = (
 )
 
 
-class Entropy(Protocol):
-    """Where randomness comes from; tests inject fixed values (RFC 8448 traces)."""
-
-    def random_bytes(self, n: int) -> bytes: ...
-
-    def private_key_for(self, group: int) -> bytes | None:
-        """Raw private key bytes for ``group``'s next key share, or None for a fresh one."""
-        ...
-
-
-class SystemEntropy:
-    def random_bytes(self, n: int) -> bytes:
-        return os.urandom(n)
-
-    def private_key_for(self, group: int) -> bytes | None:
-        return None
-
-
-Clock = Callable[[], float]
-
-
-def wall_clock() -> float:
-    return time.time()
-
-
 class KeyLog:
     """Writes NSS key log lines (the SSLKEYLOGFILE format) to a file and/or a callback."""
 
@@ -145,6 +121,7 @@ class KeyLog:
 def session_info(
     ctx: HandshakeContext,
     *,
+    provider: CryptoProvider,
     suite: int,
     group: int | None,
     scheme: int | None,
@@ -156,17 +133,17 @@ def session_info(
     early_data: str,
 ) -> SessionInfo:
     """What the finished handshake settled, by the names users read (IANA, or the
-    registered name of a plugin algorithm)."""
+    provider's name of a plugin algorithm)."""
     return SessionInfo(
         cipher_suite=display_name(CipherSuite, suite),
-        group=group_name(group) if group is not None else None,
-        signature_scheme=scheme_name(scheme) if scheme is not None else None,
+        group=provider.group_name(group) if group is not None else None,
+        signature_scheme=provider.scheme_name(scheme) if scheme is not None else None,
         alpn=alpn.decode("ascii", "replace") if alpn else None,
         server_name=server_name,
         peer_certificates=peer_chain,
         peer_certificate_subject=subject_of(peer_chain[0]) if peer_chain else None,
         peer_certificate_names=names_of(peer_chain[0]) if peer_chain else (),
-        client_certificate_scheme=scheme_name(client_scheme) if client_scheme else None,
+        client_certificate_scheme=provider.scheme_name(client_scheme) if client_scheme else None,
         hello_retry=ctx.hello_retry,
         resumed=resumed,
         early_data=early_data,

@@ -23,16 +23,10 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from nautilus_tls.config import CertifiedKey, ServerConfig
-from nautilus_tls.crypto.kem import group_info, kem_for_group
 from nautilus_tls.crypto.keyschedule import KeySchedule, finished_verify_data, resumption_psk
-from nautilus_tls.crypto.signatures import (
-    certificate_verify_content,
-    scheme_name,
-    schemes_for_key,
-    sign,
-    verify,
-)
-from nautilus_tls.crypto.suites import SuiteParams, suite_params
+from nautilus_tls.crypto.provider import CryptoProvider
+from nautilus_tls.crypto.signatures import certificate_verify_content
+from nautilus_tls.crypto.suites import SuiteParams
 from nautilus_tls.crypto.transcript import Transcript
 from nautilus_tls.crypto.x509 import ca_distinguished_names, verify_client_chain
 from nautilus_tls.defaults import EARLY_DATA_SKIP_LIMIT, MAX_PSK_IDENTITIES
@@ -83,9 +77,9 @@ from nautilus_tls.wire.messages import (
 )
 
 
-def is_post_quantum(group: int) -> bool:
-    """A post-quantum or hybrid group, as the group registry describes it."""
-    info = group_info(group)
+def is_post_quantum(provider: CryptoProvider, group: int) -> bool:
+    """A post-quantum or hybrid group, as the provider describes it."""
+    info = provider.group_info(group)
     return info is not None and info.post_quantum
 
 
@@ -146,6 +140,7 @@ def _refuse(
     return refusal(
         side="server",
         policy=cfg.security_policy,
+        provider=cfg.provider,
         min_security_level=cfg.min_security_level,
         kind=kind,
         offered=[v for v in offered if not is_grease(v)],
@@ -156,7 +151,7 @@ def _refuse(
 
 def _choose_suite(cfg: ServerConfig, ch: ClientHello) -> SuiteParams:
     for suite in _by_preference(cfg, cfg.cipher_suites, ch.cipher_suites):
-        params = suite_params(suite)
+        params = cfg.provider.suite_params(suite)
         if params is not None:
             return params
     raise _refuse(cfg, "cipher suite", ch.cipher_suites, cfg.cipher_suites)
@@ -176,7 +171,11 @@ def _choose_group(
     with_share = [g for g in mutual if g in shares]
     if with_share:
         chosen = with_share[0]
-        if not (cfg.prefer_post_quantum and is_post_quantum(best) and not is_post_quantum(chosen)):
+        if not (
+            cfg.prefer_post_quantum
+            and is_post_quantum(cfg.provider, best)
+            and not is_post_quantum(cfg.provider, chosen)
+        ):
             return chosen, True
     return best, False
 
@@ -185,7 +184,7 @@ def _signable(cfg: ServerConfig, ck: CertifiedKey) -> list[int]:
     """The schemes ``ck`` can sign CertificateVerify with that our policy allows."""
     return [
         s
-        for s in schemes_for_key(ck.private_key, certificate=ck.chain[0])
+        for s in cfg.provider.schemes_for_key(ck.private_key, certificate=ck.chain[0])
         if s in cfg.signature_schemes
     ]
 
@@ -308,7 +307,7 @@ def _try_resume(
             continue
         if state.server_name != server_name:
             continue
-        ticket_params = suite_params(state.suite)
+        ticket_params = ctx.config.provider.suite_params(state.suite)
         if ticket_params is None:
             continue
         if ticket_params.hash_name != params.hash_name:
@@ -501,7 +500,7 @@ def send_server_flight(
     group: int | None = None
     if client_share is not None:
         group = choice.group
-        kem = kem_for_group(group)
+        kem = ctx.config.provider.kem_for_group(group)
         if kem is None:  # _choose only returns configured groups, which config validated
             raise PeerIncompatible("group without implementation")
         server_share, shared_secret = kem.encapsulate(
@@ -641,7 +640,8 @@ def _send_certificate(ctx: ServerContext, choice: _Choice, transcript: Transcrip
     ctx.send(
         Epoch.HANDSHAKE,
         CertificateVerify(
-            algorithm=choice.scheme, signature=sign(ck.private_key, choice.scheme, content)
+            algorithm=choice.scheme,
+            signature=ctx.config.provider.sign(ck.private_key, choice.scheme, content),
         ),
         transcript,
     )
@@ -736,10 +736,12 @@ class ExpectClientCertificateVerify(ServerState):
         cv = expect_message(msg_type, body, CertificateVerify, self.name)
         if cv.algorithm not in self.requested_schemes:
             raise PeerMisbehaved(
-                f"client signed with {scheme_name(cv.algorithm)}, which we did not request"
+                f"client signed with {ctx.config.provider.scheme_name(cv.algorithm)}, which we did not request"
             )
         content = certificate_verify_content(False, self.keys.transcript.digest())
-        verify(self.session.client_chain[0], cv.algorithm, cv.signature, content)
+        ctx.config.provider.verify(
+            self.session.client_chain[0], cv.algorithm, cv.signature, content
+        )
         self.keys.transcript.update(raw)
         return ExpectClientFinished(
             keys=self.keys, session=self.session, client_scheme=cv.algorithm
@@ -769,6 +771,7 @@ class ExpectClientFinished(ServerState):
         chain = session.client_chain
         info = session_info(
             ctx,
+            provider=ctx.config.provider,
             suite=keys.params.suite,
             group=session.group,
             scheme=None if session.resumed else choice.scheme,

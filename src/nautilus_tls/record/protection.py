@@ -31,7 +31,7 @@ from typing import cast
 
 from nautilus_tls import defaults
 from nautilus_tls.crypto.keyschedule import next_traffic_secret, traffic_key_iv
-from nautilus_tls.crypto.suites import AEAD_CONFIDENTIALITY_LIMIT, SuiteParams, open_record
+from nautilus_tls.crypto.suites import SuiteParams, open_record
 from nautilus_tls.errors import (
     AlertDescription,
     ConfigError,
@@ -60,7 +60,7 @@ MAX_SEQUENCE = 2**64 - 1
 """The last usable sequence number (RFC 8446 §5.3: sequence numbers must not wrap)."""
 
 DEFAULT_CONFIDENTIALITY_LIMIT = 2**24
-"""Records per key when the suite is not in ``AEAD_CONFIDENTIALITY_LIMIT`` (AES-GCM, §5.5)."""
+"""AES-GCM's records per key (§5.5); each suite carries its own in ``SuiteParams``."""
 
 KEY_UPDATE_MARGIN = defaults.KEY_UPDATE_MARGIN_RECORDS
 """Records before the confidentiality limit at which a KeyUpdate becomes due (2^16).
@@ -127,7 +127,7 @@ class RecordProtector:
         limit = (
             confidentiality_limit
             if confidentiality_limit is not None
-            else AEAD_CONFIDENTIALITY_LIMIT.get(params.suite, DEFAULT_CONFIDENTIALITY_LIMIT)
+            else params.confidentiality_limit
         )
         if limit < 1:
             raise ConfigError("confidentiality_limit must be positive")

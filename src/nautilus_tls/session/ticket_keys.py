@@ -32,7 +32,7 @@ from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from nautilus_tls.crypto.suites import Aead, open_record, suite_params
+from nautilus_tls.crypto.suites import AES_256_GCM_SHA384, Aead, open_record
 from nautilus_tls.errors import ConfigError, DecodeError, LocalProtocolError
 from nautilus_tls.session._util import (
     MAX_TICKET_LIFETIME,
@@ -44,7 +44,6 @@ from nautilus_tls.session._util import (
     secrets_equal,
 )
 from nautilus_tls.session.state import ResumptionState
-from nautilus_tls.wire.enums import CipherSuite
 
 __all__ = [
     "KEY_ID_LEN",
@@ -73,10 +72,7 @@ STATEFUL_TICKET_ID_LEN = 32
 DEFAULT_ROTATION_PERIOD = 12 * 3600.0
 DEFAULT_MAX_TICKET_LIFETIME = float(MAX_TICKET_LIFETIME)
 
-_TICKET_SUITE = suite_params(CipherSuite.TLS_AES_256_GCM_SHA384)
-if _TICKET_SUITE is None:  # pragma: no cover - the suite table always has AES-256-GCM
-    raise ImportError("AES-256-GCM is missing from the suite table")
-_PARAMS = _TICKET_SUITE
+_PARAMS = AES_256_GCM_SHA384
 
 
 @dataclass(frozen=True, slots=True, eq=False)

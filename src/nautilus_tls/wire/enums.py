@@ -28,6 +28,17 @@ def display_name(enum: type[IntEnum], value: int) -> str:
         return f"0x{value:04x}"
 
 
+def first_name(value: int, *enums: type[IntEnum]) -> str:
+    """The name of ``value`` in the first of ``enums`` that has it, else its hex value (our
+    private-use names before the IANA ones, for messages that have no provider at hand)."""
+    for enum in enums:
+        try:
+            return enum(value).name
+        except ValueError:
+            continue
+    return f"0x{value:04x}"
+
+
 def is_grease(value: int) -> bool:
     """RFC 8701 GREASE values: 0x0A0A, 0x1A1A, ... 0xFAFA."""
     return (value & 0x0F0F) == 0x0A0A and (value >> 8) == (value & 0xFF)
