@@ -242,6 +242,16 @@ def _names(kind: Kind, codes: Sequence[int]) -> str:
     return ", ".join(name_of(kind, c) for c in codes) or "(none)"
 
 
+def _first_names(
+    kind: Kind, codes: Sequence[int], limit: int = defaults.MAX_NAMES_IN_ERRORS
+) -> str:
+    """At most ``limit`` names and a count of the rest: a peer's list can hold thousands of
+    code points, and naming each would make a refusal cost more than a handshake."""
+    shown = _names(kind, codes[:limit])
+    rest = len(codes) - limit
+    return f"{shown} and {rest} more" if rest > 0 else shown
+
+
 # --- resolving a configuration's lists ----------------------------------------------------------
 
 
@@ -396,10 +406,10 @@ def refusal(
         label += f" (min level {min_security_level})"
     known = [
         c
-        for c in offered
+        for c in dict.fromkeys(offered)
         if (f := _facts(kind, c)) is not None and f.usable and (acceptable is None or acceptable(c))
     ]
-    offered_names = _names(kind, offered)
+    offered_names = _first_names(kind, offered)
     if known and _requires_pq(policy, kind) and not any(_facts_pq(kind, c) for c in known):
         return PeerIncompatible(
             f"{side} policy {label}: {peer} offered no post-quantum {noun}; "
