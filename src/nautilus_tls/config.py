@@ -110,7 +110,8 @@ class _CommonConfig:
     signature_schemes: tuple[int, ...] = ()
     alpn_protocols: tuple[bytes, ...] = ()
     # NSS key log (SSLKEYLOGFILE format): a file path, or a callback that gets each line.
-    keylog_file: str | None = field(default_factory=_env_keylog)
+    # Clients take $SSLKEYLOGFILE by default; servers only when keylog_from_environment is set.
+    keylog_file: str | None = None
     keylog_callback: KeyLogCallback | None = field(default=None, repr=False)
     handshake_timeout: float = defaults.HANDSHAKE_TIMEOUT_SECONDS
     max_handshake_message_size: int = defaults.MAX_HANDSHAKE_MESSAGE_SIZE
@@ -189,6 +190,10 @@ class ClientConfig(_CommonConfig):
     psk_modes: tuple[int, ...] = (PskKeyExchangeMode.psk_dhe_ke,)
 
     def __post_init__(self) -> None:
+        if self.keylog_file is None:
+            # Clients honour SSLKEYLOGFILE (the convention of browsers and curl): debugging
+            # one's own connections.
+            object.__setattr__(self, "keylog_file", _env_keylog())
         shares, chain_schemes = self._validate_common(
             key_share_groups=self.key_share_groups, certificate_schemes=self.certificate_schemes
         )
@@ -227,8 +232,13 @@ class ServerConfig(_CommonConfig):
     max_early_data: int = 0
     anti_replay: AntiReplay = field(default_factory=MemoryAntiReplay)
     ticket_age_tolerance: float = defaults.TICKET_AGE_TOLERANCE_SECONDS
+    # Take keylog_file from $SSLKEYLOGFILE. Off by default: a variable left set in a server's
+    # environment would otherwise write every client's traffic secrets to disk.
+    keylog_from_environment: bool = False
 
     def __post_init__(self) -> None:
+        if self.keylog_file is None and self.keylog_from_environment:
+            object.__setattr__(self, "keylog_file", _env_keylog())
         self._validate_common()
         if not self.certificates:
             raise ConfigError("a server needs at least one certificate")
