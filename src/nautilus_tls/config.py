@@ -220,6 +220,10 @@ class ServerConfig(_CommonConfig):
     preference: Preference = defaults.DEFAULT_PREFERENCE
     # Handshakes the asyncio server runs at once; more wait (then are refused).
     max_concurrent_handshakes: int = defaults.MAX_CONCURRENT_HANDSHAKES
+    # The asyncio server closes a connection that sends nothing for this long, and refuses
+    # connections from an address that has this many handshakes unfinished.
+    first_byte_timeout: float = defaults.FIRST_BYTE_TIMEOUT_SECONDS
+    max_handshakes_per_address: int = defaults.MAX_HANDSHAKES_PER_ADDRESS
     # Resumption: NewSessionTickets sent after each full handshake, and how tickets are made.
     session_tickets: int = defaults.SESSION_TICKETS
     ticket_lifetime: int = defaults.MAX_TICKET_LIFETIME
@@ -260,6 +264,10 @@ class ServerConfig(_CommonConfig):
             raise ConfigError("client_auth must be 'none', 'request' or 'require'")
         if self.max_concurrent_handshakes < 1:
             raise ConfigError("max_concurrent_handshakes must be positive")
+        if self.max_handshakes_per_address < 1:
+            raise ConfigError("max_handshakes_per_address must be positive")
+        if self.first_byte_timeout <= 0:
+            raise ConfigError("first_byte_timeout must be positive")
         if not 0 <= self.session_tickets <= defaults.MAX_SESSION_TICKETS:
             raise ConfigError(f"session_tickets must be 0..{defaults.MAX_SESSION_TICKETS}")
         if not 0 < self.ticket_lifetime <= defaults.MAX_TICKET_LIFETIME:

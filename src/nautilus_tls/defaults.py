@@ -89,6 +89,12 @@ MAX_NAMES_IN_ERRORS = 16
 # paused, as many again at most (their wait counts against the handshake timeout); beyond
 # that they are refused (closed at once).
 MAX_CONCURRENT_HANDSHAKES = 256
+# Servers (asyncio adapter): a connection takes its handshake slot with its first byte; one
+# that sends nothing for this long is closed. And connections from one address whose handshake
+# has not finished (idle ones included): more are refused, so that one host cannot take every
+# slot and the whole wait queue.
+FIRST_BYTE_TIMEOUT_SECONDS = 5.0
+MAX_HANDSHAKES_PER_ADDRESS = 256
 MAX_EMPTY_RECORDS_IN_ROW = 32
 MAX_WARNING_ALERTS_IN_ROW = 4
 MAX_KEY_UPDATES_IN_ROW = 32
