@@ -14,7 +14,7 @@ import contextlib
 import socket
 import threading
 import time
-from collections.abc import Awaitable
+from collections.abc import AsyncIterator, Awaitable
 from typing import Any, TypeVar
 
 import pytest
@@ -485,6 +485,17 @@ async def _echo_through(tls_pki: TestPki, port: int) -> None:
     writer.close()
 
 
+@contextlib.asynccontextmanager
+async def _echo_server(cfg: ServerConfig) -> AsyncIterator[int]:
+    """An echo server on an ephemeral loopback port (yields the port), closed on exit."""
+    server = await start_server(_echo_line, "127.0.0.1", 0, config=cfg)
+    try:
+        yield server.sockets[0].getsockname()[1]
+    finally:
+        server.close()
+        await server.wait_closed()
+
+
 async def _closed_by_server(reader: asyncio.StreamReader) -> bool:
     with contextlib.suppress(ConnectionResetError):
         return await asyncio.wait_for(reader.read(), TIMEOUT) == b""
@@ -496,15 +507,12 @@ def test_asyncio_idle_sockets_take_no_handshake_slot(tls_pki: TestPki) -> None:
 
     async def main() -> None:
         cfg = tls_pki.server_config(max_concurrent_handshakes=4, handshake_timeout=5.0)
-        server = await start_server(_echo_line, "127.0.0.1", 0, config=cfg)
-        port = server.sockets[0].getsockname()[1]
-        idle = [await asyncio.open_connection("127.0.0.1", port) for _ in range(8)]
-        await asyncio.sleep(0.1)
-        await _echo_through(tls_pki, port)
-        for _, w in idle:
-            w.close()
-        server.close()
-        await server.wait_closed()
+        async with _echo_server(cfg) as port:
+            idle = [await asyncio.open_connection("127.0.0.1", port) for _ in range(8)]
+            await asyncio.sleep(0.1)
+            await _echo_through(tls_pki, port)
+            for _, w in idle:
+                w.close()
 
     run(main())
 
@@ -512,15 +520,12 @@ def test_asyncio_idle_sockets_take_no_handshake_slot(tls_pki: TestPki) -> None:
 def test_asyncio_server_closes_a_socket_that_sends_nothing(tls_pki: TestPki) -> None:
     async def main() -> None:
         cfg = tls_pki.server_config(first_byte_timeout=0.3, handshake_timeout=8.0)
-        server = await start_server(_echo_line, "127.0.0.1", 0, config=cfg)
-        port = server.sockets[0].getsockname()[1]
-        reader, writer = await asyncio.open_connection("127.0.0.1", port)
-        start = time.monotonic()
-        assert await _closed_by_server(reader)
-        assert 0.2 <= time.monotonic() - start < 4.0  # at the first-byte timeout, not the other
-        writer.close()
-        server.close()
-        await server.wait_closed()
+        async with _echo_server(cfg) as port:
+            reader, writer = await asyncio.open_connection("127.0.0.1", port)
+            start = time.monotonic()
+            assert await _closed_by_server(reader)
+            assert 0.2 <= time.monotonic() - start < 4.0  # at the first-byte timeout, not the other
+            writer.close()
 
     run(main())
 
@@ -528,19 +533,16 @@ def test_asyncio_server_closes_a_socket_that_sends_nothing(tls_pki: TestPki) -> 
 def test_asyncio_server_limits_unfinished_handshakes_per_address(tls_pki: TestPki) -> None:
     async def main() -> None:
         cfg = tls_pki.server_config(max_handshakes_per_address=2, handshake_timeout=5.0)
-        server = await start_server(_echo_line, "127.0.0.1", 0, config=cfg)
-        port = server.sockets[0].getsockname()[1]
-        first = await asyncio.open_connection("127.0.0.1", port)
-        second = await asyncio.open_connection("127.0.0.1", port)
-        refused_r, refused_w = await asyncio.open_connection("127.0.0.1", port)
-        assert await _closed_by_server(refused_r)
-        first[1].close()  # frees the address's count: a real client gets through
-        await asyncio.sleep(0.1)
-        await _echo_through(tls_pki, port)
-        await _echo_through(tls_pki, port)  # finished handshakes no longer count
-        for w in (second[1], refused_w):
-            w.close()
-        server.close()
-        await server.wait_closed()
+        async with _echo_server(cfg) as port:
+            first = await asyncio.open_connection("127.0.0.1", port)
+            second = await asyncio.open_connection("127.0.0.1", port)
+            refused_r, refused_w = await asyncio.open_connection("127.0.0.1", port)
+            assert await _closed_by_server(refused_r)
+            first[1].close()  # frees the address's count: a real client gets through
+            await asyncio.sleep(0.1)
+            await _echo_through(tls_pki, port)
+            await _echo_through(tls_pki, port)  # finished handshakes no longer count
+            for w in (second[1], refused_w):
+                w.close()
 
     run(main())
