@@ -213,6 +213,9 @@ class ServerConfig(_CommonConfig):
     certificates: tuple[CertifiedKey, ...]
     client_auth: ClientAuth = "none"
     client_trust_store: TrustStore | None = None
+    # Schemes accepted on client certificate chains (signature_algorithms_cert in the
+    # CertificateRequest, enforced on the chain); empty: the policy's certificate schemes.
+    client_certificate_schemes: tuple[int, ...] = ()
     send_certificate_authorities: bool = False
     # Ask for the best group even when the client sent a share for a weaker one.
     prefer_post_quantum: bool = True
@@ -243,7 +246,10 @@ class ServerConfig(_CommonConfig):
     def __post_init__(self) -> None:
         if self.keylog_file is None and self.keylog_from_environment:
             object.__setattr__(self, "keylog_file", _env_keylog())
-        self._validate_common()
+        _, chain_schemes = self._validate_common(
+            certificate_schemes=self.client_certificate_schemes
+        )
+        object.__setattr__(self, "client_certificate_schemes", chain_schemes)
         if not self.certificates:
             raise ConfigError("a server needs at least one certificate")
         if self.preference not in ("server", "client"):
