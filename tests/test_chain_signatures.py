@@ -31,13 +31,20 @@ from nautilus_tls.wire.enums import ExtensionType, SignatureScheme
 from nautilus_tls.wire.messages import CertificateRequest
 
 
-@pytest.fixture(scope="module")
-def classical_ca_mldsa_leaf() -> tuple[TrustStore, CertifiedKey]:
-    ca_der, ca_key = make_ca("ecdsa-p256", "Classical CA")
-    leaf_der, leaf_key = make_leaf(ca_der, ca_key, "mldsa65", ["localhost"])
+def classical_ca_with_mldsa_leaf(
+    ca_name: str, name: str, *, client: bool
+) -> tuple[TrustStore, CertifiedKey]:
+    """An ECDSA P-256 CA (as a trust store) and an ML-DSA-65 leaf it signed."""
+    ca_der, ca_key = make_ca("ecdsa-p256", ca_name)
+    leaf_der, leaf_key = make_leaf(ca_der, ca_key, "mldsa65", [name], client=client)
     return TrustStore.from_certificates([ca_der]), CertifiedKey(
         chain=(leaf_der,), private_key=leaf_key
     )
+
+
+@pytest.fixture(scope="module")
+def classical_ca_mldsa_leaf() -> tuple[TrustStore, CertifiedKey]:
+    return classical_ca_with_mldsa_leaf("Classical CA", "localhost", client=False)
 
 
 def test_schemes_name_how_a_certificate_was_signed(
@@ -84,11 +91,7 @@ def test_classical_chain_signature_accepted_when_listed_or_by_default(
 
 @pytest.fixture(scope="module")
 def classical_ca_mldsa_client() -> tuple[TrustStore, CertifiedKey]:
-    ca_der, ca_key = make_ca("ecdsa-p256", "Classical client CA")
-    leaf_der, leaf_key = make_leaf(ca_der, ca_key, "mldsa65", ["client.test"], client=True)
-    return TrustStore.from_certificates([ca_der]), CertifiedKey(
-        chain=(leaf_der,), private_key=leaf_key
-    )
+    return classical_ca_with_mldsa_leaf("Classical client CA", "client.test", client=True)
 
 
 def mtls_server(store: TrustStore, **kw: object) -> ServerConfig:
