@@ -14,7 +14,7 @@ import contextlib
 import socket
 import threading
 import time
-from collections.abc import Awaitable
+from collections.abc import AsyncIterator, Awaitable
 from typing import Any, TypeVar
 
 import pytest
@@ -70,10 +70,18 @@ def test_limits_default_to_the_named_values_and_reject_nonsense(field: str, defa
         server_config(**{field: -1})
 
 
-def test_concurrent_handshakes_limit_is_named_and_validated() -> None:
-    assert server_config().max_concurrent_handshakes == defaults.MAX_CONCURRENT_HANDSHAKES
+@pytest.mark.parametrize(
+    ("field", "default"),
+    [
+        ("max_concurrent_handshakes", defaults.MAX_CONCURRENT_HANDSHAKES),
+        ("max_handshakes_per_address", defaults.MAX_HANDSHAKES_PER_ADDRESS),
+        ("first_byte_timeout", defaults.FIRST_BYTE_TIMEOUT_SECONDS),
+    ],
+)
+def test_server_connection_limits_are_named_and_validated(field: str, default: Any) -> None:
+    assert getattr(server_config(), field) == default
     with pytest.raises(ConfigError):
-        server_config(max_concurrent_handshakes=0)
+        server_config(**{field: 0})
 
 
 def test_defaults_are_safe() -> None:
@@ -413,7 +421,7 @@ def test_asyncio_server_limits_concurrent_handshakes(tls_pki: TestPki) -> None:
         await asyncio.sleep(0.3)
         assert not good.done(), "a third handshake ran while two were in progress"
         d = await stalled(port, partial)  # waits as well (the queue holds two)
-        refused_r, refused_w = await asyncio.open_connection("127.0.0.1", port)
+        refused_r, refused_w = await stalled(port, partial)  # the slot is taken at byte one
         with contextlib.suppress(ConnectionResetError):  # refused with a reset: as good
             assert await asyncio.wait_for(refused_r.read(), TIMEOUT) == b""
         a[1].close()  # frees a slot: the waiting client goes first
@@ -456,3 +464,85 @@ def test_blocking_reader_holds_at_most_max_buffered_plaintext(tls_pki: TestPki) 
                 most = max(most, len(client._buffer))
             assert most <= limit + 16 * 1024  # one read, plus the rest of a record
         thread.join(TIMEOUT)
+
+
+# --- idle sockets and one address (issue 11 item 8) -------------------------------------------
+
+
+async def _echo_line(reader: TLSReader, writer: TLSWriter) -> None:
+    writer.write(await reader.readline())
+    await writer.drain()
+
+
+async def _echo_through(tls_pki: TestPki, port: int) -> None:
+    """A real client completes a handshake and gets its line back, within TIMEOUT."""
+    reader, writer = await asyncio.wait_for(
+        connect("127.0.0.1", port, config=tls_pki.client_config(), server_name="localhost"),
+        TIMEOUT,
+    )
+    writer.write(b"through\n")
+    assert await asyncio.wait_for(reader.readline(), TIMEOUT) == b"through\n"
+    writer.close()
+
+
+@contextlib.asynccontextmanager
+async def _echo_server(cfg: ServerConfig) -> AsyncIterator[int]:
+    """An echo server on an ephemeral loopback port (yields the port), closed on exit."""
+    server = await start_server(_echo_line, "127.0.0.1", 0, config=cfg)
+    try:
+        yield server.sockets[0].getsockname()[1]
+    finally:
+        server.close()
+        await server.wait_closed()
+
+
+async def _closed_by_server(reader: asyncio.StreamReader) -> bool:
+    with contextlib.suppress(ConnectionResetError):
+        return await asyncio.wait_for(reader.read(), TIMEOUT) == b""
+    return True
+
+
+def test_asyncio_idle_sockets_take_no_handshake_slot(tls_pki: TestPki) -> None:
+    """Eight sockets that never send a byte do not lock out a server whose limit is four."""
+
+    async def main() -> None:
+        cfg = tls_pki.server_config(max_concurrent_handshakes=4, handshake_timeout=5.0)
+        async with _echo_server(cfg) as port:
+            idle = [await asyncio.open_connection("127.0.0.1", port) for _ in range(8)]
+            await asyncio.sleep(0.1)
+            await _echo_through(tls_pki, port)
+            for _, w in idle:
+                w.close()
+
+    run(main())
+
+
+def test_asyncio_server_closes_a_socket_that_sends_nothing(tls_pki: TestPki) -> None:
+    async def main() -> None:
+        cfg = tls_pki.server_config(first_byte_timeout=0.3, handshake_timeout=8.0)
+        async with _echo_server(cfg) as port:
+            reader, writer = await asyncio.open_connection("127.0.0.1", port)
+            start = time.monotonic()
+            assert await _closed_by_server(reader)
+            assert 0.2 <= time.monotonic() - start < 4.0  # at the first-byte timeout, not the other
+            writer.close()
+
+    run(main())
+
+
+def test_asyncio_server_limits_unfinished_handshakes_per_address(tls_pki: TestPki) -> None:
+    async def main() -> None:
+        cfg = tls_pki.server_config(max_handshakes_per_address=2, handshake_timeout=5.0)
+        async with _echo_server(cfg) as port:
+            first = await asyncio.open_connection("127.0.0.1", port)
+            second = await asyncio.open_connection("127.0.0.1", port)
+            refused_r, refused_w = await asyncio.open_connection("127.0.0.1", port)
+            assert await _closed_by_server(refused_r)
+            first[1].close()  # frees the address's count: a real client gets through
+            await asyncio.sleep(0.1)
+            await _echo_through(tls_pki, port)
+            await _echo_through(tls_pki, port)  # finished handshakes no longer count
+            for w in (second[1], refused_w):
+                w.close()
+
+    run(main())

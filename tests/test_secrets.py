@@ -21,6 +21,7 @@ import hashlib
 import logging
 import os
 import re
+import stat
 import types
 from collections.abc import Iterable, Iterator
 from pathlib import Path
@@ -30,6 +31,7 @@ import pytest
 from conftest import TestPki
 from cryptography.hazmat.primitives import serialization
 from pairs import client_config, drain, pki, pump, server_config
+from pairs import handshake as pair_handshake
 
 from nautilus_tls.aio import connect, start_server
 from nautilus_tls.config import ClientConfig, ServerConfig
@@ -408,3 +410,59 @@ def test_secret_comparisons_use_compare_digest() -> None:
 def test_known_secret_checks_use_compare_digest(module: str, what: str) -> None:
     text = (SRC / module).read_text()
     assert re.search(rf"compare_digest\([^)]*{what}", text), f"{module}: {what}"
+
+
+# --- key log files (issue 11 item 9) ------------------------------------------------------------
+
+
+def _keylog_handshake(server_kw: dict[str, Any], client_kw: dict[str, Any]) -> None:
+    client, server = pair_handshake(client_config(**client_kw), server_config(**server_kw))
+    assert client.handshake_complete and server.handshake_complete
+
+
+def test_server_ignores_sslkeylogfile_by_default(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    keylog = tmp_path / "keys.log"
+    monkeypatch.setenv("SSLKEYLOGFILE", str(keylog))
+    assert server_config().keylog_file is None
+    _keylog_handshake({}, {"keylog_file": str(tmp_path / "client.log")})
+    assert not keylog.exists()
+
+
+def test_server_honours_sslkeylogfile_when_opted_in(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    keylog = tmp_path / "keys.log"
+    monkeypatch.setenv("SSLKEYLOGFILE", str(keylog))
+    _keylog_handshake(
+        {"keylog_from_environment": True}, {"keylog_file": str(tmp_path / "client.log")}
+    )
+    assert "SERVER_TRAFFIC_SECRET_0" in keylog.read_text()
+
+
+def test_client_honours_sslkeylogfile(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    keylog = tmp_path / "keys.log"
+    monkeypatch.setenv("SSLKEYLOGFILE", str(keylog))
+    assert client_config().keylog_file == str(keylog)
+
+
+def test_keylog_file_is_created_owner_only(tmp_path: Path) -> None:
+    keylog = tmp_path / "keys.log"
+    old = os.umask(0o022)
+    try:
+        _keylog_handshake({"keylog_file": str(keylog)}, {})
+    finally:
+        os.umask(old)
+    assert stat.S_IMODE(keylog.stat().st_mode) == 0o600
+
+
+def test_keylog_file_warns_once(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    keylog = tmp_path / "keys.log"
+    with caplog.at_level(logging.WARNING, logger="nautilus_tls.keylog"):
+        _keylog_handshake({"keylog_file": str(keylog)}, {})
+        _keylog_handshake({"keylog_file": str(keylog)}, {})
+    warnings = [r for r in caplog.records if r.name == "nautilus_tls.keylog"]
+    assert len(warnings) == 1
+    assert str(keylog) in warnings[0].getMessage()
+    assert keylog.read_text().count("SERVER_TRAFFIC_SECRET_0") == 2

@@ -125,7 +125,8 @@ class _CommonConfig:
     signature_schemes: tuple[int, ...] = ()
     alpn_protocols: tuple[bytes, ...] = ()
     # NSS key log (SSLKEYLOGFILE format): a file path, or a callback that gets each line.
-    keylog_file: str | None = field(default_factory=_env_keylog)
+    # Clients take $SSLKEYLOGFILE by default; servers only when keylog_from_environment is set.
+    keylog_file: str | None = None
     keylog_callback: KeyLogCallback | None = field(default=None, repr=False)
     handshake_timeout: float = defaults.HANDSHAKE_TIMEOUT_SECONDS
     max_handshake_message_size: int = defaults.MAX_HANDSHAKE_MESSAGE_SIZE
@@ -218,6 +219,10 @@ class ClientConfig(_CommonConfig):
     psk_modes: tuple[int, ...] = (PskKeyExchangeMode.psk_dhe_ke,)
 
     def __post_init__(self) -> None:
+        if self.keylog_file is None:
+            # Clients honour SSLKEYLOGFILE (the convention of browsers and curl): debugging
+            # one's own connections.
+            object.__setattr__(self, "keylog_file", _env_keylog())
         shares, chain_schemes = self._validate_common(
             key_share_groups=self.key_share_groups, certificate_schemes=self.certificate_schemes
         )
@@ -237,6 +242,9 @@ class ServerConfig(_CommonConfig):
     certificates: tuple[CertifiedKey, ...]
     client_auth: ClientAuth = "none"
     client_trust_store: TrustStore | None = None
+    # Schemes accepted on client certificate chains (signature_algorithms_cert in the
+    # CertificateRequest, enforced on the chain); empty: the policy's certificate schemes.
+    client_certificate_schemes: tuple[int, ...] = ()
     send_certificate_authorities: bool = False
     # Ask for the best group even when the client sent a share for a weaker one.
     prefer_post_quantum: bool = True
@@ -244,6 +252,10 @@ class ServerConfig(_CommonConfig):
     preference: Preference = defaults.DEFAULT_PREFERENCE
     # Handshakes the asyncio server runs at once; more wait (then are refused).
     max_concurrent_handshakes: int = defaults.MAX_CONCURRENT_HANDSHAKES
+    # The asyncio server closes a connection that sends nothing for this long, and refuses
+    # connections from an address that has this many handshakes unfinished.
+    first_byte_timeout: float = defaults.FIRST_BYTE_TIMEOUT_SECONDS
+    max_handshakes_per_address: int = defaults.MAX_HANDSHAKES_PER_ADDRESS
     # Resumption: NewSessionTickets sent after each full handshake, and how tickets are made.
     session_tickets: int = defaults.SESSION_TICKETS
     ticket_lifetime: int = defaults.MAX_TICKET_LIFETIME
@@ -256,9 +268,17 @@ class ServerConfig(_CommonConfig):
     max_early_data: int = 0
     anti_replay: AntiReplay = field(default_factory=MemoryAntiReplay)
     ticket_age_tolerance: float = defaults.TICKET_AGE_TOLERANCE_SECONDS
+    # Take keylog_file from $SSLKEYLOGFILE. Off by default: a variable left set in a server's
+    # environment would otherwise write every client's traffic secrets to disk.
+    keylog_from_environment: bool = False
 
     def __post_init__(self) -> None:
-        self._validate_common()
+        if self.keylog_file is None and self.keylog_from_environment:
+            object.__setattr__(self, "keylog_file", _env_keylog())
+        _, chain_schemes = self._validate_common(
+            certificate_schemes=self.client_certificate_schemes
+        )
+        object.__setattr__(self, "client_certificate_schemes", chain_schemes)
         if not self.certificates:
             raise ConfigError("a server needs at least one certificate")
         if self.preference not in ("server", "client"):
@@ -279,6 +299,10 @@ class ServerConfig(_CommonConfig):
             raise ConfigError("client_auth must be 'none', 'request' or 'require'")
         if self.max_concurrent_handshakes < 1:
             raise ConfigError("max_concurrent_handshakes must be positive")
+        if self.max_handshakes_per_address < 1:
+            raise ConfigError("max_handshakes_per_address must be positive")
+        if self.first_byte_timeout <= 0:
+            raise ConfigError("first_byte_timeout must be positive")
         if not 0 <= self.session_tickets <= defaults.MAX_SESSION_TICKETS:
             raise ConfigError(f"session_tickets must be 0..{defaults.MAX_SESSION_TICKETS}")
         if not 0 < self.ticket_lifetime <= defaults.MAX_TICKET_LIFETIME:

@@ -79,10 +79,22 @@ MAX_CERTIFICATE_CHAIN_SIZE = 192 * 1024
 # Handshake bytes a peer may send before the handshake completes (all its messages
 # together: both ClientHellos, certificates...); bounds the work one handshake can cost.
 MAX_HANDSHAKE_BYTES = 1024 * 1024
+# Code points in one list a peer sends (cipher suites, groups, signature schemes, versions,
+# key shares): a longer list is refused with decode_error before it is decoded. Real clients
+# send a few dozen; 32,000 unknown ones would only cost CPU before authentication.
+MAX_LIST_ENTRIES = 1024
+# A refusal message names at most this many of the peer's offers ("... and 970 more").
+MAX_NAMES_IN_ERRORS = 16
 # Servers (asyncio adapter): handshakes in progress at once. More connections wait, reading
 # paused, as many again at most (their wait counts against the handshake timeout); beyond
 # that they are refused (closed at once).
 MAX_CONCURRENT_HANDSHAKES = 256
+# Servers (asyncio adapter): a connection takes its handshake slot with its first byte; one
+# that sends nothing for this long is closed. And connections from one address whose handshake
+# has not finished (idle ones included): more are refused, so that one host cannot take every
+# slot and the whole wait queue.
+FIRST_BYTE_TIMEOUT_SECONDS = 5.0
+MAX_HANDSHAKES_PER_ADDRESS = 256
 MAX_EMPTY_RECORDS_IN_ROW = 32
 MAX_WARNING_ALERTS_IN_ROW = 4
 MAX_KEY_UPDATES_IN_ROW = 32

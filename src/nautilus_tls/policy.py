@@ -244,6 +244,19 @@ def _names(provider: CryptoProvider, kind: Kind, codes: Sequence[int]) -> str:
     return ", ".join(name_of(kind, c, provider) for c in codes) or "(none)"
 
 
+def _first_names(
+    provider: CryptoProvider,
+    kind: Kind,
+    codes: Sequence[int],
+    limit: int = defaults.MAX_NAMES_IN_ERRORS,
+) -> str:
+    """At most ``limit`` names and a count of the rest: a peer's list can hold thousands of
+    code points, and naming each would make a refusal cost more than a handshake."""
+    shown = _names(provider, kind, codes[:limit])
+    rest = len(codes) - limit
+    return f"{shown} and {rest} more" if rest > 0 else shown
+
+
 # --- resolving a configuration's lists ----------------------------------------------------------
 
 
@@ -417,12 +430,12 @@ def refusal(
         label += f" (min level {min_security_level})"
     known = [
         f
-        for c in offered
+        for c in dict.fromkeys(offered)
         if (f := _facts(provider, kind, c)) is not None
         and f.usable
         and (acceptable is None or acceptable(c))
     ]
-    offered_names = _names(provider, kind, offered)
+    offered_names = _first_names(provider, kind, offered)
     if known and _requires_pq(policy, kind) and not any(f.post_quantum for f in known):
         return PeerIncompatible(
             f"{side} policy {label}: {peer} offered no post-quantum {noun}; "

@@ -30,6 +30,7 @@ trip that does not hold.
 
 from __future__ import annotations
 
+import dataclasses
 import random
 import struct
 from collections.abc import Callable, Iterator
@@ -39,6 +40,7 @@ from typing import Any
 
 from fuzz import world
 from nautilus_tls.connection import Connection
+from nautilus_tls.defaults import MAX_LIST_ENTRIES
 from nautilus_tls.errors import (
     AlertDescription,
     AlertReceived,
@@ -51,8 +53,13 @@ from nautilus_tls.events import Event
 from nautilus_tls.record.deframer import RecordDeframer
 from nautilus_tls.record.protection import RecordProtector
 from nautilus_tls.wire import extensions as ext
-from nautilus_tls.wire.enums import ContentType
-from nautilus_tls.wire.messages import HandshakeReassembler, decode_handshake
+from nautilus_tls.wire.enums import ContentType, ExtensionType, HandshakeType
+from nautilus_tls.wire.messages import (
+    ClientHello,
+    Extension,
+    HandshakeReassembler,
+    decode_handshake,
+)
 
 ByteMutator = Callable[[bytes, int], bytes]
 
@@ -276,6 +283,76 @@ def connection_seeds(role: str) -> list[bytes]:
         seeds.append(bytes((index, 5)) + stream)  # 7-byte chunks
         frames = stream_to_frames(_new(role, sc), stream)
         seeds.append(bytes((index, FRAMES)) + encode_frames(frames))
+    if role == "server":
+        seeds += [bytes((0, 0)) + as_records(h.encode()) for h in oversized_client_hellos()]
+    return seeds
+
+
+# --- oversized lists (issue 11 item 4) -----------------------------------------------------------
+
+UNKNOWN = 0x2000  # a run of code points no registry knows starts here
+
+
+def unknown_codes(count: int) -> tuple[int, ...]:
+    return tuple(range(UNKNOWN, UNKNOWN + count))
+
+
+def as_records(message: bytes) -> bytes:
+    out = bytearray()
+    for start in range(0, len(message), 1 << 14):
+        part = message[start : start + (1 << 14)]
+        out += bytes((ContentType.handshake, 3, 1)) + len(part).to_bytes(2, "big") + part
+    return bytes(out)
+
+
+def with_extension(hello: ClientHello, ext_type: int, data: bytes) -> ClientHello:
+    extensions = tuple(
+        Extension(e.ext_type, data) if e.ext_type == ext_type else e for e in hello.extensions
+    )
+    return dataclasses.replace(hello, extensions=extensions)
+
+
+@cache
+def oversized_client_hellos() -> tuple[ClientHello, ...]:
+    """The first ClientHello of the first scenario with one list at and one past
+    ``MAX_LIST_ENTRIES`` (suites, groups, schemes), so the fuzzers start from the refusal
+    paths for long lists instead of having to grow a list 1,000 entries long."""
+    client = world.new_client(world.scenarios()[0])
+    client.start()
+    flight = client.data_to_send()
+    reassembler = HandshakeReassembler(max_message_size=1 << 20)
+    for _, end, frag in iter_records(flight):
+        reassembler.feed(flight[frag:end])
+    message = reassembler.next_message()
+    if message is None:
+        raise RuntimeError("the recorded client sent no whole ClientHello")
+    hello = decode_handshake(message[0], message[1])
+    if not isinstance(hello, ClientHello):
+        raise RuntimeError("the recorded client's first message is not a ClientHello")
+    out = []
+    for count in (MAX_LIST_ENTRIES, MAX_LIST_ENTRIES + 1):
+        codes = unknown_codes(count)
+        out.append(dataclasses.replace(hello, cipher_suites=codes))
+        groups = ext.encode_supported_groups(codes)
+        out.append(with_extension(hello, ExtensionType.supported_groups, groups))
+        schemes = ext.encode_signature_algorithms(codes)
+        out.append(with_extension(hello, ExtensionType.signature_algorithms, schemes))
+    return tuple(out)
+
+
+def oversized_codec_seeds() -> list[bytes]:
+    """Codec inputs with lists at and past the cap: ClientHellos and the list extensions."""
+    seeds = [
+        bytes((0, HandshakeType.client_hello)) + h.encode()[4:] for h in oversized_client_hellos()
+    ]
+    for count in (MAX_LIST_ENTRIES, MAX_LIST_ENTRIES + 1):
+        codes = unknown_codes(count)
+        for index, (_, _, encode) in enumerate(EXTENSION_CODECS):
+            if encode in _LIST_ENCODERS:
+                seeds.append(bytes((1, index)) + encode(codes))
+            elif encode is ext.encode_key_share_ch:
+                shares = tuple(ext.KeyShareEntry(code, b"\x01") for code in codes)
+                seeds.append(bytes((1, index)) + encode(shares))
     return seeds
 
 
@@ -301,6 +378,13 @@ EXTENSION_CODECS: tuple[tuple[int, Decoder, Encoder | None], ...] = (
     (41, ext.decode_pre_shared_key_sh, ext.encode_pre_shared_key_sh),
     (42, ext.decode_early_data_nst, ext.encode_early_data_nst),
     (47, ext.decode_certificate_authorities, ext.encode_certificate_authorities),
+)
+
+
+_LIST_ENCODERS: tuple[Encoder, ...] = (
+    ext.encode_supported_groups,
+    ext.encode_signature_algorithms,
+    ext.encode_signature_algorithms_cert,
 )
 
 
@@ -374,6 +458,7 @@ def codec_seeds() -> list[bytes]:
                                 continue
                             seeds.append(bytes((1, i)) + e.data)
             del index
+    seeds += oversized_codec_seeds()
     return list(dict.fromkeys(seeds))
 
 

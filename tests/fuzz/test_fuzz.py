@@ -16,6 +16,9 @@ from pathlib import Path
 import pytest
 
 from fuzz import targets, world
+from nautilus_tls.defaults import MAX_LIST_ENTRIES
+from nautilus_tls.errors import DecodeError
+from nautilus_tls.wire.messages import decode_handshake
 
 HERE = Path(__file__).resolve().parent
 REGRESSIONS = sorted((HERE / "corpus" / "regressions").glob("*.bin"))
@@ -97,3 +100,25 @@ def test_fuzz_targets_for_a_bounded_time(tmp_path: Path) -> None:
             artifacts = sorted(p.name for p in tmp_path.iterdir())
             failures.append(f"{name}: exit {proc.returncode}, artifacts {artifacts}\n{out[-4000:]}")
     assert not failures, "\n\n".join(failures)
+
+
+def test_seeds_reach_the_list_caps() -> None:
+    """Issue 11 item 4: the fuzzers start from lists at and past MAX_LIST_ENTRIES (suites,
+    groups, schemes, key shares), so the cap and the refusal paths get mutated."""
+    codec = set(targets.codec_seeds())
+    oversized = targets.oversized_codec_seeds()
+    assert set(oversized) <= codec
+    capped = 0
+    for seed in oversized:
+        kind, sel, body = seed[0], seed[1], seed[2:]
+        try:
+            if kind == 0:
+                decode_handshake(sel, body)
+            else:
+                targets.EXTENSION_CODECS[sel][1](body)
+        except DecodeError as exc:
+            capped += f"at most {MAX_LIST_ENTRIES}" in str(exc)
+    assert capped >= 4
+    server = targets.connection_seeds("server")
+    hellos = targets.oversized_client_hellos()
+    assert all(bytes((0, 0)) + targets.as_records(h.encode()) in server for h in hellos)

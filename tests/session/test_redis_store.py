@@ -2,16 +2,24 @@
 
 from __future__ import annotations
 
+import asyncio
 import math
 import threading
+import time
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from pairs import client_config, server_config
 from session.helpers import FakeClock, RedisServer, make_state
 
+from nautilus_tls.aio import TLSReader, TLSWriter, connect, start_server
 from nautilus_tls.session import SessionStoreError
-from nautilus_tls.session.redis_store import RedisAntiReplay, RedisTicketKeyStore
+from nautilus_tls.session.redis_store import (
+    DEFAULT_KEY_CACHE_SECONDS,
+    RedisAntiReplay,
+    RedisTicketKeyStore,
+)
 from nautilus_tls.session.ticket_keys import (
     KEY_ID_LEN,
     StatelessTickets,
@@ -55,18 +63,23 @@ def test_two_servers_share_ticket_keys(
     redis_server: RedisServer, clients: list[Any], redis_prefix: str, clock: FakeClock
 ) -> None:
     one = manager(
-        RedisTicketKeyStore(new_client(redis_server, clients), prefix=redis_prefix), clock
+        RedisTicketKeyStore(new_client(redis_server, clients), prefix=redis_prefix, clock=clock),
+        clock,
     )
     two = manager(
-        RedisTicketKeyStore(new_client(redis_server, clients), prefix=redis_prefix), clock
+        RedisTicketKeyStore(new_client(redis_server, clients), prefix=redis_prefix, clock=clock),
+        clock,
     )
     ticket = one.seal(b"sealed by one")
     assert two.open(ticket) == b"sealed by one"
     assert one.open(two.seal(b"sealed by two")) == b"sealed by two"
     assert len(stored(one.store)) == 1
 
-    # After a rotation by one, two seals with the new key and both open the old tickets.
+    # After a rotation by one, two seals with the new key once its cached ring is stale
+    # (key_cache_seconds), and both open the old tickets.
     new_key = one.rotate()
+    assert two.seal(b"cached")[:KEY_ID_LEN] != new_key.key_id
+    clock.advance(DEFAULT_KEY_CACHE_SECONDS)
     later = two.seal(b"later")
     assert later[:KEY_ID_LEN] == new_key.key_id
     assert one.open(later) == b"later" and two.open(ticket) == b"sealed by one"
@@ -267,3 +280,119 @@ def test_repr_never_shows_the_url() -> None:
     url = "redis://:hunter2@localhost:1/0"
     for obj in (RedisTicketKeyStore(url), RedisAntiReplay(url)):
         assert "hunter2" not in repr(obj)
+
+
+# --- a Redis that does not answer (issue 11 item 7) --------------------------------------------
+
+
+def redis_down(*args: object) -> object:
+    """Stands in for a Redis command while Redis is unreachable."""
+    import redis
+
+    raise redis.exceptions.ConnectionError("down")
+
+
+def test_black_holed_redis_costs_one_timeout_then_fails_fast(
+    black_hole: int, clock: FakeClock
+) -> None:
+    pytest.importorskip("redis")
+    url = f"redis://127.0.0.1:{black_hole}/0"
+    keys = manager(RedisTicketKeyStore(url, timeout=0.2), clock)
+    replay = RedisAntiReplay(url, timeout=0.2)
+    start = time.monotonic()
+    assert keys.open(b"\x00" * 100) is None  # the timeout: no ticket, a full handshake
+    assert replay.first_use(b"k", 10) is False  # 0-RTT rejected
+    assert time.monotonic() - start < 2.0
+    start = time.monotonic()
+    for _ in range(20):  # the breaker is open: Redis is not asked again
+        assert keys.open(b"\x00" * 100) is None
+        with pytest.raises(SessionStoreError):
+            keys.seal(b"x")
+        assert replay.first_use(b"k", 10) is False
+    assert time.monotonic() - start < 0.2
+
+
+def test_redis_is_asked_again_after_retry_after(
+    redis_server: RedisServer, clients: list[Any], redis_prefix: str, clock: FakeClock
+) -> None:
+    client = new_client(redis_server, clients)
+    store = RedisTicketKeyStore(client, prefix=redis_prefix, retry_after=5.0, clock=clock)
+    real = client.zrevrange
+    client.zrevrange = redis_down
+    with pytest.raises(SessionStoreError):
+        store.keys()
+    client.zrevrange = real
+    with pytest.raises(SessionStoreError):
+        store.keys()  # within retry_after: not asked
+    clock.advance(5.0)
+    assert store.keys() == []
+
+
+def test_cached_key_ring_opens_tickets_while_redis_is_away(
+    redis_server: RedisServer, clients: list[Any], redis_prefix: str, clock: FakeClock
+) -> None:
+    client = new_client(redis_server, clients)
+    keys = manager(RedisTicketKeyStore(client, prefix=redis_prefix, clock=clock), clock)
+    ticket = keys.seal(b"before the outage")
+    client.zrevrange = redis_down
+    clock.advance(60.0)  # the cache is stale: Redis is asked, fails, the last ring serves
+    assert keys.open(ticket) == b"before the outage"
+
+
+async def echo_line(reader: TLSReader, writer: TLSWriter) -> None:
+    writer.write(await reader.readline())
+    await writer.drain()
+
+
+async def echo_once(port: int) -> None:
+    reader, writer = await connect(
+        "127.0.0.1", port, config=client_config(session_store=None), server_name="localhost"
+    )
+    writer.write(b"hello\n")
+    assert await reader.readline() == b"hello\n"
+    writer.close()
+
+
+async def longest_stall(stop: asyncio.Event, tick: float = 0.01) -> float:
+    """The longest time the event loop did not run this task, beyond its tick."""
+    loop = asyncio.get_running_loop()
+    longest, last = 0.0, loop.time()
+    while not stop.is_set():
+        await asyncio.sleep(tick)
+        now = loop.time()
+        longest, last = max(longest, now - last - tick), now
+    return longest
+
+
+def test_asyncio_handshakes_proceed_while_redis_is_black_holed(black_hole: int) -> None:
+    """A server whose ticket keys and anti-replay live in a Redis that never answers (default
+    settings): the first ticket costs one short timeout; the other handshakes go through."""
+    pytest.importorskip("redis")
+    url = f"redis://127.0.0.1:{black_hole}/0"
+    server_cfg = server_config(
+        tickets=StatelessTickets(TicketKeyManager(RedisTicketKeyStore(url))),
+        anti_replay=RedisAntiReplay(url),
+    )
+    results: list[float] = []
+
+    async def main() -> None:
+        server = await start_server(echo_line, "127.0.0.1", 0, config=server_cfg)
+        port = server.sockets[0].getsockname()[1]
+        stop = asyncio.Event()
+        stall = asyncio.create_task(longest_stall(stop))
+        start = time.monotonic()
+        await asyncio.gather(*(echo_once(port) for _ in range(6)))
+        results.append(time.monotonic() - start)
+        stop.set()
+        results.append(await stall)
+        server.close()
+        await server.wait_closed()
+
+    # In a thread with a deadline: a blocked event loop cannot time itself out. The fixture
+    # then closes the black hole, which frees a loop stuck in a read.
+    thread = threading.Thread(target=lambda: asyncio.run(main()), daemon=True)
+    thread.start()
+    thread.join(timeout=20)
+    assert not thread.is_alive(), "the event loop stalled on Redis"
+    elapsed, stall = results
+    assert elapsed < 5.0 and stall < 1.5, (elapsed, stall)

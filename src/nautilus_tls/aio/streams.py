@@ -21,9 +21,12 @@ Reading (``TLSReader``):
   process holds at most that much plus one read.
 
 Servers (``start_server``): at most ``config.max_concurrent_handshakes`` handshakes run at
-once. A connection beyond that waits, its reading paused, for a slot; as many again may wait,
-and the wait counts against ``config.handshake_timeout``. Connections beyond those are refused
-(closed at once).
+once. A connection takes its slot with its first byte (an idle socket holds none), and one that
+sends nothing within ``config.first_byte_timeout`` is closed. A connection beyond the limit
+waits, its reading paused, for a slot; as many again may wait, and the wait counts against
+``config.handshake_timeout``. Connections beyond those are refused (closed at once), and so is
+a connection from an address that already has ``config.max_handshakes_per_address``
+connections whose handshake has not finished.
 
 Closing (``TLSWriter.close``): close_notify is sent and the TCP write side shut down; the
 transport closes when the peer closes too, or after :data:`CLOSE_TIMEOUT` seconds. Neither
@@ -90,12 +93,19 @@ class _TLSProtocol(asyncio.Protocol):
         on_established: Callable[[_TLSProtocol], None] | None = None,
         max_buffered: int = defaults.MAX_BUFFERED_PLAINTEXT,
         slots: _HandshakeSlots | None = None,
+        first_byte_timeout: float | None = None,
     ) -> None:
         self._conn = conn
         self._max_buffered = max_buffered
         self._slots = slots
         # "running" or "waiting" while it counts against the server's handshake slots.
         self._slot_state: Literal["none", "running", "waiting"] = "none"
+        # The address counted against the server's per-address limit until the handshake ends.
+        self._counted_address: str | None = None
+        self._first_byte_timeout = first_byte_timeout
+        self._first_byte_timer: asyncio.TimerHandle | None = None
+        self._awaiting_first_byte = slots is not None
+        self._held: list[bytes] = []  # what arrived while waiting for a slot
         self._loop = loop
         self._handshake_timeout = handshake_timeout
         self._handshake_deadline = handshake_deadline
@@ -126,16 +136,14 @@ class _TLSProtocol(asyncio.Protocol):
             timeout = max(0.0, self._handshake_deadline - self._loop.time())
         self._handshake_timer = self._loop.call_later(timeout, self._on_handshake_timeout)
         if self._slots is not None:
-            admitted = self._slots.admit(self)
-            if admitted == "refused":
-                logger.debug(
-                    "TLS connection from %s refused: too many handshakes", self._peer_name()
+            if not self._slots.count_address(self, self._peer_host()):
+                self._refuse("too many handshakes from this address")
+                return
+            if self._first_byte_timeout is not None:
+                self._first_byte_timer = self._loop.call_later(
+                    self._first_byte_timeout, self._on_first_byte_timeout
                 )
-                self._transport.abort()
-                return
-            if admitted == "waiting":
-                self._transport.pause_reading()
-                return
+            return  # the handshake slot is taken with the first byte
         if isinstance(self._conn, ClientConnection):
             try:
                 self._conn.start()
@@ -146,6 +154,8 @@ class _TLSProtocol(asyncio.Protocol):
 
     def data_received(self, data: bytes) -> None:
         if self._error is not None:
+            return
+        if self._awaiting_first_byte and not self._take_slot(data):
             return
         try:
             self._conn.receive_data(data)
@@ -248,6 +258,11 @@ class _TLSProtocol(asyncio.Protocol):
         if self._closing and self._transport is not None:
             self._transport.close()  # both sides have said close_notify
 
+    def _on_first_byte_timeout(self) -> None:
+        self._first_byte_timer = None
+        if self._awaiting_first_byte and self._error is None:
+            self._fail(HandshakeTimeout(f"no data within {self._first_byte_timeout:g} s"))
+
     def _on_handshake_timeout(self) -> None:
         self._handshake_timer = None
         if self._conn.handshake_complete or self._error is not None:
@@ -318,21 +333,59 @@ class _TLSProtocol(asyncio.Protocol):
             return f"{peer[0]}:{peer[1]}"
         return str(peer)
 
+    def _peer_host(self) -> str:
+        peer = self._transport.get_extra_info("peername") if self._transport is not None else None
+        return str(peer[0]) if isinstance(peer, tuple) and peer else str(peer)
+
     def _cancel_timers(self) -> None:
-        for timer in (self._handshake_timer, self._close_timer):
+        for timer in (self._handshake_timer, self._close_timer, self._first_byte_timer):
             if timer is not None:
                 timer.cancel()
-        self._handshake_timer = self._close_timer = None
+        self._handshake_timer = self._close_timer = self._first_byte_timer = None
 
     # --- handshake slots ----------------------------------------------------------------------
 
+    def _take_slot(self, first: bytes) -> bool:
+        """The first bytes arrived: take a handshake slot. True: handle ``first`` now."""
+        slots = self._slots
+        if slots is None:
+            return True
+        self._awaiting_first_byte = False
+        if self._first_byte_timer is not None:
+            self._first_byte_timer.cancel()
+            self._first_byte_timer = None
+        admitted = slots.admit(self)
+        if admitted == "refused":
+            self._refuse("too many handshakes")
+            return False
+        if admitted == "waiting" and self._transport is not None:
+            self._held.append(first)
+            self._transport.pause_reading()
+            return False
+        return True
+
+    def _refuse(self, why: str) -> None:
+        logger.debug("TLS connection from %s refused: %s", self._peer_name(), why)
+        self._release_slot()
+        if self._transport is not None:
+            self._transport.abort()
+
     def _slot_granted(self) -> None:
-        """A waiting connection may start its handshake now."""
-        if self._transport is not None and not self._lost and self._error is None:
+        """A waiting connection may start its handshake now, with what it already sent."""
+        if self._transport is None or self._lost or self._error is not None:
+            return
+        held, self._held = b"".join(self._held), []
+        self._loop.call_soon(self._resume_after_wait, held)
+
+    def _resume_after_wait(self, held: bytes) -> None:
+        if self._transport is None or self._lost or self._error is not None:
+            return
+        self.data_received(held)
+        if self._error is None and not self._paused_reading:
             self._transport.resume_reading()
 
     def _release_slot(self) -> None:
-        if self._slots is not None and self._slot_state != "none":
+        if self._slots is not None:
             self._slots.release(self)
 
     # --- flow control -----------------------------------------------------------------------
@@ -468,12 +521,24 @@ def _write_eof(transport: asyncio.Transport) -> bool:
 
 
 class _HandshakeSlots:
-    """At most ``limit`` handshakes at once on one server; ``limit`` more may wait."""
+    """At most ``limit`` handshakes at once on one server; ``limit`` more may wait; at most
+    ``per_address`` unfinished handshakes (idle sockets included) from one address."""
 
-    def __init__(self, limit: int) -> None:
+    def __init__(self, limit: int, per_address: int = defaults.MAX_HANDSHAKES_PER_ADDRESS) -> None:
         self._limit = limit
+        self._per_address = per_address
         self._running = 0
         self._waiting: deque[_TLSProtocol] = deque()
+        self._by_address: dict[str, int] = {}
+
+    def count_address(self, protocol: _TLSProtocol, address: str) -> bool:
+        """Count a new connection against its address; False: the address is at its limit."""
+        count = self._by_address.get(address, 0)
+        if count >= self._per_address:
+            return False
+        self._by_address[address] = count + 1
+        protocol._counted_address = address
+        return True
 
     @property
     def running(self) -> int:
@@ -496,7 +561,17 @@ class _HandshakeSlots:
         return "refused"
 
     def release(self, protocol: _TLSProtocol) -> None:
+        """The handshake ended (or the connection did): give back what it held. Idempotent."""
+        address, protocol._counted_address = protocol._counted_address, None
+        if address is not None:
+            left = self._by_address[address] - 1
+            if left:
+                self._by_address[address] = left
+            else:
+                del self._by_address[address]
         state, protocol._slot_state = protocol._slot_state, "none"
+        if state == "none":
+            return
         if state == "waiting":
             self._waiting.remove(protocol)
             return
@@ -836,7 +911,7 @@ async def start_server(
             protocol.handler_task = task
             task.add_done_callback(lambda t: _handler_done(loop, protocol, t))
 
-    slots = _HandshakeSlots(config.max_concurrent_handshakes)
+    slots = _HandshakeSlots(config.max_concurrent_handshakes, config.max_handshakes_per_address)
 
     def factory() -> _TLSProtocol:
         return _TLSProtocol(
@@ -846,6 +921,7 @@ async def start_server(
             on_established=on_established,
             max_buffered=config.max_buffered_plaintext,
             slots=slots,
+            first_byte_timeout=config.first_byte_timeout,
         )
 
     return await loop.create_server(factory, host, port, **kwargs)

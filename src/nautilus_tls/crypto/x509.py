@@ -43,6 +43,7 @@ from pathlib import Path
 from typing import Literal
 
 from cryptography import x509
+from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
 from cryptography.hazmat.primitives import serialization
 from cryptography.utils import CryptographyDeprecationWarning
 from cryptography.x509 import verification
@@ -561,6 +562,18 @@ def certificate_signature_schemes(cert_der: bytes) -> tuple[int, ...]:
     return _SIGNATURE_SCHEMES.get(oid, ())
 
 
+def _is_self_signed(cert: x509.Certificate) -> bool:
+    """Issuer equal to subject *and* a signature its own key verifies: a name alone can be
+    copied onto a certificate that another key signed (with any algorithm)."""
+    if cert.issuer != cert.subject:
+        return False
+    try:
+        cert.verify_directly_issued_by(cert)
+    except (InvalidSignature, ValueError, TypeError, UnsupportedAlgorithm):
+        return False
+    return True
+
+
 def check_chain_signatures(chain: Sequence[bytes], allowed: Sequence[int]) -> None:
     """Every certificate the peer sent must be signed with a scheme we listed in
     signature_algorithms_cert (RFC 8446 §4.2.3, §4.4.2.2); a self-signed root's own
@@ -568,7 +581,7 @@ def check_chain_signatures(chain: Sequence[bytes], allowed: Sequence[int]) -> No
     accepted = set(allowed)
     for der in chain:
         cert = _parse_peer(der)
-        if cert.issuer == cert.subject:
+        if _is_self_signed(cert):
             continue
         schemes = certificate_signature_schemes(der)
         if not accepted.intersection(schemes):

@@ -9,6 +9,9 @@ and, later, QUIC carry them out.
 
 from __future__ import annotations
 
+import logging
+import os
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import IntEnum
@@ -27,6 +30,8 @@ from nautilus_tls.errors import AlertDescription, LocalProtocolError, RemoteProt
 from nautilus_tls.session_info import SessionInfo
 from nautilus_tls.wire.enums import CipherSuite, HandshakeType, display_name
 from nautilus_tls.wire.messages import HandshakeMessage, decode_handshake
+
+logger = logging.getLogger("nautilus_tls.keylog")
 
 
 class Epoch(IntEnum):
@@ -113,9 +118,27 @@ class KeyLog:
         if self._callback is not None:
             self._callback(line)
         if self._path is not None:
-            # Opened per line so that several connections can share one file.
-            with open(self._path, "a", encoding="ascii") as f:
+            _warn_once(self._path)
+            # Opened per line so that several connections can share one file; created
+            # owner-only (0600): the lines decrypt every logged connection.
+            fd = os.open(self._path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+            with open(fd, "a", encoding="ascii") as f:
                 f.write(line + "\n")
+
+
+_warned_keylog_paths: set[str] = set()
+_warned_lock = threading.Lock()
+
+
+def _warn_once(path: str) -> None:
+    """One warning per key log file per process: anyone who can read it decrypts the traffic."""
+    with _warned_lock:
+        if path in _warned_keylog_paths:
+            return
+        _warned_keylog_paths.add(path)
+    logger.warning(
+        "writing TLS secrets to the key log %s: it decrypts the logged connections", path
+    )
 
 
 def session_info(

@@ -28,7 +28,11 @@ from nautilus_tls.crypto.provider import CryptoProvider
 from nautilus_tls.crypto.signatures import certificate_verify_content
 from nautilus_tls.crypto.suites import SuiteParams
 from nautilus_tls.crypto.transcript import Transcript
-from nautilus_tls.crypto.x509 import ca_distinguished_names, verify_client_chain
+from nautilus_tls.crypto.x509 import (
+    ca_distinguished_names,
+    check_chain_signatures,
+    verify_client_chain,
+)
 from nautilus_tls.defaults import EARLY_DATA_SKIP_LIMIT, MAX_PSK_IDENTITIES
 from nautilus_tls.errors import (
     AlertDescription,
@@ -611,6 +615,15 @@ def _send_certificate_request(ctx: ServerContext, transcript: Transcript) -> tup
             data=ext.encode_signature_algorithms(requested),
         )
     ]
+    if cfg.client_certificate_schemes != requested:
+        # RFC 8446 §4.2.3: without signature_algorithms_cert, signature_algorithms applies to
+        # the chain too; say so when the chain schemes we accept differ.
+        cr_exts.append(
+            Extension(
+                ext_type=ExtensionType.signature_algorithms_cert,
+                data=ext.encode_signature_algorithms_cert(cfg.client_certificate_schemes),
+            )
+        )
     if cfg.send_certificate_authorities and cfg.client_trust_store is not None:
         names = ca_distinguished_names(cfg.client_trust_store)
         if names:
@@ -718,6 +731,9 @@ class ExpectClientCertificate(ServerState):
             datetime.fromtimestamp(ctx.clock(), UTC),
             profile=ctx.config.x509_profile,
         )
+        # RFC 8446 §4.2.3, §4.4.2.4: a chain signed with a scheme we did not list is refused
+        # with unsupported_certificate.
+        check_chain_signatures(chain, ctx.config.client_certificate_schemes)
         return ExpectClientCertificateVerify(
             keys=self.keys,
             session=dataclasses.replace(self.session, client_chain=chain),

@@ -91,11 +91,16 @@ class Reader:
             raise DecodeError(f"vector length {n} below minimum {min_len}")
         return Reader(self._take(n))
 
-    def uint16_list(self, length_size: int, *, min_len: int = 0) -> tuple[int, ...]:
-        """A vector of uint16 values (groups, suites, schemes, versions)."""
+    def uint16_list(
+        self, length_size: int, *, min_len: int = 0, max_count: int | None = None
+    ) -> tuple[int, ...]:
+        """A vector of uint16 values (groups, suites, schemes, versions); more than
+        ``max_count`` values is a DecodeError, raised before any value is decoded."""
         block = self._take(int.from_bytes(self._take(length_size), "big"))
         if len(block) % 2 or len(block) < min_len:
             raise DecodeError("bad uint16 list length")
+        if max_count is not None and len(block) // 2 > max_count:
+            raise DecodeError(f"list of {len(block) // 2} values; at most {max_count} accepted")
         b = bytes(block)
         return tuple(int.from_bytes(b[i : i + 2], "big") for i in range(0, len(b), 2))
 

@@ -22,6 +22,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Final
 
+from nautilus_tls.defaults import MAX_LIST_ENTRIES
 from nautilus_tls.errors import AlertDescription, DecodeError, LocalProtocolError, PeerMisbehaved
 from nautilus_tls.wire.buffer import Reader, Writer
 from nautilus_tls.wire.enums import ExtensionType, HandshakeType, display_name
@@ -100,7 +101,8 @@ def _encode_uint16_list(values: Sequence[int], length_size: int, lo: int, what: 
 
 def _decode_uint16_list(data: Bytes, length_size: int, what: str) -> tuple[int, ...]:
     r = Reader(data)
-    values = r.uint16_list(length_size, min_len=2)
+    # RFC 8446 §6.2 decode_error: a list past our MAX_LIST_ENTRIES is out of the range we decode.
+    values = r.uint16_list(length_size, min_len=2, max_count=MAX_LIST_ENTRIES)
     r.expect_end(what)
     return values
 
@@ -277,6 +279,9 @@ def decode_key_share_ch(data: Bytes) -> tuple[KeyShareEntry, ...]:
     entries: list[KeyShareEntry] = []
     groups: set[int] = set()
     while not shares.at_end():
+        if len(entries) == MAX_LIST_ENTRIES:
+            # RFC 8446 §6.2 decode_error: more shares than we decode (each costs a lookup).
+            raise DecodeError(f"key_share: more than {MAX_LIST_ENTRIES} shares")
         group = shares.uint16()
         key_exchange = shares.vector(2, min_len=1)
         if group in groups:

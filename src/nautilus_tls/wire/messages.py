@@ -28,6 +28,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import ClassVar, TypeAlias
 
+from nautilus_tls.defaults import MAX_LIST_ENTRIES
 from nautilus_tls.errors import (
     AlertDescription,
     DecodeError,
@@ -208,7 +209,8 @@ class ClientHello(_Message):
         legacy_version = r.uint16()
         random = r.raw(32)
         session_id = r.vector(1, max_len=32)
-        cipher_suites = r.uint16_list(2, min_len=2)
+        # RFC 8446 §6.2 decode_error past MAX_LIST_ENTRIES: unknown suites only cost us CPU.
+        cipher_suites = r.uint16_list(2, min_len=2, max_count=MAX_LIST_ENTRIES)
         compression = r.vector(1, min_len=1)
         if r.at_end():
             # RFC 8446 §4.1.2/§4.2.1: a TLS 1.3 ClientHello always carries supported_versions.
