@@ -398,8 +398,7 @@ def test_secret_comparisons_use_compare_digest() -> None:
 @pytest.mark.parametrize(
     ("module", "what"),
     [
-        ("handshake/client.py", "verify_data"),  # server Finished
-        ("handshake/server.py", "verify_data"),  # client Finished
+        ("handshake/common.py", "verify_data"),  # Finished, both sides (check_finished)
         ("handshake/server.py", "binders"),  # PSK binder
         ("handshake/server.py", "cookie"),  # HRR cookie
     ],
@@ -407,3 +406,8 @@ def test_secret_comparisons_use_compare_digest() -> None:
 def test_known_secret_checks_use_compare_digest(module: str, what: str) -> None:
     text = (SRC / module).read_text()
     assert re.search(rf"compare_digest\([^)]*{what}", text), f"{module}: {what}"
+
+
+@pytest.mark.parametrize("module", ["handshake/client.py", "handshake/server.py"])
+def test_finished_is_checked_by_the_shared_constant_time_check(module: str) -> None:
+    assert "check_finished(fin," in (SRC / module).read_text()

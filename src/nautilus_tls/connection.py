@@ -311,6 +311,11 @@ class Connection:
                     "zero-length plaintext record", alert=AlertDescription.unexpected_message
                 )
             inner_type, plaintext = content_type, bytes(fragment)
+        elif content_type == ContentType.alert and self._state == "handshaking":
+            # RFC 8446 §6: a peer that fails before it could derive the handshake keys (it
+            # rejected our ServerHello, say) can only send its alert in plaintext. It is the
+            # peer aborting: it is taken as received, and not answered.
+            inner_type, plaintext = content_type, bytes(fragment)
         else:
             # RFC 8446 §5.2: once protected, everything but CCS arrives as application_data.
             if content_type != ContentType.application_data:

@@ -55,6 +55,7 @@ from nautilus_tls.handshake.common import (
     SendChangeCipherSpec,
     SendEarlyData,
     SendHandshake,
+    check_finished,
     expect_message,
     session_info,
     unexpected,
@@ -680,12 +681,7 @@ class ExpectFinished(ClientState):
         keys = self.keys
         hash_name = keys.params.hash_name
         transcript = keys.transcript
-        expected = finished_verify_data(hash_name, keys.s_hs, transcript.digest())
-        # RFC 8446 §4.4.4: a wrong verify_data is decrypt_error.
-        if not hmac.compare_digest(expected, fin.verify_data):
-            raise PeerMisbehaved(
-                "server Finished does not verify", alert=AlertDescription.decrypt_error
-            )
+        check_finished(fin, keys.params, keys.s_hs, transcript.digest(), "server")
         transcript.update(raw)
 
         schedule = keys.schedule

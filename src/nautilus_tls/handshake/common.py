@@ -9,6 +9,7 @@ and, later, QUIC carry them out.
 
 from __future__ import annotations
 
+import hmac
 import os
 import time
 from collections.abc import Callable
@@ -17,14 +18,21 @@ from enum import IntEnum
 from typing import Literal, Protocol, TypeVar
 
 from nautilus_tls.crypto.kem import group_name
+from nautilus_tls.crypto.keyschedule import finished_verify_data
 from nautilus_tls.crypto.signatures import scheme_name
 from nautilus_tls.crypto.suites import SuiteParams
 from nautilus_tls.crypto.transcript import Transcript
 from nautilus_tls.crypto.x509 import subject_of
-from nautilus_tls.errors import AlertDescription, LocalProtocolError, RemoteProtocolError
+from nautilus_tls.errors import (
+    AlertDescription,
+    DecodeError,
+    LocalProtocolError,
+    PeerMisbehaved,
+    RemoteProtocolError,
+)
 from nautilus_tls.session_info import SessionInfo
 from nautilus_tls.wire.enums import CipherSuite, HandshakeType, display_name
-from nautilus_tls.wire.messages import HandshakeMessage, decode_handshake
+from nautilus_tls.wire.messages import Finished, HandshakeMessage, decode_handshake
 
 
 class Epoch(IntEnum):
@@ -210,6 +218,25 @@ class HandshakeContext:
         self, direction: Literal["read", "write"], epoch: Epoch, params: SuiteParams, secret: bytes
     ) -> None:
         self.actions.append(InstallSecret(direction, epoch, params, secret))
+
+
+def check_finished(
+    fin: Finished, params: SuiteParams, base_key: bytes, transcript_hash: bytes, peer: str
+) -> None:
+    """The peer's Finished (RFC 8446 §4.4.4) against ``base_key`` and the transcript so far."""
+    # RFC 8446 §4.4.4, §6.2: verify_data is Hash.length bytes; any other length does not
+    # decode (decode_error), it is not a wrong MAC.
+    if len(fin.verify_data) != params.hash_len:
+        raise DecodeError(
+            f"{peer} Finished has {len(fin.verify_data)} bytes of verify_data, "
+            f"not {params.hash_len}"
+        )
+    expected = finished_verify_data(params.hash_name, base_key, transcript_hash)
+    # RFC 8446 §4.4.4: a wrong verify_data is decrypt_error.
+    if not hmac.compare_digest(expected, fin.verify_data):
+        raise PeerMisbehaved(
+            f"{peer} Finished does not verify", alert=AlertDescription.decrypt_error
+        )
 
 
 def unexpected(msg_type: int, state: str) -> RemoteProtocolError:

@@ -51,6 +51,7 @@ from nautilus_tls.handshake.common import (
     HandshakeContext,
     SendChangeCipherSpec,
     SendHandshake,
+    check_finished,
     expect_message,
     session_info,
     unexpected,
@@ -751,11 +752,7 @@ class ExpectClientFinished(ServerState):
     def handle(self, ctx: ServerContext, msg_type: int, body: bytes, raw: bytes) -> ServerState:
         fin = expect_message(msg_type, body, Finished, self.name)
         keys = self.keys
-        expected = finished_verify_data(keys.params.hash_name, keys.c_hs, keys.transcript.digest())
-        if not hmac.compare_digest(expected, fin.verify_data):
-            raise PeerMisbehaved(
-                "client Finished does not verify", alert=AlertDescription.decrypt_error
-            )
+        check_finished(fin, keys.params, keys.c_hs, keys.transcript.digest(), "client")
         keys.transcript.update(raw)
         ctx.install("read", Epoch.APPLICATION, keys.params, keys.c_ap)
         resumption = keys.schedule.resumption_master_secret(keys.transcript.digest())
