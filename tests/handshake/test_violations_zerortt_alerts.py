@@ -8,9 +8,10 @@ Messages are forged from real flights with the helpers of test_violations_more.p
 from __future__ import annotations
 
 import struct
+from collections.abc import Callable
 
 import pytest
-from handshake.test_violations import ch_record, client_hello, replace, with_extensions
+from handshake.test_violations import ch_record, client_hello, drop, replace, with_extensions
 from handshake.test_violations_more import (
     HS,
     client_flight,
@@ -18,18 +19,20 @@ from handshake.test_violations_more import (
     expect_alert,
     fresh_client_and_server_hello,
     read_sealer,
+    records,
     server_flight,
     sh_record,
     with_sh_extensions,
 )
-from pairs import drain, server_config
+from pairs import client_config, drain, server_config
 
-from nautilus_tls.connection import ServerConnection
+from nautilus_tls.connection import ClientConnection, ServerConnection
 from nautilus_tls.errors import AlertDescription, AlertReceived, TLSError
 from nautilus_tls.events import ConnectionClosed
 from nautilus_tls.record.protection import plaintext_record
 from nautilus_tls.wire import extensions as ext
-from nautilus_tls.wire.enums import ContentType, ExtensionType, HandshakeType
+from nautilus_tls.wire.enums import ContentType, ExtensionType, HandshakeType, NamedGroup
+from nautilus_tls.wire.messages import ClientHello, Extension, decode_handshake
 
 A = AlertDescription
 
@@ -137,3 +140,60 @@ def test_rejects_plaintext_alert_after_the_handshake() -> None:
     _client, server = connected()
     alert = plaintext_record(ContentType.alert, bytes((2, A.handshake_failure)))
     expect_alert(server, alert, A.unexpected_message)
+
+
+# --- item 14: a second ClientHello may differ from the first only as RFC 8446 §4.1.2 allows ------
+
+
+def _retry() -> tuple[ServerConnection, bytes, ClientHello]:
+    """A server that sent HelloRetryRequest, the client's CCS, and its second ClientHello."""
+    ccfg = client_config(groups=(NamedGroup.x25519, NamedGroup.secp256r1), key_share_groups=(29,))
+    client = ClientConnection(ccfg, "localhost")
+    client.start()
+    server = ServerConnection(server_config(groups=(NamedGroup.secp256r1,)))
+    server.receive_data(client.data_to_send())
+    client.receive_data(server.data_to_send())
+    ccs, hello = records(client.data_to_send())
+    ch2 = decode_handshake(hello[5], hello[9:])
+    assert isinstance(ch2, ClientHello)
+    return server, ccs, ch2
+
+
+def _swap_first_two(exts: list[Extension]) -> list[Extension]:
+    return [exts[1], exts[0], *exts[2:]]
+
+
+def _add_unknown(exts: list[Extension]) -> list[Extension]:
+    return [Extension(ext_type=0x7A7B, data=b"new"), *exts]
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        _swap_first_two,
+        _add_unknown,
+        drop(ExtensionType.signature_algorithms_cert),
+        replace(ExtensionType.supported_groups, ext.encode_supported_groups((23,))),
+        replace(ExtensionType.server_name, ext.encode_server_name("other.example")),
+    ],
+    ids=["reordered", "added", "dropped", "changed-groups", "changed-sni"],
+)
+def test_server_rejects_second_client_hello_with_other_extensions(
+    change: Callable[[list[Extension]], list[Extension]],
+) -> None:
+    server, ccs, ch2 = _retry()
+    expect_alert(server, ccs + ch_record(with_extensions(ch2, change)), A.illegal_parameter)
+
+
+def test_server_rejects_pre_shared_key_added_in_second_client_hello() -> None:
+    server, ccs, ch2 = _retry()
+    psk = ext.OfferedPsks((ext.PskIdentity(b"ticket", 0),), (bytes(32),))
+    added = Extension(ext_type=ExtensionType.pre_shared_key, data=ext.encode_pre_shared_key_ch(psk))
+    ch2 = with_extensions(ch2, lambda exts: [*exts, added])
+    expect_alert(server, ccs + ch_record(ch2), A.illegal_parameter)
+
+
+def test_accepts_second_client_hello_unchanged() -> None:
+    server, ccs, ch2 = _retry()
+    server.receive_data(ccs + ch_record(ch2))
+    assert server.state == "handshaking" and server.data_to_send()

@@ -439,6 +439,7 @@ class ExpectSecondClientHello(ServerState):
             raise PeerMisbehaved("second ClientHello changed its cipher suites")
         if ext.get_extension(ch.extensions, ExtensionType.early_data) is not None:
             raise PeerMisbehaved("early_data in the second ClientHello (RFC 8446 §4.2.10)")
+        _check_retry_extensions(self.first, ch)
         cookie = ext.get_extension(ch.extensions, ExtensionType.cookie)
         if cookie is None or not hmac.compare_digest(ext.decode_cookie(cookie), self.cookie):
             raise PeerMisbehaved("second ClientHello does not echo our cookie (RFC 8446 §4.2.2)")
@@ -464,6 +465,44 @@ class ExpectSecondClientHello(ServerState):
             early=False,
             earlier=self.earlier,
         )
+
+
+# RFC 8446 §4.1.2: the extensions a second ClientHello may change. key_share is replaced
+# (it keeps its place), early_data removed, cookie added, pre_shared_key updated or removed,
+# padding changed; every other extension is repeated in the same order with the same bytes.
+_RETRY_CHANGEABLE = frozenset(
+    {
+        ExtensionType.early_data,
+        ExtensionType.cookie,
+        ExtensionType.pre_shared_key,
+        ExtensionType.padding,
+    }
+)
+
+
+def _repeated_extensions(ch: ClientHello) -> list[tuple[int, bytes]]:
+    """What must be the same in both ClientHellos: the extensions in order, with their
+    bytes (key_share by its place only)."""
+    return [
+        (e.ext_type, b"" if e.ext_type == ExtensionType.key_share else e.data)
+        for e in ch.extensions
+        if e.ext_type not in _RETRY_CHANGEABLE
+    ]
+
+
+def _check_retry_extensions(first: ClientHello, second: ClientHello) -> None:
+    # RFC 8446 §4.1.2: any other difference (an extension added, dropped, changed or moved)
+    # is illegal_parameter.
+    if _repeated_extensions(first) != _repeated_extensions(second):
+        raise PeerMisbehaved(
+            "second ClientHello changed its extensions beyond what RFC 8446 §4.1.2 allows"
+        )
+    psk = ExtensionType.pre_shared_key
+    if ext.get_extension(second.extensions, psk) is not None and (
+        ext.get_extension(first.extensions, psk) is None
+    ):
+        # RFC 8446 §4.1.2: pre_shared_key may be updated or removed, not added.
+        raise PeerMisbehaved("second ClientHello added a pre_shared_key")
 
 
 # --- the server's flight -----------------------------------------------------------------------
