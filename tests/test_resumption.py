@@ -259,3 +259,14 @@ def test_a_flood_of_tickets_is_ignored_after_the_cap() -> None:
     received = [e for e in drain(client) if isinstance(e, SessionTicketReceived)]
     assert len(received) == defaults.MAX_TICKETS_KEPT_PER_CONNECTION - 1  # one came before
     assert client.state == "connected"
+
+
+def test_rejected_early_data_of_the_full_allowance_is_skipped() -> None:
+    # RFC 8446 §4.2.10: up to max_early_data_size of rejected 0-RTT is skipped; the record
+    # overhead (header, content type, tag) does not count against it.
+    ccfg, scfg = configs(max_early_data=16384)
+    connect(ccfg, scfg)
+    strict = dataclasses.replace(scfg, max_early_data=0)
+    client, server = connect(ccfg, strict, early=b"e" * 16384)
+    assert client.info is not None and client.info.early_data == "rejected"
+    assert server.info is not None and server.info.early_data == "rejected"

@@ -56,8 +56,13 @@ from nautilus_tls.handshake.common import (
     wall_clock,
 )
 from nautilus_tls.handshake.engine import ClientHandshake, ServerHandshake
-from nautilus_tls.record.deframer import Record, RecordDeframer
-from nautilus_tls.record.protection import RecordProtector, iter_fragments, plaintext_record
+from nautilus_tls.record.deframer import RECORD_HEADER_LEN, Record, RecordDeframer
+from nautilus_tls.record.protection import (
+    AEAD_TAG_LEN,
+    RecordProtector,
+    iter_fragments,
+    plaintext_record,
+)
 from nautilus_tls.session_info import SessionInfo
 from nautilus_tls.wire.enums import ContentType, HandshakeType, KeyUpdateRequest
 from nautilus_tls.wire.messages import (
@@ -82,6 +87,32 @@ def _clear_frames(error: BaseException) -> None:
         seen.add(id(current))
         traceback.clear_frames(current.__traceback__)
         current = current.__cause__ or current.__context__
+
+
+class _EarlyDataSkip:
+    """What the server may still skip of rejected 0-RTT data (RFC 8446 §4.2.10): bytes and
+    records. ``max_bytes`` counts plaintext, as max_early_data does; each record is charged
+    its size on the wire, at least a header and an AEAD tag, and the record count is capped,
+    so a flood of empty records is not free."""
+
+    __slots__ = ("bytes_left", "records_left")
+
+    def __init__(self, max_bytes: int) -> None:
+        full_records = -(-max_bytes // defaults.MAX_PLAINTEXT)
+        self.records_left = full_records + defaults.EARLY_DATA_SKIP_EXTRA_RECORDS
+        # Room for each allowed record's header, content type byte and tag.
+        overhead = RECORD_HEADER_LEN + 1 + AEAD_TAG_LEN
+        self.bytes_left = max_bytes + self.records_left * overhead
+
+    def charge(self, fragment_len: int) -> None:
+        cost = RECORD_HEADER_LEN + max(fragment_len, AEAD_TAG_LEN)
+        if cost > self.bytes_left or self.records_left == 0:
+            # RFC 8446 §4.2.10: more than max_early_data_size of skipped records.
+            raise RemoteProtocolError(
+                "more rejected early data than allowed", alert=AlertDescription.unexpected_message
+            )
+        self.bytes_left -= cost
+        self.records_left -= 1
 
 
 class _SpentHandshake:
@@ -139,7 +170,7 @@ class Connection:
         self._key_updates_sent = 0
         self._key_updates_received = 0
         self._early_data_limit = 0  # server: 0-RTT bytes we still accept
-        self._early_skip_budget = 0  # server: rejected 0-RTT bytes we may still skip
+        self._early_skip: _EarlyDataSkip | None = None  # server: rejected 0-RTT we may skip
 
     # --- inspection ---------------------------------------------------------------------
 
@@ -293,7 +324,7 @@ class Connection:
             return
         read = self._read
         if (
-            self._early_skip_budget
+            self._early_skip is not None
             and content_type == ContentType.application_data
             and (read is None or self._read_epoch == Epoch.HANDSHAKE)
         ):
@@ -349,22 +380,18 @@ class Connection:
 
     def _skip_rejected_early_data(self, read: RecordProtector | None, record: Record) -> bool:
         """RFC 8446 §4.2.10: rejected 0-RTT records are skipped (they do not decrypt under
-        the handshake key), up to a byte budget. True when ``record`` was skipped."""
+        the handshake key), within the skip budget. True when ``record`` was handled."""
         if read is not None:
             try:
                 inner_type, plaintext = read.open(record.header(), record.fragment)
             except ProtocolError:
                 pass
             else:
-                self._early_skip_budget = 0  # the client has moved on to handshake keys
+                self._early_skip = None  # the client has moved on to handshake keys
                 self._dispatch_inner(inner_type, plaintext)
                 return True
-        size = len(record.fragment)
-        if size > self._early_skip_budget:
-            raise RemoteProtocolError(
-                "more rejected early data than allowed", alert=AlertDescription.unexpected_message
-            )
-        self._early_skip_budget -= size
+        if self._early_skip is not None:
+            self._early_skip.charge(len(record.fragment))
         return True
 
     def _on_change_cipher_spec(self, fragment: bytes) -> None:
@@ -538,7 +565,7 @@ class Connection:
                 if action.accept:
                     self._early_data_limit = action.max_bytes
                 else:
-                    self._early_skip_budget = action.max_bytes
+                    self._early_skip = _EarlyDataSkip(action.max_bytes)
             elif isinstance(action, HandshakeComplete):
                 self._info = action.info
                 self._state = "connected"

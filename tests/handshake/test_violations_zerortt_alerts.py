@@ -7,6 +7,7 @@ Messages are forged from real flights with the helpers of test_violations_more.p
 
 from __future__ import annotations
 
+import dataclasses
 import struct
 from collections.abc import Callable
 
@@ -24,12 +25,13 @@ from handshake.test_violations_more import (
     sh_record,
     with_sh_extensions,
 )
-from pairs import client_config, drain, server_config
+from pairs import client_config, drain, handshake, server_config
 
 from nautilus_tls.connection import ClientConnection, ServerConnection
 from nautilus_tls.errors import AlertDescription, AlertReceived, TLSError
 from nautilus_tls.events import ConnectionClosed
 from nautilus_tls.record.protection import plaintext_record
+from nautilus_tls.session.client_store import MemorySessionStore
 from nautilus_tls.wire import extensions as ext
 from nautilus_tls.wire.enums import ContentType, ExtensionType, HandshakeType, NamedGroup
 from nautilus_tls.wire.messages import ClientHello, Extension, decode_handshake
@@ -197,3 +199,42 @@ def test_accepts_second_client_hello_unchanged() -> None:
     server, ccs, ch2 = _retry()
     server.receive_data(ccs + ch_record(ch2))
     assert server.state == "handshaking" and server.data_to_send()
+
+
+# --- item 5: skipping rejected 0-RTT is bounded in bytes and records -----------------------------
+
+
+def _rejected_early_hello() -> tuple[ServerConnection, bytes]:
+    """A server that will reject 0-RTT, and a resuming ClientHello that offers it."""
+    ccfg = client_config(session_store=MemorySessionStore())
+    scfg = server_config(max_early_data=1024)
+    handshake(ccfg, scfg)  # leaves a ticket that allows early data
+    client = ClientConnection(ccfg, "localhost", early_data=b"early")
+    client.start()
+    hello = records(client.data_to_send())[0]
+    assert hello[0] == ContentType.handshake
+    return ServerConnection(dataclasses.replace(scfg, max_early_data=0)), hello
+
+
+def test_rejects_flood_of_empty_records_as_rejected_early_data() -> None:
+    server, hello = _rejected_early_hello()
+    server.receive_data(hello)
+    server.data_to_send()  # its flight
+    empty = struct.pack(">BHH", ContentType.application_data, 0x0303, 0)
+    expect_alert(server, empty * 5000, A.unexpected_message)
+
+
+def test_rejects_many_small_records_as_rejected_early_data() -> None:
+    server, hello = _rejected_early_hello()
+    server.receive_data(hello)
+    server.data_to_send()  # its flight
+    tiny = struct.pack(">BHH", ContentType.application_data, 0x0303, 17) + bytes(17)
+    expect_alert(server, tiny * 200, A.unexpected_message)
+
+
+def test_rejects_early_data_without_pre_shared_key() -> None:
+    ch = with_extensions(
+        client_hello(),
+        lambda exts: [*exts, Extension(ext_type=ExtensionType.early_data, data=b"")],
+    )
+    expect_alert(ServerConnection(server_config()), ch_record(ch), A.illegal_parameter)

@@ -358,6 +358,16 @@ def _accepts_early_data(
     return cfg.anti_replay.first_use(b"0rtt:" + resumption.identity, ttl)
 
 
+def _offers_early_data(ch: ClientHello) -> bool:
+    if ext.get_extension(ch.extensions, ExtensionType.early_data) is None:
+        return False
+    if ext.get_extension(ch.extensions, ExtensionType.pre_shared_key) is None:
+        # RFC 8446 §4.2.10: 0-RTT is keyed by the first PSK offered; without one the
+        # early_data extension is illegal_parameter (and no record is skipped for it).
+        raise PeerMisbehaved("early_data offered without pre_shared_key")
+    return True
+
+
 @dataclass(slots=True)
 class ExpectClientHello(ServerState):
     name = "waiting for ClientHello"
@@ -369,7 +379,7 @@ class ExpectClientHello(ServerState):
         choice, shares = _choose(ctx, ch)
         resumption, params = _try_resume(ctx, ch, raw, [], choice.params)
         choice = dataclasses.replace(choice, params=params)
-        wants_early = ext.get_extension(ch.extensions, ExtensionType.early_data) is not None
+        wants_early = _offers_early_data(ch)
         if resumption is not None and not resumption.with_key_exchange:
             return send_server_flight(ctx, ch, raw, choice, None, resumption, early=wants_early)
         if choice.group in shares:
