@@ -14,7 +14,7 @@ from nautilus_tls.errors import AlertDescription, ProtocolError
 from nautilus_tls.events import DataReceived, EarlyDataReceived, SessionTicketReceived
 from nautilus_tls.session.client_store import MemorySessionStore
 from nautilus_tls.wire import extensions as ext
-from nautilus_tls.wire.enums import ExtensionType, NamedGroup
+from nautilus_tls.wire.enums import ContentType, ExtensionType, HandshakeType, NamedGroup
 
 
 class Clock:
@@ -270,3 +270,41 @@ def test_rejected_early_data_of_the_full_allowance_is_skipped() -> None:
     client, server = connect(ccfg, strict, early=b"e" * 16384)
     assert client.info is not None and client.info.early_data == "rejected"
     assert server.info is not None and server.info.early_data == "rejected"
+
+
+def _hrr_configs() -> tuple[ClientConfig, ServerConfig]:
+    """A client whose first key share the server does not take: every handshake has an HRR."""
+    groups = (NamedGroup.x25519, NamedGroup.secp256r1)
+    ccfg = client_config(
+        groups=groups, key_share_groups=groups[:1], session_store=MemorySessionStore()
+    )
+    return ccfg, server_config(groups=groups[1:], max_early_data=1024)
+
+
+def test_early_data_then_hello_retry_request_completes_the_handshake() -> None:
+    # RFC 8446 §4.1.4, §4.2.10: after HelloRetryRequest the early data is rejected; the
+    # second ClientHello goes out in plaintext (not under the early key) and the handshake
+    # completes in 1-RTT.
+    ccfg, scfg = _hrr_configs()
+    connect(ccfg, scfg)
+    client, server = connect(ccfg, scfg, early=b"GET / 0rtt")
+    for info in (client.info, server.info):
+        assert info is not None
+        assert info.hello_retry and info.resumed and info.early_data == "rejected"
+    assert not [e for e in drain(server) if isinstance(e, EarlyDataReceived)]
+    client.send_data(b"again, in 1-RTT")
+    pump(client, server)
+    assert [e.data for e in drain(server) if isinstance(e, DataReceived)] == [b"again, in 1-RTT"]
+
+
+def test_second_client_hello_after_early_data_is_plaintext() -> None:
+    ccfg, scfg = _hrr_configs()
+    connect(ccfg, scfg)
+    client = ClientConnection(ccfg, "localhost", early_data=b"GET / 0rtt")
+    server = ServerConnection(scfg)
+    client.start()
+    server.receive_data(client.data_to_send())
+    client.receive_data(server.data_to_send())
+    second = client.data_to_send()
+    assert second[0] == ContentType.handshake  # the ClientHello, not an early-data record
+    assert second[5] == HandshakeType.client_hello

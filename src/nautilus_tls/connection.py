@@ -44,6 +44,7 @@ from nautilus_tls.events import (
 from nautilus_tls.handshake.common import (
     Action,
     Clock,
+    DropEarlyWriteKey,
     Entropy,
     Epoch,
     ExpectEarlyData,
@@ -554,13 +555,16 @@ class Connection:
     def _run(self, actions: list[Action]) -> None:
         for action in actions:
             if isinstance(action, SendHandshake):
-                self._send_handshake(action.data)
+                self._send_handshake(action)
             elif isinstance(action, InstallSecret):
                 self._install(action)
             elif isinstance(action, SendChangeCipherSpec):
                 self._out.append(_CCS_RECORD)
             elif isinstance(action, SendEarlyData):
                 self._send_early_data(action.data)
+            elif isinstance(action, DropEarlyWriteKey):
+                if self._write_epoch == Epoch.EARLY:
+                    self._write, self._write_epoch = None, Epoch.INITIAL
             elif isinstance(action, ExpectEarlyData):
                 if action.accept:
                     self._early_data_limit = action.max_bytes
@@ -571,9 +575,19 @@ class Connection:
                 self._state = "connected"
                 self._events.append(HandshakeCompleted(info=action.info))
 
-    def _send_handshake(self, data: bytes) -> None:
+    def _send_handshake(self, action: SendHandshake) -> None:
         write = self._write
-        for chunk in iter_fragments(memoryview(data), defaults.MAX_PLAINTEXT):
+        if action.epoch == Epoch.INITIAL:
+            write = None
+        elif write is None or self._write_epoch != action.epoch:
+            # The handshake asks for an epoch; sealing under another key would send bytes
+            # the peer cannot read (and hang the handshake).
+            raise LocalProtocolError(
+                f"handshake message for epoch {action.epoch.name} while writing at "
+                f"{self._write_epoch.name}",
+                alert=AlertDescription.internal_error,
+            )
+        for chunk in iter_fragments(memoryview(action.data), defaults.MAX_PLAINTEXT):
             if write is None:
                 # RFC 8446 §5.1: the first ClientHello's records may say 0x0301 for old
                 # middleboxes; everything after (a second ClientHello included) says 0x0303.

@@ -49,6 +49,7 @@ from nautilus_tls.errors import (
 from nautilus_tls.handshake.common import (
     DOWNGRADE_TLS11,
     DOWNGRADE_TLS12,
+    DropEarlyWriteKey,
     Epoch,
     HandshakeComplete,
     HandshakeContext,
@@ -98,6 +99,7 @@ class ClientContext(HandshakeContext):
     early_data: bytes | None = field(default=None, repr=False)  # what the app wants sent in 0-RTT
     ticket: ClientTicket | None = field(default=None, repr=False)  # the ticket offered, if any
     early_data_status: str = "none"  # "none" | "rejected" | "accepted"
+    writes_early: bool = False  # the early traffic key is our write key
 
     def psk_modes(self) -> tuple[int, ...]:
         return self.config.psk_modes
@@ -291,6 +293,7 @@ def _send_early_data(ctx: ClientContext, client_hello_raw: bytes) -> None:
     ctx.keylog.log("CLIENT_EARLY_TRAFFIC_SECRET", ctx.client_random, secret)
     ctx.send_ccs_once()  # RFC 8446 §D.4: before the early data in compatibility mode
     ctx.install("write", Epoch.EARLY, params, secret)
+    ctx.writes_early = True
     ctx.actions.append(SendEarlyData(data[: ticket.max_early_data]))
     ctx.early_data_status = "rejected"  # until EncryptedExtensions says otherwise
 
@@ -401,6 +404,11 @@ class ExpectServerHello(ClientState):
         earlier = [self.client_hello_raw, raw]
         ch2 = _bind(ctx, _client_hello(ctx, shares, cookie), earlier)
         ch2_raw = ch2.encode()
+        if ctx.writes_early:
+            # RFC 8446 §4.1.4, §4.2.10: an HRR rejects our 0-RTT; the second ClientHello
+            # goes out in plaintext, not under the early key the server will never derive.
+            ctx.writes_early = False
+            ctx.actions.append(DropEarlyWriteKey())
         ctx.send_ccs_once()
         ctx.actions.append(SendHandshake(Epoch.INITIAL, ch2_raw))
         return ExpectServerHello(
@@ -444,7 +452,7 @@ class ExpectServerHello(ClientState):
         ctx.keylog.log("CLIENT_HANDSHAKE_TRAFFIC_SECRET", ctx.client_random, c_hs)
         ctx.keylog.log("SERVER_HANDSHAKE_TRAFFIC_SECRET", ctx.client_random, s_hs)
         ctx.install("read", Epoch.HANDSHAKE, params, s_hs)
-        if ctx.early_data_status == "none":
+        if not ctx.writes_early:
             # From here our alerts go out under the handshake key (RFC 8446 §5); with 0-RTT
             # the early key stays in use until EndOfEarlyData.
             ctx.install("write", Epoch.HANDSHAKE, params, c_hs)
@@ -697,7 +705,8 @@ class ExpectFinished(ClientState):
             # RFC 8446 §4.5: EndOfEarlyData, still under the early traffic key.
             ctx.send(Epoch.EARLY, EndOfEarlyData(), transcript)
         ctx.send_ccs_once()
-        if ctx.early_data_status != "none":
+        if ctx.writes_early:
+            ctx.writes_early = False
             ctx.install("write", Epoch.HANDSHAKE, keys.params, keys.c_hs)
         client_scheme = self._send_client_certificate(ctx)
         verify_data = finished_verify_data(hash_name, keys.c_hs, transcript.digest())

@@ -76,6 +76,12 @@ class SendEarlyData:
 
 
 @dataclass(frozen=True, slots=True)
+class DropEarlyWriteKey:
+    """Client: stop writing under the early traffic key (after a HelloRetryRequest the 0-RTT
+    attempt is over, RFC 8446 §4.1.4); until the next write key, records go in plaintext."""
+
+
+@dataclass(frozen=True, slots=True)
 class ExpectEarlyData:
     """Server: what to do with the client's 0-RTT records (RFC 8446 §4.2.10).
 
@@ -95,6 +101,7 @@ Action = (
     | InstallSecret
     | HandshakeComplete
     | SendEarlyData
+    | DropEarlyWriteKey
     | ExpectEarlyData
 )
 

@@ -474,6 +474,9 @@ class ExpectSecondClientHello(ServerState):
             resumption,
             early=False,
             earlier=self.earlier,
+            # RFC 8446 §4.2.10: 0-RTT offered in the first ClientHello was rejected by our HRR.
+            early_rejected=ext.get_extension(self.first.extensions, ExtensionType.early_data)
+            is not None,
         )
 
 
@@ -528,6 +531,7 @@ def send_server_flight(
     *,
     early: bool,
     earlier: list[bytes] | None = None,
+    early_rejected: bool = False,
 ) -> ServerState:
     params = choice.params
     transcript = _prior_transcript(params.hash_name, earlier or [])
@@ -635,7 +639,9 @@ def send_server_flight(
         choice=choice,
         group=group,
         resumed=resumption is not None,
-        early_data="accepted" if accept_early else ("rejected" if early else "none"),
+        early_data="accepted"
+        if accept_early
+        else ("rejected" if early or early_rejected else "none"),
         client_chain=resumption.state.client_chain if resumption else (),
     )
     after: ServerState
