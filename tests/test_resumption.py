@@ -308,3 +308,40 @@ def test_second_client_hello_after_early_data_is_plaintext() -> None:
     second = client.data_to_send()
     assert second[0] == ContentType.handshake  # the ClientHello, not an early-data record
     assert second[5] == HandshakeType.client_hello
+
+
+def test_early_data_over_max_early_data_is_not_cut_short() -> None:
+    # Only max_early_data bytes may go as 0-RTT (RFC 8446 §4.2.10); the rest must still
+    # arrive, as ordinary data right after the handshake, and the count is reported.
+    request = b"POST /pay?amount=1000000&to=bob"
+    ccfg, scfg = configs(max_early_data=16)
+    connect(ccfg, scfg)
+    client, server = connect(ccfg, scfg, early=request)
+    assert client.info is not None and client.info.early_data == "accepted"
+    assert client.info.early_data_sent == 16
+    assert client.info.as_dict()["early_data_sent"] == 16
+    events = drain(server)
+    early = b"".join(e.data for e in events if isinstance(e, EarlyDataReceived))
+    later = b"".join(e.data for e in events if isinstance(e, DataReceived))
+    assert early == request[:16]
+    assert early + later == request
+
+
+def test_early_data_that_fits_is_sent_whole_and_counted() -> None:
+    ccfg, scfg = configs(max_early_data=1024)
+    connect(ccfg, scfg)
+    client, server = connect(ccfg, scfg, early=b"GET / 0rtt")
+    assert client.info is not None and client.info.early_data_sent == len(b"GET / 0rtt")
+    assert not [e for e in drain(server) if isinstance(e, DataReceived)]
+
+
+def test_rejected_early_data_over_the_limit_is_not_sent_after_the_handshake() -> None:
+    # On rejection the application sends everything again; the library adds nothing.
+    ccfg, scfg = configs(max_early_data=16)
+    connect(ccfg, scfg)
+    strict = dataclasses.replace(scfg, max_early_data=0)
+    client, server = connect(ccfg, strict, early=b"z" * 40)
+    assert client.info is not None and client.info.early_data == "rejected"
+    assert client.info.early_data_sent == 16
+    events = drain(server)
+    assert not [e for e in events if isinstance(e, (DataReceived, EarlyDataReceived))]

@@ -171,6 +171,7 @@ class Connection:
         self._key_updates_sent = 0
         self._key_updates_received = 0
         self._early_data_limit = 0  # server: 0-RTT bytes we still accept
+        self._early_data_rest = b""  # client: early data over max_early_data, sent after
         self._early_skip: _EarlyDataSkip | None = None  # server: rejected 0-RTT we may skip
 
     # --- inspection ---------------------------------------------------------------------
@@ -562,6 +563,7 @@ class Connection:
                 self._out.append(_CCS_RECORD)
             elif isinstance(action, SendEarlyData):
                 self._send_early_data(action.data)
+                self._early_data_rest = action.rest
             elif isinstance(action, DropEarlyWriteKey):
                 if self._write_epoch == Epoch.EARLY:
                     self._write, self._write_epoch = None, Epoch.INITIAL
@@ -574,6 +576,7 @@ class Connection:
                 self._info = action.info
                 self._state = "connected"
                 self._events.append(HandshakeCompleted(info=action.info))
+                self._send_early_data_rest(action.info)
 
     def _send_handshake(self, action: SendHandshake) -> None:
         write = self._write
@@ -603,6 +606,14 @@ class Connection:
             raise LocalProtocolError("early data without early keys")
         for chunk in iter_fragments(memoryview(data), defaults.MAX_PLAINTEXT):
             self._out.append(write.seal(ContentType.application_data, chunk))
+
+    def _send_early_data_rest(self, info: SessionInfo) -> None:
+        """Client: what did not fit in 0-RTT follows the accepted early data as ordinary
+        data, so the server reads the whole request; after a rejection the application
+        sends everything again, so nothing is sent here."""
+        rest, self._early_data_rest = self._early_data_rest, b""
+        if rest and info.early_data == "accepted":
+            self.send_data(rest)
 
     def _install(self, action: InstallSecret) -> None:
         self._params = action.params
@@ -690,9 +701,13 @@ class ClientConnection(Connection):
         entropy: Entropy | None = None,
         clock: Clock | None = None,
     ) -> None:
-        """``early_data`` is sent as 0-RTT when a stored ticket allows it (see
-        ``info.early_data`` for whether the server took it; if not, send it again).
-        ``session_key`` names the server in the session store (default: its name + ALPN)."""
+        """``early_data`` is sent as 0-RTT when a stored ticket allows it. At most the
+        ticket's max_early_data bytes go early (``info.early_data_sent`` says how many); it
+        is never cut short: when the server accepts the 0-RTT (``info.early_data ==
+        "accepted"``) the rest follows as ordinary data right after the handshake. When it
+        does not ("rejected", or "none" if no 0-RTT was possible), none of ``early_data`` was
+        delivered: send it again. ``session_key`` names the server in the session store
+        (default: its name + ALPN)."""
         handshake = ClientHandshake(
             config,
             server_name,

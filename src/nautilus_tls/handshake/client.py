@@ -99,6 +99,7 @@ class ClientContext(HandshakeContext):
     early_data: bytes | None = field(default=None, repr=False)  # what the app wants sent in 0-RTT
     ticket: ClientTicket | None = field(default=None, repr=False)  # the ticket offered, if any
     early_data_status: str = "none"  # "none" | "rejected" | "accepted"
+    early_data_sent: int = 0  # bytes of early_data that went out as 0-RTT
     writes_early: bool = False  # the early traffic key is our write key
 
     def psk_modes(self) -> tuple[int, ...]:
@@ -294,7 +295,11 @@ def _send_early_data(ctx: ClientContext, client_hello_raw: bytes) -> None:
     ctx.send_ccs_once()  # RFC 8446 §D.4: before the early data in compatibility mode
     ctx.install("write", Epoch.EARLY, params, secret)
     ctx.writes_early = True
-    ctx.actions.append(SendEarlyData(data[: ticket.max_early_data]))
+    # RFC 8446 §4.2.10: at most max_early_data bytes go early; the rest is not cut off but
+    # sent as ordinary data after the handshake (SendEarlyData.rest), and the count reported.
+    fits = ticket.max_early_data
+    ctx.early_data_sent = min(len(data), fits)
+    ctx.actions.append(SendEarlyData(data[:fits], rest=data[fits:]))
     ctx.early_data_status = "rejected"  # until EncryptedExtensions says otherwise
 
 
@@ -725,6 +730,7 @@ class ExpectFinished(ClientState):
             client_scheme=client_scheme,
             resumed=self.negotiated.resumed,
             early_data=ctx.early_data_status,
+            early_data_sent=ctx.early_data_sent,
         )
         ctx.actions.append(HandshakeComplete(info))
         return ClientConnected(

@@ -70,9 +70,15 @@ class HandshakeComplete:
 
 @dataclass(frozen=True, slots=True)
 class SendEarlyData:
-    """Client: 0-RTT application data to send now, under the early traffic key."""
+    """Client: 0-RTT application data to send now, under the early traffic key.
+
+    ``data`` is what fits the ticket's max_early_data; ``rest`` is the remainder of what the
+    application asked to send early. The transport sends ``rest`` as ordinary data right
+    after the handshake if the server accepts the 0-RTT (so no byte is silently lost); if it
+    rejects it, the application sends everything again (RFC 8446 §4.2.10)."""
 
     data: bytes = field(repr=False)
+    rest: bytes = field(default=b"", repr=False)
 
 
 @dataclass(frozen=True, slots=True)
@@ -168,6 +174,7 @@ def session_info(
     client_scheme: int | None,
     resumed: bool,
     early_data: str,
+    early_data_sent: int = 0,
 ) -> SessionInfo:
     """What the finished handshake settled, by the names users read (IANA, or the
     registered name of a plugin algorithm)."""
@@ -183,6 +190,7 @@ def session_info(
         hello_retry=ctx.hello_retry,
         resumed=resumed,
         early_data=early_data,
+        early_data_sent=early_data_sent,
     )
 
 
