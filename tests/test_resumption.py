@@ -261,13 +261,20 @@ def test_a_flood_of_tickets_is_ignored_after_the_cap() -> None:
     assert client.state == "connected"
 
 
+def connect_rejecting_early_data(
+    max_early_data: int, early: bytes
+) -> tuple[ClientConnection, ServerConnection]:
+    """A client holding a ticket that allows ``max_early_data`` sends ``early`` to a server
+    that no longer takes 0-RTT."""
+    ccfg, scfg = configs(max_early_data=max_early_data)
+    connect(ccfg, scfg)
+    return connect(ccfg, dataclasses.replace(scfg, max_early_data=0), early=early)
+
+
 def test_rejected_early_data_of_the_full_allowance_is_skipped() -> None:
     # RFC 8446 §4.2.10: up to max_early_data_size of rejected 0-RTT is skipped; the record
     # overhead (header, content type, tag) does not count against it.
-    ccfg, scfg = configs(max_early_data=16384)
-    connect(ccfg, scfg)
-    strict = dataclasses.replace(scfg, max_early_data=0)
-    client, server = connect(ccfg, strict, early=b"e" * 16384)
+    client, server = connect_rejecting_early_data(16384, b"e" * 16384)
     assert client.info is not None and client.info.early_data == "rejected"
     assert server.info is not None and server.info.early_data == "rejected"
 
@@ -337,10 +344,7 @@ def test_early_data_that_fits_is_sent_whole_and_counted() -> None:
 
 def test_rejected_early_data_over_the_limit_is_not_sent_after_the_handshake() -> None:
     # On rejection the application sends everything again; the library adds nothing.
-    ccfg, scfg = configs(max_early_data=16)
-    connect(ccfg, scfg)
-    strict = dataclasses.replace(scfg, max_early_data=0)
-    client, server = connect(ccfg, strict, early=b"z" * 40)
+    client, server = connect_rejecting_early_data(16, b"z" * 40)
     assert client.info is not None and client.info.early_data == "rejected"
     assert client.info.early_data_sent == 16
     events = drain(server)
