@@ -39,6 +39,27 @@ def test_session_file_resumes_and_sends_early_data(
         assert status == 0 and fourth["resumed"] is False  # each ticket is used once
 
 
+def test_early_data_over_the_ticket_limit_arrives_whole(
+    tls_pem_dir: dict[str, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    pem = tls_pem_dir
+    sess = tmp_path / "sess.json"
+    early = tmp_path / "early.txt"
+    early.write_bytes(b"POST /pay?amount=1000000&to=bob ")
+    with serve(
+        "--cert", str(pem["server_pem"]), "--key", str(pem["server_key"]), "--early-data", "16"
+    ) as server:
+        common = [f"localhost:{server.port}", "--cafile", str(pem["ca_pem"])]
+        status, _, _ = connect_json(capsys, *common, "--sess-out", str(sess), "--send", "one")
+        assert status == 0
+        status, second, _ = connect_json(
+            capsys, *common, "--sess-in", str(sess), "--early-data", str(early), "--send", "two"
+        )
+        assert status == 0, second
+        assert second["early_data"] == "accepted" and second["early_data_sent"] == 16
+        assert second["reply"] == "POST /pay?amount=1000000&to=bob two"
+
+
 def test_ticket_keys_needs_a_store(capsys: pytest.CaptureFixture[str]) -> None:
     with pytest.raises(SystemExit):
         main(["ticket-keys", "rotate"])

@@ -14,7 +14,7 @@ from nautilus_tls.errors import AlertDescription, ProtocolError
 from nautilus_tls.events import DataReceived, EarlyDataReceived, SessionTicketReceived
 from nautilus_tls.session.client_store import MemorySessionStore
 from nautilus_tls.wire import extensions as ext
-from nautilus_tls.wire.enums import ExtensionType, NamedGroup
+from nautilus_tls.wire.enums import ContentType, ExtensionType, HandshakeType, NamedGroup
 
 
 class Clock:
@@ -259,3 +259,93 @@ def test_a_flood_of_tickets_is_ignored_after_the_cap() -> None:
     received = [e for e in drain(client) if isinstance(e, SessionTicketReceived)]
     assert len(received) == defaults.MAX_TICKETS_KEPT_PER_CONNECTION - 1  # one came before
     assert client.state == "connected"
+
+
+def connect_rejecting_early_data(
+    max_early_data: int, early: bytes
+) -> tuple[ClientConnection, ServerConnection]:
+    """A client holding a ticket that allows ``max_early_data`` sends ``early`` to a server
+    that no longer takes 0-RTT."""
+    ccfg, scfg = configs(max_early_data=max_early_data)
+    connect(ccfg, scfg)
+    return connect(ccfg, dataclasses.replace(scfg, max_early_data=0), early=early)
+
+
+def test_rejected_early_data_of_the_full_allowance_is_skipped() -> None:
+    # RFC 8446 §4.2.10: up to max_early_data_size of rejected 0-RTT is skipped; the record
+    # overhead (header, content type, tag) does not count against it.
+    client, server = connect_rejecting_early_data(16384, b"e" * 16384)
+    assert client.info is not None and client.info.early_data == "rejected"
+    assert server.info is not None and server.info.early_data == "rejected"
+
+
+def _hrr_configs() -> tuple[ClientConfig, ServerConfig]:
+    """A client whose first key share the server does not take: every handshake has an HRR."""
+    groups = (NamedGroup.x25519, NamedGroup.secp256r1)
+    ccfg = client_config(
+        groups=groups, key_share_groups=groups[:1], session_store=MemorySessionStore()
+    )
+    return ccfg, server_config(groups=groups[1:], max_early_data=1024)
+
+
+def test_early_data_then_hello_retry_request_completes_the_handshake() -> None:
+    # RFC 8446 §4.1.4, §4.2.10: after HelloRetryRequest the early data is rejected; the
+    # second ClientHello goes out in plaintext (not under the early key) and the handshake
+    # completes in 1-RTT.
+    ccfg, scfg = _hrr_configs()
+    connect(ccfg, scfg)
+    client, server = connect(ccfg, scfg, early=b"GET / 0rtt")
+    for info in (client.info, server.info):
+        assert info is not None
+        assert info.hello_retry and info.resumed and info.early_data == "rejected"
+    assert not [e for e in drain(server) if isinstance(e, EarlyDataReceived)]
+    client.send_data(b"again, in 1-RTT")
+    pump(client, server)
+    assert [e.data for e in drain(server) if isinstance(e, DataReceived)] == [b"again, in 1-RTT"]
+
+
+def test_second_client_hello_after_early_data_is_plaintext() -> None:
+    ccfg, scfg = _hrr_configs()
+    connect(ccfg, scfg)
+    client = ClientConnection(ccfg, "localhost", early_data=b"GET / 0rtt")
+    server = ServerConnection(scfg)
+    client.start()
+    server.receive_data(client.data_to_send())
+    client.receive_data(server.data_to_send())
+    second = client.data_to_send()
+    assert second[0] == ContentType.handshake  # the ClientHello, not an early-data record
+    assert second[5] == HandshakeType.client_hello
+
+
+def test_early_data_over_max_early_data_is_not_cut_short() -> None:
+    # Only max_early_data bytes may go as 0-RTT (RFC 8446 §4.2.10); the rest must still
+    # arrive, as ordinary data right after the handshake, and the count is reported.
+    request = b"POST /pay?amount=1000000&to=bob"
+    ccfg, scfg = configs(max_early_data=16)
+    connect(ccfg, scfg)
+    client, server = connect(ccfg, scfg, early=request)
+    assert client.info is not None and client.info.early_data == "accepted"
+    assert client.info.early_data_sent == 16
+    assert client.info.as_dict()["early_data_sent"] == 16
+    events = drain(server)
+    early = b"".join(e.data for e in events if isinstance(e, EarlyDataReceived))
+    later = b"".join(e.data for e in events if isinstance(e, DataReceived))
+    assert early == request[:16]
+    assert early + later == request
+
+
+def test_early_data_that_fits_is_sent_whole_and_counted() -> None:
+    ccfg, scfg = configs(max_early_data=1024)
+    connect(ccfg, scfg)
+    client, server = connect(ccfg, scfg, early=b"GET / 0rtt")
+    assert client.info is not None and client.info.early_data_sent == len(b"GET / 0rtt")
+    assert not [e for e in drain(server) if isinstance(e, DataReceived)]
+
+
+def test_rejected_early_data_over_the_limit_is_not_sent_after_the_handshake() -> None:
+    # On rejection the application sends everything again; the library adds nothing.
+    client, server = connect_rejecting_early_data(16, b"z" * 40)
+    assert client.info is not None and client.info.early_data == "rejected"
+    assert client.info.early_data_sent == 16
+    events = drain(server)
+    assert not [e for e in events if isinstance(e, (DataReceived, EarlyDataReceived))]

@@ -401,8 +401,7 @@ def test_secret_comparisons_use_compare_digest() -> None:
 @pytest.mark.parametrize(
     ("module", "what"),
     [
-        ("handshake/client.py", "verify_data"),  # server Finished
-        ("handshake/server.py", "verify_data"),  # client Finished
+        ("handshake/common.py", "verify_data"),  # Finished, both sides (check_finished)
         ("handshake/server.py", "binders"),  # PSK binder
         ("handshake/server.py", "cookie"),  # HRR cookie
     ],
@@ -466,3 +465,8 @@ def test_keylog_file_warns_once(tmp_path: Path, caplog: pytest.LogCaptureFixture
     assert len(warnings) == 1
     assert str(keylog) in warnings[0].getMessage()
     assert keylog.read_text().count("SERVER_TRAFFIC_SECRET_0") == 2
+
+
+@pytest.mark.parametrize("module", ["handshake/client.py", "handshake/server.py"])
+def test_finished_is_checked_by_the_shared_constant_time_check(module: str) -> None:
+    assert "check_finished(fin," in (SRC / module).read_text()

@@ -351,6 +351,7 @@ def _log_record(info: SessionInfo, peer: Any) -> dict[str, object]:
         "peer": _format_address(peer),
         "resumed": info.resumed,
         "early_data": info.early_data,
+        "early_data_sent": info.early_data_sent,
     }
 
 
@@ -713,7 +714,8 @@ def _print_session(record: dict[str, object], out: TextIO) -> None:
         f"  ALPN              {record['alpn'] or '-'}",
         f"  client cert       {record['client_certificate'] or '-'}",
         f"  resumed           {'yes' if record['resumed'] else 'no'}",
-        f"  early data        {record['early_data']}",
+        f"  early data        {record['early_data']}"
+        + (f" ({record['early_data_sent']} bytes as 0-RTT)" if record["early_data_sent"] else ""),
         f"  verified          {verified}",
         "  peer chain",
     ]

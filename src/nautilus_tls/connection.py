@@ -45,6 +45,7 @@ from nautilus_tls.events import (
 from nautilus_tls.handshake.common import (
     Action,
     Clock,
+    DropEarlyWriteKey,
     Entropy,
     Epoch,
     ExpectEarlyData,
@@ -55,8 +56,13 @@ from nautilus_tls.handshake.common import (
     SendHandshake,
 )
 from nautilus_tls.handshake.engine import ClientHandshake, ServerHandshake
-from nautilus_tls.record.deframer import Record, RecordDeframer
-from nautilus_tls.record.protection import RecordProtector, iter_fragments, plaintext_record
+from nautilus_tls.record.deframer import RECORD_HEADER_LEN, Record, RecordDeframer
+from nautilus_tls.record.protection import (
+    AEAD_TAG_LEN,
+    RecordProtector,
+    iter_fragments,
+    plaintext_record,
+)
 from nautilus_tls.session_info import SessionInfo
 from nautilus_tls.wire.enums import ContentType, HandshakeType, KeyUpdateRequest
 from nautilus_tls.wire.messages import (
@@ -81,6 +87,32 @@ def _clear_frames(error: BaseException) -> None:
         seen.add(id(current))
         traceback.clear_frames(current.__traceback__)
         current = current.__cause__ or current.__context__
+
+
+class _EarlyDataSkip:
+    """What the server may still skip of rejected 0-RTT data (RFC 8446 §4.2.10): bytes and
+    records. ``max_bytes`` counts plaintext, as max_early_data does; each record is charged
+    its size on the wire, at least a header and an AEAD tag, and the record count is capped,
+    so a flood of empty records is not free."""
+
+    __slots__ = ("bytes_left", "records_left")
+
+    def __init__(self, max_bytes: int) -> None:
+        full_records = -(-max_bytes // defaults.MAX_PLAINTEXT)
+        self.records_left = full_records + defaults.EARLY_DATA_SKIP_EXTRA_RECORDS
+        # Room for each allowed record's header, content type byte and tag.
+        overhead = RECORD_HEADER_LEN + 1 + AEAD_TAG_LEN
+        self.bytes_left = max_bytes + self.records_left * overhead
+
+    def charge(self, fragment_len: int) -> None:
+        cost = RECORD_HEADER_LEN + max(fragment_len, AEAD_TAG_LEN)
+        if cost > self.bytes_left or self.records_left == 0:
+            # RFC 8446 §4.2.10: more than max_early_data_size of skipped records.
+            raise RemoteProtocolError(
+                "more rejected early data than allowed", alert=AlertDescription.unexpected_message
+            )
+        self.bytes_left -= cost
+        self.records_left -= 1
 
 
 class _SpentHandshake:
@@ -139,7 +171,8 @@ class Connection:
         self._key_updates_sent = 0
         self._key_updates_received = 0
         self._early_data_limit = 0  # server: 0-RTT bytes we still accept
-        self._early_skip_budget = 0  # server: rejected 0-RTT bytes we may still skip
+        self._early_data_rest = b""  # client: early data over max_early_data, sent after
+        self._early_skip: _EarlyDataSkip | None = None  # server: rejected 0-RTT we may skip
 
     # --- inspection ---------------------------------------------------------------------
 
@@ -293,7 +326,7 @@ class Connection:
             return
         read = self._read
         if (
-            self._early_skip_budget
+            self._early_skip is not None
             and content_type == ContentType.application_data
             and (read is None or self._read_epoch == Epoch.HANDSHAKE)
         ):
@@ -310,6 +343,11 @@ class Connection:
                 raise RemoteProtocolError(
                     "zero-length plaintext record", alert=AlertDescription.unexpected_message
                 )
+            inner_type, plaintext = content_type, bytes(fragment)
+        elif content_type == ContentType.alert and self._state == "handshaking":
+            # RFC 8446 §6: a peer that fails before it could derive the handshake keys (it
+            # rejected our ServerHello, say) can only send its alert in plaintext. It is the
+            # peer aborting: it is taken as received, and not answered.
             inner_type, plaintext = content_type, bytes(fragment)
         else:
             # RFC 8446 §5.2: once protected, everything but CCS arrives as application_data.
@@ -344,22 +382,18 @@ class Connection:
 
     def _skip_rejected_early_data(self, read: RecordProtector | None, record: Record) -> bool:
         """RFC 8446 §4.2.10: rejected 0-RTT records are skipped (they do not decrypt under
-        the handshake key), up to a byte budget. True when ``record`` was skipped."""
+        the handshake key), within the skip budget. True when ``record`` was handled."""
         if read is not None:
             try:
                 inner_type, plaintext = read.open(record.header(), record.fragment)
             except ProtocolError:
                 pass
             else:
-                self._early_skip_budget = 0  # the client has moved on to handshake keys
+                self._early_skip = None  # the client has moved on to handshake keys
                 self._dispatch_inner(inner_type, plaintext)
                 return True
-        size = len(record.fragment)
-        if size > self._early_skip_budget:
-            raise RemoteProtocolError(
-                "more rejected early data than allowed", alert=AlertDescription.unexpected_message
-            )
-        self._early_skip_budget -= size
+        if self._early_skip is not None:
+            self._early_skip.charge(len(record.fragment))
         return True
 
     def _on_change_cipher_spec(self, fragment: bytes) -> None:
@@ -540,26 +574,41 @@ class Connection:
     def _run(self, actions: list[Action]) -> None:
         for action in actions:
             if isinstance(action, SendHandshake):
-                self._send_handshake(action.data)
+                self._send_handshake(action)
             elif isinstance(action, InstallSecret):
                 self._install(action)
             elif isinstance(action, SendChangeCipherSpec):
                 self._out.append(_CCS_RECORD)
             elif isinstance(action, SendEarlyData):
                 self._send_early_data(action.data)
+                self._early_data_rest = action.rest
+            elif isinstance(action, DropEarlyWriteKey):
+                if self._write_epoch == Epoch.EARLY:
+                    self._write, self._write_epoch = None, Epoch.INITIAL
             elif isinstance(action, ExpectEarlyData):
                 if action.accept:
                     self._early_data_limit = action.max_bytes
                 else:
-                    self._early_skip_budget = action.max_bytes
+                    self._early_skip = _EarlyDataSkip(action.max_bytes)
             elif isinstance(action, HandshakeComplete):
                 self._info = action.info
                 self._state = "connected"
                 self._events.append(HandshakeCompleted(info=action.info))
+                self._send_early_data_rest(action.info)
 
-    def _send_handshake(self, data: bytes) -> None:
+    def _send_handshake(self, action: SendHandshake) -> None:
         write = self._write
-        for chunk in iter_fragments(memoryview(data), defaults.MAX_PLAINTEXT):
+        if action.epoch == Epoch.INITIAL:
+            write = None
+        elif write is None or self._write_epoch != action.epoch:
+            # The handshake asks for an epoch; sealing under another key would send bytes
+            # the peer cannot read (and hang the handshake).
+            raise LocalProtocolError(
+                f"handshake message for epoch {action.epoch.name} while writing at "
+                f"{self._write_epoch.name}",
+                alert=AlertDescription.internal_error,
+            )
+        for chunk in iter_fragments(memoryview(action.data), defaults.MAX_PLAINTEXT):
             if write is None:
                 # RFC 8446 §5.1: the first ClientHello's records may say 0x0301 for old
                 # middleboxes; everything after (a second ClientHello included) says 0x0303.
@@ -575,6 +624,14 @@ class Connection:
             raise LocalProtocolError("early data without early keys")
         for chunk in iter_fragments(memoryview(data), defaults.MAX_PLAINTEXT):
             self._out.append(write.seal(ContentType.application_data, chunk))
+
+    def _send_early_data_rest(self, info: SessionInfo) -> None:
+        """Client: what did not fit in 0-RTT follows the accepted early data as ordinary
+        data, so the server reads the whole request; after a rejection the application
+        sends everything again, so nothing is sent here."""
+        rest, self._early_data_rest = self._early_data_rest, b""
+        if rest and info.early_data == "accepted":
+            self.send_data(rest)
 
     def _install(self, action: InstallSecret) -> None:
         self._params = action.params
@@ -662,9 +719,13 @@ class ClientConnection(Connection):
         entropy: Entropy | None = None,
         clock: Clock | None = None,
     ) -> None:
-        """``early_data`` is sent as 0-RTT when a stored ticket allows it (see
-        ``info.early_data`` for whether the server took it; if not, send it again).
-        ``session_key`` names the server in the session store (default: its name + ALPN)."""
+        """``early_data`` is sent as 0-RTT when a stored ticket allows it. At most the
+        ticket's max_early_data bytes go early (``info.early_data_sent`` says how many); it
+        is never cut short: when the server accepts the 0-RTT (``info.early_data ==
+        "accepted"``) the rest follows as ordinary data right after the handshake. When it
+        does not ("rejected", or "none" if no 0-RTT was possible), none of ``early_data`` was
+        delivered: send it again. ``session_key`` names the server in the session store
+        (default: its name + ALPN)."""
         handshake = ClientHandshake(
             config,
             server_name,

@@ -126,5 +126,9 @@ TICKET_AGE_TOLERANCE_SECONDS = 10.0
 # When early data is rejected, records that fail to decrypt are skipped up to this many
 # bytes (or the server's max_early_data if larger) before the connection fails.
 EARLY_DATA_SKIP_LIMIT = 16384
+# ... and up to this many records more than full ones would need: each skipped record is
+# charged its size on the wire, at least a header and an AEAD tag, so empty records are not
+# free, and their count is capped.
+EARLY_DATA_SKIP_EXTRA_RECORDS = 32
 # PSK identities looked at in one ClientHello (each may cost a ticket decryption).
 MAX_PSK_IDENTITIES = 4

@@ -22,6 +22,10 @@ class SessionInfo:
     resumed: bool = False
     hello_retry: bool = False
     early_data: str = "none"  # "none" | "accepted" | "rejected" (0-RTT)
+    # Client: how many bytes of the requested early data went out as 0-RTT (at most the
+    # ticket's max_early_data). With "accepted" the server took them and the rest followed as
+    # ordinary data right after the handshake; with "rejected" none arrived: send it all again.
+    early_data_sent: int = 0
 
     def as_dict(self) -> dict[str, object]:
         return {
@@ -36,4 +40,5 @@ class SessionInfo:
             "resumed": self.resumed,
             "hello_retry": self.hello_retry,
             "early_data": self.early_data,
+            "early_data_sent": self.early_data_sent,
         }

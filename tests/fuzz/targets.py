@@ -4,7 +4,7 @@ Three targets:
 
 ``server`` / ``client``
     A fresh deterministic server (or client, after it sent its ClientHello) of one scenario
-    (full, full-pq, hrr, mtls, resume, early: see :mod:`fuzz.world`) is fed a peer byte stream.
+    (full, full-pq, hrr, mtls, resume, early, early-hrr: see :mod:`fuzz.world`) is fed a peer byte stream.
     Input: ``scenario byte || mode byte || payload``.
 
     * raw mode (mode bit 7 clear): the payload is the peer's wire bytes, fed in chunks whose

@@ -283,6 +283,18 @@ def scenarios() -> tuple[Scenario, ...]:
             early_data=b"GET /0rtt HTTP/1.1\r\n\r\n",
             needs_ticket=True,
         ),
+        # 0-RTT sent, then a HelloRetryRequest: the early records are skipped, the second
+        # ClientHello goes in plaintext, and the resumed handshake finishes in 1-RTT.
+        Scenario(
+            "early-hrr",
+            _client(
+                groups=(NamedGroup.x25519, NamedGroup.secp256r1),
+                session_store=FixedTicketStore(),
+            ),
+            _server(groups=(NamedGroup.secp256r1,), max_early_data=1024),
+            early_data=b"GET /0rtt HTTP/1.1\r\n\r\n",
+            needs_ticket=True,
+        ),
     )
 
 
@@ -366,7 +378,7 @@ def ensure_ticket(sc: Scenario) -> None:
     if not isinstance(store, FixedTicketStore) or store.ticket is not None:
         return
     first = dataclasses.replace(sc, name=sc.name + "/first", early_data=None, needs_ticket=False)
-    recording = _client(session_store=MemorySessionStore())
+    recording = dataclasses.replace(sc.client, session_store=MemorySessionStore())
     client = ClientConnection(
         recording,
         "localhost",

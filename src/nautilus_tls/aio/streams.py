@@ -846,7 +846,9 @@ async def connect(
     ``server_name`` (SNI and the name the certificate must match) defaults to ``host``.
     ``early_data`` goes out as 0-RTT when a stored ticket for this server allows it;
     ``writer.info.early_data`` says whether the server accepted it ("accepted") or not
-    ("rejected": send it again) or no 0-RTT happened ("none").
+    ("rejected": send it again) or no 0-RTT happened ("none"). Beyond the ticket's
+    max_early_data it is not cut: ``writer.info.early_data_sent`` bytes go early and, when
+    accepted, the rest follows as ordinary data right after the handshake.
     ``config.handshake_timeout`` bounds TCP connect and handshake together. Raises the
     :class:`~nautilus_tls.errors.ProtocolError` that ended the handshake (its ``.alert`` says
     which alert), :class:`~nautilus_tls.errors.HandshakeTimeout`, or the ``OSError`` of the

@@ -43,12 +43,14 @@ from nautilus_tls.errors import (
 from nautilus_tls.handshake.common import (
     DOWNGRADE_TLS11,
     DOWNGRADE_TLS12,
+    DropEarlyWriteKey,
     Epoch,
     HandshakeComplete,
     HandshakeContext,
     SendChangeCipherSpec,
     SendEarlyData,
     SendHandshake,
+    check_finished,
     expect_message,
     session_info,
     unexpected,
@@ -91,6 +93,8 @@ class ClientContext(HandshakeContext):
     early_data: bytes | None = field(default=None, repr=False)  # what the app wants sent in 0-RTT
     ticket: ClientTicket | None = field(default=None, repr=False)  # the ticket offered, if any
     early_data_status: str = "none"  # "none" | "rejected" | "accepted"
+    early_data_sent: int = 0  # bytes of early_data that went out as 0-RTT
+    writes_early: bool = False  # the early traffic key is our write key
 
     def psk_modes(self) -> tuple[int, ...]:
         return self.config.psk_modes
@@ -284,7 +288,12 @@ def _send_early_data(ctx: ClientContext, client_hello_raw: bytes) -> None:
     ctx.keylog.log("CLIENT_EARLY_TRAFFIC_SECRET", ctx.client_random, secret)
     ctx.send_ccs_once()  # RFC 8446 §D.4: before the early data in compatibility mode
     ctx.install("write", Epoch.EARLY, params, secret)
-    ctx.actions.append(SendEarlyData(data[: ticket.max_early_data]))
+    ctx.writes_early = True
+    # RFC 8446 §4.2.10: at most max_early_data bytes go early; the rest is not cut off but
+    # sent as ordinary data after the handshake (SendEarlyData.rest), and the count reported.
+    fits = ticket.max_early_data
+    ctx.early_data_sent = min(len(data), fits)
+    ctx.actions.append(SendEarlyData(data[:fits], rest=data[fits:]))
     ctx.early_data_status = "rejected"  # until EncryptedExtensions says otherwise
 
 
@@ -394,6 +403,11 @@ class ExpectServerHello(ClientState):
         earlier = [self.client_hello_raw, raw]
         ch2 = _bind(ctx, _client_hello(ctx, shares, cookie), earlier)
         ch2_raw = ch2.encode()
+        if ctx.writes_early:
+            # RFC 8446 §4.1.4, §4.2.10: an HRR rejects our 0-RTT; the second ClientHello
+            # goes out in plaintext, not under the early key the server will never derive.
+            ctx.writes_early = False
+            ctx.actions.append(DropEarlyWriteKey())
         ctx.send_ccs_once()
         ctx.actions.append(SendHandshake(Epoch.INITIAL, ch2_raw))
         return ExpectServerHello(
@@ -437,7 +451,7 @@ class ExpectServerHello(ClientState):
         ctx.keylog.log("CLIENT_HANDSHAKE_TRAFFIC_SECRET", ctx.client_random, c_hs)
         ctx.keylog.log("SERVER_HANDSHAKE_TRAFFIC_SECRET", ctx.client_random, s_hs)
         ctx.install("read", Epoch.HANDSHAKE, params, s_hs)
-        if ctx.early_data_status == "none":
+        if not ctx.writes_early:
             # From here our alerts go out under the handshake key (RFC 8446 §5); with 0-RTT
             # the early key stays in use until EndOfEarlyData.
             ctx.install("write", Epoch.HANDSHAKE, params, c_hs)
@@ -675,12 +689,7 @@ class ExpectFinished(ClientState):
         keys = self.keys
         hash_name = keys.params.hash_name
         transcript = keys.transcript
-        expected = finished_verify_data(hash_name, keys.s_hs, transcript.digest())
-        # RFC 8446 §4.4.4: a wrong verify_data is decrypt_error.
-        if not hmac.compare_digest(expected, fin.verify_data):
-            raise PeerMisbehaved(
-                "server Finished does not verify", alert=AlertDescription.decrypt_error
-            )
+        check_finished(fin, keys.params, keys.s_hs, transcript.digest(), "server")
         transcript.update(raw)
 
         schedule = keys.schedule
@@ -696,7 +705,8 @@ class ExpectFinished(ClientState):
             # RFC 8446 §4.5: EndOfEarlyData, still under the early traffic key.
             ctx.send(Epoch.EARLY, EndOfEarlyData(), transcript)
         ctx.send_ccs_once()
-        if ctx.early_data_status != "none":
+        if ctx.writes_early:
+            ctx.writes_early = False
             ctx.install("write", Epoch.HANDSHAKE, keys.params, keys.c_hs)
         client_scheme = self._send_client_certificate(ctx)
         verify_data = finished_verify_data(hash_name, keys.c_hs, transcript.digest())
@@ -716,6 +726,7 @@ class ExpectFinished(ClientState):
             client_scheme=client_scheme,
             resumed=self.negotiated.resumed,
             early_data=ctx.early_data_status,
+            early_data_sent=ctx.early_data_sent,
         )
         ctx.actions.append(HandshakeComplete(info))
         return ClientConnected(

@@ -9,6 +9,7 @@ and, later, QUIC carry them out.
 
 from __future__ import annotations
 
+import hmac
 import logging
 import os
 import threading
@@ -18,6 +19,7 @@ from enum import IntEnum
 from typing import Literal, TypeVar
 
 from nautilus_tls.crypto.certnames import names_of
+from nautilus_tls.crypto.keyschedule import finished_verify_data
 
 # Clock and Entropy live with the provider (which supplies the defaults); re-exported here.
 from nautilus_tls.crypto.provider import Clock as Clock
@@ -26,10 +28,16 @@ from nautilus_tls.crypto.provider import Entropy as Entropy
 from nautilus_tls.crypto.suites import SuiteParams
 from nautilus_tls.crypto.transcript import Transcript
 from nautilus_tls.crypto.x509 import subject_of
-from nautilus_tls.errors import AlertDescription, LocalProtocolError, RemoteProtocolError
+from nautilus_tls.errors import (
+    AlertDescription,
+    DecodeError,
+    LocalProtocolError,
+    PeerMisbehaved,
+    RemoteProtocolError,
+)
 from nautilus_tls.session_info import SessionInfo
 from nautilus_tls.wire.enums import CipherSuite, HandshakeType, display_name
-from nautilus_tls.wire.messages import HandshakeMessage, decode_handshake
+from nautilus_tls.wire.messages import Finished, HandshakeMessage, decode_handshake
 
 logger = logging.getLogger("nautilus_tls.keylog")
 
@@ -69,9 +77,21 @@ class HandshakeComplete:
 
 @dataclass(frozen=True, slots=True)
 class SendEarlyData:
-    """Client: 0-RTT application data to send now, under the early traffic key."""
+    """Client: 0-RTT application data to send now, under the early traffic key.
+
+    ``data`` is what fits the ticket's max_early_data; ``rest`` is the remainder of what the
+    application asked to send early. The transport sends ``rest`` as ordinary data right
+    after the handshake if the server accepts the 0-RTT (so no byte is silently lost); if it
+    rejects it, the application sends everything again (RFC 8446 §4.2.10)."""
 
     data: bytes = field(repr=False)
+    rest: bytes = field(default=b"", repr=False)
+
+
+@dataclass(frozen=True, slots=True)
+class DropEarlyWriteKey:
+    """Client: stop writing under the early traffic key (after a HelloRetryRequest the 0-RTT
+    attempt is over, RFC 8446 §4.1.4); until the next write key, records go in plaintext."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,6 +114,7 @@ Action = (
     | InstallSecret
     | HandshakeComplete
     | SendEarlyData
+    | DropEarlyWriteKey
     | ExpectEarlyData
 )
 
@@ -154,6 +175,7 @@ def session_info(
     client_scheme: int | None,
     resumed: bool,
     early_data: str,
+    early_data_sent: int = 0,
 ) -> SessionInfo:
     """What the finished handshake settled, by the names users read (IANA, or the
     provider's name of a plugin algorithm)."""
@@ -170,6 +192,7 @@ def session_info(
         hello_retry=ctx.hello_retry,
         resumed=resumed,
         early_data=early_data,
+        early_data_sent=early_data_sent,
     )
 
 
@@ -212,6 +235,25 @@ class HandshakeContext:
         self, direction: Literal["read", "write"], epoch: Epoch, params: SuiteParams, secret: bytes
     ) -> None:
         self.actions.append(InstallSecret(direction, epoch, params, secret))
+
+
+def check_finished(
+    fin: Finished, params: SuiteParams, base_key: bytes, transcript_hash: bytes, peer: str
+) -> None:
+    """The peer's Finished (RFC 8446 §4.4.4) against ``base_key`` and the transcript so far."""
+    # RFC 8446 §4.4.4, §6.2: verify_data is Hash.length bytes; any other length does not
+    # decode (decode_error), it is not a wrong MAC.
+    if len(fin.verify_data) != params.hash_len:
+        raise DecodeError(
+            f"{peer} Finished has {len(fin.verify_data)} bytes of verify_data, "
+            f"not {params.hash_len}"
+        )
+    expected = finished_verify_data(params.hash_name, base_key, transcript_hash)
+    # RFC 8446 §4.4.4: a wrong verify_data is decrypt_error.
+    if not hmac.compare_digest(expected, fin.verify_data):
+        raise PeerMisbehaved(
+            f"{peer} Finished does not verify", alert=AlertDescription.decrypt_error
+        )
 
 
 def unexpected(msg_type: int, state: str) -> RemoteProtocolError:

@@ -49,6 +49,7 @@ from nautilus_tls.handshake.common import (
     HandshakeContext,
     SendChangeCipherSpec,
     SendHandshake,
+    check_finished,
     expect_message,
     session_info,
     unexpected,
@@ -360,6 +361,16 @@ def _accepts_early_data(
     return cfg.anti_replay.first_use(b"0rtt:" + resumption.identity, ttl)
 
 
+def _offers_early_data(ch: ClientHello) -> bool:
+    if ext.get_extension(ch.extensions, ExtensionType.early_data) is None:
+        return False
+    if ext.get_extension(ch.extensions, ExtensionType.pre_shared_key) is None:
+        # RFC 8446 §4.2.10: 0-RTT is keyed by the first PSK offered; without one the
+        # early_data extension is illegal_parameter (and no record is skipped for it).
+        raise PeerMisbehaved("early_data offered without pre_shared_key")
+    return True
+
+
 @dataclass(slots=True)
 class ExpectClientHello(ServerState):
     name = "waiting for ClientHello"
@@ -371,7 +382,7 @@ class ExpectClientHello(ServerState):
         choice, shares = _choose(ctx, ch)
         resumption, params = _try_resume(ctx, ch, raw, [], choice.params)
         choice = dataclasses.replace(choice, params=params)
-        wants_early = ext.get_extension(ch.extensions, ExtensionType.early_data) is not None
+        wants_early = _offers_early_data(ch)
         if resumption is not None and not resumption.with_key_exchange:
             return send_server_flight(ctx, ch, raw, choice, None, resumption, early=wants_early)
         if choice.group in shares:
@@ -441,6 +452,7 @@ class ExpectSecondClientHello(ServerState):
             raise PeerMisbehaved("second ClientHello changed its cipher suites")
         if ext.get_extension(ch.extensions, ExtensionType.early_data) is not None:
             raise PeerMisbehaved("early_data in the second ClientHello (RFC 8446 §4.2.10)")
+        _check_retry_extensions(self.first, ch)
         cookie = ext.get_extension(ch.extensions, ExtensionType.cookie)
         if cookie is None or not hmac.compare_digest(ext.decode_cookie(cookie), self.cookie):
             raise PeerMisbehaved("second ClientHello does not echo our cookie (RFC 8446 §4.2.2)")
@@ -465,7 +477,48 @@ class ExpectSecondClientHello(ServerState):
             resumption,
             early=False,
             earlier=self.earlier,
+            # RFC 8446 §4.2.10: 0-RTT offered in the first ClientHello was rejected by our HRR.
+            early_rejected=ext.get_extension(self.first.extensions, ExtensionType.early_data)
+            is not None,
         )
+
+
+# RFC 8446 §4.1.2: the extensions a second ClientHello may change. key_share is replaced
+# (it keeps its place), early_data removed, cookie added, pre_shared_key updated or removed,
+# padding changed; every other extension is repeated in the same order with the same bytes.
+_RETRY_CHANGEABLE = frozenset(
+    {
+        ExtensionType.early_data,
+        ExtensionType.cookie,
+        ExtensionType.pre_shared_key,
+        ExtensionType.padding,
+    }
+)
+
+
+def _repeated_extensions(ch: ClientHello) -> list[tuple[int, bytes]]:
+    """What must be the same in both ClientHellos: the extensions in order, with their
+    bytes (key_share by its place only)."""
+    return [
+        (e.ext_type, b"" if e.ext_type == ExtensionType.key_share else e.data)
+        for e in ch.extensions
+        if e.ext_type not in _RETRY_CHANGEABLE
+    ]
+
+
+def _check_retry_extensions(first: ClientHello, second: ClientHello) -> None:
+    # RFC 8446 §4.1.2: any other difference (an extension added, dropped, changed or moved)
+    # is illegal_parameter.
+    if _repeated_extensions(first) != _repeated_extensions(second):
+        raise PeerMisbehaved(
+            "second ClientHello changed its extensions beyond what RFC 8446 §4.1.2 allows"
+        )
+    psk = ExtensionType.pre_shared_key
+    if ext.get_extension(second.extensions, psk) is not None and (
+        ext.get_extension(first.extensions, psk) is None
+    ):
+        # RFC 8446 §4.1.2: pre_shared_key may be updated or removed, not added.
+        raise PeerMisbehaved("second ClientHello added a pre_shared_key")
 
 
 # --- the server's flight -----------------------------------------------------------------------
@@ -481,6 +534,7 @@ def send_server_flight(
     *,
     early: bool,
     earlier: list[bytes] | None = None,
+    early_rejected: bool = False,
 ) -> ServerState:
     params = choice.params
     transcript = _prior_transcript(params.hash_name, earlier or [])
@@ -588,7 +642,9 @@ def send_server_flight(
         choice=choice,
         group=group,
         resumed=resumption is not None,
-        early_data="accepted" if accept_early else ("rejected" if early else "none"),
+        early_data="accepted"
+        if accept_early
+        else ("rejected" if early or early_rejected else "none"),
         client_chain=resumption.state.client_chain if resumption else (),
     )
     after: ServerState
@@ -774,11 +830,7 @@ class ExpectClientFinished(ServerState):
     def handle(self, ctx: ServerContext, msg_type: int, body: bytes, raw: bytes) -> ServerState:
         fin = expect_message(msg_type, body, Finished, self.name)
         keys = self.keys
-        expected = finished_verify_data(keys.params.hash_name, keys.c_hs, keys.transcript.digest())
-        if not hmac.compare_digest(expected, fin.verify_data):
-            raise PeerMisbehaved(
-                "client Finished does not verify", alert=AlertDescription.decrypt_error
-            )
+        check_finished(fin, keys.params, keys.c_hs, keys.transcript.digest(), "client")
         keys.transcript.update(raw)
         ctx.install("read", Epoch.APPLICATION, keys.params, keys.c_ap)
         resumption = keys.schedule.resumption_master_secret(keys.transcript.digest())

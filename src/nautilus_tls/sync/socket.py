@@ -92,7 +92,9 @@ class TLSSocket:
     ) -> TLSSocket:
         """Connect to ``address``, run the handshake and return the socket.
 
-        ``server_name`` defaults to the host. The TCP connect and the handshake together are
+        ``server_name`` defaults to the host. ``early_data`` goes out as 0-RTT when a stored
+        ticket allows it (``info.early_data`` and ``info.early_data_sent`` say what happened;
+        see :class:`~nautilus_tls.connection.ClientConnection`). The TCP connect and the handshake together are
         bounded by ``config.handshake_timeout``; ``timeout`` applies to later reads and writes.
         Raises the :class:`ProtocolError` that ended the handshake (``.alert`` names it) or
         :class:`HandshakeTimeout`; an ``OSError`` from the TCP connect is not wrapped.
