@@ -44,7 +44,10 @@ def add_client_flags(p: argparse.ArgumentParser) -> None:
 
 def add_server_flags(p: argparse.ArgumentParser) -> None:
     p.add_argument(
-        "--tickets", type=int, metavar="N", help="NewSessionTickets after each handshake (default 2)"
+        "--tickets",
+        type=int,
+        metavar="N",
+        help="NewSessionTickets after each handshake (default 2)",
     )
     p.add_argument(
         "--early-data",
