@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import dataclasses
 import time
+from datetime import UTC, datetime, timedelta
 
 import pytest
-from pairs import client_config, drain, pump, server_config
+from pairs import ca_key, client_config, drain, pki, pump, server_config
 
-from nautilus_tls.config import ClientConfig, ServerConfig
+from nautilus_tls.config import CertifiedKey, ClientConfig, ServerConfig
 from nautilus_tls.connection import ClientConnection, ServerConnection
+from nautilus_tls.crypto.certgen import make_leaf
+from nautilus_tls.crypto.x509 import TrustStore
 from nautilus_tls.errors import AlertDescription, ProtocolError
 from nautilus_tls.events import DataReceived, EarlyDataReceived, SessionTicketReceived
 from nautilus_tls.session.client_store import MemorySessionStore
@@ -259,3 +262,98 @@ def test_a_flood_of_tickets_is_ignored_after_the_cap() -> None:
     received = [e for e in drain(client) if isinstance(e, SessionTicketReceived)]
     assert len(received) == defaults.MAX_TICKETS_KEPT_PER_CONNECTION - 1  # one came before
     assert client.state == "connected"
+
+
+# --- a ticket never widens trust (issue 11 item 1) ---------------------------------------------
+
+
+def _untrusting_client(store: MemorySessionStore) -> ClientConfig:
+    """Verifies servers against a CA that did not issue pki("mldsa65")'s server certificate."""
+    return client_config("ed25519", session_store=store)
+
+
+def test_rejects_ticket_from_unverified_connection_under_verifying_config() -> None:
+    shared = MemorySessionStore()
+    scfg = server_config()
+    insecure = ClientConfig(insecure_skip_verify=True, session_store=shared)
+    first, _ = connect(insecure, scfg)
+    assert first.info is not None and len(shared) == 2
+    # The same store, now verifying against a CA that does not vouch for this server: the
+    # full handshake refuses the server, so must the ticket.
+    client = ClientConnection(_untrusting_client(shared), "localhost")
+    server = ServerConnection(scfg)
+    client.start()
+    with pytest.raises(ProtocolError) as err:
+        pump(client, server)
+    assert err.value.alert == AlertDescription.unknown_ca
+    assert client.info is None
+
+
+def test_rejects_ticket_verified_under_another_trust_store() -> None:
+    shared = MemorySessionStore()
+    scfg = server_config()
+    connect(client_config(session_store=shared), scfg)
+    wider = ClientConfig(
+        trust_store=TrustStore.from_certificates([pki().ca_der, pki("ed25519").ca_der]),
+        session_store=shared,
+    )
+    client, server = connect(wider, scfg)  # the roots differ: a full handshake, verified anew
+    assert client.info is not None and not client.info.resumed
+    assert server.info is not None and not server.info.resumed
+
+
+def test_rejects_ticket_verified_under_another_certificate_policy() -> None:
+    shared = MemorySessionStore()
+    scfg = server_config()
+    connect(client_config(session_store=shared), scfg)
+    stricter = client_config(session_store=shared, certificate_schemes=(0x0905,))
+    client, _ = connect(stricter, scfg)
+    assert client.info is not None and not client.info.resumed
+
+
+def test_accepts_ticket_verified_under_an_equal_trust_store() -> None:
+    shared = MemorySessionStore()
+    scfg = server_config()
+    connect(client_config(session_store=shared), scfg)
+    # A new TrustStore object with the same roots has the same fingerprint.
+    same = ClientConfig(
+        trust_store=TrustStore.from_certificates([pki().ca_der]), session_store=shared
+    )
+    client, _ = connect(same, scfg)
+    assert client.info is not None and client.info.resumed
+
+
+def test_rejects_ticket_whose_server_certificate_has_expired() -> None:
+    clock = Clock()
+    issued = datetime.fromtimestamp(clock.now, UTC)
+    leaf, key = make_leaf(
+        pki().ca_der,
+        ca_key("mldsa65"),
+        "mldsa65",
+        ["localhost"],
+        not_before=issued - timedelta(days=1),
+        not_after=issued + timedelta(hours=1),
+    )
+    scfg = ServerConfig(certificates=(CertifiedKey(chain=(leaf,), private_key=key),))
+    ccfg = client_config(session_store=MemorySessionStore())
+    connect(ccfg, scfg, clock=clock)
+    clock.now += 2 * 3600  # the ticket lives on (7 days), the certificate does not
+    client = ClientConnection(ccfg, "localhost", clock=clock)
+    server = ServerConnection(scfg, clock=clock)
+    client.start()
+    with pytest.raises(ProtocolError) as err:
+        pump(client, server)  # a full handshake, which sees the expired certificate
+    assert err.value.alert == AlertDescription.certificate_expired
+
+
+def test_rejects_ticket_whose_chain_does_not_cover_the_name() -> None:
+    shared = MemorySessionStore()
+    scfg = server_config()
+    connect(client_config(session_store=shared), scfg)
+    ticket = shared.take("localhost", time.time())
+    assert ticket is not None
+    other_leaf, _ = make_leaf(pki().ca_der, ca_key("mldsa65"), "mldsa65", ["other.test"])
+    # A faulty store hands back the ticket with a chain for another name.
+    shared.put("localhost", dataclasses.replace(ticket, server_chain=(other_leaf,)))
+    client, _ = connect(client_config(session_store=shared), scfg)
+    assert client.info is not None and not client.info.resumed
