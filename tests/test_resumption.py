@@ -16,6 +16,7 @@ from nautilus_tls.crypto.x509 import TrustStore
 from nautilus_tls.errors import AlertDescription, ProtocolError
 from nautilus_tls.events import DataReceived, EarlyDataReceived, SessionTicketReceived
 from nautilus_tls.session.client_store import MemorySessionStore
+from nautilus_tls.session.ticket_keys import StatelessTickets, TicketKeyManager
 from nautilus_tls.wire import extensions as ext
 from nautilus_tls.wire.enums import ExtensionType, NamedGroup
 
@@ -267,6 +268,21 @@ def test_a_flood_of_tickets_is_ignored_after_the_cap() -> None:
 # --- a ticket never widens trust (issue 11 item 1) ---------------------------------------------
 
 
+def _leaf_for_one_hour(clock: Clock, name: str, *, client: bool = False) -> CertifiedKey:
+    """A certificate from pki()'s CA that expires an hour after ``clock.now``."""
+    issued = datetime.fromtimestamp(clock.now, UTC)
+    leaf, key = make_leaf(
+        pki().ca_der,
+        ca_key("mldsa65"),
+        "mldsa65",
+        [name],
+        client=client,
+        not_before=issued - timedelta(days=1),
+        not_after=issued + timedelta(hours=1),
+    )
+    return CertifiedKey(chain=(leaf,), private_key=key)
+
+
 def _untrusting_client(store: MemorySessionStore) -> ClientConfig:
     """Verifies servers against a CA that did not issue pki("mldsa65")'s server certificate."""
     return client_config("ed25519", session_store=store)
@@ -325,16 +341,7 @@ def test_accepts_ticket_verified_under_an_equal_trust_store() -> None:
 
 def test_rejects_ticket_whose_server_certificate_has_expired() -> None:
     clock = Clock()
-    issued = datetime.fromtimestamp(clock.now, UTC)
-    leaf, key = make_leaf(
-        pki().ca_der,
-        ca_key("mldsa65"),
-        "mldsa65",
-        ["localhost"],
-        not_before=issued - timedelta(days=1),
-        not_after=issued + timedelta(hours=1),
-    )
-    scfg = ServerConfig(certificates=(CertifiedKey(chain=(leaf,), private_key=key),))
+    scfg = ServerConfig(certificates=(_leaf_for_one_hour(clock, "localhost"),))
     ccfg = client_config(session_store=MemorySessionStore())
     connect(ccfg, scfg, clock=clock)
     clock.now += 2 * 3600  # the ticket lives on (7 days), the certificate does not
@@ -357,3 +364,64 @@ def test_rejects_ticket_whose_chain_does_not_cover_the_name() -> None:
     shared.put("localhost", dataclasses.replace(ticket, server_chain=(other_leaf,)))
     client, _ = connect(client_config(session_store=shared), scfg)
     assert client.info is not None and not client.info.resumed
+
+
+# --- resumption keeps client authentication (issue 11 item 2) --------------------------------
+
+
+def _refused(ccfg: ClientConfig, scfg: ServerConfig, clock: Clock | None = None) -> ProtocolError:
+    """Connect, expecting the handshake to fail; the error raised (by either side)."""
+    client = ClientConnection(ccfg, "localhost", clock=clock)
+    server = ServerConnection(scfg, clock=clock)
+    client.start()
+    with pytest.raises(ProtocolError) as err:
+        pump(client, server)
+    assert client.info is None or not client.info.resumed
+    return err.value
+
+
+def _require(**kw: object) -> ServerConfig:
+    kw.setdefault("client_trust_store", pki().store)
+    return server_config(client_auth="require", **kw)
+
+
+@pytest.mark.parametrize("before", ["none", "request"])
+def test_rejects_ticket_without_client_chain_when_client_auth_is_required(before: str) -> None:
+    tickets = StatelessTickets(TicketKeyManager())  # shared ticket keys, or a changed config
+    lenient = server_config(client_auth=before, client_trust_store=pki().store, tickets=tickets)
+    ccfg = client_config(session_store=MemorySessionStore())  # no client certificate
+    first, _ = connect(ccfg, lenient)
+    assert first.info is not None and not first.info.resumed
+    err = _refused(ccfg, _require(tickets=tickets))
+    assert err.alert == AlertDescription.certificate_required
+
+
+def test_rejects_ticket_bound_to_another_client_trust_store() -> None:
+    tickets = StatelessTickets(TicketKeyManager())
+    ccfg = client_config(session_store=MemorySessionStore(), client_certificate=pki().client)
+    connect(ccfg, _require(tickets=tickets))
+    # The same ticket keys behind a server that trusts another client CA.
+    err = _refused(ccfg, _require(tickets=tickets, client_trust_store=pki("ed25519").store))
+    assert err.alert == AlertDescription.unknown_ca
+
+
+def test_accepts_ticket_with_client_chain_under_the_same_client_auth() -> None:
+    scfg = _require()
+    ccfg = client_config(session_store=MemorySessionStore(), client_certificate=pki().client)
+    connect(ccfg, scfg)
+    _, server = connect(ccfg, scfg)
+    assert server.info is not None and server.info.resumed
+    assert server.info.peer_certificates == pki().client.chain
+
+
+def test_rejects_ticket_whose_client_certificate_has_expired() -> None:
+    clock = Clock()
+    scfg = _require()
+    ccfg = client_config(
+        session_store=MemorySessionStore(),
+        client_certificate=_leaf_for_one_hour(clock, "client.test", client=True),
+    )
+    connect(ccfg, scfg, clock=clock)
+    clock.now += 2 * 3600  # the ticket lives on, the client certificate does not
+    err = _refused(ccfg, scfg, clock)  # a full handshake, which sees the expired certificate
+    assert err.alert == AlertDescription.certificate_expired

@@ -34,7 +34,11 @@ from nautilus_tls.crypto.signatures import (
 )
 from nautilus_tls.crypto.suites import SuiteParams, suite_params
 from nautilus_tls.crypto.transcript import Transcript
-from nautilus_tls.crypto.x509 import ca_distinguished_names, verify_client_chain
+from nautilus_tls.crypto.x509 import (
+    ca_distinguished_names,
+    chain_valid_at,
+    verify_client_chain,
+)
 from nautilus_tls.defaults import EARLY_DATA_SKIP_LIMIT, MAX_PSK_IDENTITIES
 from nautilus_tls.errors import (
     AlertDescription,
@@ -308,6 +312,8 @@ def _try_resume(
             continue
         if state.server_name != server_name:
             continue
+        if not _keeps_client_auth(cfg, state, now):
+            continue
         ticket_params = suite_params(state.suite)
         if ticket_params is None:
             continue
@@ -326,6 +332,23 @@ def _try_resume(
             state, index, dhe, identity.identity, identity.obfuscated_ticket_age
         ), params
     return None, params
+
+
+def _keeps_client_auth(cfg: ServerConfig, state: ResumptionState, now: float) -> bool:
+    """Whether resuming ``state`` keeps the client authentication this config demands
+    (RFC 8446 §4.2.11: the server must pick a compatible PSK; §2.2: a resumed session
+    inherits the client's authentication from the ticket's handshake, since no
+    CertificateRequest is sent). The ticket must have been made under the same client_auth
+    mode and client trust store (ticket keys shared across endpoints, or a config changed
+    from request to require); under require it must hold a client chain; a stored chain
+    must still be within its validity period."""
+    if not hmac.compare_digest(state.client_auth_binding, cfg.client_auth_binding()):
+        return False
+    if cfg.client_auth == "require" and not state.client_chain:
+        return False
+    if state.client_chain:
+        return chain_valid_at(state.client_chain, datetime.fromtimestamp(now, UTC))
+    return True
 
 
 def _prior_transcript(hash_name: str, earlier: list[bytes]) -> Transcript:
@@ -801,6 +824,7 @@ def _send_tickets(
                 data=ext.encode_early_data_nst(cfg.max_early_data),
             ),
         )
+    binding = cfg.client_auth_binding()
     for i in range(cfg.session_tickets):
         nonce = i.to_bytes(1, "big")
         age_add = int.from_bytes(ctx.entropy.random_bytes(4), "big")
@@ -814,6 +838,7 @@ def _send_tickets(
             lifetime=cfg.ticket_lifetime,
             age_add=age_add,
             max_early_data=cfg.max_early_data,
+            client_auth_binding=binding,
         )
         try:
             ticket = cfg.tickets.issue(state)
