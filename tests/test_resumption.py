@@ -16,9 +16,9 @@ from nautilus_tls.crypto.x509 import TrustStore
 from nautilus_tls.errors import AlertDescription, ProtocolError
 from nautilus_tls.events import DataReceived, EarlyDataReceived, SessionTicketReceived
 from nautilus_tls.session.client_store import MemorySessionStore
-from nautilus_tls.session.ticket_keys import StatelessTickets, TicketKeyManager
+from nautilus_tls.session.ticket_keys import StatefulTickets, StatelessTickets, TicketKeyManager
 from nautilus_tls.wire import extensions as ext
-from nautilus_tls.wire.enums import ExtensionType, NamedGroup
+from nautilus_tls.wire.enums import CipherSuite, ExtensionType, NamedGroup
 
 
 class Clock:
@@ -425,3 +425,51 @@ def test_rejects_ticket_whose_client_certificate_has_expired() -> None:
     clock.now += 2 * 3600  # the ticket lives on, the client certificate does not
     err = _refused(ccfg, scfg, clock)  # a full handshake, which sees the expired certificate
     assert err.alert == AlertDescription.certificate_expired
+
+
+# --- resumption and HelloRetryRequest (issue 11 item 10) ---------------------------------------
+
+
+def test_ticket_of_another_hash_with_hello_retry_completes_a_full_handshake() -> None:
+    """RFC 8446 §4.1.4, §4.2.11: the server's HRR names its own suite (SHA-256), so the
+    client drops its SHA-384 ticket and the handshake completes, instead of the server
+    aborting on "second ClientHello would change the cipher suite"."""
+    tickets = StatelessTickets(TicketKeyManager())
+    ccfg = client_config(session_store=MemorySessionStore(), key_share_groups=(NamedGroup.x25519,))
+    sha384_only = server_config(
+        cipher_suites=(CipherSuite.TLS_AES_256_GCM_SHA384,), tickets=tickets
+    )
+    connect(ccfg, sha384_only)  # the tickets are for a SHA-384 suite
+    prefers_sha256 = server_config(
+        cipher_suites=(CipherSuite.TLS_AES_128_GCM_SHA256, CipherSuite.TLS_AES_256_GCM_SHA384),
+        tickets=tickets,
+    )
+    client, server = connect(ccfg, prefers_sha256)  # x25519 share: HRR for the hybrid group
+    for info in (client.info, server.info):
+        assert info is not None and info.hello_retry and not info.resumed
+        assert info.cipher_suite == "TLS_AES_128_GCM_SHA256"
+
+
+def test_stateful_ticket_survives_hello_retry_and_resumes() -> None:
+    """The first ClientHello only looks the ticket up; the second one, which the server
+    answers with ServerHello, uses it up."""
+    cache = StatefulTickets(max_entries=100)
+    scfg = server_config(tickets=cache, session_tickets=1)
+    ccfg = client_config(session_store=MemorySessionStore(), key_share_groups=(NamedGroup.x25519,))
+    connect(ccfg, scfg)
+    client, server = connect(ccfg, scfg)
+    for info in (client.info, server.info):
+        assert info is not None and info.hello_retry and info.resumed
+    assert len(cache) == 1  # the used ticket is gone; the new connection's one is there
+
+
+def test_stateful_ticket_is_not_consumed_by_a_client_hello_that_gets_a_retry() -> None:
+    cache = StatefulTickets(max_entries=100)
+    scfg = server_config(tickets=cache, session_tickets=1)
+    ccfg = client_config(session_store=MemorySessionStore(), key_share_groups=(NamedGroup.x25519,))
+    connect(ccfg, scfg)
+    client = ClientConnection(ccfg, "localhost")
+    server = ServerConnection(scfg)
+    client.start()
+    server.receive_data(client.data_to_send())  # ClientHello 1 -> HelloRetryRequest
+    assert server.data_to_send() and len(cache) == 1  # still there for ClientHello 2
