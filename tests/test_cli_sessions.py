@@ -8,9 +8,11 @@ import stat
 from pathlib import Path
 
 import pytest
+from conftest import TestPki
 from test_cli import connect_json, serve
 
 from nautilus_tls.cli import main
+from nautilus_tls.crypto.certgen import cert_to_pem
 
 
 def test_session_file_resumes_and_sends_early_data(
@@ -63,3 +65,31 @@ def test_early_data_over_the_ticket_limit_arrives_whole(
 def test_ticket_keys_needs_a_store(capsys: pytest.CaptureFixture[str]) -> None:
     with pytest.raises(SystemExit):
         main(["ticket-keys", "rotate"])
+
+
+def test_rejects_insecure_ticket_when_connect_verifies(
+    tls_pem_dir: dict[str, Path],
+    other_pki: TestPki,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """Issue 11 item 1: a ticket saved by ``--insecure`` must not resume a verifying
+    ``connect`` (which would print "resumed yes / verified yes" for an untrusted server)."""
+    pem = tls_pem_dir
+    sess = tmp_path / "s.json"
+    good_ca = tmp_path / "good-ca.pem"  # a CA that did not issue the server's certificate
+    good_ca.write_bytes(cert_to_pem(other_pki.ca_der))
+    with serve("--cert", str(pem["server_pem"]), "--key", str(pem["server_key"])) as server:
+        address = f"localhost:{server.port}"
+        status, first, _ = connect_json(
+            capsys, address, "--insecure", "--sess-out", str(sess), "--send", "one"
+        )
+        assert status == 0 and first["verified"] is False and sess.is_file()
+        status, _, err = connect_json(
+            capsys, address, "--cafile", str(good_ca), "--sess-in", str(sess), "--send", "two"
+        )
+        assert status != 0 and "unknown_ca" in err  # the full handshake, refused
+        status, again, _ = connect_json(
+            capsys, address, "--insecure", "--sess-in", str(sess), "--send", "three"
+        )
+        assert status == 0 and again["resumed"] is True  # still good where nothing is verified

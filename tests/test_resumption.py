@@ -4,17 +4,27 @@ from __future__ import annotations
 
 import dataclasses
 import time
+from datetime import UTC, datetime, timedelta
 
 import pytest
-from pairs import client_config, drain, pump, server_config
+from pairs import ca_key, client_config, drain, pki, pump, server_config
 
-from nautilus_tls.config import ClientConfig, ServerConfig
+from nautilus_tls.config import CertifiedKey, ClientConfig, ServerConfig
 from nautilus_tls.connection import ClientConnection, ServerConnection
+from nautilus_tls.crypto.certgen import make_leaf
+from nautilus_tls.crypto.x509 import TrustStore
 from nautilus_tls.errors import AlertDescription, ProtocolError
 from nautilus_tls.events import DataReceived, EarlyDataReceived, SessionTicketReceived
 from nautilus_tls.session.client_store import MemorySessionStore
+from nautilus_tls.session.ticket_keys import StatefulTickets, StatelessTickets, TicketKeyManager
 from nautilus_tls.wire import extensions as ext
-from nautilus_tls.wire.enums import ContentType, ExtensionType, HandshakeType, NamedGroup
+from nautilus_tls.wire.enums import (
+    CipherSuite,
+    ContentType,
+    ExtensionType,
+    HandshakeType,
+    NamedGroup,
+)
 
 
 class Clock:
@@ -349,3 +359,229 @@ def test_rejected_early_data_over_the_limit_is_not_sent_after_the_handshake() ->
     assert client.info.early_data_sent == 16
     events = drain(server)
     assert not [e for e in events if isinstance(e, (DataReceived, EarlyDataReceived))]
+
+
+# --- a ticket never widens trust (issue 11 item 1) ---------------------------------------------
+
+
+def _leaf_for_one_hour(clock: Clock, name: str, *, client: bool = False) -> CertifiedKey:
+    """A certificate from pki()'s CA that expires an hour after ``clock.now``."""
+    issued = datetime.fromtimestamp(clock.now, UTC)
+    leaf, key = make_leaf(
+        pki().ca_der,
+        ca_key("mldsa65"),
+        "mldsa65",
+        [name],
+        client=client,
+        not_before=issued - timedelta(days=1),
+        not_after=issued + timedelta(hours=1),
+    )
+    return CertifiedKey(chain=(leaf,), private_key=key)
+
+
+def _untrusting_client(store: MemorySessionStore) -> ClientConfig:
+    """Verifies servers against a CA that did not issue pki("mldsa65")'s server certificate."""
+    return client_config("ed25519", session_store=store)
+
+
+def test_rejects_ticket_from_unverified_connection_under_verifying_config() -> None:
+    shared = MemorySessionStore()
+    scfg = server_config()
+    insecure = ClientConfig(insecure_skip_verify=True, session_store=shared)
+    first, _ = connect(insecure, scfg)
+    assert first.info is not None and len(shared) == 2
+    # The same store, now verifying against a CA that does not vouch for this server: the
+    # full handshake refuses the server, so must the ticket.
+    client = ClientConnection(_untrusting_client(shared), "localhost")
+    server = ServerConnection(scfg)
+    client.start()
+    with pytest.raises(ProtocolError) as err:
+        pump(client, server)
+    assert err.value.alert == AlertDescription.unknown_ca
+    assert client.info is None
+
+
+def test_rejects_ticket_verified_under_another_trust_store() -> None:
+    shared = MemorySessionStore()
+    scfg = server_config()
+    connect(client_config(session_store=shared), scfg)
+    wider = ClientConfig(
+        trust_store=TrustStore.from_certificates([pki().ca_der, pki("ed25519").ca_der]),
+        session_store=shared,
+    )
+    client, server = connect(wider, scfg)  # the roots differ: a full handshake, verified anew
+    assert client.info is not None and not client.info.resumed
+    assert server.info is not None and not server.info.resumed
+
+
+def test_rejects_ticket_verified_under_another_certificate_policy() -> None:
+    shared = MemorySessionStore()
+    scfg = server_config()
+    connect(client_config(session_store=shared), scfg)
+    stricter = client_config(session_store=shared, certificate_schemes=(0x0905,))
+    client, _ = connect(stricter, scfg)
+    assert client.info is not None and not client.info.resumed
+
+
+def test_rejects_ticket_verified_under_another_x509_profile() -> None:
+    shared = MemorySessionStore()
+    scfg = server_config()
+    connect(client_config(session_store=shared, x509_profile="private"), scfg)
+    client, _ = connect(client_config(session_store=shared), scfg)  # webpki: stricter
+    assert client.info is not None and not client.info.resumed
+
+
+def test_client_auth_binding_covers_profile_and_chain_schemes() -> None:
+    base = _require()
+    assert base.client_auth_binding() == _require().client_auth_binding()
+    assert base.client_auth_binding() != _require(x509_profile="private").client_auth_binding()
+    narrower = _require(client_certificate_schemes=(0x0905,))
+    assert base.client_auth_binding() != narrower.client_auth_binding()
+
+
+def test_accepts_ticket_verified_under_an_equal_trust_store() -> None:
+    shared = MemorySessionStore()
+    scfg = server_config()
+    connect(client_config(session_store=shared), scfg)
+    # A new TrustStore object with the same roots has the same fingerprint.
+    same = ClientConfig(
+        trust_store=TrustStore.from_certificates([pki().ca_der]), session_store=shared
+    )
+    client, _ = connect(same, scfg)
+    assert client.info is not None and client.info.resumed
+
+
+def test_rejects_ticket_whose_server_certificate_has_expired() -> None:
+    clock = Clock()
+    scfg = ServerConfig(certificates=(_leaf_for_one_hour(clock, "localhost"),))
+    ccfg = client_config(session_store=MemorySessionStore())
+    connect(ccfg, scfg, clock=clock)
+    clock.now += 2 * 3600  # the ticket lives on (7 days), the certificate does not
+    client = ClientConnection(ccfg, "localhost", clock=clock)
+    server = ServerConnection(scfg, clock=clock)
+    client.start()
+    with pytest.raises(ProtocolError) as err:
+        pump(client, server)  # a full handshake, which sees the expired certificate
+    assert err.value.alert == AlertDescription.certificate_expired
+
+
+def test_rejects_ticket_whose_chain_does_not_cover_the_name() -> None:
+    shared = MemorySessionStore()
+    scfg = server_config()
+    connect(client_config(session_store=shared), scfg)
+    ticket = shared.take("localhost", time.time())
+    assert ticket is not None
+    other_leaf, _ = make_leaf(pki().ca_der, ca_key("mldsa65"), "mldsa65", ["other.test"])
+    # A faulty store hands back the ticket with a chain for another name.
+    shared.put("localhost", dataclasses.replace(ticket, server_chain=(other_leaf,)))
+    client, _ = connect(client_config(session_store=shared), scfg)
+    assert client.info is not None and not client.info.resumed
+
+
+# --- resumption keeps client authentication (issue 11 item 2) --------------------------------
+
+
+def _refused(ccfg: ClientConfig, scfg: ServerConfig, clock: Clock | None = None) -> ProtocolError:
+    """Connect, expecting the handshake to fail; the error raised (by either side)."""
+    client = ClientConnection(ccfg, "localhost", clock=clock)
+    server = ServerConnection(scfg, clock=clock)
+    client.start()
+    with pytest.raises(ProtocolError) as err:
+        pump(client, server)
+    assert client.info is None or not client.info.resumed
+    return err.value
+
+
+def _require(**kw: object) -> ServerConfig:
+    kw.setdefault("client_trust_store", pki().store)
+    return server_config(client_auth="require", **kw)
+
+
+@pytest.mark.parametrize("before", ["none", "request"])
+def test_rejects_ticket_without_client_chain_when_client_auth_is_required(before: str) -> None:
+    tickets = StatelessTickets(TicketKeyManager())  # shared ticket keys, or a changed config
+    lenient = server_config(client_auth=before, client_trust_store=pki().store, tickets=tickets)
+    ccfg = client_config(session_store=MemorySessionStore())  # no client certificate
+    first, _ = connect(ccfg, lenient)
+    assert first.info is not None and not first.info.resumed
+    err = _refused(ccfg, _require(tickets=tickets))
+    assert err.alert == AlertDescription.certificate_required
+
+
+def test_rejects_ticket_bound_to_another_client_trust_store() -> None:
+    tickets = StatelessTickets(TicketKeyManager())
+    ccfg = client_config(session_store=MemorySessionStore(), client_certificate=pki().client)
+    connect(ccfg, _require(tickets=tickets))
+    # The same ticket keys behind a server that trusts another client CA.
+    err = _refused(ccfg, _require(tickets=tickets, client_trust_store=pki("ed25519").store))
+    assert err.alert == AlertDescription.unknown_ca
+
+
+def test_accepts_ticket_with_client_chain_under_the_same_client_auth() -> None:
+    scfg = _require()
+    ccfg = client_config(session_store=MemorySessionStore(), client_certificate=pki().client)
+    connect(ccfg, scfg)
+    _, server = connect(ccfg, scfg)
+    assert server.info is not None and server.info.resumed
+    assert server.info.peer_certificates == pki().client.chain
+
+
+def test_rejects_ticket_whose_client_certificate_has_expired() -> None:
+    clock = Clock()
+    scfg = _require()
+    ccfg = client_config(
+        session_store=MemorySessionStore(),
+        client_certificate=_leaf_for_one_hour(clock, "client.test", client=True),
+    )
+    connect(ccfg, scfg, clock=clock)
+    clock.now += 2 * 3600  # the ticket lives on, the client certificate does not
+    err = _refused(ccfg, scfg, clock)  # a full handshake, which sees the expired certificate
+    assert err.alert == AlertDescription.certificate_expired
+
+
+# --- resumption and HelloRetryRequest (issue 11 item 10) ---------------------------------------
+
+
+def test_ticket_of_another_hash_with_hello_retry_completes_a_full_handshake() -> None:
+    """RFC 8446 §4.1.4, §4.2.11: the server's HRR names its own suite (SHA-256), so the
+    client drops its SHA-384 ticket and the handshake completes, instead of the server
+    aborting on "second ClientHello would change the cipher suite"."""
+    tickets = StatelessTickets(TicketKeyManager())
+    ccfg = client_config(session_store=MemorySessionStore(), key_share_groups=(NamedGroup.x25519,))
+    sha384_only = server_config(
+        cipher_suites=(CipherSuite.TLS_AES_256_GCM_SHA384,), tickets=tickets
+    )
+    connect(ccfg, sha384_only)  # the tickets are for a SHA-384 suite
+    prefers_sha256 = server_config(
+        cipher_suites=(CipherSuite.TLS_AES_128_GCM_SHA256, CipherSuite.TLS_AES_256_GCM_SHA384),
+        tickets=tickets,
+    )
+    client, server = connect(ccfg, prefers_sha256)  # x25519 share: HRR for the hybrid group
+    for info in (client.info, server.info):
+        assert info is not None and info.hello_retry and not info.resumed
+        assert info.cipher_suite == "TLS_AES_128_GCM_SHA256"
+
+
+def test_stateful_ticket_survives_hello_retry_and_resumes() -> None:
+    """The first ClientHello only looks the ticket up; the second one, which the server
+    answers with ServerHello, uses it up."""
+    cache = StatefulTickets(max_entries=100)
+    scfg = server_config(tickets=cache, session_tickets=1)
+    ccfg = client_config(session_store=MemorySessionStore(), key_share_groups=(NamedGroup.x25519,))
+    connect(ccfg, scfg)
+    client, server = connect(ccfg, scfg)
+    for info in (client.info, server.info):
+        assert info is not None and info.hello_retry and info.resumed
+    assert len(cache) == 1  # the used ticket is gone; the new connection's one is there
+
+
+def test_stateful_ticket_is_not_consumed_by_a_client_hello_that_gets_a_retry() -> None:
+    cache = StatefulTickets(max_entries=100)
+    scfg = server_config(tickets=cache, session_tickets=1)
+    ccfg = client_config(session_store=MemorySessionStore(), key_share_groups=(NamedGroup.x25519,))
+    connect(ccfg, scfg)
+    client = ClientConnection(ccfg, "localhost")
+    server = ServerConnection(scfg)
+    client.start()
+    server.receive_data(client.data_to_send())  # ClientHello 1 -> HelloRetryRequest
+    assert server.data_to_send() and len(cache) == 1  # still there for ClientHello 2

@@ -18,6 +18,7 @@ Two configs in one process may carry different providers.
 
 from __future__ import annotations
 
+import hashlib
 import ipaddress
 import os
 from collections.abc import Callable, Sequence
@@ -234,6 +235,20 @@ class ClientConfig(_CommonConfig):
     def effective_trust_store(self) -> TrustStore:
         return self.trust_store if self.trust_store is not None else TrustStore.system()
 
+    def server_trust_fingerprint(self) -> bytes | None:
+        """How this config judges servers, as 32 stable bytes: the trust store's roots and
+        the knobs that affect chain verification (X.509 profile, signature_algorithms_cert). A
+        ticket records it, and a verifying config resumes only tickets made under the same
+        trust. ``None`` when verification is off."""
+        if self.insecure_skip_verify:
+            return None
+        return _fingerprint(
+            b"server verification v1",
+            self.effective_trust_store().fingerprint,
+            self.x509_profile.encode("ascii"),
+            *(s.to_bytes(2, "big") for s in sorted(self.certificate_schemes)),
+        )
+
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class ServerConfig(_CommonConfig):
@@ -319,6 +334,21 @@ class ServerConfig(_CommonConfig):
                 "client_auth needs client_trust_store (the CAs that issue client certificates)"
             )
 
+    def client_auth_binding(self) -> bytes:
+        """How this config authenticates clients, as 32 stable bytes (the client_auth mode,
+        the client trust store's roots, the X.509 profile and the schemes accepted on client
+        chains). Tickets carry it: a ticket made under another
+        client-auth setting does not resume (RFC 8446 §4.2.11: the server picks a
+        compatible PSK)."""
+        store = self.client_trust_store
+        return _fingerprint(
+            b"client authentication v1",
+            self.client_auth.encode("ascii"),
+            store.fingerprint if store is not None else b"",
+            self.x509_profile.encode("ascii"),
+            *(s.to_bytes(2, "big") for s in sorted(self.client_certificate_schemes)),
+        )
+
     def certificate_for(self, server_name: str | None) -> CertifiedKey:
         """The certificate whose names cover ``server_name``; the first one otherwise."""
         if server_name:
@@ -328,6 +358,15 @@ class ServerConfig(_CommonConfig):
                     if _name_matches(name.lower(), wanted):
                         return ck
         return self.certificates[0]
+
+
+def _fingerprint(label: bytes, *parts: bytes) -> bytes:
+    """SHA-256 over a label and length-prefixed parts (public inputs only)."""
+    digest = hashlib.sha256(b"nautilus-tls " + label + b"\x00")
+    for part in parts:
+        digest.update(len(part).to_bytes(4, "big"))
+        digest.update(part)
+    return digest.digest()
 
 
 def _name_matches(pattern: str, host: str) -> bool:

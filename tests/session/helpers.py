@@ -48,6 +48,7 @@ def make_state(**overrides: object) -> ResumptionState:
         "lifetime": 7200,
         "age_add": 0xDEADBEEF,
         "max_early_data": 16384,
+        "client_auth_binding": b"\x42" * 32,
     }
     fields.update(overrides)
     return ResumptionState(**fields)  # type: ignore[arg-type]

@@ -97,6 +97,32 @@ def test_client_ticket_json_round_trip() -> None:
     assert ClientTicket.from_json(json.loads(json.dumps(t.to_json()))) == t
 
 
+def test_verified_ticket_json_round_trip() -> None:
+    t = ticket(1.5, server_chain=(b"\x30\x01a",), verified=True, trust_fingerprint=b"\x42" * 32)
+    back = ClientTicket.from_json(json.loads(json.dumps(t.to_json())))
+    assert back == t and back.verified and back.trust_fingerprint == b"\x42" * 32
+
+
+@pytest.mark.parametrize(
+    ("verified", "fingerprint"),
+    [(True, b""), (True, b"\x42" * 31), (False, b"\x42" * 32), (1, b"\x42" * 32)],
+)
+def test_rejects_inconsistent_verification_record(verified: object, fingerprint: bytes) -> None:
+    with pytest.raises(ValueError):
+        ticket(0.0, verified=verified, trust_fingerprint=fingerprint)
+
+
+def test_version_1_file_loads_its_tickets_as_unverified(tmp_path: Path) -> None:
+    path = tmp_path / "old.json"
+    entry = ticket(0.0).to_json()
+    del entry["verified"], entry["trust_fingerprint"]  # what version 1 wrote
+    path.write_text(
+        json.dumps({"format": "nautilus-tls-sessions", "version": 1, "sessions": {"k": [entry]}})
+    )
+    loaded = FileSessionStore(path).take("k", 0.0)
+    assert loaded is not None and not loaded.verified and loaded.trust_fingerprint == b""
+
+
 # -- session_key ----------------------------------------------------------------------------
 
 
@@ -215,7 +241,7 @@ def test_file_holds_psk_in_hex(tmp_path: Path) -> None:
     path = tmp_path / "sess.json"
     FileSessionStore(path).put("k", ticket(0.0))
     doc = json.loads(path.read_text())
-    assert doc["format"] == "nautilus-tls-sessions" and doc["version"] == 1
+    assert doc["format"] == "nautilus-tls-sessions" and doc["version"] == 2
     assert doc["sessions"]["k"][0]["psk"] == PSK.hex()
 
 

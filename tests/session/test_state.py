@@ -23,6 +23,7 @@ states = st.builds(
     lifetime=st.integers(0, 604800),
     age_add=st.integers(0, 2**32 - 1),
     max_early_data=st.integers(0, 2**32 - 1),
+    client_auth_binding=st.binary(max_size=255),
 )
 
 
@@ -69,9 +70,18 @@ def test_rejects_trailing_bytes(state: ResumptionState, extra: bytes) -> None:
 
 def test_rejects_unknown_version() -> None:
     data = bytearray(make_state().encode())
-    data[0] = 2
+    data[0] = 3
     with pytest.raises(DecodeError):
         ResumptionState.decode(bytes(data))
+
+
+def test_rejects_version_1_state() -> None:
+    """A ticket sealed by the previous release (no client-auth binding) does not decode, so
+    the server falls back to a full handshake."""
+    v2 = make_state(client_auth_binding=b"").encode()
+    v1 = b"\x01" + v2[1:-1]  # version 1 had no trailing binding vector
+    with pytest.raises(DecodeError):
+        ResumptionState.decode(v1)
 
 
 def test_rejects_non_canonical_flag() -> None:
@@ -84,8 +94,8 @@ def test_rejects_non_canonical_flag() -> None:
 
 
 def test_rejects_lifetime_over_seven_days_when_decoding() -> None:
-    data = bytearray(make_state(lifetime=604800).encode())
-    data[-12:-8] = (604801).to_bytes(4, "big")
+    data = bytearray(make_state(lifetime=604800, client_auth_binding=b"").encode())
+    data[-13:-9] = (604801).to_bytes(4, "big")
     with pytest.raises(DecodeError) as info:
         ResumptionState.decode(bytes(data))
     assert PSK.hex() not in str(info.value)
@@ -97,8 +107,8 @@ def test_rejects_non_finite_created_at(bad: float) -> None:
         make_state(created_at=bad)
     import struct
 
-    data = bytearray(make_state().encode())
-    data[-20:-12] = struct.pack(">d", bad)
+    data = bytearray(make_state(client_auth_binding=b"").encode())
+    data[-21:-13] = struct.pack(">d", bad)
     with pytest.raises(DecodeError):
         ResumptionState.decode(bytes(data))
 
@@ -126,6 +136,8 @@ def test_rejects_non_utf8_server_name() -> None:
         ("age_add", 2**32),
         ("max_early_data", -1),
         ("suite", True),
+        ("client_auth_binding", b"x" * 256),
+        ("client_auth_binding", "text"),
     ],
 )
 def test_rejects_out_of_range_fields(field: str, value: object) -> None:

@@ -345,6 +345,25 @@ def test_stateful_ticket_is_single_use(clock: FakeClock) -> None:
     assert len(cache) == 0
 
 
+def test_stateful_peek_leaves_the_ticket_and_consume_takes_it_once(clock: FakeClock) -> None:
+    cache = StatefulTickets(clock=clock)
+    state = make_state(created_at=clock.now)
+    ticket = cache.issue(state)
+    assert cache.peek(ticket) == state and cache.peek(ticket) == state  # e.g. across an HRR
+    assert cache.consume(ticket) is True
+    assert cache.consume(ticket) is False  # a second connection cannot take it again
+    assert cache.peek(ticket) is None and len(cache) == 0
+    assert cache.consume(b"x" * 32) is False
+
+
+def test_stateless_peek_opens_and_consume_always_succeeds(clock: FakeClock) -> None:
+    tickets = StatelessTickets(TicketKeyManager(clock=clock, random=counting_random()))
+    state = make_state(created_at=clock.now)
+    ticket = tickets.issue(state)
+    assert tickets.peek(ticket) == state and tickets.consume(ticket)
+    assert tickets.peek(ticket[:-1]) is None
+
+
 def test_stateful_ticket_expires(clock: FakeClock) -> None:
     cache = StatefulTickets(clock=clock)
     ticket = cache.issue(make_state(created_at=clock.now, lifetime=100))

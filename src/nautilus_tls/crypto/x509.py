@@ -33,6 +33,7 @@ that run with ``insecure_*`` verification switched off skip this module altogeth
 from __future__ import annotations
 
 import datetime
+import hashlib
 import ipaddress
 import warnings
 from collections.abc import Callable, Iterable, Sequence
@@ -60,6 +61,7 @@ __all__ = [
     "TrustStore",
     "X509Profile",
     "ca_distinguished_names",
+    "chain_valid_at",
     "load_certificate_chain_pem",
     "subject_of",
     "verify_client_chain",
@@ -95,13 +97,14 @@ def _load_any(data: bytes, origin: str) -> list[x509.Certificate]:
 class TrustStore:
     """Trust anchors (root certificates) for path validation."""
 
-    __slots__ = ("_certificates", "_store")
+    __slots__ = ("_certificates", "_fingerprint", "_store")
 
     def __init__(self, certificates: Iterable[x509.Certificate]) -> None:
         self._certificates: tuple[x509.Certificate, ...] = tuple(certificates)
         if not self._certificates:
             raise ConfigError("a trust store needs at least one certificate")
         self._store = verification.Store(list(self._certificates))
+        self._fingerprint: bytes | None = None
 
     def __repr__(self) -> str:
         return f"<TrustStore {len(self._certificates)} certificates>"
@@ -117,6 +120,19 @@ class TrustStore:
     @property
     def certificates(self) -> tuple[x509.Certificate, ...]:
         return self._certificates
+
+    @property
+    def fingerprint(self) -> bytes:
+        """SHA-256 over the sorted, length-prefixed DER of the roots: the same set of roots
+        gives the same 32 bytes in every process, whatever their order (public data only)."""
+        if self._fingerprint is None:
+            ders = sorted(c.public_bytes(serialization.Encoding.DER) for c in self._certificates)
+            digest = hashlib.sha256(b"nautilus-tls trust store v1\x00")
+            for der in ders:
+                digest.update(len(der).to_bytes(4, "big"))
+                digest.update(der)
+            self._fingerprint = digest.digest()
+        return self._fingerprint
 
     @classmethod
     def system(cls) -> TrustStore:
@@ -512,6 +528,16 @@ def verify_server_chain(
     when = _utc(now)
     verifier = _policy_builder(store, when, profile, client=False).build_server_verifier(subject)
     _run_verifier(verifier, certificates, store, when, profile)
+
+
+def chain_valid_at(chain: Sequence[bytes], now: datetime.datetime) -> bool:
+    """Whether every certificate of ``chain`` parses and is within its validity period at
+    ``now`` (a stored chain re-checked on resumption, as Go does)."""
+    when = _utc(now)
+    try:
+        return bool(chain) and not any(_not_valid_at(_parse_peer(der), when) for der in chain)
+    except BadCertificate:
+        return False
 
 
 def verify_client_chain(

@@ -36,6 +36,7 @@ from nautilus_tls.errors import (
     AlertDescription,
     BadCertificate,
     DecodeError,
+    LocalProtocolError,
     PeerIncompatible,
     PeerMisbehaved,
     RemoteProtocolError,
@@ -212,7 +213,43 @@ def _take_ticket(ctx: ClientContext) -> ClientTicket | None:
     # RFC 8446 §4.6.1: resume only with the name the ticket was issued for.
     if ticket.server_name != ctx.server_name:
         return None
+    if not _trusts_ticket(ctx, ticket):
+        return None
     return ticket
+
+
+def _trusts_ticket(ctx: ClientContext, ticket: ClientTicket) -> bool:
+    """Whether resuming ``ticket`` keeps the authentication this config demands (RFC 8446
+    §2.2: a resumed session inherits the server's authentication from the ticket's
+    handshake). A verifying config takes only tickets verified under the same trust
+    fingerprint, and re-checks the stored chain now: validity periods, the name, the roots
+    (Go's client re-checks the leaf's expiry and name the same way)."""
+    expected = ctx.config.server_trust_fingerprint()
+    if expected is None:
+        return True  # verification is off: any ticket widens nothing
+    if not ticket.verified or not hmac.compare_digest(ticket.trust_fingerprint, expected):
+        return False
+    if not ticket.server_chain:
+        return False
+    try:
+        _verify_server_chain(ctx, ticket.server_chain)
+    except (BadCertificate, LocalProtocolError):
+        return False
+    return True
+
+
+def _verify_server_chain(ctx: ClientContext, chain: tuple[bytes, ...]) -> None:
+    """Path validation for ``ctx.server_name`` at the current time (RFC 8446 §4.4.2.4), and
+    the signature_algorithms_cert check (§4.2.3)."""
+    verify_server_chain(
+        chain,
+        ctx.server_name,
+        ctx.config.effective_trust_store(),
+        datetime.fromtimestamp(ctx.clock(), UTC),
+        profile=ctx.config.x509_profile,
+    )
+    # A pq-only client lists only ML-DSA here: a chain signed classically is refused.
+    check_chain_signatures(chain, ctx.config.certificate_schemes)
 
 
 def _bind(ctx: ClientContext, ch: ClientHello, earlier: list[bytes]) -> ClientHello:
@@ -627,15 +664,7 @@ class ExpectCertificate(ClientState):
             # RFC 8446 §4.4.2.4: the server must send a certificate.
             raise DecodeError("server sent an empty Certificate message")
         if not ctx.config.insecure_skip_verify:
-            verify_server_chain(
-                chain,
-                ctx.server_name,
-                ctx.config.effective_trust_store(),
-                datetime.fromtimestamp(ctx.clock(), UTC),
-                profile=ctx.config.x509_profile,
-            )
-            # A pq-only client lists only ML-DSA here: a chain signed classically is refused.
-            check_chain_signatures(chain, ctx.config.certificate_schemes)
+            _verify_server_chain(ctx, chain)
         self.keys.transcript.update(raw)
         return ExpectCertificateVerify(
             keys=self.keys,
@@ -795,6 +824,8 @@ class ClientConnected(ClientState):
             raise DecodeError("empty ticket")
         ext.check_allowed(nst.extensions, HandshakeType.new_session_ticket)
         early = ext.get_extension(nst.extensions, ExtensionType.early_data)
+        # How the server was judged, so a later verifying config can refuse this ticket.
+        trust = ctx.config.server_trust_fingerprint()
         ticket = ClientTicket(
             ticket=nst.ticket,
             psk=resumption_psk(
@@ -808,6 +839,8 @@ class ClientConnected(ClientState):
             server_name=ctx.server_name,
             alpn=self.alpn,
             server_chain=self.info.peer_certificates,
+            verified=trust is not None,
+            trust_fingerprint=trust or b"",
         )
         store = ctx.config.session_store
         if nst.ticket_lifetime == 0 or store is None or ctx.session_key is None:

@@ -30,6 +30,7 @@ from nautilus_tls.crypto.suites import SuiteParams
 from nautilus_tls.crypto.transcript import Transcript
 from nautilus_tls.crypto.x509 import (
     ca_distinguished_names,
+    chain_valid_at,
     check_chain_signatures,
     verify_client_chain,
 )
@@ -282,13 +283,22 @@ class _Resumption:
 
 
 def _try_resume(
-    ctx: ServerContext, ch: ClientHello, raw: bytes, earlier: list[bytes], params: SuiteParams
+    ctx: ServerContext,
+    ch: ClientHello,
+    raw: bytes,
+    earlier: list[bytes],
+    params: SuiteParams,
+    *,
+    may_switch_suite: bool,
 ) -> tuple[_Resumption | None, SuiteParams]:
     """RFC 8446 §4.2.11: pick the first offered ticket we can resume, verify its binder.
 
     Tickets we cannot use (unknown, expired, tampered, a retired key, another server name)
     are skipped silently: the client gets a full handshake. A binder that does not verify
-    for a ticket we could decrypt is an attack or a bug: decrypt_error.
+    for a ticket we could decrypt is an attack or a bug: decrypt_error. Nothing is consumed
+    here (:func:`_claim` does that once the ticket is really used). After a
+    HelloRetryRequest the suite is fixed (``may_switch_suite=False``): a ticket of another
+    hash is skipped.
     """
     cfg = ctx.config
     data = ext.get_extension(ch.extensions, ExtensionType.pre_shared_key)
@@ -307,16 +317,21 @@ def _try_resume(
     server_name = ext.decode_server_name(sni) if sni is not None else None
     now = ctx.clock()
     for index, identity in enumerate(offered.identities[:MAX_PSK_IDENTITIES]):
-        state = cfg.tickets.redeem(identity.identity)
+        state = cfg.tickets.peek(identity.identity)
         if state is None or not state.created_at <= now < state.created_at + state.lifetime:
             continue
         if state.server_name != server_name:
+            continue
+        if not _keeps_client_auth(cfg, state, now):
             continue
         ticket_params = ctx.config.provider.suite_params(state.suite)
         if ticket_params is None:
             continue
         if ticket_params.hash_name != params.hash_name:
-            # §4.2.11: the suite must share the ticket's hash; switch if the client allows.
+            # §4.2.11: the suite must share the ticket's hash; switch if the client allows
+            # (not after a HelloRetryRequest, whose suite the ServerHello must repeat, §4.1.4).
+            if not may_switch_suite:
+                continue
             if state.suite not in ch.cipher_suites or state.suite not in cfg.cipher_suites:
                 continue
             params = ticket_params
@@ -330,6 +345,32 @@ def _try_resume(
             state, index, dhe, identity.identity, identity.obfuscated_ticket_age
         ), params
     return None, params
+
+
+def _keeps_client_auth(cfg: ServerConfig, state: ResumptionState, now: float) -> bool:
+    """Whether resuming ``state`` keeps the client authentication this config demands
+    (RFC 8446 §4.2.11: the server must pick a compatible PSK; §2.2: a resumed session
+    inherits the client's authentication from the ticket's handshake, since no
+    CertificateRequest is sent). The ticket must have been made under the same client_auth
+    mode and client trust store (ticket keys shared across endpoints, or a config changed
+    from request to require); under require it must hold a client chain; a stored chain
+    must still be within its validity period."""
+    if not hmac.compare_digest(state.client_auth_binding, cfg.client_auth_binding()):
+        return False
+    if cfg.client_auth == "require" and not state.client_chain:
+        return False
+    if state.client_chain:
+        return chain_valid_at(state.client_chain, datetime.fromtimestamp(now, UTC))
+    return True
+
+
+def _claim(ctx: ServerContext, resumption: _Resumption | None) -> _Resumption | None:
+    """Use up the ticket we are about to resume with (a stateful ticket works once); None
+    when another connection took it first (then a full handshake)."""
+    tickets = ctx.config.tickets
+    if resumption is None or tickets is None:
+        return None
+    return resumption if tickets.consume(resumption.identity) else None
 
 
 def _prior_transcript(hash_name: str, earlier: list[bytes]) -> Transcript:
@@ -379,20 +420,34 @@ class ExpectClientHello(ServerState):
         ch = expect_message(msg_type, body, ClientHello, self.name)
         _check_client_hello(ch)
         ctx.client_random = ch.random
-        choice, shares = _choose(ctx, ch)
-        resumption, params = _try_resume(ctx, ch, raw, [], choice.params)
-        choice = dataclasses.replace(choice, params=params)
+        first_choice, shares = _choose(ctx, ch)
+        resumption, params = _try_resume(
+            ctx, ch, raw, [], first_choice.params, may_switch_suite=True
+        )
+        choice = dataclasses.replace(first_choice, params=params)
         wants_early = _offers_early_data(ch)
         if resumption is not None and not resumption.with_key_exchange:
-            return send_server_flight(ctx, ch, raw, choice, None, resumption, early=wants_early)
+            claimed = _claim(ctx, resumption)
+            if claimed is not None:
+                return send_server_flight(ctx, ch, raw, choice, None, claimed, early=wants_early)
+            resumption = None
         if choice.group in shares:
             return send_server_flight(
-                ctx, ch, raw, choice, shares[choice.group], resumption, early=wants_early
+                ctx,
+                ch,
+                raw,
+                choice,
+                shares[choice.group],
+                _claim(ctx, resumption),
+                early=wants_early,
             )
         if wants_early:
             # RFC 8446 §4.2.10: after a HelloRetryRequest the early data is skipped.
             ctx.actions.append(ExpectEarlyData(accept=False, max_bytes=_skip_budget(ctx)))
-        return self._send_hello_retry(ctx, ch, raw, choice)
+        # RFC 8446 §4.1.4, §4.2.11: the HelloRetryRequest names our own suite, not one a
+        # ticket would switch us to; the client then keeps its PSK (same hash) or drops it,
+        # and the second ClientHello chooses that same suite again.
+        return self._send_hello_retry(ctx, ch, raw, first_choice)
 
     def _send_hello_retry(
         self, ctx: ServerContext, ch: ClientHello, raw: bytes, choice: _Choice
@@ -465,16 +520,16 @@ class ExpectSecondClientHello(ServerState):
                 "second ClientHello must carry one share, for the group we asked for"
             )
         choice = dataclasses.replace(choice, group=self.choice.group)
-        resumption, params = _try_resume(ctx, ch, raw, self.earlier, choice.params)
-        if params.suite != choice.params.suite:
-            resumption = None  # the HRR fixed the suite; a ticket of another hash cannot resume
+        resumption, _ = _try_resume(
+            ctx, ch, raw, self.earlier, choice.params, may_switch_suite=False
+        )
         return send_server_flight(
             ctx,
             ch,
             raw,
             choice,
             shares[self.choice.group],
-            resumption,
+            _claim(ctx, resumption),
             early=False,
             earlier=self.earlier,
             # RFC 8446 §4.2.10: 0-RTT offered in the first ClientHello was rejected by our HRR.
@@ -877,6 +932,7 @@ def _send_tickets(
                 data=ext.encode_early_data_nst(cfg.max_early_data),
             ),
         )
+    binding = cfg.client_auth_binding()
     for i in range(cfg.session_tickets):
         nonce = i.to_bytes(1, "big")
         age_add = int.from_bytes(ctx.entropy.random_bytes(4), "big")
@@ -890,6 +946,7 @@ def _send_tickets(
             lifetime=cfg.ticket_lifetime,
             age_add=age_add,
             max_early_data=cfg.max_early_data,
+            client_auth_binding=binding,
         )
         try:
             ticket = cfg.tickets.issue(state)

@@ -4,6 +4,12 @@ RFC 8446 Appendix C.4: a client should not reuse a ticket (reuse lets observers 
 connections), so :meth:`ClientSessionStore.take` removes the ticket it returns. Tickets are
 kept under a :func:`session_key` (server name, port, ALPN offer) and at most seven days,
 whatever lifetime the server announced (§4.6.1).
+
+A ticket records how the server was judged when it was issued: ``verified`` (False for a
+connection made with verification off) and ``trust_fingerprint`` (the verifying config's
+``server_trust_fingerprint()``). A verifying client resumes only tickets verified under the
+same trust, so a ticket never widens trust. Tickets from older files have neither and count
+as unverified.
 """
 
 from __future__ import annotations
@@ -39,6 +45,7 @@ __all__ = [
 ]
 
 _MAX_CERT = (1 << 24) - 1
+_FINGERPRINT_LEN = 32
 
 
 @dataclass(frozen=True, slots=True, kw_only=True, eq=False)
@@ -48,7 +55,9 @@ class ClientTicket:
     ``psk`` never appears in ``repr`` (nor does the ticket, which is long and opaque);
     equality compares the PSK in constant time. ``server_chain`` (optional, DER) is the
     server's certificate chain from the original handshake, for applications that inspect
-    the peer certificate of a resumed connection.
+    the peer certificate of a resumed connection. ``verified`` and ``trust_fingerprint``
+    record how that chain was judged (module docstring); a verified ticket has a 32-byte
+    fingerprint, an unverified one none.
     """
 
     ticket: bytes = field(repr=False)
@@ -61,6 +70,8 @@ class ClientTicket:
     server_name: str | None
     alpn: bytes | None
     server_chain: tuple[bytes, ...] = field(default=(), repr=False)
+    verified: bool = False
+    trust_fingerprint: bytes = field(default=b"", repr=False)
 
     def __post_init__(self) -> None:
         if not isinstance(self.ticket, bytes) or not 1 <= len(self.ticket) <= 0xFFFF:
@@ -82,6 +93,11 @@ class ClientTicket:
         if any(not isinstance(c, bytes) or not 1 <= len(c) <= _MAX_CERT for c in chain):
             raise ValueError("each server_chain certificate must be 1..2^24-1 bytes")
         object.__setattr__(self, "server_chain", chain)
+        if not isinstance(self.verified, bool):
+            raise ValueError("verified must be a bool")
+        wanted = _FINGERPRINT_LEN if self.verified else 0
+        if not isinstance(self.trust_fingerprint, bytes) or len(self.trust_fingerprint) != wanted:
+            raise ValueError("trust_fingerprint must be 32 bytes when verified, else empty")
 
     def _public(self) -> tuple[object, ...]:
         return (
@@ -94,6 +110,8 @@ class ClientTicket:
             self.server_name,
             self.alpn,
             self.server_chain,
+            self.verified,
+            self.trust_fingerprint,
         )
 
     def __eq__(self, other: object) -> bool:
@@ -136,11 +154,14 @@ class ClientTicket:
             "server_name": self.server_name,
             "alpn": None if self.alpn is None else self.alpn.hex(),
             "server_chain": [c.hex() for c in self.server_chain],
+            "verified": self.verified,
+            "trust_fingerprint": self.trust_fingerprint.hex(),
         }
 
     @classmethod
     def from_json(cls, obj: object) -> ClientTicket:
-        """Inverse of :meth:`to_json`; ``ValueError`` (never naming a secret) if malformed."""
+        """Inverse of :meth:`to_json`; ``ValueError`` (never naming a secret) if malformed.
+        An entry without ``verified`` (an older file) loads as an unverified ticket."""
         if not isinstance(obj, dict):
             raise ValueError("ticket entry is not an object")
         try:
@@ -162,6 +183,8 @@ class ClientTicket:
                 server_name=obj.get("server_name"),
                 alpn=None if alpn is None else _unhex(alpn),
                 server_chain=tuple(_unhex(c) for c in chain),
+                verified=obj.get("verified", False),
+                trust_fingerprint=_unhex(obj.get("trust_fingerprint", "")),
             )
         except KeyError as exc:
             raise ValueError(f"ticket entry lacks {exc.args[0]!r}") from None
@@ -278,7 +301,8 @@ class MemorySessionStore:
 
 
 _FILE_FORMAT = "nautilus-tls-sessions"
-_FILE_VERSION = 1
+_FILE_VERSION = 2  # 2 added verified/trust_fingerprint to each ticket
+_READABLE_VERSIONS = (1, 2)  # version 1 tickets load as unverified
 DEFAULT_MAX_FILE_SIZE = 16 * 1024 * 1024
 
 
@@ -349,7 +373,8 @@ class FileSessionStore:
             doc = json.loads(raw)
             if not isinstance(doc, dict) or doc.get("format") != _FILE_FORMAT:
                 raise ValueError("not a session file")
-            if doc.get("version") != _FILE_VERSION:
+            version = doc.get("version")
+            if isinstance(version, bool) or version not in _READABLE_VERSIONS:
                 raise ValueError("unknown session file version")
             sessions = doc.get("sessions")
             if not isinstance(sessions, dict):

@@ -5,7 +5,7 @@ the server's cache (stateful tickets). The encoding is compact, versioned and st
 field has a fixed range, flags are exactly 0 or 1 and nothing may follow the last field, so
 ``encode(decode(b)) == b`` for every ``b`` that decodes::
 
-    uint8   version = 1
+    uint8   version = 2
     uint16  suite
     opaque  psk<1..255>
     uint8   has_alpn;         opaque alpn<1..255>             (when has_alpn == 1)
@@ -15,6 +15,10 @@ field has a fixed range, flags are exactly 0 or 1 and nothing may follow the las
     uint32  lifetime         (seconds, at most 604800)
     uint32  age_add
     uint32  max_early_data
+    opaque  client_auth_binding<0..255>  (ServerConfig.client_auth_binding())
+
+Version 2 added ``client_auth_binding``; a version-1 state does not decode, so its ticket
+falls back to a full handshake.
 """
 
 from __future__ import annotations
@@ -34,7 +38,7 @@ from nautilus_tls.wire.buffer import Reader, Writer
 
 __all__ = ["STATE_VERSION", "ResumptionState"]
 
-STATE_VERSION = 1
+STATE_VERSION = 2
 _DOUBLE = struct.Struct(">d")
 _MAX_CERT = (1 << 24) - 1
 
@@ -46,7 +50,10 @@ class ResumptionState:
     ``psk`` is the per-ticket resumption PSK (``resumption_psk(rms, ticket_nonce)``, derived
     by the caller); it never appears in ``repr``. ``created_at`` is when the server issued
     the ticket (seconds, from the caller's clock); the session is good until
-    ``created_at + lifetime``. Equality compares the PSK in constant time.
+    ``created_at + lifetime``. ``client_auth_binding`` is how the issuing server
+    authenticated clients (its ``client_auth`` mode and client trust store, hashed); a
+    server resumes only tickets bound like itself. Equality compares the PSK in constant
+    time.
     """
 
     psk: bytes = field(repr=False)
@@ -58,6 +65,7 @@ class ResumptionState:
     lifetime: int
     age_add: int
     max_early_data: int = 0
+    client_auth_binding: bytes = b""
 
     def __post_init__(self) -> None:
         # Messages name the field, never its value.
@@ -90,6 +98,8 @@ class ResumptionState:
         check_uint("lifetime", self.lifetime, MAX_TICKET_LIFETIME)
         check_uint("age_add", self.age_add, UINT32_MAX)
         check_uint("max_early_data", self.max_early_data, UINT32_MAX)
+        if not isinstance(self.client_auth_binding, bytes) or len(self.client_auth_binding) > 255:
+            raise ValueError("client_auth_binding must be 0..255 bytes")
 
     # -- equality without timing leaks on the PSK ------------------------------------------
 
@@ -103,6 +113,7 @@ class ResumptionState:
             self.lifetime,
             self.age_add,
             self.max_early_data,
+            self.client_auth_binding,
         )
 
     def __eq__(self, other: object) -> bool:
@@ -151,6 +162,7 @@ class ResumptionState:
         w.uint32(self.lifetime)
         w.uint32(self.age_add)
         w.uint32(self.max_early_data)
+        w.vector(1, self.client_auth_binding)
         return w.getvalue()
 
     @classmethod
@@ -172,6 +184,7 @@ class ResumptionState:
         lifetime = r.uint32()
         age_add = r.uint32()
         max_early_data = r.uint32()
+        client_auth_binding = r.vector(1)
         r.expect_end("resumption state")
         try:
             server_name = None if name_bytes is None else name_bytes.decode("utf-8")
@@ -188,6 +201,7 @@ class ResumptionState:
                 lifetime=lifetime,
                 age_add=age_add,
                 max_early_data=max_early_data,
+                client_auth_binding=client_auth_binding,
             )
         except ValueError as exc:
             # The ValueError messages name fields only, never values.

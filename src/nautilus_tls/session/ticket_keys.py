@@ -20,6 +20,11 @@ stays far below the 2^32 messages AES-GCM allows with random nonces.
 Stateful tickets (:class:`StatefulTickets`) are random identifiers into a bounded server
 cache: nothing secret leaves the server, each ticket works once, but resumption only works
 against the process that issued it.
+
+The server looks a ticket up with ``peek`` (nothing consumed: a ClientHello answered with a
+HelloRetryRequest must not use up the ticket the second ClientHello offers again) and calls
+``consume`` once it actually resumes with it; ``consume`` is atomic, so a stateful ticket
+still resumes at most one connection.
 """
 
 from __future__ import annotations
@@ -363,6 +368,16 @@ class StatelessTickets:
             return None
         return state
 
+    def peek(
+        self, ticket: bytes | bytearray | memoryview, *, now: float | None = None
+    ) -> ResumptionState | None:
+        """As :meth:`redeem` (a stateless ticket is never used up)."""
+        return self.redeem(ticket, now=now)
+
+    def consume(self, ticket: bytes | bytearray | memoryview) -> bool:
+        """Always True: replay protection of stateless tickets is the anti-replay store's."""
+        return True
+
 
 class StatefulTickets:
     """Tickets as random ids into a bounded, in-process cache.
@@ -423,12 +438,31 @@ class StatefulTickets:
         self, ticket: bytes | bytearray | memoryview, *, now: float | None = None
     ) -> ResumptionState | None:
         """The state for ``ticket``, removed from the cache; ``None`` if unknown or expired."""
+        return self._lookup(ticket, now, remove=True)
+
+    def peek(
+        self, ticket: bytes | bytearray | memoryview, *, now: float | None = None
+    ) -> ResumptionState | None:
+        """The state for ``ticket``, left in the cache; ``None`` if unknown or expired."""
+        return self._lookup(ticket, now, remove=False)
+
+    def consume(self, ticket: bytes | bytearray | memoryview) -> bool:
+        """Remove ``ticket``'s entry; False when it is gone (another connection took it)."""
+        if not isinstance(ticket, bytes | bytearray | memoryview):
+            return False
+        with self._lock:
+            return self._entries.pop(bytes(ticket), None) is not None
+
+    def _lookup(
+        self, ticket: bytes | bytearray | memoryview, now: float | None, *, remove: bool
+    ) -> ResumptionState | None:
         if not isinstance(ticket, bytes | bytearray | memoryview):
             return None
         if len(ticket) != STATEFUL_TICKET_ID_LEN:
             return None
+        key = bytes(ticket)
         with self._lock:
-            state = self._entries.pop(bytes(ticket), None)
+            state = self._entries.pop(key, None) if remove else self._entries.get(key)
         if state is None or state.is_expired(self._clock() if now is None else now):
             return None
         return state
