@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 
 from nautilus_tls.config import CertifiedKey, ClientConfig, ServerConfig
-from nautilus_tls.crypto.certgen import make_ca, make_leaf, write_pem_bundle
 from nautilus_tls.crypto.x509 import TrustStore
+from nautilus_tls.tools.certgen import make_ca, make_leaf, write_pem_bundle
 
 TEST_NAMES = ["localhost", "127.0.0.1", "::1"]
 

@@ -7,9 +7,9 @@ from functools import cache
 
 from nautilus_tls.config import CertifiedKey, ClientConfig, ServerConfig
 from nautilus_tls.connection import ClientConnection, Connection, ServerConnection
-from nautilus_tls.crypto.certgen import ca_alg_for, make_ca, make_leaf
 from nautilus_tls.crypto.x509 import TrustStore
 from nautilus_tls.events import Event
+from nautilus_tls.tools.certgen import ca_alg_for, make_ca, make_leaf
 
 
 @dataclass(frozen=True)

@@ -12,7 +12,7 @@ from conftest import TestPki
 from test_cli import connect_json, serve
 
 from nautilus_tls.cli import main
-from nautilus_tls.crypto.certgen import cert_to_pem
+from nautilus_tls.tools.certgen import cert_to_pem
 
 
 def test_session_file_resumes_and_sends_early_data(

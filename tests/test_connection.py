@@ -324,7 +324,7 @@ def test_server_picks_the_certificate_by_sni() -> None:
 
     ecdsa, mldsa = pki("ecdsa-p256"), pki("mldsa65")
     from nautilus_tls.config import CertifiedKey
-    from nautilus_tls.crypto.certgen import make_leaf
+    from nautilus_tls.tools.certgen import make_leaf
 
     other_der, other_key = make_leaf(mldsa.ca_der, _ca_key("mldsa65"), "mldsa65", ["other.test"])
     scfg = ServerConfig(

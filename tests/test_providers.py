@@ -18,8 +18,7 @@ from pairs import client_config, drain, handshake, pump, server_config
 
 from nautilus_tls import cli
 from nautilus_tls.config import CertifiedKey, ClientConfig, ServerConfig
-from nautilus_tls.crypto import catalog, pqclean
-from nautilus_tls.crypto.certgen import make_ca
+from nautilus_tls.crypto import pqclean
 from nautilus_tls.crypto.kem import EcdhKem, HybridKem, PrimitiveKem, PrivateGroup
 from nautilus_tls.crypto.provider import (
     DEFAULT_PROVIDER,
@@ -35,6 +34,8 @@ from nautilus_tls.crypto.x509 import TrustStore
 from nautilus_tls.errors import AlertDescription, ConfigError
 from nautilus_tls.events import DataReceived
 from nautilus_tls.session_info import SessionInfo
+from nautilus_tls.tools import catalog
+from nautilus_tls.tools.certgen import make_ca
 from nautilus_tls.wire.enums import CipherSuite, NamedGroup
 
 pytest.importorskip("pqcrypto", reason="the pq extra (pqcrypto) is not installed")

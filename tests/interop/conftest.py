@@ -9,7 +9,7 @@ import pytest
 from interop.matrix import Env
 from interop.node_peer import require_node
 
-from nautilus_tls.crypto.certgen import write_pem_bundle
+from nautilus_tls.tools.certgen import write_pem_bundle
 
 CERT_NAMES = ["localhost", "127.0.0.1", "::1"]
 

@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal, Protocol
 
-from nautilus_tls.crypto.certgen import write_pem_bundle
+from nautilus_tls.tools.certgen import write_pem_bundle
 
 Role = Literal["client", "server"]
 
