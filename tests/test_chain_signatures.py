@@ -10,10 +10,11 @@ import contextlib
 import datetime
 
 import pytest
+from certificates import pki
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
-from pairs import handshake, pki, pump
+from pairs import handshake, pump
 
 from nautilus_tls.config import CertifiedKey, ClientConfig, ServerConfig
 from nautilus_tls.connection import ClientConnection, ServerConnection

@@ -8,7 +8,7 @@ import stat
 from pathlib import Path
 
 import pytest
-from conftest import TestPki
+from certificates import Pki
 from test_cli import connect_json, serve
 
 from nautilus_tls.cli import main
@@ -69,7 +69,7 @@ def test_ticket_keys_needs_a_store(capsys: pytest.CaptureFixture[str]) -> None:
 
 def test_rejects_insecure_ticket_when_connect_verifies(
     tls_pem_dir: dict[str, Path],
-    other_pki: TestPki,
+    other_pki: Pki,
     tmp_path: Path,
     capsys: pytest.CaptureFixture[str],
 ) -> None:

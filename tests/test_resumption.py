@@ -7,7 +7,8 @@ import time
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from pairs import ca_key, client_config, drain, pki, pump, server_config
+from certificates import ca_key, pki
+from pairs import client_config, drain, pump, server_config
 
 from nautilus_tls.config import CertifiedKey, ClientConfig, ServerConfig
 from nautilus_tls.connection import ClientConnection, ServerConnection

@@ -16,8 +16,9 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
+from certificates import CLIENT_NAME, pki
 from handshake.test_violations import ch_record, client_hello, drop, replace, with_extensions
-from pairs import client_config, drain, handshake, pki, pump, server_config
+from pairs import client_config, drain, handshake, pump, server_config
 
 from nautilus_tls.config import ClientConfig, ServerConfig
 from nautilus_tls.connection import ClientConnection, Connection, ServerConnection
@@ -1147,7 +1148,7 @@ def test_server_rejects_client_certificate_with_malformed_subject() -> None:
     ccfg, scfg = mtls()
     f = client_flight(ccfg, scfg)
     der = pki().client.chain[0]
-    name = b"client.test"
+    name = CLIENT_NAME.encode()
     i = der.index(name)  # the subject's common name: the first occurrence
     bad = der[: i - 2] + b"\x01" + der[i - 1 :]  # its UTF8String tag becomes BOOLEAN
     forged = Certificate(certificate_list=(CertificateEntry(bad),)).encode()
