@@ -1,7 +1,7 @@
 """Certificates for the benchmark, written once per run as PEM files every peer can load.
 
 Each key algorithm gets a CA and a server leaf for ``localhost`` and 127.0.0.1 (see
-:func:`nautilus_tls.crypto.certgen.write_pem_bundle`). Node and Python's ssl read the files;
+:func:`nautilus_tls.tools.certgen.write_pem_bundle`). Node and Python's ssl read the files;
 Nautilus loads them with :meth:`CertifiedKey.from_files`; tlslite-ng parses the PEM.
 """
 
@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from nautilus_tls.crypto.certgen import write_pem_bundle
+from nautilus_tls.tools.certgen import write_pem_bundle
 from nautilus_tls.wire.enums import NamedGroup
 
 SERVER_NAME = "localhost"

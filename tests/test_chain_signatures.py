@@ -10,14 +10,14 @@ import contextlib
 import datetime
 
 import pytest
+from certificates import pki
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
-from pairs import handshake, pki, pump
+from pairs import handshake, pump
 
 from nautilus_tls.config import CertifiedKey, ClientConfig, ServerConfig
 from nautilus_tls.connection import ClientConnection, ServerConnection
-from nautilus_tls.crypto.certgen import make_ca, make_leaf
 from nautilus_tls.crypto.transcript import Transcript
 from nautilus_tls.crypto.x509 import (
     TrustStore,
@@ -26,6 +26,7 @@ from nautilus_tls.crypto.x509 import (
 )
 from nautilus_tls.errors import AlertDescription, BadCertificate, ProtocolError
 from nautilus_tls.handshake import server as server_handshake
+from nautilus_tls.tools.certgen import make_ca, make_leaf
 from nautilus_tls.wire import extensions as ext
 from nautilus_tls.wire.enums import ExtensionType, SignatureScheme
 from nautilus_tls.wire.messages import CertificateRequest

@@ -8,11 +8,11 @@ import stat
 from pathlib import Path
 
 import pytest
-from conftest import TestPki
+from certificates import Pki
 from test_cli import connect_json, serve
 
 from nautilus_tls.cli import main
-from nautilus_tls.crypto.certgen import cert_to_pem
+from nautilus_tls.tools.certgen import cert_to_pem
 
 
 def test_session_file_resumes_and_sends_early_data(
@@ -69,7 +69,7 @@ def test_ticket_keys_needs_a_store(capsys: pytest.CaptureFixture[str]) -> None:
 
 def test_rejects_insecure_ticket_when_connect_verifies(
     tls_pem_dir: dict[str, Path],
-    other_pki: TestPki,
+    other_pki: Pki,
     tmp_path: Path,
     capsys: pytest.CaptureFixture[str],
 ) -> None:

@@ -5,7 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from pairs import client_config, drain, handshake, pki, pump, server_config
+from certificates import CLIENT_NAME, pki
+from pairs import client_config, drain, handshake, pump, server_config
 
 from nautilus_tls.config import CertifiedKey, ClientConfig, ServerConfig
 from nautilus_tls.connection import ClientConnection, ServerConnection
@@ -190,7 +191,7 @@ def test_mutual_tls_required_and_provided() -> None:
     assert server.info is not None
     assert (
         server.info.peer_certificate_subject is not None
-        and "client.test" in server.info.peer_certificate_subject
+        and CLIENT_NAME in server.info.peer_certificate_subject
     )
     assert server.info.client_certificate_scheme == "mldsa65"
 
@@ -324,7 +325,7 @@ def test_server_picks_the_certificate_by_sni() -> None:
 
     ecdsa, mldsa = pki("ecdsa-p256"), pki("mldsa65")
     from nautilus_tls.config import CertifiedKey
-    from nautilus_tls.crypto.certgen import make_leaf
+    from nautilus_tls.tools.certgen import make_leaf
 
     other_der, other_key = make_leaf(mldsa.ca_der, _ca_key("mldsa65"), "mldsa65", ["other.test"])
     scfg = ServerConfig(
@@ -341,7 +342,7 @@ def test_server_picks_the_certificate_by_sni() -> None:
 
 
 def _ca_key(alg: str) -> object:
-    from pairs import ca_key
+    from certificates import ca_key
 
     return ca_key(alg)
 

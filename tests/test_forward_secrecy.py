@@ -11,7 +11,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from pairs import client_config, drain, pki, server_config
+from certificates import pki
+from pairs import client_config, drain, server_config
 
 from nautilus_tls.connection import ClientConnection, Connection, ServerConnection
 from nautilus_tls.crypto.keyschedule import KeySchedule

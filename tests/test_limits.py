@@ -18,8 +18,8 @@ from collections.abc import AsyncIterator, Awaitable
 from typing import Any, TypeVar
 
 import pytest
-from conftest import TestPki
-from pairs import client_config, handshake, pki, server_config
+from certificates import Pki, pki
+from pairs import client_config, handshake, server_config
 
 from nautilus_tls import defaults
 from nautilus_tls.aio import TLSReader, TLSWriter, connect, start_server
@@ -41,7 +41,7 @@ def run(coro: Awaitable[T]) -> T:
     return asyncio.run(bounded())
 
 
-def client_hello_bytes(pki_: TestPki) -> bytes:
+def client_hello_bytes(pki_: Pki) -> bytes:
     client = ClientConnection(pki_.client_config(), "localhost")
     client.start()
     return client.data_to_send()
@@ -196,7 +196,7 @@ def test_chain_length_limit_above_the_default_is_honoured() -> None:
 # --- handshake timeout in the adapters ----------------------------------------------------------
 
 
-def test_asyncio_server_cuts_a_dribbling_client_at_the_handshake_timeout(tls_pki: TestPki) -> None:
+def test_asyncio_server_cuts_a_dribbling_client_at_the_handshake_timeout(tls_pki: Pki) -> None:
     """One byte every 50 ms keeps the socket busy but must not extend the deadline."""
 
     async def main() -> float:
@@ -229,7 +229,7 @@ def test_asyncio_server_cuts_a_dribbling_client_at_the_handshake_timeout(tls_pki
 
 
 def test_blocking_listener_cuts_a_dribbling_client_at_the_handshake_timeout(
-    tls_pki: TestPki,
+    tls_pki: Pki,
 ) -> None:
     hello = client_hello_bytes(tls_pki)
     errors: list[BaseException] = []
@@ -264,7 +264,7 @@ def test_blocking_listener_cuts_a_dribbling_client_at_the_handshake_timeout(
 # --- buffered plaintext and backpressure ---------------------------------------------------------
 
 
-def test_asyncio_reader_that_stops_reading_makes_the_writer_wait(tls_pki: TestPki) -> None:
+def test_asyncio_reader_that_stops_reading_makes_the_writer_wait(tls_pki: Pki) -> None:
     """The server's handler reads nothing; the client keeps writing. The server holds at most
     max_buffered_plaintext (plus one socket read) and the client's drain() blocks."""
     limit = 64 * 1024
@@ -321,7 +321,7 @@ def test_asyncio_reader_that_stops_reading_makes_the_writer_wait(tls_pki: TestPk
     run(main())
 
 
-def test_asyncio_writer_waits_for_a_client_that_does_not_read(tls_pki: TestPki) -> None:
+def test_asyncio_writer_waits_for_a_client_that_does_not_read(tls_pki: Pki) -> None:
     """The server writes to a client that reads nothing: drain() blocks; the transport's
     buffer stays near its high-water mark instead of growing."""
     state: dict[str, Any] = {}
@@ -357,7 +357,7 @@ def test_asyncio_writer_waits_for_a_client_that_does_not_read(tls_pki: TestPki) 
     run(main())
 
 
-def test_blocking_writer_waits_for_a_reader_that_does_not_read(tls_pki: TestPki) -> None:
+def test_blocking_writer_waits_for_a_reader_that_does_not_read(tls_pki: Pki) -> None:
     done = threading.Event()
     sent_all = threading.Event()
     with TLSListener("127.0.0.1", 0, tls_pki.server_config()) as listener:
@@ -393,7 +393,7 @@ def test_blocking_writer_waits_for_a_reader_that_does_not_read(tls_pki: TestPki)
 # --- concurrent handshakes per server -------------------------------------------------------------
 
 
-def test_asyncio_server_limits_concurrent_handshakes(tls_pki: TestPki) -> None:
+def test_asyncio_server_limits_concurrent_handshakes(tls_pki: Pki) -> None:
     """Two slots: two stalled sockets hold them, a real client waits, one more stalled socket
     waits too, and the next connection is refused. Freeing a slot lets the client through."""
 
@@ -438,7 +438,7 @@ def test_asyncio_server_limits_concurrent_handshakes(tls_pki: TestPki) -> None:
     run(main())
 
 
-def test_blocking_reader_holds_at_most_max_buffered_plaintext(tls_pki: TestPki) -> None:
+def test_blocking_reader_holds_at_most_max_buffered_plaintext(tls_pki: Pki) -> None:
     limit = 4096
     total = 1 << 20
     with TLSListener("127.0.0.1", 0, tls_pki.server_config()) as listener:
@@ -474,7 +474,7 @@ async def _echo_line(reader: TLSReader, writer: TLSWriter) -> None:
     await writer.drain()
 
 
-async def _echo_through(tls_pki: TestPki, port: int) -> None:
+async def _echo_through(tls_pki: Pki, port: int) -> None:
     """A real client completes a handshake and gets its line back, within TIMEOUT."""
     reader, writer = await asyncio.wait_for(
         connect("127.0.0.1", port, config=tls_pki.client_config(), server_name="localhost"),
@@ -502,7 +502,7 @@ async def _closed_by_server(reader: asyncio.StreamReader) -> bool:
     return True
 
 
-def test_asyncio_idle_sockets_take_no_handshake_slot(tls_pki: TestPki) -> None:
+def test_asyncio_idle_sockets_take_no_handshake_slot(tls_pki: Pki) -> None:
     """Eight sockets that never send a byte do not lock out a server whose limit is four."""
 
     async def main() -> None:
@@ -517,7 +517,7 @@ def test_asyncio_idle_sockets_take_no_handshake_slot(tls_pki: TestPki) -> None:
     run(main())
 
 
-def test_asyncio_server_closes_a_socket_that_sends_nothing(tls_pki: TestPki) -> None:
+def test_asyncio_server_closes_a_socket_that_sends_nothing(tls_pki: Pki) -> None:
     async def main() -> None:
         cfg = tls_pki.server_config(first_byte_timeout=0.3, handshake_timeout=8.0)
         async with _echo_server(cfg) as port:
@@ -530,7 +530,7 @@ def test_asyncio_server_closes_a_socket_that_sends_nothing(tls_pki: TestPki) -> 
     run(main())
 
 
-def test_asyncio_server_limits_unfinished_handshakes_per_address(tls_pki: TestPki) -> None:
+def test_asyncio_server_limits_unfinished_handshakes_per_address(tls_pki: Pki) -> None:
     async def main() -> None:
         cfg = tls_pki.server_config(max_handshakes_per_address=2, handshake_timeout=5.0)
         async with _echo_server(cfg) as port:

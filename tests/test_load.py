@@ -26,8 +26,8 @@ import pytest
 from nautilus_tls.aio import connect
 from nautilus_tls.config import ClientConfig
 from nautilus_tls.connection import ClientConnection
-from nautilus_tls.crypto.certgen import write_pem_bundle
 from nautilus_tls.crypto.x509 import TrustStore
+from nautilus_tls.tools.certgen import write_pem_bundle
 from nautilus_tls.wire.enums import NamedGroup
 
 pytestmark = pytest.mark.load

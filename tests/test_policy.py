@@ -4,7 +4,8 @@ path, with the exact alert both sides see and the exact message the refusing sid
 from __future__ import annotations
 
 import pytest
-from pairs import client_config, handshake, pki, server_config
+from certificates import pki
+from pairs import client_config, handshake, server_config
 
 from nautilus_tls import cli, defaults
 from nautilus_tls.config import ClientConfig, ServerConfig

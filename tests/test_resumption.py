@@ -7,16 +7,17 @@ import time
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from pairs import ca_key, client_config, drain, pki, pump, server_config
+from certificates import ca_key, pki
+from pairs import client_config, drain, pump, server_config
 
 from nautilus_tls.config import CertifiedKey, ClientConfig, ServerConfig
 from nautilus_tls.connection import ClientConnection, ServerConnection
-from nautilus_tls.crypto.certgen import make_leaf
 from nautilus_tls.crypto.x509 import TrustStore
 from nautilus_tls.errors import AlertDescription, ProtocolError
 from nautilus_tls.events import DataReceived, EarlyDataReceived, SessionTicketReceived
 from nautilus_tls.session.client_store import MemorySessionStore
 from nautilus_tls.session.ticket_keys import StatefulTickets, StatelessTickets, TicketKeyManager
+from nautilus_tls.tools.certgen import make_leaf
 from nautilus_tls.wire import extensions as ext
 from nautilus_tls.wire.enums import (
     CipherSuite,

@@ -28,9 +28,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import TestPki
+from certificates import Pki, pki
 from cryptography.hazmat.primitives import serialization
-from pairs import client_config, drain, pki, pump, server_config
+from pairs import client_config, drain, pump, server_config
 from pairs import handshake as pair_handshake
 
 from nautilus_tls.aio import connect, start_server
@@ -277,7 +277,7 @@ def test_error_messages_show_no_secret(world: World) -> None:
 
 
 def test_logs_at_debug_show_no_secret(
-    world: World, tls_pki: TestPki, other_pki: TestPki, caplog: pytest.LogCaptureFixture
+    world: World, tls_pki: Pki, other_pki: Pki, caplog: pytest.LogCaptureFixture
 ) -> None:
     caplog.set_level(logging.DEBUG)
     secrets = world.secrets

@@ -43,13 +43,13 @@ from typing import Any, TextIO
 from nautilus_tls import cli_sessions
 from nautilus_tls.aio import TLSReader, TLSWriter, connect, start_server
 from nautilus_tls.config import CertifiedKey, ClientConfig, ServerConfig
-from nautilus_tls.crypto import catalog
-from nautilus_tls.crypto.certgen import ALGORITHMS, write_pem_bundle
 from nautilus_tls.crypto.x509 import X509_PROFILES, TrustStore, subject_of
-from nautilus_tls.demo import run_demo
 from nautilus_tls.errors import ConfigError, MissingCloseNotify, ProtocolError, TLSError
 from nautilus_tls.policy import PRESETS, Kind, codes_for_names
 from nautilus_tls.session_info import SessionInfo
+from nautilus_tls.tools import catalog
+from nautilus_tls.tools.certgen import ALGORITHMS, write_pem_bundle
+from nautilus_tls.tools.demo import run_demo
 
 __all__ = ["build_parser", "main"]
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from typing import Final
 
+from nautilus_tls.wire import limits as wire_limits
 from nautilus_tls.wire.enums import CipherSuite, NamedGroup, SignatureScheme
 
 # Key exchange: hybrid post-quantum first, classical accepted for compatibility.
@@ -79,10 +80,8 @@ MAX_CERTIFICATE_CHAIN_SIZE = 192 * 1024
 # Handshake bytes a peer may send before the handshake completes (all its messages
 # together: both ClientHellos, certificates...); bounds the work one handshake can cost.
 MAX_HANDSHAKE_BYTES = 1024 * 1024
-# Code points in one list a peer sends (cipher suites, groups, signature schemes, versions,
-# key shares): a longer list is refused with decode_error before it is decoded. Real clients
-# send a few dozen; 32,000 unknown ones would only cost CPU before authentication.
-MAX_LIST_ENTRIES = 1024
+# Code points in one list a peer sends: defined next to the decoders (wire/limits.py).
+MAX_LIST_ENTRIES = wire_limits.MAX_LIST_ENTRIES
 # A refusal message names at most this many of the peer's offers ("... and 970 more").
 MAX_NAMES_IN_ERRORS = 16
 # Servers (asyncio adapter): handshakes in progress at once. More connections wait, reading

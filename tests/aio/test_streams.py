@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import pytest
-from conftest import TestPki
+from certificates import Pki
 from loopback import python_ssl_server
 
 from nautilus_tls import defaults
@@ -46,12 +46,12 @@ async def echo(reader: TLSReader, writer: TLSWriter) -> None:
         await writer.drain()
 
 
-async def serve(handler: Handler, pki: TestPki, **kw: Any) -> tuple[asyncio.Server, int]:
+async def serve(handler: Handler, pki: Pki, **kw: Any) -> tuple[asyncio.Server, int]:
     server = await start_server(handler, "127.0.0.1", 0, config=pki.server_config(**kw))
     return server, server.sockets[0].getsockname()[1]
 
 
-async def open_client(port: int, pki: TestPki, **kw: Any) -> tuple[TLSReader, TLSWriter]:
+async def open_client(port: int, pki: Pki, **kw: Any) -> tuple[TLSReader, TLSWriter]:
     return await asyncio.wait_for(
         connect("127.0.0.1", port, config=pki.client_config(**kw), server_name="localhost"), TIMEOUT
     )
@@ -62,7 +62,7 @@ async def stop(server: asyncio.Server) -> None:
     await asyncio.wait_for(server.wait_closed(), TIMEOUT)
 
 
-def test_handshake_negotiates_hybrid_pq_and_echoes(tls_pki: TestPki) -> None:
+def test_handshake_negotiates_hybrid_pq_and_echoes(tls_pki: Pki) -> None:
     async def main() -> None:
         server, port = await serve(echo, tls_pki)
         reader, writer = await open_client(port, tls_pki)
@@ -88,7 +88,7 @@ def test_handshake_negotiates_hybrid_pq_and_echoes(tls_pki: TestPki) -> None:
     run(main())
 
 
-def test_key_update_both_directions_and_exporters_agree(tls_pki: TestPki) -> None:
+def test_key_update_both_directions_and_exporters_agree(tls_pki: Pki) -> None:
     async def main() -> None:
         server_writer: asyncio.Future[TLSWriter] = asyncio.get_running_loop().create_future()
 
@@ -115,7 +115,7 @@ def test_key_update_both_directions_and_exporters_agree(tls_pki: TestPki) -> Non
     run(main())
 
 
-def test_clean_close_reads_as_empty_bytes(tls_pki: TestPki) -> None:
+def test_clean_close_reads_as_empty_bytes(tls_pki: Pki) -> None:
     async def handler(reader: TLSReader, writer: TLSWriter) -> None:
         writer.write(b"bye")
         writer.close()
@@ -135,7 +135,7 @@ def test_clean_close_reads_as_empty_bytes(tls_pki: TestPki) -> None:
     run(main())
 
 
-def test_eof_without_close_notify_raises_truncation(tls_pki: TestPki) -> None:
+def test_eof_without_close_notify_raises_truncation(tls_pki: Pki) -> None:
     async def handler(reader: TLSReader, writer: TLSWriter) -> None:
         writer.write(b"partial")
         await writer.drain()
@@ -155,7 +155,7 @@ def test_eof_without_close_notify_raises_truncation(tls_pki: TestPki) -> None:
     run(main())
 
 
-def test_half_close_lets_the_server_answer_after_close_notify(tls_pki: TestPki) -> None:
+def test_half_close_lets_the_server_answer_after_close_notify(tls_pki: Pki) -> None:
     async def handler(reader: TLSReader, writer: TLSWriter) -> None:
         request = await reader.read()  # until the client's close_notify
         writer.write(b"got " + request)
@@ -173,7 +173,7 @@ def test_half_close_lets_the_server_answer_after_close_notify(tls_pki: TestPki) 
 
 
 def test_rejects_server_from_unknown_ca(
-    tls_pki: TestPki, other_pki: TestPki, caplog: pytest.LogCaptureFixture
+    tls_pki: Pki, other_pki: Pki, caplog: pytest.LogCaptureFixture
 ) -> None:
     async def main() -> None:
         server, port = await serve(echo, tls_pki)
@@ -191,7 +191,7 @@ def test_rejects_server_from_unknown_ca(
         run(main())
 
 
-def test_rejects_wrong_server_name(tls_pki: TestPki) -> None:
+def test_rejects_wrong_server_name(tls_pki: Pki) -> None:
     async def main() -> None:
         server, port = await serve(echo, tls_pki)
         with pytest.raises(BadCertificate):
@@ -206,7 +206,7 @@ def test_rejects_wrong_server_name(tls_pki: TestPki) -> None:
     run(main())
 
 
-def test_server_name_defaults_to_host(tls_pki: TestPki) -> None:
+def test_server_name_defaults_to_host(tls_pki: Pki) -> None:
     async def main() -> None:
         server, port = await serve(echo, tls_pki)
         _reader, writer = await asyncio.wait_for(
@@ -221,7 +221,7 @@ def test_server_name_defaults_to_host(tls_pki: TestPki) -> None:
 
 
 def test_failed_server_handshake_is_logged_without_running_handler(
-    tls_pki: TestPki, other_pki: TestPki, caplog: pytest.LogCaptureFixture
+    tls_pki: Pki, other_pki: Pki, caplog: pytest.LogCaptureFixture
 ) -> None:
     calls: list[str] = []
 
@@ -248,7 +248,7 @@ def test_failed_server_handshake_is_logged_without_running_handler(
     )
 
 
-def test_mutual_tls_reports_client_certificate(tls_pki: TestPki) -> None:
+def test_mutual_tls_reports_client_certificate(tls_pki: Pki) -> None:
     async def handler(reader: TLSReader, writer: TLSWriter) -> None:
         writer.write((writer.info.peer_certificate_subject or "none").encode())
 
@@ -265,7 +265,7 @@ def test_mutual_tls_reports_client_certificate(tls_pki: TestPki) -> None:
     run(main())
 
 
-def test_client_handshake_timeout(tls_pki: TestPki) -> None:
+def test_client_handshake_timeout(tls_pki: Pki) -> None:
     async def silent(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         await reader.read()  # never answers the ClientHello
         writer.close()
@@ -291,7 +291,7 @@ def test_client_handshake_timeout(tls_pki: TestPki) -> None:
     run(main())
 
 
-def test_server_closes_a_silent_client_after_the_handshake_timeout(tls_pki: TestPki) -> None:
+def test_server_closes_a_silent_client_after_the_handshake_timeout(tls_pki: Pki) -> None:
     async def main() -> None:
         server, port = await serve(echo, tls_pki, handshake_timeout=0.3)
         reader, writer = await asyncio.open_connection("127.0.0.1", port)
@@ -302,7 +302,7 @@ def test_server_closes_a_silent_client_after_the_handshake_timeout(tls_pki: Test
     run(main())
 
 
-def test_garbage_from_client_gets_an_alert_and_a_close(tls_pki: TestPki) -> None:
+def test_garbage_from_client_gets_an_alert_and_a_close(tls_pki: Pki) -> None:
     async def main() -> None:
         server, port = await serve(echo, tls_pki)
         reader, writer = await asyncio.open_connection("127.0.0.1", port)
@@ -315,7 +315,7 @@ def test_garbage_from_client_gets_an_alert_and_a_close(tls_pki: TestPki) -> None
     run(main())
 
 
-def test_backpressure_pauses_reading_and_resumes(tls_pki: TestPki) -> None:
+def test_backpressure_pauses_reading_and_resumes(tls_pki: Pki) -> None:
     total = 4 * defaults.MAX_BUFFERED_PLAINTEXT
 
     async def handler(reader: TLSReader, writer: TLSWriter) -> None:
@@ -350,7 +350,7 @@ def test_backpressure_pauses_reading_and_resumes(tls_pki: TestPki) -> None:
     run(main())
 
 
-def test_readuntil_limit_and_readline_value_error(tls_pki: TestPki) -> None:
+def test_readuntil_limit_and_readline_value_error(tls_pki: Pki) -> None:
     async def handler(reader: TLSReader, writer: TLSWriter) -> None:
         writer.write(b"y" * (defaults.MAX_BUFFERED_PLAINTEXT + 10))
         await writer.drain()
@@ -367,7 +367,7 @@ def test_readuntil_limit_and_readline_value_error(tls_pki: TestPki) -> None:
     run(main())
 
 
-def test_async_line_iteration(tls_pki: TestPki) -> None:
+def test_async_line_iteration(tls_pki: Pki) -> None:
     async def handler(reader: TLSReader, writer: TLSWriter) -> None:
         writer.write(b"a\nb\nc")
 
@@ -382,7 +382,7 @@ def test_async_line_iteration(tls_pki: TestPki) -> None:
     run(main())
 
 
-def test_handler_exception_aborts_the_connection(tls_pki: TestPki) -> None:
+def test_handler_exception_aborts_the_connection(tls_pki: Pki) -> None:
     async def handler(reader: TLSReader, writer: TLSWriter) -> None:
         raise RuntimeError("handler bug")
 
@@ -402,7 +402,7 @@ def test_handler_exception_aborts_the_connection(tls_pki: TestPki) -> None:
     run(main())
 
 
-def test_rejects_ssl_argument(tls_pki: TestPki) -> None:
+def test_rejects_ssl_argument(tls_pki: Pki) -> None:
     async def main() -> None:
         with pytest.raises(ConfigError):
             await connect("127.0.0.1", 1, config=tls_pki.client_config(), ssl=True)
@@ -410,7 +410,7 @@ def test_rejects_ssl_argument(tls_pki: TestPki) -> None:
     run(main())
 
 
-def test_alpn_is_negotiated(tls_pki: TestPki) -> None:
+def test_alpn_is_negotiated(tls_pki: Pki) -> None:
     async def main() -> None:
         server, port = await serve(echo, tls_pki, alpn_protocols=(b"h2", b"http/1.1"))
         _reader, writer = await open_client(port, tls_pki, alpn_protocols=(b"http/1.1",))
@@ -470,7 +470,7 @@ def test_ragged_eof_allow_ends_reading_cleanly(openssl_pki: Path) -> None:
     run(main())
 
 
-def test_close_does_not_raise_when_the_peer_has_already_left(tls_pki: TestPki) -> None:
+def test_close_does_not_raise_when_the_peer_has_already_left(tls_pki: Pki) -> None:
     async def main() -> None:
         server, port = await serve(echo, tls_pki)
         _reader, writer = await open_client(port, tls_pki)

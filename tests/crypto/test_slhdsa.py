@@ -10,7 +10,6 @@ import pytest
 
 from nautilus_tls.config import CertifiedKey
 from nautilus_tls.crypto import pqclean, slhdsa
-from nautilus_tls.crypto.certgen import make_ca, make_leaf
 from nautilus_tls.crypto.provider import DEFAULT_PROVIDER, CryptoProvider, signature_scheme_entry
 from nautilus_tls.crypto.signatures import (
     PrivateSignatureScheme,
@@ -19,6 +18,7 @@ from nautilus_tls.crypto.signatures import (
 )
 from nautilus_tls.crypto.x509 import TrustStore, verify_server_chain
 from nautilus_tls.errors import AlertDescription, BadCertificate, ConfigError, PeerMisbehaved
+from nautilus_tls.tools.certgen import make_ca, make_leaf
 from nautilus_tls.wire.enums import SignatureScheme
 
 pytest.importorskip("pqcrypto", reason="the pq extra (pqcrypto) is not installed")

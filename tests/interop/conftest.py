@@ -1,4 +1,4 @@
-"""Fixtures for tests against real peers: the Node 24 binary and development certificates."""
+"""Fixtures for tests against real peers: the Node 24 binary and the test PKI as PEM files."""
 
 from __future__ import annotations
 
@@ -6,12 +6,9 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from certificates import write_pem_files
 from interop.matrix import Env
 from interop.node_peer import require_node
-
-from nautilus_tls.crypto.certgen import write_pem_bundle
-
-CERT_NAMES = ["localhost", "127.0.0.1", "::1"]
 
 
 @pytest.fixture(scope="session")
@@ -27,7 +24,7 @@ def pem_bundle(tmp_path_factory: pytest.TempPathFactory) -> Callable[[str], dict
 
     def get(alg: str) -> dict[str, Path]:
         if alg not in made:
-            made[alg] = write_pem_bundle(tmp_path_factory.mktemp(f"certs-{alg}"), alg, CERT_NAMES)
+            made[alg] = write_pem_files(tmp_path_factory.mktemp(f"certs-{alg}"), alg)
         return made[alg]
 
     return get

@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal, Protocol
 
-from nautilus_tls.crypto.certgen import write_pem_bundle
+from certificates import CLIENT_NAME, write_pem_files
 
 Role = Literal["client", "server"]
 
@@ -88,8 +88,7 @@ SCHEMES: tuple[str, ...] = (
     "rsa_pss_pss_sha256",
 )
 EXPORTER_LABEL = "EXPERIMENTAL-nautilus"
-CERT_NAMES = ["localhost", "127.0.0.1", "::1"]
-CLIENT_CN = "client.nautilus.test"
+CLIENT_CN = CLIENT_NAME
 CASE_TIMEOUT = 60.0
 """Seconds one case may take, whatever it waits for (each wait inside is bounded too)."""
 
@@ -248,7 +247,7 @@ class Env:
         out = self.root / f"certs-{alg}"
         if alg == "rsa-pss":
             return _rsa_pss_bundle(self.bundle_unlocked("rsa2048"), out)
-        paths = write_pem_bundle(out, alg, CERT_NAMES)
+        paths = write_pem_files(out, alg)
         return Bundle(
             alg=alg,
             ca_pem=paths["ca_pem"],

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from interop.node_peer import NodeServer, run_client
 
-from nautilus_tls.crypto.certgen import ALGORITHMS, CLIENT_NAME
+from nautilus_tls.tools.certgen import ALGORITHMS, CLIENT_NAME
 
 pytestmark = pytest.mark.interop
 

@@ -121,7 +121,7 @@ def test_header_is_the_received_header() -> None:
     r = d.next_record()
     assert isinstance(r, Record)
     assert r.header() == wire[:5]
-    ct, version, fragment = r  # still unpacks as the INTERNALS.md 3-tuple
+    ct, version, fragment = r  # still unpacks as (content type, version, fragment)
     assert (ct, version, bytes(fragment)) == (HANDSHAKE, 0x0301, b"hi")
 
 

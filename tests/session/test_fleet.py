@@ -23,12 +23,12 @@ from session.helpers import RedisServer
 
 from nautilus_tls.config import CertifiedKey, ClientConfig, ServerConfig
 from nautilus_tls.connection import ClientConnection, Connection, ServerConnection
-from nautilus_tls.crypto.certgen import write_pem_bundle
 from nautilus_tls.crypto.x509 import TrustStore
 from nautilus_tls.events import DataReceived, EarlyDataReceived
 from nautilus_tls.session.client_store import MemorySessionStore
 from nautilus_tls.session.redis_store import RedisAntiReplay, RedisTicketKeyStore
 from nautilus_tls.session.ticket_keys import StatelessTickets, TicketKeyManager
+from nautilus_tls.tools.certgen import write_pem_bundle
 
 DEADLINE = 20.0
 SESSION_KEY = "fleet.example"  # both servers stand behind one name, as behind a load balancer

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import TestPki
+from certificates import Pki
 from loopback import python_ssl_server
 
 from nautilus_tls.config import ClientConfig
@@ -57,7 +57,7 @@ def echo(conn: TLSSocket) -> None:
         conn.sendall(data)
 
 
-def test_echo_key_update_and_exporter(tls_pki: TestPki) -> None:
+def test_echo_key_update_and_exporter(tls_pki: Pki) -> None:
     exporters: list[bytes] = []
 
     def serve_one(conn: TLSSocket) -> None:
@@ -93,7 +93,7 @@ def test_echo_key_update_and_exporter(tls_pki: TestPki) -> None:
     assert exporters == [mine]
 
 
-def test_clean_close_reads_as_empty_bytes(tls_pki: TestPki) -> None:
+def test_clean_close_reads_as_empty_bytes(tls_pki: Pki) -> None:
     def serve_one(conn: TLSSocket) -> None:
         conn.sendall(b"bye")
 
@@ -114,7 +114,7 @@ def test_clean_close_reads_as_empty_bytes(tls_pki: TestPki) -> None:
         assert client.recv(10) == b""
 
 
-def test_eof_without_close_notify_raises_truncation(tls_pki: TestPki) -> None:
+def test_eof_without_close_notify_raises_truncation(tls_pki: Pki) -> None:
     def serve_one(conn: TLSSocket) -> None:
         conn.sendall(b"partial")
         conn._sock.close()  # TCP close without close_notify
@@ -137,7 +137,7 @@ def test_eof_without_close_notify_raises_truncation(tls_pki: TestPki) -> None:
         assert got == b"partial"
 
 
-def test_rejects_unknown_ca_with_alert(tls_pki: TestPki, other_pki: TestPki) -> None:
+def test_rejects_unknown_ca_with_alert(tls_pki: Pki, other_pki: Pki) -> None:
     with TLSListener("127.0.0.1", 0, tls_pki.server_config()) as listener:
         with listener_thread(listener, echo) as errors:
             with pytest.raises(BadCertificate) as info:
@@ -148,7 +148,7 @@ def test_rejects_unknown_ca_with_alert(tls_pki: TestPki, other_pki: TestPki) -> 
         assert len(errors) == 1 and isinstance(errors[0], ProtocolError)
 
 
-def test_client_handshake_timeout(tls_pki: TestPki) -> None:
+def test_client_handshake_timeout(tls_pki: Pki) -> None:
     with socket.create_server(("127.0.0.1", 0)) as silent, pytest.raises(HandshakeTimeout):
         TLSSocket.connect(
             silent.getsockname(),
@@ -157,7 +157,7 @@ def test_client_handshake_timeout(tls_pki: TestPki) -> None:
         )
 
 
-def test_listener_times_out_a_silent_client(tls_pki: TestPki) -> None:
+def test_listener_times_out_a_silent_client(tls_pki: Pki) -> None:
     with TLSListener("127.0.0.1", 0, tls_pki.server_config(handshake_timeout=0.3)) as listener:
         with (
             listener_thread(listener, echo) as errors,
@@ -167,7 +167,7 @@ def test_listener_times_out_a_silent_client(tls_pki: TestPki) -> None:
         assert len(errors) == 1 and isinstance(errors[0], HandshakeTimeout)
 
 
-def test_mutual_tls(tls_pki: TestPki) -> None:
+def test_mutual_tls(tls_pki: Pki) -> None:
     subjects: list[str | None] = []
 
     def serve_one(conn: TLSSocket) -> None:

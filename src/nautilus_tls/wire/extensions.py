@@ -22,10 +22,10 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Final
 
-from nautilus_tls.defaults import MAX_LIST_ENTRIES
 from nautilus_tls.errors import AlertDescription, DecodeError, LocalProtocolError, PeerMisbehaved
 from nautilus_tls.wire.buffer import Reader, Writer
 from nautilus_tls.wire.enums import ExtensionType, HandshakeType, display_name
+from nautilus_tls.wire.limits import MAX_LIST_ENTRIES
 from nautilus_tls.wire.messages import Bytes, Extension
 
 __all__ = [

@@ -28,7 +28,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import ClassVar, TypeAlias
 
-from nautilus_tls.defaults import MAX_LIST_ENTRIES
 from nautilus_tls.errors import (
     AlertDescription,
     DecodeError,
@@ -39,6 +38,7 @@ from nautilus_tls.errors import (
 )
 from nautilus_tls.wire.buffer import Reader, Writer
 from nautilus_tls.wire.enums import ExtensionType, HandshakeType
+from nautilus_tls.wire.limits import MAX_LIST_ENTRIES
 
 __all__ = [
     "DOWNGRADE_TLS11",

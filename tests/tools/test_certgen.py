@@ -14,7 +14,7 @@ from cryptography.hazmat.primitives.serialization import load_pem_private_key
 from cryptography.x509.oid import ExtendedKeyUsageOID
 from cryptography.x509.verification import PolicyBuilder, Store, VerificationError
 
-from nautilus_tls.crypto import certgen
+from nautilus_tls.tools import certgen
 
 NAMES = ["localhost", "127.0.0.1", "::1"]
 

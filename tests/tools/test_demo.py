@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from nautilus_tls.cli import main
-from nautilus_tls.demo import run_demo
+from nautilus_tls.tools.demo import run_demo
 
 
 def test_demo_report_shows_pq_handshake_key_update_and_matching_exporters() -> None:

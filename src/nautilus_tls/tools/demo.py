@@ -23,9 +23,9 @@ from pathlib import Path
 
 from nautilus_tls.aio import TLSReader, TLSWriter, connect, start_server
 from nautilus_tls.config import CertifiedKey, ClientConfig, ServerConfig
-from nautilus_tls.crypto.certgen import write_pem_bundle
 from nautilus_tls.crypto.x509 import TrustStore, subject_of, verify_server_chain
 from nautilus_tls.errors import TLSError
+from nautilus_tls.tools.certgen import write_pem_bundle
 from nautilus_tls.wire.enums import NamedGroup
 
 __all__ = ["DEMO_ALPN", "EXPORTER_LABEL", "DemoReport", "run_demo", "run_demo_async"]
