@@ -633,7 +633,9 @@ async def _connect(args: argparse.Namespace, config: ClientConfig) -> int:
     info = writer.info
     record = _log_record(info, writer.get_extra_info("peername"))
     if info.client_certificate_scheme and config.client_certificate is not None:
-        record["client_certificate"] = subject_of(config.client_certificate.chain[0])
+        record["client_certificate"] = subject_of(
+            config.client_certificate.certificate_entries()[0].cert_data
+        )
     record["server_name"] = info.server_name
     record["server_certificate"] = info.peer_certificate_subject
     record["server_certificate_names"] = list(info.peer_certificate_names)

@@ -18,7 +18,6 @@ Two configs in one process may carry different providers.
 
 from __future__ import annotations
 
-import hashlib
 import ipaddress
 import os
 from collections.abc import Callable, Sequence
@@ -27,6 +26,13 @@ from pathlib import Path
 from typing import Literal
 
 from nautilus_tls import defaults
+from nautilus_tls.auth.api import CertificateType, Credential, PeerVerifier
+from nautilus_tls.auth.x509 import (
+    InsecureSkipVerifier,
+    X509ClientVerifier,
+    X509ServerVerifier,
+    trust_fingerprint,
+)
 from nautilus_tls.crypto.certnames import names_of
 from nautilus_tls.crypto.provider import DEFAULT_PROVIDER, CryptoProvider
 from nautilus_tls.crypto.signatures import PrivateKey, load_private_key_pem
@@ -46,6 +52,7 @@ from nautilus_tls.wire.enums import (
     SignatureScheme,
     display_name,
 )
+from nautilus_tls.wire.messages import CertificateEntry
 
 ClientAuth = Literal["none", "request", "require"]
 RaggedEof = Literal["error", "allow"]
@@ -94,6 +101,21 @@ class CertifiedKey:
     def names(self) -> tuple[str, ...]:
         """DNS names and IP addresses the end-entity certificate is valid for."""
         return self._names
+
+    # --- the Credential protocol (nautilus_tls.auth.api): the X.509 credential ---
+
+    @property
+    def certificate_type(self) -> CertificateType:
+        return CertificateType.X509
+
+    def certificate_entries(self) -> tuple[CertificateEntry, ...]:
+        return tuple(CertificateEntry(cert_data=der) for der in self.chain)
+
+    def signature_schemes(self, provider: CryptoProvider) -> tuple[int, ...]:
+        return tuple(provider.schemes_for_key(self.private_key, certificate=self.chain[0]))
+
+    def sign(self, provider: CryptoProvider, scheme: int, message: bytes) -> bytes:
+        return provider.sign(self.private_key, scheme, message)
 
 
 def _check_limits(cfg: _CommonConfig) -> None:
@@ -210,7 +232,12 @@ class ClientConfig(_CommonConfig):
     certificate_schemes: tuple[int, ...] = ()
     trust_store: TrustStore | None = None  # None: the system roots (certifi)
     insecure_skip_verify: bool = False
-    client_certificate: CertifiedKey | None = None
+    # How the server is judged; None: X.509 against trust_store (or nothing under
+    # insecure_skip_verify). A plug-in (nautilus_tls.auth.api.PeerVerifier) replaces both.
+    verifier: PeerVerifier | None = None
+    # What we present when the server asks for a certificate (a CertifiedKey, or any
+    # nautilus_tls.auth.api.Credential).
+    client_certificate: Credential | None = None
     middlebox_compatibility: bool = defaults.MIDDLEBOX_COMPATIBILITY
     # Resumption: tickets from earlier connections are kept here and offered automatically.
     # None turns resumption off. Each ticket is used once (RFC 8446 Appendix C.4).
@@ -231,23 +258,30 @@ class ClientConfig(_CommonConfig):
         object.__setattr__(self, "certificate_schemes", chain_schemes)
         if not self.psk_modes or any(m not in (0, 1) for m in self.psk_modes):
             raise ConfigError("psk_modes must list psk_ke (0) and/or psk_dhe_ke (1)")
+        if self.verifier is not None and self.insecure_skip_verify:
+            raise ConfigError("give either a verifier or insecure_skip_verify, not both")
 
     def effective_trust_store(self) -> TrustStore:
         return self.trust_store if self.trust_store is not None else TrustStore.system()
+
+    def peer_verifier(self) -> PeerVerifier:
+        """The verifier the handshake judges the server with: ``verifier``, else X.509 from
+        ``trust_store``, ``x509_profile`` and ``certificate_schemes`` (built per call, so a
+        ``dataclasses.replace`` of those fields takes effect)."""
+        if self.verifier is not None:
+            return self.verifier
+        if self.insecure_skip_verify:
+            return InsecureSkipVerifier()
+        return X509ServerVerifier(
+            self.effective_trust_store(), self.x509_profile, self.certificate_schemes
+        )
 
     def server_trust_fingerprint(self) -> bytes | None:
         """How this config judges servers, as 32 stable bytes: the trust store's roots and
         the knobs that affect chain verification (X.509 profile, signature_algorithms_cert). A
         ticket records it, and a verifying config resumes only tickets made under the same
         trust. ``None`` when verification is off."""
-        if self.insecure_skip_verify:
-            return None
-        return _fingerprint(
-            b"server verification v1",
-            self.effective_trust_store().fingerprint,
-            self.x509_profile.encode("ascii"),
-            *(s.to_bytes(2, "big") for s in sorted(self.certificate_schemes)),
-        )
+        return self.peer_verifier().fingerprint()
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -257,6 +291,9 @@ class ServerConfig(_CommonConfig):
     certificates: tuple[CertifiedKey, ...]
     client_auth: ClientAuth = "none"
     client_trust_store: TrustStore | None = None
+    # How client certificates are judged; None: X.509 against client_trust_store. A plug-in
+    # (nautilus_tls.auth.api.PeerVerifier) replaces it.
+    client_verifier: PeerVerifier | None = None
     # Schemes accepted on client certificate chains (signature_algorithms_cert in the
     # CertificateRequest, enforced on the chain); empty: the policy's certificate schemes.
     client_certificate_schemes: tuple[int, ...] = ()
@@ -329,10 +366,26 @@ class ServerConfig(_CommonConfig):
             )
         if not 0 <= self.max_early_data <= 0xFFFFFFFF:
             raise ConfigError("max_early_data must fit in 32 bits")
-        if self.client_auth != "none" and self.client_trust_store is None:
+        if (
+            self.client_auth != "none"
+            and self.client_trust_store is None
+            and self.client_verifier is None
+        ):
             raise ConfigError(
                 "client_auth needs client_trust_store (the CAs that issue client certificates)"
+                " or a client_verifier"
             )
+
+    def client_peer_verifier(self) -> PeerVerifier | None:
+        """The verifier client certificates are judged with: ``client_verifier``, else X.509
+        from ``client_trust_store``; None without either (no client authentication)."""
+        if self.client_verifier is not None:
+            return self.client_verifier
+        if self.client_trust_store is None:
+            return None
+        return X509ClientVerifier(
+            self.client_trust_store, self.x509_profile, self.client_certificate_schemes
+        )
 
     def client_auth_binding(self) -> bytes:
         """How this config authenticates clients, as 32 stable bytes (the client_auth mode,
@@ -340,6 +393,12 @@ class ServerConfig(_CommonConfig):
         chains). Tickets carry it: a ticket made under another
         client-auth setting does not resume (RFC 8446 §4.2.11: the server picks a
         compatible PSK)."""
+        if self.client_verifier is not None:
+            return _fingerprint(
+                b"client authentication plug-in v1",
+                self.client_auth.encode("ascii"),
+                self.client_verifier.fingerprint() or b"",
+            )
         store = self.client_trust_store
         return _fingerprint(
             b"client authentication v1",
@@ -360,13 +419,7 @@ class ServerConfig(_CommonConfig):
         return self.certificates[0]
 
 
-def _fingerprint(label: bytes, *parts: bytes) -> bytes:
-    """SHA-256 over a label and length-prefixed parts (public inputs only)."""
-    digest = hashlib.sha256(b"nautilus-tls " + label + b"\x00")
-    for part in parts:
-        digest.update(len(part).to_bytes(4, "big"))
-        digest.update(part)
-    return digest.digest()
+_fingerprint = trust_fingerprint
 
 
 def _name_matches(pattern: str, host: str) -> bool:

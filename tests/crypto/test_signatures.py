@@ -22,10 +22,12 @@ from cryptography.hazmat.primitives.asymmetric import (
 )
 from cryptography.x509.oid import NameOID
 
+from nautilus_tls.auth.proofs import SignatureVerified
 from nautilus_tls.crypto.provider import DEFAULT_PROVIDER
 from nautilus_tls.crypto.signatures import (
     CERTIFICATE_CHAIN_SCHEMES,
     CERTIFICATE_VERIFY_SCHEMES,
+    certificate_spki,
     certificate_verify_content,
     load_private_key_pem,
 )
@@ -341,3 +343,71 @@ def test_load_private_key_pem() -> None:
     )
     with pytest.raises(ConfigError):
         load_private_key_pem(x_pem)
+
+
+# --- verification against a SubjectPublicKeyInfo (issue 12 item 2) ------------------------------
+
+verify_spki = DEFAULT_PROVIDER.verify_spki
+
+
+@pytest.mark.parametrize(("kind", "schemes"), KEY_SCHEMES)
+def test_round_trips_every_scheme_against_an_spki(kind: str, schemes: tuple[S, ...]) -> None:
+    key = _key(kind)
+    spki = certificate_spki(_self_signed(key))
+    content = certificate_verify_content(False, hashlib.sha384(b"transcript").digest())
+    for scheme in schemes:
+        signature = sign(key, scheme, content)
+        proof = verify_spki(spki, scheme, signature, content)
+        assert isinstance(proof, SignatureVerified) and proof.scheme == scheme
+        with pytest.raises(PeerMisbehaved) as exc:
+            verify_spki(spki, scheme, signature, content + b"!")
+        assert exc.value.alert is AlertDescription.decrypt_error
+
+
+@pytest.mark.parametrize(("kind", "schemes"), KEY_SCHEMES)
+def test_rejects_spki_that_does_not_fit_the_scheme(kind: str, schemes: tuple[S, ...]) -> None:
+    spki = certificate_spki(_self_signed(_key(kind)))
+    for other in (s for s in CERTIFICATE_VERIFY_SCHEMES if s not in schemes):
+        with pytest.raises(PeerMisbehaved) as exc:
+            verify_spki(spki, other, b"\x00" * 64, b"m")
+        assert exc.value.alert is AlertDescription.illegal_parameter
+
+
+def test_rsa_pss_pss_needs_an_rsassa_pss_spki() -> None:
+    key = _key("rsa")
+    pss_spki = certificate_spki(_self_signed(key, pss_spki=True))
+    rsae_spki = certificate_spki(_self_signed(key))
+    signature = sign(key, S.rsa_pss_pss_sha256, b"m")
+    assert verify_spki(pss_spki, S.rsa_pss_pss_sha256, signature, b"m").scheme == (
+        S.rsa_pss_pss_sha256
+    )
+    with pytest.raises(PeerMisbehaved) as exc:
+        verify_spki(rsae_spki, S.rsa_pss_pss_sha256, signature, b"m")
+    assert exc.value.alert is AlertDescription.illegal_parameter
+    with pytest.raises(PeerMisbehaved):
+        verify_spki(pss_spki, S.rsa_pss_rsae_sha256, signature, b"m")
+
+
+@pytest.mark.parametrize(
+    "spki", [b"", b"\x30\x03\x02\x01\x01", b"\x30\x0a\x30\x05\x06\x03\x2b\x65\x70\x03\x01\x00"]
+)
+def test_rejects_malformed_spki_with_bad_certificate(spki: bytes) -> None:
+    with pytest.raises(BadCertificate) as exc:
+        verify_spki(spki, S.ed25519, b"\x00" * 64, b"m")
+    assert exc.value.alert is AlertDescription.bad_certificate
+
+
+def test_rejects_pkcs1_and_unknown_schemes_against_an_spki() -> None:
+    spki = certificate_spki(_self_signed(_key("rsa")))
+    for scheme in (S.rsa_pkcs1_sha256, 0x0201, 0xFEFF):
+        with pytest.raises(PeerMisbehaved) as exc:
+            verify_spki(spki, scheme, b"\x00" * 256, b"m")
+        assert exc.value.alert is AlertDescription.illegal_parameter
+
+
+def test_certificate_verify_through_a_certificate_returns_the_proof() -> None:
+    key = _key("ed25519")
+    signature = sign(key, S.ed25519, b"m")
+    assert verify(_self_signed(key), S.ed25519, signature, b"m") == verify_spki(
+        certificate_spki(_self_signed(key)), S.ed25519, signature, b"m"
+    )

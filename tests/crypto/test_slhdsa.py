@@ -8,6 +8,7 @@ from functools import cache
 
 import pytest
 
+from nautilus_tls.auth.x509 import X509ServerVerifier
 from nautilus_tls.config import CertifiedKey
 from nautilus_tls.crypto import pqclean, slhdsa
 from nautilus_tls.crypto.provider import DEFAULT_PROVIDER, CryptoProvider, signature_scheme_entry
@@ -20,6 +21,7 @@ from nautilus_tls.crypto.x509 import TrustStore, verify_server_chain
 from nautilus_tls.errors import AlertDescription, BadCertificate, ConfigError, PeerMisbehaved
 from nautilus_tls.tools.certgen import make_ca, make_leaf
 from nautilus_tls.wire.enums import SignatureScheme
+from nautilus_tls.wire.messages import CertificateEntry
 
 pytest.importorskip("pqcrypto", reason="the pq extra (pqcrypto) is not installed")
 
@@ -150,3 +152,21 @@ def test_scheme_entry_rules() -> None:
         CryptoProvider(signature_schemes=(entry, entry))
     assert scheme_name(PrivateSignatureScheme.slhdsa_sha2_128s) == "slhdsa_sha2_128s"
     assert scheme_name(0xFEEE) == "0xfeee"
+
+
+def test_x509_verifier_checks_slhdsa_against_the_bound_key_not_the_spki() -> None:
+    der, key = leaf("SLH-DSA-SHA2-128f")
+    scheme = PrivateSignatureScheme.slhdsa_sha2_128f
+    verifier = X509ServerVerifier(
+        TrustStore.from_certificates([ca()[0]]), "webpki", (SignatureScheme.mldsa65,)
+    )
+    now = datetime.datetime.now(datetime.UTC).timestamp()
+    peer = verifier.verify_identity((CertificateEntry(cert_data=der),), "localhost", now)
+    signature = sign(key, scheme, CONTENT)
+    assert verifier.verify_signature(peer, scheme, signature, CONTENT, DEFAULT_PROVIDER).scheme == (
+        scheme
+    )
+    # The SPKI holds the ML-DSA-44 companion: an SLH-DSA scheme cannot use it directly.
+    with pytest.raises(PeerMisbehaved) as err:
+        DEFAULT_PROVIDER.verify_spki(peer.spki, scheme, signature, CONTENT)
+    assert err.value.alert == AlertDescription.illegal_parameter

@@ -95,6 +95,7 @@ from typing import Protocol, TypeVar
 
 from cryptography.hazmat.primitives import hpke
 
+from nautilus_tls.auth.proofs import SignatureVerified
 from nautilus_tls.crypto import pqclean, signatures, slhdsa, suites
 from nautilus_tls.crypto.kem import (
     MAX_KEY_SHARE_LEN,
@@ -116,7 +117,7 @@ from nautilus_tls.crypto.signatures import (
     SignatureProvider,
 )
 from nautilus_tls.crypto.suites import SuiteInfo, SuiteParams
-from nautilus_tls.errors import LocalProtocolError
+from nautilus_tls.errors import AlertDescription, LocalProtocolError, PeerMisbehaved
 from nautilus_tls.wire.enums import CipherSuite, NamedGroup, SignatureScheme, display_name
 
 __all__ = [
@@ -595,19 +596,41 @@ class CryptoProvider:
             )
         return signatures.sign_builtin(key, scheme, message)
 
-    def verify(self, certificate: bytes, scheme: int, signature: bytes, message: bytes) -> None:
-        """Check a CertificateVerify signature against the peer's end-entity certificate (DER):
-        ``PeerMisbehaved(illegal_parameter)`` for a scheme this provider does not accept in
-        CertificateVerify or that does not fit the key, ``PeerMisbehaved(decrypt_error)`` for a
-        bad signature (RFC 8446 §4.4.3), ``BadCertificate`` for an unparsable certificate."""
+    def verify_spki(
+        self, spki: bytes, scheme: int, signature: bytes, message: bytes
+    ) -> SignatureVerified:
+        """Check a CertificateVerify signature against the peer's public key, a DER
+        SubjectPublicKeyInfo: ``PeerMisbehaved(illegal_parameter)`` for a scheme this provider
+        does not accept in CertificateVerify or that does not fit the key,
+        ``PeerMisbehaved(decrypt_error)`` for a bad signature (RFC 8446 §4.4.3),
+        ``BadCertificate`` for an unparsable key. A scheme whose key only a certificate can
+        carry (our SLH-DSA, see :mod:`.slhdsa`) needs :meth:`verify`."""
+        name = self.scheme_name(scheme)
+        if self._usable_signer(scheme) is not None:
+            # RFC 8446 §4.4.3: the key we were given cannot verify this scheme.
+            raise PeerMisbehaved(
+                f"{name} needs the key its certificate binds, not a SubjectPublicKeyInfo",
+                alert=AlertDescription.illegal_parameter,
+            )
+        if not self._has_builtin(scheme):
+            raise signatures.not_allowed_in_certificate_verify(name)
+        return signatures.verify_spki(spki, scheme, signature, message, name=name)
+
+    def verify(
+        self, certificate: bytes, scheme: int, signature: bytes, message: bytes
+    ) -> SignatureVerified:
+        """:meth:`verify_spki` against the key of the peer's end-entity certificate (DER), or,
+        for a scheme with its own signer (SLH-DSA), the key the certificate binds in an
+        extension. Same alerts; ``BadCertificate`` for an unparsable certificate."""
         name = self.scheme_name(scheme)
         signer = self._usable_signer(scheme)
         if signer is not None:
-            signatures.verify_provided(signer, name, certificate, signature, message)
-            return
+            return signatures.verify_provided(
+                signer, scheme, certificate, signature, message, name=name
+            )
         if not self._has_builtin(scheme):
             raise signatures.not_allowed_in_certificate_verify(name)
-        signatures.verify_builtin(certificate, scheme, signature, message, name=name)
+        return signatures.verify_builtin(certificate, scheme, signature, message, name=name)
 
 
 def combine(first: CryptoProvider, second: CryptoProvider) -> CryptoProvider:

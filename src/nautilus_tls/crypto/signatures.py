@@ -11,9 +11,14 @@
 An RSASSA-PSS private key loads as a plain RSA key, so whether ``rsa_pss_pss_*`` can be used is
 known only from the certificate: pass it to :func:`schemes_for_key`.
 
+Verification takes the peer's public key as a DER SubjectPublicKeyInfo (:func:`verify_spki`),
+not a certificate, so keys that come without one (raw public keys) verify the same way; a
+successful check returns a :class:`~nautilus_tls.auth.proofs.SignatureVerified`, the value the
+handshake's traffic state requires.
+
 Which schemes a connection can use is decided by the config's
 :class:`~nautilus_tls.crypto.provider.CryptoProvider`, which signs and verifies through the
-functions here (``sign_builtin``/``verify_builtin`` for the pyca/cryptography schemes above) or
+functions here (``sign_builtin``/``verify_spki`` for the pyca/cryptography schemes above) or
 through a :class:`SignatureProvider` of its own: SLH-DSA (FIPS 205, via the optional
 ``pqcrypto`` package, in the pqcrypto add-on provider) on private-use code points
 0xFE00-0xFE05, with its key bound to an X.509 certificate as described in
@@ -34,7 +39,8 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed448, ed25519, mldsa, padding, rsa
 from cryptography.x509.oid import PublicKeyAlgorithmOID
 
-from nautilus_tls.crypto import pqclean, slhdsa
+from nautilus_tls.auth.proofs import SignatureVerified, signature_verified
+from nautilus_tls.crypto import der, pqclean, slhdsa
 from nautilus_tls.errors import (
     AlertDescription,
     BadCertificate,
@@ -55,6 +61,7 @@ __all__ = [
     "SchemeInfo",
     "SignatureProvider",
     "builtin_schemes_for_key",
+    "certificate_spki",
     "certificate_verify_content",
     "load_private_key_pem",
     "not_allowed_in_certificate_verify",
@@ -62,6 +69,7 @@ __all__ = [
     "sign_builtin",
     "verify_builtin",
     "verify_provided",
+    "verify_spki",
 ]
 
 
@@ -333,28 +341,42 @@ def not_allowed_in_certificate_verify(name: str) -> PeerMisbehaved:
     )
 
 
-def verify_builtin(
-    certificate: bytes, scheme: int, signature: bytes, message: bytes, *, name: str
-) -> None:
-    """Check a CertificateVerify signature under a pyca scheme against the peer's end-entity
-    certificate (DER); ``name`` is the scheme's name for errors.
+def certificate_spki(certificate: bytes) -> bytes:
+    """The DER SubjectPublicKeyInfo of a certificate (DER), exactly as the certificate holds
+    it (the algorithm OID included: it tells RSASSA-PSS keys from rsaEncryption ones).
+    ``BadCertificate`` when the certificate does not parse (RFC 8446 §4.4.2.4)."""
+    try:
+        return der.spki_from_tbs(x509.load_der_x509_certificate(certificate).tbs_certificate_bytes)
+    except (ValueError, UnsupportedAlgorithm, x509.InvalidVersion):
+        raise BadCertificate(
+            "cannot parse the end-entity certificate", alert=AlertDescription.bad_certificate
+        ) from None
+
+
+def verify_spki(
+    spki: bytes, scheme: int, signature: bytes, message: bytes, *, name: str
+) -> SignatureVerified:
+    """Check a CertificateVerify signature under a pyca scheme against the peer's public key,
+    a DER SubjectPublicKeyInfo; ``name`` is the scheme's name for errors.
 
     Raises ``PeerMisbehaved(illegal_parameter)`` when the scheme is not one we accept for
-    CertificateVerify or does not fit the certificate's key, ``PeerMisbehaved(decrypt_error)``
-    when the signature does not verify (RFC 8446 §4.4.3), and ``BadCertificate`` when the
-    certificate cannot be parsed.
+    CertificateVerify or does not fit the key, ``PeerMisbehaved(decrypt_error)`` when the
+    signature does not verify (RFC 8446 §4.4.3), and ``BadCertificate`` when the key cannot
+    be parsed.
     """
     entry = _SCHEMES.get(scheme)
     if entry is None or scheme not in CERTIFICATE_VERIFY_SCHEMES:
         raise not_allowed_in_certificate_verify(name)
     try:
-        cert = x509.load_der_x509_certificate(certificate)
-        public_key = cert.public_key()
-    except (ValueError, UnsupportedAlgorithm, x509.InvalidVersion):
+        oid = x509.ObjectIdentifier(der.spki_algorithm_oid(spki))
+        public_key = serialization.load_der_public_key(spki)
+    except (ValueError, UnsupportedAlgorithm):
+        # RFC 8446 §4.4.2.4: a key we cannot read is bad_certificate.
         raise BadCertificate(
-            "cannot parse the end-entity certificate", alert=AlertDescription.bad_certificate
+            "cannot parse the peer's public key", alert=AlertDescription.bad_certificate
         ) from None
-    if not entry.fits_public(public_key, cert.public_key_algorithm_oid):
+    # RFC 8446 §4.4.3: the scheme must fit the key (and rsa_pss_pss_* an RSASSA-PSS key).
+    if not entry.fits_public(public_key, oid):
         raise PeerMisbehaved(
             f"{name} does not fit the certificate's key", alert=AlertDescription.illegal_parameter
         )
@@ -365,12 +387,30 @@ def verify_builtin(
             f"CertificateVerify signature ({name}) does not verify",
             alert=AlertDescription.decrypt_error,
         ) from None
+    return signature_verified(scheme)
+
+
+def verify_builtin(
+    certificate: bytes, scheme: int, signature: bytes, message: bytes, *, name: str
+) -> SignatureVerified:
+    """:func:`verify_spki` against the key of the peer's end-entity certificate (DER);
+    ``BadCertificate`` when the certificate cannot be parsed."""
+    if scheme not in _SCHEMES or scheme not in CERTIFICATE_VERIFY_SCHEMES:
+        raise not_allowed_in_certificate_verify(name)
+    return verify_spki(certificate_spki(certificate), scheme, signature, message, name=name)
 
 
 def verify_provided(
-    provider: SignatureProvider, name: str, certificate: bytes, signature: bytes, message: bytes
-) -> None:
-    """:func:`verify_builtin` for a :class:`SignatureProvider`'s scheme (same alerts)."""
+    provider: SignatureProvider,
+    scheme: int,
+    certificate: bytes,
+    signature: bytes,
+    message: bytes,
+    *,
+    name: str,
+) -> SignatureVerified:
+    """:func:`verify_builtin` for a :class:`SignatureProvider`'s scheme (same alerts): its key
+    is the one ``certificate`` binds (SLH-DSA: an extension, not the SPKI)."""
     try:
         public_key = provider.certificate_public_key(certificate)
     except ValueError:
@@ -386,6 +426,7 @@ def verify_provided(
             f"CertificateVerify signature ({name}) does not verify",
             alert=AlertDescription.decrypt_error,
         )
+    return signature_verified(scheme)
 
 
 def load_private_key_pem(data: bytes, password: bytes | None = None) -> PrivateKey:

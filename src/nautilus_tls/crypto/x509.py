@@ -49,6 +49,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.utils import CryptographyDeprecationWarning
 from cryptography.x509 import verification
 
+from nautilus_tls.crypto import der as _der
 from nautilus_tls.errors import (
     AlertDescription,
     BadCertificate,
@@ -63,6 +64,7 @@ __all__ = [
     "ca_distinguished_names",
     "chain_valid_at",
     "load_certificate_chain_pem",
+    "spki_of",
     "subject_of",
     "verify_client_chain",
     "verify_server_chain",
@@ -223,6 +225,28 @@ def subject_of(cert_der: bytes) -> str:
     if type(cert_der) is bytes and len(cert_der) <= _CACHED_DER_MAX:
         return _subject_cached(cert_der)
     return _parse_peer(cert_der).subject.rfc4514_string()
+
+
+@lru_cache(maxsize=_CACHE_SIZE)
+def _spki_cached(der_bytes: bytes) -> bytes:
+    return _spki_uncached(der_bytes)
+
+
+def _spki_uncached(cert_der: bytes) -> bytes:
+    try:
+        return _der.spki_from_tbs(_parse_peer(cert_der).tbs_certificate_bytes)
+    except ValueError:
+        raise BadCertificate(
+            "peer certificate does not parse", alert=AlertDescription.bad_certificate
+        ) from None
+
+
+def spki_of(cert_der: bytes) -> bytes:
+    """The DER SubjectPublicKeyInfo of a DER certificate, byte for byte as it holds it (the
+    algorithm OID included); ``BadCertificate`` when it does not parse."""
+    if type(cert_der) is bytes and len(cert_der) <= _CACHED_DER_MAX:
+        return _spki_cached(cert_der)
+    return _spki_uncached(cert_der)
 
 
 def ca_distinguished_names(store: TrustStore) -> tuple[bytes, ...]:

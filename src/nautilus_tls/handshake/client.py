@@ -21,16 +21,15 @@ from __future__ import annotations
 
 import hmac
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from functools import lru_cache
 
+from nautilus_tls.auth.proofs import FinishedVerified, PeerVerified, SignatureVerified, require
 from nautilus_tls.config import ClientConfig, is_ip_address
 from nautilus_tls.crypto.kem import KeyExchange
 from nautilus_tls.crypto.keyschedule import KeySchedule, finished_verify_data, resumption_psk
 from nautilus_tls.crypto.signatures import certificate_verify_content
 from nautilus_tls.crypto.suites import SuiteParams
 from nautilus_tls.crypto.transcript import Transcript
-from nautilus_tls.crypto.x509 import check_chain_signatures, verify_server_chain
 from nautilus_tls.defaults import MAX_TICKET_LIFETIME
 from nautilus_tls.errors import (
     AlertDescription,
@@ -40,6 +39,7 @@ from nautilus_tls.errors import (
     PeerIncompatible,
     PeerMisbehaved,
     RemoteProtocolError,
+    TLSError,
 )
 from nautilus_tls.handshake.common import (
     DOWNGRADE_TLS11,
@@ -69,7 +69,6 @@ from nautilus_tls.wire.enums import (
 )
 from nautilus_tls.wire.messages import (
     Certificate,
-    CertificateEntry,
     CertificateRequest,
     CertificateVerify,
     ClientHello,
@@ -96,6 +95,8 @@ class ClientContext(HandshakeContext):
     early_data_status: str = "none"  # "none" | "rejected" | "accepted"
     early_data_sent: int = 0  # bytes of early_data that went out as 0-RTT
     writes_early: bool = False  # the early traffic key is our write key
+    # The server as the ticket remembers it, re-verified when the ticket was taken.
+    resumed_peer: PeerVerified | None = field(default=None, repr=False)
 
     def psk_modes(self) -> tuple[int, ...]:
         return self.config.psk_modes
@@ -213,43 +214,32 @@ def _take_ticket(ctx: ClientContext) -> ClientTicket | None:
     # RFC 8446 §4.6.1: resume only with the name the ticket was issued for.
     if ticket.server_name != ctx.server_name:
         return None
-    if not _trusts_ticket(ctx, ticket):
+    peer = _trusts_ticket(ctx, ticket)
+    if peer is None:
         return None
+    ctx.resumed_peer = peer
     return ticket
 
 
-def _trusts_ticket(ctx: ClientContext, ticket: ClientTicket) -> bool:
-    """Whether resuming ``ticket`` keeps the authentication this config demands (RFC 8446
-    §2.2: a resumed session inherits the server's authentication from the ticket's
-    handshake). A verifying config takes only tickets verified under the same trust
-    fingerprint, and re-checks the stored chain now: validity periods, the name, the roots
-    (Go's client re-checks the leaf's expiry and name the same way)."""
-    expected = ctx.config.server_trust_fingerprint()
-    if expected is None:
-        return True  # verification is off: any ticket widens nothing
-    if not ticket.verified or not hmac.compare_digest(ticket.trust_fingerprint, expected):
-        return False
-    if not ticket.server_chain:
-        return False
+def _trusts_ticket(ctx: ClientContext, ticket: ClientTicket) -> PeerVerified | None:
+    """The server as ``ticket`` remembers it, if resuming keeps the authentication this
+    config demands (RFC 8446 §2.2: a resumed session inherits the server's authentication
+    from the ticket's handshake); None to refuse the ticket. A verifying config takes only
+    tickets verified under the same trust fingerprint, and its verifier re-checks the
+    stored chain now: validity periods, the name, the roots (Go's client re-checks the
+    leaf's expiry and name the same way)."""
+    verifier = ctx.config.peer_verifier()
+    expected = verifier.fingerprint()
+    if expected is not None:
+        if not ticket.verified or not hmac.compare_digest(ticket.trust_fingerprint, expected):
+            return None
+        if not ticket.server_chain:
+            return None
+    # Without verification any ticket widens nothing; the verifier then accepts it as is.
     try:
-        _verify_server_chain(ctx, ticket.server_chain)
-    except (BadCertificate, LocalProtocolError):
-        return False
-    return True
-
-
-def _verify_server_chain(ctx: ClientContext, chain: tuple[bytes, ...]) -> None:
-    """Path validation for ``ctx.server_name`` at the current time (RFC 8446 §4.4.2.4), and
-    the signature_algorithms_cert check (§4.2.3)."""
-    verify_server_chain(
-        chain,
-        ctx.server_name,
-        ctx.config.effective_trust_store(),
-        datetime.fromtimestamp(ctx.clock(), UTC),
-        profile=ctx.config.x509_profile,
-    )
-    # A pq-only client lists only ML-DSA here: a chain signed classically is refused.
-    check_chain_signatures(chain, ctx.config.certificate_schemes)
+        return verifier.verify_resumed(ticket.server_chain, ctx.server_name, ctx.clock())
+    except TLSError:
+        return None
 
 
 def _bind(ctx: ClientContext, ch: ClientHello, earlier: list[bytes]) -> ClientHello:
@@ -574,14 +564,16 @@ class ExpectEncryptedExtensions(ClientState):
         self.keys.transcript.update(raw)
         negotiated = _Negotiated(self.group, alpn, self.resumed)
         if self.resumed:
-            # RFC 8446 §2.2: a resumed handshake has no server certificate.
+            # RFC 8446 §2.2: a resumed handshake has no server certificate; the server is the
+            # one the ticket remembers, re-verified when the ticket was taken.
+            if ctx.resumed_peer is None:  # _take_ticket sets both: keep the error honest
+                raise LocalProtocolError("resumed without a verified ticket")
             return ExpectFinished(
                 keys=self.keys,
                 negotiated=negotiated,
                 requested_schemes=None,
-                # The chain the server proved when the ticket was issued (not re-sent).
-                chain=ctx.ticket.server_chain if ctx.ticket is not None else (),
-                scheme=None,
+                peer=ctx.resumed_peer,
+                signature=None,
             )
         return ExpectCertificateOrRequest(keys=self.keys, negotiated=negotiated)
 
@@ -663,14 +655,16 @@ class ExpectCertificate(ClientState):
         if not chain:
             # RFC 8446 §4.4.2.4: the server must send a certificate.
             raise DecodeError("server sent an empty Certificate message")
-        if not ctx.config.insecure_skip_verify:
-            _verify_server_chain(ctx, chain)
+        # RFC 8446 §4.4.2.4: the verifier's refusal carries its alert (X.509: path
+        # validation for the server name, then signature_algorithms_cert, §4.2.3).
+        verifier = ctx.config.peer_verifier()
+        peer = verifier.verify_identity(cert.certificate_list, ctx.server_name, ctx.clock())
         self.keys.transcript.update(raw)
         return ExpectCertificateVerify(
             keys=self.keys,
             negotiated=self.negotiated,
             requested_schemes=self.requested_schemes,
-            chain=chain,
+            peer=peer,
         )
 
 
@@ -679,7 +673,7 @@ class ExpectCertificateVerify(ClientState):
     keys: _HandshakeKeys
     negotiated: _Negotiated
     requested_schemes: tuple[int, ...] | None
-    chain: tuple[bytes, ...]
+    peer: PeerVerified
     name = "waiting for server CertificateVerify"
 
     def handle(self, ctx: ClientContext, msg_type: int, body: bytes, raw: bytes) -> ClientState:
@@ -690,14 +684,18 @@ class ExpectCertificateVerify(ClientState):
                 f"server signed with {ctx.config.provider.scheme_name(cv.algorithm)}, which we did not offer"
             )
         content = certificate_verify_content(True, self.keys.transcript.digest())
-        ctx.config.provider.verify(self.chain[0], cv.algorithm, cv.signature, content)
+        # RFC 8446 §4.4.3: decrypt_error for a bad signature, illegal_parameter for a
+        # scheme that does not fit the key.
+        signature = ctx.config.peer_verifier().verify_signature(
+            self.peer, cv.algorithm, cv.signature, content, ctx.config.provider
+        )
         self.keys.transcript.update(raw)
         return ExpectFinished(
             keys=self.keys,
             negotiated=self.negotiated,
             requested_schemes=self.requested_schemes,
-            chain=self.chain,
-            scheme=cv.algorithm,
+            peer=self.peer,
+            signature=signature,
         )
 
 
@@ -709,8 +707,8 @@ class ExpectFinished(ClientState):
     keys: _HandshakeKeys
     negotiated: _Negotiated
     requested_schemes: tuple[int, ...] | None
-    chain: tuple[bytes, ...]
-    scheme: int | None  # None for a resumed session
+    peer: PeerVerified
+    signature: SignatureVerified | None  # None for a resumed session (the PSK authenticates)
     name = "waiting for server Finished"
 
     def handle(self, ctx: ClientContext, msg_type: int, body: bytes, raw: bytes) -> ClientState:
@@ -718,7 +716,7 @@ class ExpectFinished(ClientState):
         keys = self.keys
         hash_name = keys.params.hash_name
         transcript = keys.transcript
-        check_finished(fin, keys.params, keys.s_hs, transcript.digest(), "server")
+        finished = check_finished(fin, keys.params, keys.s_hs, transcript.digest(), "server")
         transcript.update(raw)
 
         schedule = keys.schedule
@@ -748,10 +746,10 @@ class ExpectFinished(ClientState):
             provider=ctx.config.provider,
             suite=keys.params.suite,
             group=self.negotiated.group,
-            scheme=self.scheme,
+            scheme=self.signature.scheme if self.signature is not None else None,
             alpn=self.negotiated.alpn,
             server_name=ctx.server_name,
-            peer_chain=self.chain,
+            peer_chain=self.peer.certificates,
             client_scheme=client_scheme,
             resumed=self.negotiated.resumed,
             early_data=ctx.early_data_status,
@@ -763,6 +761,9 @@ class ExpectFinished(ClientState):
             exporter_master_secret=exporter,
             resumption_master_secret=resumption,
             info=info,
+            peer=self.peer,
+            signature=self.signature,
+            finished=finished,
             alpn=self.negotiated.alpn,
         )
 
@@ -771,32 +772,31 @@ class ExpectFinished(ClientState):
         if self.requested_schemes is None:
             return None
         transcript = self.keys.transcript
-        ck = ctx.config.client_certificate
+        credential = ctx.config.client_certificate
+        provider = ctx.config.provider
         scheme: int | None = None
-        if ck is not None:
+        if credential is not None:
             usable = [
-                s
-                for s in ctx.config.provider.schemes_for_key(
-                    ck.private_key, certificate=ck.chain[0]
-                )
-                if s in self.requested_schemes
+                s for s in credential.signature_schemes(provider) if s in self.requested_schemes
             ]
             scheme = usable[0] if usable else None
-        if ck is None or scheme is None:
+        if credential is None or scheme is None:
             ctx.send(
                 Epoch.HANDSHAKE,
                 Certificate(certificate_request_context=b"", certificate_list=()),
                 transcript,
             )
             return None
-        entries = tuple(CertificateEntry(cert_data=der) for der in ck.chain)
         ctx.send(
             Epoch.HANDSHAKE,
-            Certificate(certificate_request_context=b"", certificate_list=entries),
+            Certificate(
+                certificate_request_context=b"",
+                certificate_list=credential.certificate_entries(),
+            ),
             transcript,
         )
         content = certificate_verify_content(False, transcript.digest())
-        signature = ctx.config.provider.sign(ck.private_key, scheme, content)
+        signature = credential.sign(provider, scheme, content)
         ctx.send(
             Epoch.HANDSHAKE, CertificateVerify(algorithm=scheme, signature=signature), transcript
         )
@@ -805,14 +805,27 @@ class ExpectFinished(ClientState):
 
 @dataclass(slots=True)
 class ClientConnected(ClientState):
-    """The handshake is done; post-handshake messages are handled by the connection."""
+    """The handshake is done; post-handshake messages are handled by the connection.
+
+    It cannot exist without the proofs of what was checked: the server verified (``peer``),
+    its CertificateVerify (``signature``; None only when resumed, where the PSK
+    authenticates) and its Finished."""
 
     params: SuiteParams
     exporter_master_secret: bytes = field(repr=False)
     resumption_master_secret: bytes = field(repr=False)
     info: SessionInfo = field(repr=False)
+    peer: PeerVerified = field(repr=False)
+    signature: SignatureVerified | None = field(repr=False)
+    finished: FinishedVerified = field(repr=False)
     alpn: bytes | None = None
     name = "connected"
+
+    def __post_init__(self) -> None:
+        require("ClientConnected", "peer", self.peer, PeerVerified)
+        resumed = self.info.resumed
+        require("ClientConnected", "signature", self.signature, SignatureVerified, optional=resumed)
+        require("ClientConnected", "finished", self.finished, FinishedVerified)
 
     def on_new_session_ticket(
         self, ctx: ClientContext, nst: NewSessionTicket

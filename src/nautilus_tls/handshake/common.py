@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from enum import IntEnum
 from typing import Literal, TypeVar
 
+from nautilus_tls.auth.proofs import FinishedVerified, finished_verified
 from nautilus_tls.crypto.certnames import names_of
 from nautilus_tls.crypto.keyschedule import finished_verify_data
 
@@ -239,8 +240,9 @@ class HandshakeContext:
 
 def check_finished(
     fin: Finished, params: SuiteParams, base_key: bytes, transcript_hash: bytes, peer: str
-) -> None:
-    """The peer's Finished (RFC 8446 §4.4.4) against ``base_key`` and the transcript so far."""
+) -> FinishedVerified:
+    """The peer's Finished (RFC 8446 §4.4.4) against ``base_key`` and the transcript so far;
+    the proof is what the traffic state requires."""
     # RFC 8446 §4.4.4, §6.2: verify_data is Hash.length bytes; any other length does not
     # decode (decode_error), it is not a wrong MAC.
     if len(fin.verify_data) != params.hash_len:
@@ -254,6 +256,7 @@ def check_finished(
         raise PeerMisbehaved(
             f"{peer} Finished does not verify", alert=AlertDescription.decrypt_error
         )
+    return finished_verified()
 
 
 def unexpected(msg_type: int, state: str) -> RemoteProtocolError:

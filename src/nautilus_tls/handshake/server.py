@@ -20,20 +20,15 @@ import dataclasses
 import hmac
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 
+from nautilus_tls.auth.proofs import FinishedVerified, PeerVerified, SignatureVerified, require
 from nautilus_tls.config import CertifiedKey, ServerConfig
 from nautilus_tls.crypto.keyschedule import KeySchedule, finished_verify_data, resumption_psk
 from nautilus_tls.crypto.provider import CryptoProvider
 from nautilus_tls.crypto.signatures import certificate_verify_content
 from nautilus_tls.crypto.suites import SuiteParams
 from nautilus_tls.crypto.transcript import Transcript
-from nautilus_tls.crypto.x509 import (
-    ca_distinguished_names,
-    chain_valid_at,
-    check_chain_signatures,
-    verify_client_chain,
-)
+from nautilus_tls.crypto.x509 import ca_distinguished_names
 from nautilus_tls.defaults import EARLY_DATA_SKIP_LIMIT, MAX_PSK_IDENTITIES
 from nautilus_tls.errors import (
     AlertDescription,
@@ -41,6 +36,7 @@ from nautilus_tls.errors import (
     PeerIncompatible,
     PeerMisbehaved,
     RemoteProtocolError,
+    TLSError,
 )
 from nautilus_tls.handshake.client import check_certificate_message
 from nautilus_tls.handshake.common import (
@@ -70,7 +66,6 @@ from nautilus_tls.wire.enums import (
 from nautilus_tls.wire.messages import (
     HRR_RANDOM,
     Certificate,
-    CertificateEntry,
     CertificateRequest,
     CertificateVerify,
     ClientHello,
@@ -188,11 +183,7 @@ def _choose_group(
 
 def _signable(cfg: ServerConfig, ck: CertifiedKey) -> list[int]:
     """The schemes ``ck`` can sign CertificateVerify with that our policy allows."""
-    return [
-        s
-        for s in cfg.provider.schemes_for_key(ck.private_key, certificate=ck.chain[0])
-        if s in cfg.signature_schemes
-    ]
+    return [s for s in ck.signature_schemes(cfg.provider) if s in cfg.signature_schemes]
 
 
 def _choose_scheme(
@@ -280,6 +271,8 @@ class _Resumption:
     with_key_exchange: bool  # psk_dhe_ke (True) or psk_ke
     identity: bytes = field(repr=False)
     obfuscated_age: int
+    # The client the ticket remembers, re-verified (None: it did not authenticate).
+    client: PeerVerified | None = field(default=None, repr=False)
 
 
 def _try_resume(
@@ -322,7 +315,8 @@ def _try_resume(
             continue
         if state.server_name != server_name:
             continue
-        if not _keeps_client_auth(cfg, state, now):
+        keeps, client = _keeps_client_auth(cfg, state, now)
+        if not keeps:
             continue
         ticket_params = ctx.config.provider.suite_params(state.suite)
         if ticket_params is None:
@@ -342,26 +336,35 @@ def _try_resume(
         if not hmac.compare_digest(expected, offered.binders[index]):
             raise PeerMisbehaved("PSK binder does not verify", alert=AlertDescription.decrypt_error)
         return _Resumption(
-            state, index, dhe, identity.identity, identity.obfuscated_ticket_age
+            state, index, dhe, identity.identity, identity.obfuscated_ticket_age, client
         ), params
     return None, params
 
 
-def _keeps_client_auth(cfg: ServerConfig, state: ResumptionState, now: float) -> bool:
+def _keeps_client_auth(
+    cfg: ServerConfig, state: ResumptionState, now: float
+) -> tuple[bool, PeerVerified | None]:
     """Whether resuming ``state`` keeps the client authentication this config demands
     (RFC 8446 §4.2.11: the server must pick a compatible PSK; §2.2: a resumed session
     inherits the client's authentication from the ticket's handshake, since no
     CertificateRequest is sent). The ticket must have been made under the same client_auth
     mode and client trust store (ticket keys shared across endpoints, or a config changed
     from request to require); under require it must hold a client chain; a stored chain
-    must still be within its validity period."""
+    must still be accepted by the client verifier (X.509: within its validity period).
+    Returns the verdict and the client as the ticket remembers it."""
     if not hmac.compare_digest(state.client_auth_binding, cfg.client_auth_binding()):
-        return False
+        return False, None
     if cfg.client_auth == "require" and not state.client_chain:
-        return False
-    if state.client_chain:
-        return chain_valid_at(state.client_chain, datetime.fromtimestamp(now, UTC))
-    return True
+        return False, None
+    if not state.client_chain:
+        return True, None
+    verifier = cfg.client_peer_verifier()
+    if verifier is None:  # a client chain but no way to judge it now: a full handshake
+        return False, None
+    try:
+        return True, verifier.verify_resumed(state.client_chain, None, now)
+    except TLSError:
+        return False, None
 
 
 def _claim(ctx: ServerContext, resumption: _Resumption | None) -> _Resumption | None:
@@ -700,7 +703,7 @@ def send_server_flight(
         early_data="accepted"
         if accept_early
         else ("rejected" if early or early_rejected else "none"),
-        client_chain=resumption.state.client_chain if resumption else (),
+        client=resumption.client if resumption else None,
     )
     after: ServerState
     if requested_schemes is not None:
@@ -708,7 +711,7 @@ def send_server_flight(
             keys=keys, session=session, requested_schemes=requested_schemes
         )
     else:
-        after = ExpectClientFinished(keys=keys, session=session, client_scheme=None)
+        after = ExpectClientFinished(keys=keys, session=session, client_signature=None)
     if accept_early:
         return ExpectEndOfEarlyData(keys=keys, next_state=after)
     del cfg
@@ -753,11 +756,12 @@ def _send_certificate_request(ctx: ServerContext, transcript: Transcript) -> tup
 
 
 def _send_certificate(ctx: ServerContext, choice: _Choice, transcript: Transcript) -> None:
-    ck = choice.certified_key
-    entries = tuple(CertificateEntry(cert_data=der) for der in ck.chain)
+    credential = choice.certified_key
     ctx.send(
         Epoch.HANDSHAKE,
-        Certificate(certificate_request_context=b"", certificate_list=entries),
+        Certificate(
+            certificate_request_context=b"", certificate_list=credential.certificate_entries()
+        ),
         transcript,
     )
     content = certificate_verify_content(True, transcript.digest())
@@ -765,7 +769,7 @@ def _send_certificate(ctx: ServerContext, choice: _Choice, transcript: Transcrip
         Epoch.HANDSHAKE,
         CertificateVerify(
             algorithm=choice.scheme,
-            signature=ctx.config.provider.sign(ck.private_key, choice.scheme, content),
+            signature=credential.sign(ctx.config.provider, choice.scheme, content),
         ),
         transcript,
     )
@@ -779,7 +783,11 @@ class _Session:
     group: int | None
     resumed: bool
     early_data: str
-    client_chain: tuple[bytes, ...] = field(default=(), repr=False)
+    client: PeerVerified | None = field(default=None, repr=False)  # the verified client
+
+    @property
+    def client_chain(self) -> tuple[bytes, ...]:
+        return self.client.certificates if self.client is not None else ()
 
 
 @dataclass(slots=True)
@@ -832,23 +840,18 @@ class ExpectClientCertificate(ServerState):
                     "client sent no certificate but one is required",
                     alert=AlertDescription.certificate_required,
                 )
-            return ExpectClientFinished(keys=self.keys, session=self.session, client_scheme=None)
-        store = ctx.config.client_trust_store
-        if store is None:  # ServerConfig validation requires it with client_auth
-            raise PeerIncompatible("no trust store for client certificates")
-        verify_client_chain(
-            chain,
-            store,
-            datetime.fromtimestamp(ctx.clock(), UTC),
-            profile=ctx.config.x509_profile,
-        )
-        # RFC 8446 §4.2.3, §4.4.2.4: a chain signed with a scheme we did not list is refused
-        # with unsupported_certificate.
-        check_chain_signatures(chain, ctx.config.client_certificate_schemes)
+            return ExpectClientFinished(keys=self.keys, session=self.session, client_signature=None)
+        verifier = ctx.config.client_peer_verifier()
+        if verifier is None:  # ServerConfig validation requires one with client_auth
+            raise PeerIncompatible("no verifier for client certificates")
+        # RFC 8446 §4.4.2.4: the verifier's refusal carries its alert (X.509: path
+        # validation, then signature_algorithms_cert, unsupported_certificate, §4.2.3).
+        client = verifier.verify_identity(cert.certificate_list, None, ctx.clock())
         return ExpectClientCertificateVerify(
             keys=self.keys,
-            session=dataclasses.replace(self.session, client_chain=chain),
+            session=dataclasses.replace(self.session, client=client),
             requested_schemes=self.requested_schemes,
+            client=client,
         )
 
 
@@ -857,6 +860,7 @@ class ExpectClientCertificateVerify(ServerState):
     keys: _ServerKeys
     session: _Session
     requested_schemes: tuple[int, ...]
+    client: PeerVerified
     name = "waiting for client CertificateVerify"
 
     def handle(self, ctx: ServerContext, msg_type: int, body: bytes, raw: bytes) -> ServerState:
@@ -866,12 +870,17 @@ class ExpectClientCertificateVerify(ServerState):
                 f"client signed with {ctx.config.provider.scheme_name(cv.algorithm)}, which we did not request"
             )
         content = certificate_verify_content(False, self.keys.transcript.digest())
-        ctx.config.provider.verify(
-            self.session.client_chain[0], cv.algorithm, cv.signature, content
+        verifier = ctx.config.client_peer_verifier()
+        if verifier is None:  # this state exists only after a verifier judged the chain
+            raise PeerIncompatible("no verifier for client certificates")
+        # RFC 8446 §4.4.3: decrypt_error for a bad signature, illegal_parameter for a
+        # scheme that does not fit the key.
+        signature = verifier.verify_signature(
+            self.client, cv.algorithm, cv.signature, content, ctx.config.provider
         )
         self.keys.transcript.update(raw)
         return ExpectClientFinished(
-            keys=self.keys, session=self.session, client_scheme=cv.algorithm
+            keys=self.keys, session=self.session, client_signature=signature
         )
 
 
@@ -879,13 +888,13 @@ class ExpectClientCertificateVerify(ServerState):
 class ExpectClientFinished(ServerState):
     keys: _ServerKeys
     session: _Session
-    client_scheme: int | None
+    client_signature: SignatureVerified | None  # None: no client certificate this handshake
     name = "waiting for client Finished"
 
     def handle(self, ctx: ServerContext, msg_type: int, body: bytes, raw: bytes) -> ServerState:
         fin = expect_message(msg_type, body, Finished, self.name)
         keys = self.keys
-        check_finished(fin, keys.params, keys.c_hs, keys.transcript.digest(), "client")
+        finished = check_finished(fin, keys.params, keys.c_hs, keys.transcript.digest(), "client")
         keys.transcript.update(raw)
         ctx.install("read", Epoch.APPLICATION, keys.params, keys.c_ap)
         resumption = keys.schedule.resumption_master_secret(keys.transcript.digest())
@@ -901,7 +910,9 @@ class ExpectClientFinished(ServerState):
             alpn=choice.alpn,
             server_name=choice.server_name,
             peer_chain=chain,
-            client_scheme=self.client_scheme,
+            client_scheme=(
+                self.client_signature.scheme if self.client_signature is not None else None
+            ),
             resumed=session.resumed,
             early_data=session.early_data,
         )
@@ -912,6 +923,9 @@ class ExpectClientFinished(ServerState):
             exporter_master_secret=keys.exporter,
             resumption_master_secret=resumption,
             info=info,
+            client=session.client,
+            client_signature=self.client_signature,
+            finished=finished,
         )
 
 
@@ -967,8 +981,31 @@ def _send_tickets(
 
 @dataclass(slots=True)
 class ServerConnected(ServerState):
+    """The handshake is done. It holds the proofs of what was checked: the client's Finished
+    always; the verified client and its CertificateVerify when it authenticated (a resumed
+    session keeps the client its ticket remembers, re-verified, without a new signature)."""
+
     params: SuiteParams
     exporter_master_secret: bytes = field(repr=False)
     resumption_master_secret: bytes = field(repr=False)
     info: SessionInfo = field(repr=False)
+    client: PeerVerified | None = field(repr=False)
+    client_signature: SignatureVerified | None = field(repr=False)
+    finished: FinishedVerified = field(repr=False)
     name = "connected"
+
+    def __post_init__(self) -> None:
+        owner = "ServerConnected"
+        require(owner, "finished", self.finished, FinishedVerified)
+        require(owner, "client", self.client, PeerVerified, optional=True)
+        # A client that presented a certificate in this handshake proved its key (§4.4.3).
+        fresh_client = self.client is not None and not self.info.resumed
+        require(
+            owner,
+            "client_signature",
+            self.client_signature,
+            SignatureVerified,
+            optional=not fresh_client,
+        )
+        if self.client_signature is not None and self.client is None:
+            raise TypeError(f"{owner}: a client signature needs a verified client")
