@@ -26,11 +26,11 @@ SRC = Path(nautilus_tls.__file__).resolve().parent
 
 # Lowest first. A new top-level module or package must be placed here (the first test says so).
 LAYERS: tuple[tuple[str, ...], ...] = (
-    ("errors", "session_info"),
+    ("errors", "session_info", "proofs"),
     ("wire",),
     ("defaults", "events"),
     ("crypto",),
-    ("policy", "session"),
+    ("policy", "session", "auth"),
     ("config",),
     ("record", "handshake"),
     ("connection",),

@@ -15,18 +15,19 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import pytest
+from certificates import pki
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
-from pairs import pki, pump
+from pairs import pump
 
 from nautilus_tls.auth.api import CertificateType, Credential, PeerVerifier
-from nautilus_tls.auth.proofs import PeerVerified, SignatureVerified, peer_verified
 from nautilus_tls.config import CertifiedKey, ClientConfig, ServerConfig
 from nautilus_tls.connection import ClientConnection, ServerConnection
-from nautilus_tls.crypto.certgen import make_ca, make_leaf
 from nautilus_tls.crypto.provider import CryptoProvider
 from nautilus_tls.errors import AlertDescription, BadCertificate, ConfigError, ProtocolError
+from nautilus_tls.proofs import PeerVerified, SignatureVerified, peer_verified
 from nautilus_tls.session.client_store import MemorySessionStore
+from nautilus_tls.tools.certgen import make_ca, make_leaf
 from nautilus_tls.wire.messages import CertificateEntry
 
 

@@ -6,9 +6,12 @@ from __future__ import annotations
 import dataclasses
 
 import pytest
-from pairs import client_config, handshake, pki, server_config
+from certificates import pki
+from pairs import client_config, handshake, server_config
 
-from nautilus_tls.auth.proofs import (
+from nautilus_tls.handshake.client import ClientConnected
+from nautilus_tls.handshake.server import ServerConnected
+from nautilus_tls.proofs import (
     FinishedVerified,
     PeerVerified,
     SignatureVerified,
@@ -16,8 +19,6 @@ from nautilus_tls.auth.proofs import (
     peer_verified,
     signature_verified,
 )
-from nautilus_tls.handshake.client import ClientConnected
-from nautilus_tls.handshake.server import ServerConnected
 
 
 class _LookAlike:

@@ -6,14 +6,12 @@ import time
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from certificates import ca_key, pki
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
-from pairs import ca_key, pki
 
-from nautilus_tls.auth.proofs import PeerVerified
 from nautilus_tls.auth.x509 import InsecureSkipVerifier, X509ClientVerifier, X509ServerVerifier
 from nautilus_tls.config import ClientConfig, ServerConfig
-from nautilus_tls.crypto.certgen import make_leaf
 from nautilus_tls.crypto.provider import DEFAULT_PROVIDER
 from nautilus_tls.crypto.signatures import certificate_verify_content
 from nautilus_tls.errors import (
@@ -22,6 +20,8 @@ from nautilus_tls.errors import (
     LocalProtocolError,
     PeerMisbehaved,
 )
+from nautilus_tls.proofs import PeerVerified
+from nautilus_tls.tools.certgen import make_leaf
 from nautilus_tls.wire.enums import SignatureScheme
 from nautilus_tls.wire.messages import CertificateEntry
 

@@ -22,7 +22,6 @@ from cryptography.hazmat.primitives.asymmetric import (
 )
 from cryptography.x509.oid import NameOID
 
-from nautilus_tls.auth.proofs import SignatureVerified
 from nautilus_tls.crypto.provider import DEFAULT_PROVIDER
 from nautilus_tls.crypto.signatures import (
     CERTIFICATE_CHAIN_SCHEMES,
@@ -38,6 +37,7 @@ from nautilus_tls.errors import (
     LocalProtocolError,
     PeerMisbehaved,
 )
+from nautilus_tls.proofs import SignatureVerified
 from nautilus_tls.wire.enums import SignatureScheme as S
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))

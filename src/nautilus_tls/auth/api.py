@@ -5,7 +5,7 @@
   (:class:`~nautilus_tls.config.CertifiedKey`); later a raw public key (RFC 7250) or PAKE
   state.
 * A :class:`PeerVerifier` judges the peer's Certificate message and its CertificateVerify
-  signature. Each step returns a proof value (:mod:`nautilus_tls.auth.proofs`) and the
+  signature. Each step returns a proof value (:mod:`nautilus_tls.proofs`) and the
   handshake's traffic state requires them, so the handshake cannot finish without calling it.
   The X.509 plug-in is :mod:`nautilus_tls.auth.x509`; a plug-in of one's own (a pinned key,
   say) goes in ``ClientConfig.verifier`` / ``ServerConfig.client_verifier`` without any edit
@@ -23,7 +23,7 @@ from collections.abc import Sequence
 from enum import IntEnum
 from typing import TYPE_CHECKING, Protocol
 
-from nautilus_tls.auth.proofs import PeerVerified, SignatureVerified
+from nautilus_tls.proofs import PeerVerified, SignatureVerified
 
 if TYPE_CHECKING:
     from nautilus_tls.crypto.provider import CryptoProvider

@@ -4,7 +4,7 @@ These verifiers wrap the path validation of :mod:`nautilus_tls.crypto.x509` exac
 handshake used to call it, with every check and alert unchanged: the chain against the
 roots, the name and the X.509 profile, then the signature_algorithms_cert check on every
 certificate (RFC 8446 §4.2.3, unsupported_certificate). What they add is the result: a
-:class:`~nautilus_tls.auth.proofs.PeerVerified` holding the end-entity SubjectPublicKeyInfo,
+:class:`~nautilus_tls.proofs.PeerVerified` holding the end-entity SubjectPublicKeyInfo,
 which the CertificateVerify signature is then checked against.
 
 * :class:`X509ServerVerifier`: a client judging servers (``ClientConfig``'s default).
@@ -26,7 +26,6 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
-from nautilus_tls.auth.proofs import PeerVerified, SignatureVerified, peer_verified
 from nautilus_tls.crypto.x509 import (
     TrustStore,
     X509Profile,
@@ -38,6 +37,7 @@ from nautilus_tls.crypto.x509 import (
     verify_server_chain,
 )
 from nautilus_tls.errors import AlertDescription, BadCertificate
+from nautilus_tls.proofs import PeerVerified, SignatureVerified, peer_verified
 
 if TYPE_CHECKING:
     from nautilus_tls.crypto.provider import CryptoProvider

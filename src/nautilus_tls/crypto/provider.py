@@ -95,7 +95,6 @@ from typing import Protocol, TypeVar
 
 from cryptography.hazmat.primitives import hpke
 
-from nautilus_tls.auth.proofs import SignatureVerified
 from nautilus_tls.crypto import pqclean, signatures, slhdsa, suites
 from nautilus_tls.crypto.kem import (
     MAX_KEY_SHARE_LEN,
@@ -118,6 +117,7 @@ from nautilus_tls.crypto.signatures import (
 )
 from nautilus_tls.crypto.suites import SuiteInfo, SuiteParams
 from nautilus_tls.errors import AlertDescription, LocalProtocolError, PeerMisbehaved
+from nautilus_tls.proofs import SignatureVerified
 from nautilus_tls.wire.enums import CipherSuite, NamedGroup, SignatureScheme, display_name
 
 __all__ = [

@@ -13,7 +13,7 @@ known only from the certificate: pass it to :func:`schemes_for_key`.
 
 Verification takes the peer's public key as a DER SubjectPublicKeyInfo (:func:`verify_spki`),
 not a certificate, so keys that come without one (raw public keys) verify the same way; a
-successful check returns a :class:`~nautilus_tls.auth.proofs.SignatureVerified`, the value the
+successful check returns a :class:`~nautilus_tls.proofs.SignatureVerified`, the value the
 handshake's traffic state requires.
 
 Which schemes a connection can use is decided by the config's
@@ -39,7 +39,6 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed448, ed25519, mldsa, padding, rsa
 from cryptography.x509.oid import PublicKeyAlgorithmOID
 
-from nautilus_tls.auth.proofs import SignatureVerified, signature_verified
 from nautilus_tls.crypto import der, pqclean, slhdsa
 from nautilus_tls.errors import (
     AlertDescription,
@@ -48,6 +47,7 @@ from nautilus_tls.errors import (
     LocalProtocolError,
     PeerMisbehaved,
 )
+from nautilus_tls.proofs import SignatureVerified, signature_verified
 from nautilus_tls.wire.enums import SignatureScheme, first_name
 
 __all__ = [

@@ -23,7 +23,6 @@ import hmac
 from dataclasses import dataclass, field
 from functools import lru_cache
 
-from nautilus_tls.auth.proofs import FinishedVerified, PeerVerified, SignatureVerified, require
 from nautilus_tls.config import ClientConfig, is_ip_address
 from nautilus_tls.crypto.kem import KeyExchange
 from nautilus_tls.crypto.keyschedule import KeySchedule, finished_verify_data, resumption_psk
@@ -56,6 +55,7 @@ from nautilus_tls.handshake.common import (
     session_info,
     unexpected,
 )
+from nautilus_tls.proofs import FinishedVerified, PeerVerified, SignatureVerified, require
 from nautilus_tls.session.client_store import ClientTicket
 from nautilus_tls.session_info import SessionInfo
 from nautilus_tls.wire import extensions as ext

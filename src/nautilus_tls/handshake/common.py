@@ -18,7 +18,6 @@ from dataclasses import dataclass, field
 from enum import IntEnum
 from typing import Literal, TypeVar
 
-from nautilus_tls.auth.proofs import FinishedVerified, finished_verified
 from nautilus_tls.crypto.certnames import names_of
 from nautilus_tls.crypto.keyschedule import finished_verify_data
 
@@ -36,6 +35,7 @@ from nautilus_tls.errors import (
     PeerMisbehaved,
     RemoteProtocolError,
 )
+from nautilus_tls.proofs import FinishedVerified, finished_verified
 from nautilus_tls.session_info import SessionInfo
 from nautilus_tls.wire.enums import CipherSuite, HandshakeType, display_name
 from nautilus_tls.wire.messages import Finished, HandshakeMessage, decode_handshake

@@ -21,7 +21,6 @@ import hmac
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from nautilus_tls.auth.proofs import FinishedVerified, PeerVerified, SignatureVerified, require
 from nautilus_tls.config import CertifiedKey, ServerConfig
 from nautilus_tls.crypto.keyschedule import KeySchedule, finished_verify_data, resumption_psk
 from nautilus_tls.crypto.provider import CryptoProvider
@@ -52,6 +51,7 @@ from nautilus_tls.handshake.common import (
     unexpected,
 )
 from nautilus_tls.policy import Kind, refusal
+from nautilus_tls.proofs import FinishedVerified, PeerVerified, SignatureVerified, require
 from nautilus_tls.session._util import SessionStoreError
 from nautilus_tls.session.state import ResumptionState
 from nautilus_tls.session_info import SessionInfo
