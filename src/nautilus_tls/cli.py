@@ -43,6 +43,7 @@ from typing import Any, TextIO
 from nautilus_tls import cli_sessions
 from nautilus_tls.aio import TLSReader, TLSWriter, connect, start_server
 from nautilus_tls.config import CertifiedKey, ClientConfig, ServerConfig
+from nautilus_tls.crypto.provider import DEFAULT_PROVIDER, with_frodokem
 from nautilus_tls.crypto.x509 import X509_PROFILES, TrustStore, subject_of
 from nautilus_tls.errors import ConfigError, MissingCloseNotify, ProtocolError, TLSError
 from nautilus_tls.policy import PRESETS, Kind, codes_for_names
@@ -527,9 +528,11 @@ def _http_response(
 
 
 def cmd_algorithms(args: argparse.Namespace) -> int:
-    table = catalog.rows()
+    # The listing includes the add-ons a config must combine explicitly (FrodoKEM).
+    provider = with_frodokem(DEFAULT_PROVIDER)
+    table = catalog.rows(provider)
     if args.measure:
-        catalog.measure(table)
+        catalog.measure(table, provider=provider)
     if args.markdown:
         text = catalog.render_markdown(table)
     elif args.json:

@@ -16,7 +16,8 @@ ephemeral public key), ML-KEM is a KEM, and a hybrid is its components side by s
   any classical KEM with any post-quantum one.
 * Any other KEM (a :class:`KemPrimitive`: raw ``keygen``/``encaps``/``decaps``) becomes a group
   through :class:`PrimitiveKem`; HQC and sntrup761 from PQClean (optional ``pqcrypto``
-  package) come in that way, alone and as hybrids with X25519, on private-use code points.
+  package) come in that way, alone and as hybrids with X25519, on private-use code points, and
+  so does FrodoKEM (:mod:`nautilus_tls.crypto.frodokem`, the ``frodokem_provider()`` add-on).
 
 Which groups a connection can use is not decided here: a
 :class:`~nautilus_tls.crypto.provider.CryptoProvider` (the config's ``provider``) maps code
@@ -48,6 +49,7 @@ __all__ = [
     "MAX_KEY_SHARE_LEN",
     "PRIVATE_USE_GROUPS",
     "EcdhKem",
+    "FrodoGroup",
     "GroupInfo",
     "HybridKem",
     "Kem",
@@ -79,6 +81,28 @@ class PrivateGroup(IntEnum):
     X25519HQC256 = 0xFE35
     SNTRUP761 = 0xFE40
     X25519SNTRUP761 = 0xFE41
+
+
+class FrodoGroup(IntEnum):
+    """The FrodoKEM add-on's private-use group code points (RFC 8446 §4.2.7), negotiated only
+    between peers whose providers both include ``frodokem_provider()``. X25519 hybrids put the
+    FrodoKEM share first (as X25519MLKEM768 does); the P-256 hybrids put the ECDH share first
+    (as SecP256r1MLKEM768 does)."""
+
+    FrodoKEM640AES = 0xFE50
+    FrodoKEM640SHAKE = 0xFE51
+    FrodoKEM976AES = 0xFE52
+    FrodoKEM976SHAKE = 0xFE53
+    FrodoKEM1344AES = 0xFE54
+    FrodoKEM1344SHAKE = 0xFE55
+    X25519FrodoKEM640AES = 0xFE56
+    X25519FrodoKEM640SHAKE = 0xFE57
+    X25519FrodoKEM976AES = 0xFE58
+    X25519FrodoKEM976SHAKE = 0xFE59
+    X25519FrodoKEM1344AES = 0xFE5A
+    X25519FrodoKEM1344SHAKE = 0xFE5B
+    SecP256r1FrodoKEM640AES = 0xFE5C
+    SecP256r1FrodoKEM640SHAKE = 0xFE5D
 
 
 class KeyExchange(Protocol):
@@ -131,7 +155,7 @@ class Kem(Protocol):
 def group_label(group: int) -> str:
     """A group's name for messages, without a provider: our private-use name, else the IANA
     name, else its hex value (a provider's own name is ``CryptoProvider.group_name``)."""
-    return first_name(group, PrivateGroup, NamedGroup)
+    return first_name(group, PrivateGroup, FrodoGroup, NamedGroup)
 
 
 def _bad_share(group: int, what: str) -> PeerMisbehaved:

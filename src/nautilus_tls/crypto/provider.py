@@ -14,6 +14,11 @@ Providers
     ECDSA, EdDSA, RSASSA-PSS; PKCS#1 v1.5 for certificate chains only) and HPKE (ECH-ready).
     :func:`pqcrypto_provider` — the add-on over the optional ``pqcrypto`` package: HQC and
     sntrup761 (alone and with X25519), Classic McEliece (listed, never negotiable) and SLH-DSA.
+    :func:`frodokem_provider` — the add-on over :mod:`~nautilus_tls.crypto.frodokem` (needs
+    the optional package ``numpy``): FrodoKEM-640/976/1344 in AES and SHAKE variants, alone
+    and with X25519, and FrodoKEM-640 with P-256. Not in :data:`DEFAULT_PROVIDER` — pure Python
+    and not constant-time, and its shares are 10-22 kB — so it is combined explicitly:
+    ``with_frodokem(DEFAULT_PROVIDER)``; ``nautilus-tls algorithms`` lists it.
     :data:`DEFAULT_PROVIDER` — what a config uses unless told otherwise:
     ``default_provider() | pqcrypto_provider()``. The add-on's entries are always present; without
     the package they are *unavailable* (``GroupInfo.available`` is False): never offered or
@@ -73,6 +78,20 @@ Our private-use code points (not IANA-assigned; Nautilus peers only):
 0xFE35  X25519HQC256          HQC-256 || X25519
 0xFE40  SNTRUP761             sntrup761 (PQClean)
 0xFE41  X25519SNTRUP761       sntrup761 || X25519
+0xFE50  FrodoKEM640AES        FrodoKEM-640-AES (crypto/frodokem.py; frodokem_provider())
+0xFE51  FrodoKEM640SHAKE      FrodoKEM-640-SHAKE
+0xFE52  FrodoKEM976AES        FrodoKEM-976-AES
+0xFE53  FrodoKEM976SHAKE      FrodoKEM-976-SHAKE
+0xFE54  FrodoKEM1344AES       FrodoKEM-1344-AES
+0xFE55  FrodoKEM1344SHAKE     FrodoKEM-1344-SHAKE
+0xFE56  X25519FrodoKEM640AES  FrodoKEM-640-AES || X25519; secrets concatenated alike
+0xFE57  X25519FrodoKEM640SHAKE  FrodoKEM-640-SHAKE || X25519
+0xFE58  X25519FrodoKEM976AES  FrodoKEM-976-AES || X25519
+0xFE59  X25519FrodoKEM976SHAKE  FrodoKEM-976-SHAKE || X25519
+0xFE5A  X25519FrodoKEM1344AES  FrodoKEM-1344-AES || X25519
+0xFE5B  X25519FrodoKEM1344SHAKE  FrodoKEM-1344-SHAKE || X25519
+0xFE5C  SecP256r1FrodoKEM640AES  P-256 || FrodoKEM-640-AES (ECDH first, as SecP256r1MLKEM768)
+0xFE5D  SecP256r1FrodoKEM640SHAKE  P-256 || FrodoKEM-640-SHAKE
 0xFE00  slhdsa_sha2_128s      SLH-DSA-SHA2-128s, key bound by certificate extension
 0xFE01  slhdsa_sha2_128f      SLH-DSA-SHA2-128f
 0xFE03  slhdsa_sha2_192f      SLH-DSA-SHA2-192f
@@ -95,11 +114,12 @@ from typing import Protocol, TypeVar
 
 from cryptography.hazmat.primitives import hpke
 
-from nautilus_tls.crypto import pqclean, signatures, slhdsa, suites
+from nautilus_tls.crypto import frodokem, pqclean, signatures, slhdsa, suites
 from nautilus_tls.crypto.kem import (
     MAX_KEY_SHARE_LEN,
     PRIVATE_USE_GROUPS,
     EcdhKem,
+    FrodoGroup,
     GroupInfo,
     HybridKem,
     Kem,
@@ -133,12 +153,14 @@ __all__ = [
     "aes_128_ccm_entry",
     "combine",
     "default_provider",
+    "frodokem_provider",
     "group_entry",
     "pqcrypto_provider",
     "signature_scheme_entry",
     "suite_entry",
     "unnegotiable_kem_entry",
     "wall_clock",
+    "with_frodokem",
     "with_pqcrypto",
 ]
 
@@ -799,3 +821,49 @@ def with_pqcrypto(base: CryptoProvider) -> CryptoProvider:
 DEFAULT_PROVIDER = with_pqcrypto(default_provider())
 """What a config uses unless given a ``provider``: pyca/cryptography plus the pqcrypto add-on —
 the algorithm set the library has always had."""
+
+
+# --- the FrodoKEM add-on: our numpy implementation, private-use code points --------------------
+
+_FRODO = "FrodoKEM (2023 ISO proposal, salted; crypto/frodokem.py, numpy; not constant-time)"
+
+
+def _frodokem_entry(kem: Kem, name: str, level: int, *, hybrid: bool = False) -> GroupEntry:
+    return group_entry(
+        kem,
+        name=name,
+        level=level,
+        post_quantum=True,
+        hybrid=hybrid,
+        requires=frodokem.PACKAGE,
+        reference=_FRODO,
+    )
+
+
+def _frodokem_groups() -> tuple[GroupEntry, ...]:
+    alone: list[GroupEntry] = []
+    hybrids: list[GroupEntry] = []
+    for params in frodokem.PARAMETER_SETS.values():
+        suffix = f"FrodoKEM{params.n}{params.matrix.upper()}"
+        pq = PrimitiveKem(frodokem.FrodoKem(params), group=FrodoGroup[suffix])
+        alone.append(_frodokem_entry(pq, suffix, params.level))
+        pairs = [(f"X25519{suffix}", _X25519, True)]
+        if params.n == 640:
+            pairs.append((f"SecP256r1{suffix}", _P256, False))
+        for name, classical, pq_first in pairs:
+            kem = HybridKem(classical, pq, pq_first=pq_first, group=FrodoGroup[name])
+            hybrids.append(_frodokem_entry(kem, name, params.level, hybrid=True))
+    return (*hybrids, *alone)
+
+
+@functools.cache
+def frodokem_provider() -> CryptoProvider:
+    """The FrodoKEM add-on: six parameter sets alone, with X25519, and FrodoKEM-640 with P-256
+    (private-use code points, see the module docstring). Without ``numpy`` its entries are
+    present but unavailable. Meant to be combined with a base: :func:`with_frodokem`."""
+    return CryptoProvider(groups=_frodokem_groups())
+
+
+def with_frodokem(base: CryptoProvider) -> CryptoProvider:
+    """``base`` plus the FrodoKEM add-on (its randomness and clock kept)."""
+    return combine(base, frodokem_provider())

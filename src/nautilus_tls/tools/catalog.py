@@ -59,11 +59,16 @@ class Row:
         return "IANA" if self.standard else "private use"
 
 
+# The optional package behind an unavailable group -> the extra that installs it.
+_EXTRAS = {"pqcrypto": "pq", "numpy": "frodokem"}
+
+
 def _group_rows(provider: CryptoProvider) -> list[Row]:
     out = []
     for g in provider.group_infos():
         if not g.available:
-            status = f"needs {g.requires} (pip install 'nautilus-tls[pq]')"
+            extra = _EXTRAS.get(g.requires or "", "pq")
+            status = f"needs {g.requires} (pip install 'nautilus-tls[{extra}]')"
         elif g.limitation is not None:
             status = f"not negotiable: {g.limitation}"
         else:
