@@ -150,3 +150,68 @@ def test_client_verifier_refuses_a_resumed_chain_that_expired() -> None:
 
 def test_server_without_client_auth_store_has_no_client_verifier() -> None:
     assert ServerConfig(certificates=(pki().server,)).client_peer_verifier() is None
+
+
+# --- validated paths are remembered, never beyond what a full validation would accept ----------
+
+
+def _counting_full_validation(monkeypatch: pytest.MonkeyPatch) -> list[str | None]:
+    import nautilus_tls.auth.x509 as plugin
+
+    calls: list[str | None] = []
+    real = plugin.verify_server_chain
+
+    def counted(chain: object, name: str | None, *args: object, **kw: object) -> None:
+        calls.append(name)
+        real(chain, name, *args, **kw)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(plugin, "verify_server_chain", counted)
+    return calls
+
+
+def test_accepts_a_validated_chain_again_without_a_second_path_validation(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    calls = _counting_full_validation(monkeypatch)
+    chain = pki().server.chain
+    verifier = server_verifier(certificate_schemes=(SignatureScheme.mldsa65,))
+    for _ in range(3):
+        peer = verifier.verify_resumed(chain, "localhost", NOW)
+        assert peer.identity == "localhost"
+    assert calls == ["localhost"]
+
+
+def test_rejects_a_validated_chain_for_another_name(monkeypatch: pytest.MonkeyPatch) -> None:
+    calls = _counting_full_validation(monkeypatch)
+    chain = pki().server.chain
+    verifier = server_verifier(certificate_schemes=(SignatureScheme.mldsa65, 0x0403))
+    verifier.verify_resumed(chain, "localhost", NOW)
+    with pytest.raises(BadCertificate):
+        verifier.verify_resumed(chain, "other.example", NOW)
+    assert calls == ["localhost", "other.example"]
+
+
+def test_rejects_a_validated_chain_once_it_has_expired() -> None:
+    issued = datetime.fromtimestamp(NOW, UTC)
+    leaf, _ = make_leaf(
+        pki().ca_der,
+        ca_key("mldsa65"),
+        "mldsa65",
+        ["localhost"],
+        not_before=issued - timedelta(days=1),
+        not_after=issued + timedelta(hours=1),
+    )
+    verifier = server_verifier(certificate_schemes=(SignatureScheme.mldsa65, 0x0503))
+    verifier.verify_resumed((leaf,), "localhost", NOW)
+    with pytest.raises(BadCertificate) as err:
+        verifier.verify_resumed((leaf,), "localhost", NOW + 2 * 3600)
+    assert err.value.alert == AlertDescription.certificate_expired
+
+
+def test_a_validated_chain_is_not_trusted_under_other_roots() -> None:
+    chain = pki().server.chain
+    server_verifier().verify_resumed(chain, "localhost", NOW)
+    other = ClientConfig(trust_store=pki("ed25519").store).peer_verifier()
+    with pytest.raises(BadCertificate) as err:
+        other.verify_resumed(chain, "localhost", NOW)
+    assert err.value.alert == AlertDescription.unknown_ca

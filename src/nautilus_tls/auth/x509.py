@@ -21,6 +21,8 @@ end-entity certificate, which the provider reads the bound key from.
 from __future__ import annotations
 
 import hashlib
+import threading
+from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -62,6 +64,43 @@ def trust_fingerprint(label: bytes, *parts: bytes) -> bytes:
 
 def _when(now: float) -> datetime:
     return datetime.fromtimestamp(now, UTC)
+
+
+class _ValidatedPaths:
+    """Chains that passed full path validation, by (judgement, chain, name); bounded LRU.
+
+    Path validation (pyca's verifier plus the signature_algorithms_cert check) costs 0.3-0.4
+    ms, as much as the rest of a resumed handshake. Its result depends only on the chain, the
+    name, the judgement (roots, profile, chain schemes: all in the fingerprint) and the time;
+    and every certificate's validity period is one interval. So a chain validated once is
+    valid again exactly while every certificate is still within its period: a hit re-checks
+    only that (chain_valid_at), a miss or an expired chain takes the full path (and its
+    precise alert). Holds public data only.
+    """
+
+    def __init__(self, max_entries: int) -> None:
+        self._max = max_entries
+        self._entries: OrderedDict[tuple[bytes, tuple[bytes, ...], str | None], None] = (
+            OrderedDict()
+        )
+        self._lock = threading.Lock()
+
+    def known(self, key: tuple[bytes, tuple[bytes, ...], str | None]) -> bool:
+        with self._lock:
+            if key not in self._entries:
+                return False
+            self._entries.move_to_end(key)
+            return True
+
+    def add(self, key: tuple[bytes, tuple[bytes, ...], str | None]) -> None:
+        with self._lock:
+            self._entries[key] = None
+            self._entries.move_to_end(key)
+            while len(self._entries) > self._max:
+                self._entries.popitem(last=False)
+
+
+_VALIDATED_PATHS = _ValidatedPaths(max_entries=256)
 
 
 def verify_x509_signature(
@@ -118,11 +157,15 @@ class X509ServerVerifier(_X509Verifier):
     ) -> PeerVerified:
         # RFC 8446 §4.4.2.4: path validation for the name at the current time, then the
         # signature_algorithms_cert check (§4.2.3); a resumed chain is re-checked the same way.
-        verify_server_chain(
-            certificates, server_name, self.trust_store, _when(now), profile=self.profile
-        )
-        # A pq-only client lists only ML-DSA here: a chain signed classically is refused.
-        check_chain_signatures(certificates, self.chain_schemes)
+        when = _when(now)
+        key = (self.fingerprint() or b"", certificates, server_name)
+        if not (_VALIDATED_PATHS.known(key) and chain_valid_at(certificates, when)):
+            verify_server_chain(
+                certificates, server_name, self.trust_store, when, profile=self.profile
+            )
+            # A pq-only client lists only ML-DSA here: a chain signed classically is refused.
+            check_chain_signatures(certificates, self.chain_schemes)
+            _VALIDATED_PATHS.add(key)
         return peer_verified(
             spki=spki_of(certificates[0]), identity=server_name or "", certificates=certificates
         )
