@@ -9,7 +9,7 @@ import dataclasses
 from collections.abc import Callable
 
 import pytest
-from handshake.test_violations import expect_alert, replace, with_extensions
+from handshake.violations import expect_alert_record, replace, with_extensions
 from loopback import ADAPTERS
 from pairs import client_config, handshake, server_config
 
@@ -140,7 +140,7 @@ def test_server_rejects_a_client_share_of_the_wrong_length(group: FrodoGroup, ch
     )
     data = share.key_exchange[:-1] if change == "short" else share.key_exchange + b"\x00"
     # RFC 8446 §4.2.8: a share that is not a valid public key for its group: illegal_parameter.
-    expect_alert(
+    expect_alert_record(
         ServerConnection(frodo_server(group)),
         as_records(_with_client_share(ch, data).encode()),
         A.illegal_parameter,
@@ -155,7 +155,7 @@ def test_server_rejects_an_empty_frodokem_share() -> None:
     entry = group.to_bytes(2, "big") + (0).to_bytes(2, "big")
     data = len(entry).to_bytes(2, "big") + entry
     ch = with_extensions(_client_hello(group), replace(ExtensionType.key_share, data))
-    expect_alert(
+    expect_alert_record(
         ServerConnection(frodo_server(FrodoGroup.FrodoKEM640SHAKE)),
         as_records(ch.encode()),
         A.decode_error,
@@ -187,4 +187,4 @@ def test_client_rejects_a_ciphertext_of_the_wrong_length(group: FrodoGroup, chan
         ),
     )
     # draft-ietf-tls-mlkem / RFC 8446 §4.2.8: a ciphertext of the wrong length: illegal_parameter.
-    expect_alert(client, as_records(sh.encode()), A.illegal_parameter)
+    expect_alert_record(client, as_records(sh.encode()), A.illegal_parameter)
