@@ -2,7 +2,14 @@
 
 from __future__ import annotations
 
-__all__ = ["EntryError", "LedgerError", "ProofError", "SignatureError", "StoreError"]
+__all__ = [
+    "EntryError",
+    "LedgerError",
+    "ProofError",
+    "SignatureError",
+    "StoreError",
+    "UnknownEntryError",
+]
 
 
 class LedgerError(Exception):
@@ -23,3 +30,7 @@ class EntryError(LedgerError):
 
 class StoreError(LedgerError):
     """The storage back end failed or holds inconsistent data."""
+
+
+class UnknownEntryError(LedgerError):
+    """The log holds no such entry (or not within the requested tree size)."""
