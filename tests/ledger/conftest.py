@@ -12,6 +12,11 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from ledger.helpers import ServedApp, SwitchableLog
+
+from nautilus_tls.ledger.log import TransparencyLog
+from nautilus_tls.ledger.sth import LogKey
+from nautilus_tls.ledger.store_sqlite import SQLiteStore
 
 PG_BIN = Path(os.environ.get("NAUTILUS_PG_BIN", "/usr/lib/postgresql/15/bin"))
 START_TIMEOUT = 60
@@ -93,3 +98,27 @@ def postgres_url(postgres_server: str) -> str:
         conn.execute(f'CREATE DATABASE "{name}"')
     params = dict(p.split("=", 1) for p in postgres_server.split())
     return f"postgresql://{params['user']}@/{name}?host={params['host']}&port={params['port']}"
+
+
+@pytest.fixture
+def log_key() -> LogKey:
+    return LogKey.generate()
+
+
+@pytest.fixture
+def sqlite_log(tmp_path: Path, log_key: LogKey) -> Iterator[TransparencyLog]:
+    store = SQLiteStore(tmp_path / "served.sqlite")
+    yield TransparencyLog(store, log_key)
+    store.close()
+
+
+@pytest.fixture
+def served(sqlite_log: TransparencyLog) -> Iterator[tuple[str, SwitchableLog]]:
+    """The log behind a real uvicorn server; the SwitchableLog lets a test swap its history."""
+    pytest.importorskip("uvicorn")
+    from nautilus_tls.ledger.api import create_app
+
+    switch = SwitchableLog(sqlite_log)
+    app = ServedApp(create_app(switch))  # type: ignore[arg-type]
+    yield app.url, switch
+    app.stop()
