@@ -30,7 +30,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("wire",),
     ("defaults", "events"),
     ("crypto",),
-    ("policy", "session", "auth"),
+    ("policy", "session", "auth", "ledger"),
     ("config",),
     ("record", "handshake"),
     ("connection",),

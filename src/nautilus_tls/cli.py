@@ -11,6 +11,7 @@ Subcommands::
                           [--x509-profile webpki|private] [--ragged-eof error|allow]
     nautilus-tls demo     [--alg mldsa65] [--mutual] [--json]
     nautilus-tls algorithms [--measure] [--markdown | --json] [--output F]
+    nautilus-tls ledger   serve|add|monitor ...   (a transparency log; see nautilus_tls.ledger.cli)
 
 serve and connect also take ``--policy pq-only|hybrid|compat``, ``--min-security-level N``
 and ``--sigalgs LIST`` (same as ``--schemes``); connect ``--key-shares LIST``, serve
@@ -46,6 +47,7 @@ from nautilus_tls.config import CertifiedKey, ClientConfig, ServerConfig
 from nautilus_tls.crypto.provider import DEFAULT_PROVIDER, with_frodokem
 from nautilus_tls.crypto.x509 import X509_PROFILES, TrustStore, subject_of
 from nautilus_tls.errors import ConfigError, MissingCloseNotify, ProtocolError, TLSError
+from nautilus_tls.ledger.cli import add_ledger_command, cmd_ledger
 from nautilus_tls.policy import PRESETS, Kind, codes_for_names
 from nautilus_tls.session_info import SessionInfo
 from nautilus_tls.tools import catalog
@@ -273,6 +275,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     demo.add_argument("--json", action="store_true", help="print the report as JSON")
 
+    add_ledger_command(sub)
+
     algs = sub.add_parser(
         "algorithms", help="list every group, cipher suite and signature scheme (and cost)"
     )
@@ -300,6 +304,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "demo": cmd_demo,
         "algorithms": cmd_algorithms,
         "ticket-keys": cli_sessions.cmd_ticket_keys,
+        "ledger": cmd_ledger,
     }
     try:
         return commands[args.command](args)

@@ -1,0 +1,165 @@
+"""``nautilus-tls ledger serve|add|monitor`` as separate processes: a real uvicorn server on
+loopback, entries of each kind added, the monitor reporting them, two servers sharing one
+PostgreSQL log, and bad input reported with a non-zero exit."""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+import os
+import re
+import subprocess
+import sys
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from nautilus_tls.cli import main
+from nautilus_tls.ledger.client import LedgerClient
+from nautilus_tls.ledger.sth import LogPublicKey
+
+START_TIMEOUT = 30.0
+SRC = str(Path(__file__).resolve().parents[2] / "src")
+
+
+def _env() -> dict[str, str]:
+    return {**os.environ, "PYTHONPATH": SRC + os.pathsep + os.environ.get("PYTHONPATH", "")}
+
+
+def _cli(*args: str) -> subprocess.CompletedProcess[str]:
+    """Run ``nautilus-tls ledger ARGS`` in this process (the servers are separate processes)."""
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        code = main(["ledger", *args])
+    return subprocess.CompletedProcess(args, code, out.getvalue(), err.getvalue())
+
+
+class LedgerServer:
+    def __init__(self, db: str, key: Path) -> None:
+        cmd = [sys.executable, "-m", "nautilus_tls", "ledger", "serve", "--db", db,
+               "--port", "0", "--key", str(key)]  # fmt: skip
+        self.proc = subprocess.Popen(
+            cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=_env()
+        )
+        first: list[str] = []
+        reader = threading.Thread(target=lambda: first.append(self.proc.stdout.readline()))  # type: ignore[union-attr]
+        reader.start()
+        reader.join(START_TIMEOUT)
+        found = re.match(r"listening on (http://\S+) ", first[0] if first else "")
+        if not found:
+            self.stop()
+            raise AssertionError(f"ledger serve did not start: {self.proc.stderr.read()}")  # type: ignore[union-attr]
+        self.url = found.group(1)
+
+    def stop(self) -> None:
+        self.proc.terminate()  # this PID only
+        try:
+            self.proc.wait(START_TIMEOUT)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait(START_TIMEOUT)
+        for stream in (self.proc.stdout, self.proc.stderr):
+            if stream is not None:
+                stream.close()
+
+
+@pytest.fixture
+def server(tmp_path: Path) -> Iterator[LedgerServer]:
+    srv = LedgerServer(str(tmp_path / "ledger.sqlite"), tmp_path / "log.key")
+    yield srv
+    srv.stop()
+
+
+def test_serve_creates_the_key_and_log_pub_and_add_prints_indexes(
+    server: LedgerServer, tmp_path: Path, tls_pem_dir: dict[str, Path]
+) -> None:
+    assert (tmp_path / "log.key").stat().st_mode & 0o077 == 0
+    log_pub = tmp_path / "log.pub"
+    LogPublicKey.from_pem(log_pub.read_bytes())
+    raw_key = tmp_path / "raw.pub"
+    from cryptography.hazmat.primitives.asymmetric import ed25519
+    from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
+
+    raw_key.write_bytes(
+        ed25519.Ed25519PrivateKey.generate()
+        .public_key()
+        .public_bytes(Encoding.PEM, PublicFormat.SubjectPublicKeyInfo)
+    )
+    adds = [
+        ("--cert", str(tls_pem_dir["server_pem"])),
+        ("--raw-key", str(raw_key)),
+        ("--did", "did:example:alice"),
+        ("--cert", str(tls_pem_dir["server_pem"])),  # again: the first index
+    ]
+    outputs = []
+    for flag, value in adds:
+        done = _cli("add", "--log", server.url, flag, value, "--log-key", str(log_pub))
+        assert done.returncode == 0, done.stderr
+        outputs.append(done.stdout.strip())
+    assert outputs == ["0", "1", "2", "0"]
+
+    done = _cli("monitor", "--log", server.url, "--log-key", str(log_pub), "--name", "localhost",
+                "--watch-key", str(raw_key), "--count", "1")  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    events = [json.loads(line) for line in done.stdout.splitlines()]
+    assert events[0]["event"] == "tree_head" and events[0]["tree_size"] == 3
+    assert [(e["index"], e["reason"]) for e in events[1:]] == [(0, "name localhost"), (1, "key")]
+
+
+def test_restart_keeps_the_log_and_its_key(tmp_path: Path) -> None:
+    first = LedgerServer(str(tmp_path / "l.sqlite"), tmp_path / "log.key")
+    try:
+        assert _cli("add", "--log", first.url, "--did", "did:example:one").stdout.strip() == "0"
+    finally:
+        first.stop()
+    key_before = (tmp_path / "log.pub").read_bytes()
+    second = LedgerServer(str(tmp_path / "l.sqlite"), tmp_path / "log.key")
+    try:
+        assert (tmp_path / "log.pub").read_bytes() == key_before
+        assert _cli("add", "--log", second.url, "--did", "did:example:two").stdout.strip() == "1"
+    finally:
+        second.stop()
+
+
+def test_two_servers_share_one_postgres_log(tmp_path: Path, postgres_url: str) -> None:
+    servers = [LedgerServer(postgres_url, tmp_path / "log.key") for _ in range(2)]
+    try:
+        keys = [LogPublicKey.from_pem((tmp_path / "log.pub").read_bytes())]
+        for i in range(6):
+            done = _cli("add", "--log", servers[i % 2].url, "--did", f"did:example:{i}")
+            assert done.stdout.strip() == str(i), done.stderr
+        heads = []
+        for srv in servers:
+            with LedgerClient(srv.url, keys) as client:
+                heads.append(client.get_sth())
+        assert heads[0].tree_size == heads[1].tree_size == 6
+        assert heads[0].root_hash == heads[1].root_hash
+    finally:
+        for srv in servers:
+            srv.stop()
+
+
+def test_add_rejects_a_bad_did_and_an_unreachable_log(
+    server: LedgerServer, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["ledger", "add", "--log", server.url, "--did", "not-a-did"]) == 1
+    assert "not a DID" in capsys.readouterr().err
+    assert main(["ledger", "add", "--log", "http://127.0.0.1:9", "--did", "did:a:b"]) == 1
+    assert "cannot reach" in capsys.readouterr().err
+
+
+def test_monitor_exits_non_zero_when_the_tree_head_is_not_signed_by_the_given_key(
+    server: LedgerServer, tmp_path: Path
+) -> None:
+    other = tmp_path / "other"
+    other.mkdir()
+    from nautilus_tls.ledger.sth import LogKey
+
+    (other / "log.pub").write_bytes(LogKey.generate().public.to_pem())
+    _cli("add", "--log", server.url, "--did", "did:example:x")
+    done = _cli("monitor", "--log", server.url, "--log-key", str(other / "log.pub"), "--count", "1")
+    assert done.returncode == 1
+    assert json.loads(done.stdout)["event"] == "inconsistent"
