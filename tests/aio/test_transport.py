@@ -4,6 +4,7 @@ asyncio Protocols, over loopback."""
 from __future__ import annotations
 
 import asyncio
+import gc
 from collections.abc import Awaitable
 from typing import Any, TypeVar
 
@@ -271,3 +272,21 @@ def test_rejects_start_tls_without_server_hostname_or_config(tls_pki: TestPki) -
             plain.close()
 
     run(main())
+
+
+def test_start_tls_streams_survives_the_plain_writer_being_collected(tls_pki: TestPki) -> None:
+    async def main() -> bytes:
+        server, port = await _server(tls_pki)
+        async with server:
+            reader, writer = await asyncio.open_connection("127.0.0.1", port)
+            tls_reader, tls_writer = await start_tls_streams(
+                reader, writer, config=tls_pki.client_config(), server_hostname="localhost"
+            )
+            del reader, writer  # asyncio.StreamWriter.__del__ closes its transport
+            gc.collect()
+            tls_writer.write(b"still here")
+            data = await asyncio.wait_for(tls_reader.readexactly(10), TIMEOUT)
+            tls_writer.close()
+            return data
+
+    assert run(main()) == b"STILL HERE"

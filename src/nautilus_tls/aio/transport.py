@@ -29,6 +29,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import weakref
 from collections.abc import Callable
 from typing import Any
 
@@ -47,6 +48,10 @@ READ_SIZE = 64 * 1024
 """Most plaintext handed to one ``data_received`` call."""
 
 ProtocolFactory = Callable[[], asyncio.BaseProtocol]
+
+_PLAIN_WRITERS: weakref.WeakKeyDictionary[_TLSProtocol, asyncio.StreamWriter] = (
+    weakref.WeakKeyDictionary()
+)
 
 
 class TLSTransport(asyncio.Transport):
@@ -330,4 +335,7 @@ async def start_tls_streams(
     if not isinstance(transport, asyncio.Transport):
         raise ConfigError("start_tls_streams needs a stream transport")
     tls = await _upgrade(transport, config, server_hostname, already_read)
+    # asyncio's StreamWriter closes its transport when it is garbage-collected: keep the plain
+    # writer alive exactly as long as the TLS protocol that now owns that transport.
+    _PLAIN_WRITERS[tls] = writer
     return tls.reader, tls.writer
