@@ -1,5 +1,6 @@
 """Nautilus TLS: post-quantum TLS 1.3 for Python."""
 
+from nautilus_tls._version import __version__ as __version__
 from nautilus_tls.aio import TLSReader, TLSWriter, connect, start_server
 from nautilus_tls.config import CertifiedKey, ClientConfig, ServerConfig
 from nautilus_tls.connection import ClientConnection, ServerConnection
