@@ -8,7 +8,9 @@ import gc
 from collections.abc import Awaitable
 from typing import Any, TypeVar
 
+import httpx
 import pytest
+import uvicorn
 from conftest import TestPki
 
 from nautilus_tls.aio.transport import (
@@ -19,6 +21,7 @@ from nautilus_tls.aio.transport import (
     start_tls_streams,
 )
 from nautilus_tls.errors import BadCertificate, ConfigError
+from nautilus_tls.httpx import AsyncHTTPTransport, session_info
 from nautilus_tls.sslobject import TLSObject
 
 T = TypeVar("T")
@@ -290,3 +293,44 @@ def test_start_tls_streams_survives_the_plain_writer_being_collected(tls_pki: Te
             return data
 
     assert run(main()) == b"STILL HERE"
+
+
+def test_uvicorn_serves_https_over_the_tls_transport(tls_pki: TestPki) -> None:
+    """uvicorn's own HTTP protocol, unchanged, on create_server: scope["scheme"] is https and
+    httpx (through nautilus_tls.httpx) gets the answer over a resumed second connection."""
+
+    async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
+        assert scope["type"] == "http"
+        body = f"{scope['scheme']} {scope['path']}".encode()
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        await send({"type": "http.response.body", "body": body})
+
+    async def main() -> list[tuple[str, bool]]:
+        config = uvicorn.Config(app, log_level="warning", lifespan="off")
+        config.load()
+        state = uvicorn.Server(config).server_state
+
+        def protocol() -> asyncio.Protocol:
+            made: asyncio.Protocol = config.http_protocol_class(
+                config=config, server_state=state, app_state={}
+            )
+            return made
+
+        server = await create_server(
+            protocol, "127.0.0.1", 0, config=tls_pki.server_config(alpn_protocols=(b"http/1.1",))
+        )
+        port = server.sockets[0].getsockname()[1]
+        seen: list[tuple[str, bool]] = []
+        async with server:
+            transport = AsyncHTTPTransport(
+                config=tls_pki.client_config(),
+                limits=httpx.Limits(max_connections=1, max_keepalive_connections=0),
+            )
+            async with httpx.AsyncClient(transport=transport, timeout=TIMEOUT) as client:
+                for path in ("/a", "/b"):
+                    response = await client.get(f"https://localhost:{port}{path}")
+                    info = session_info(response)
+                    seen.append((response.text, info is not None and info.resumed))
+        return seen
+
+    assert run(main()) == [("https /a", False), ("https /b", True)]
