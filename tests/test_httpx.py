@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import socket
 import ssl
 import threading
 from collections.abc import Iterator
@@ -18,7 +19,7 @@ from conftest import TestPki
 from nautilus_tls.aio import TLSReader, start_server
 from nautilus_tls.config import CertifiedKey, ClientConfig
 from nautilus_tls.crypto.x509 import TrustStore
-from nautilus_tls.errors import BadCertificate, ConfigError
+from nautilus_tls.errors import BadCertificate, ConfigError, ProtocolError
 from nautilus_tls.httpx import (
     INFO_EXTENSION,
     AsyncHTTPTransport,
@@ -237,3 +238,28 @@ def test_offers_alpn_for_the_http_versions_asked(tls_pki: TestPki) -> None:
 
 def test_tls_error_is_none_for_failures_that_are_not_tls() -> None:
     assert tls_error(httpx.ConnectError("refused")) is None
+
+
+def test_rejects_a_server_that_does_not_speak_tls(tls_pki: TestPki) -> None:
+    """https:// to a server that answers in plain HTTP: that is no TLS record; the handshake
+    fails with a TLS error (and its alert), never a hang or a stray exception type."""
+    with socket.create_server(("127.0.0.1", 0)) as listener:
+        listener.settimeout(TIMEOUT)
+
+        def answer_plain() -> None:
+            conn, _ = listener.accept()
+            with conn:
+                conn.sendall(b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n")
+
+        thread = threading.Thread(target=answer_plain, daemon=True)
+        thread.start()
+        with (
+            httpx.Client(
+                transport=HTTPTransport(config=tls_pki.client_config()), timeout=TIMEOUT
+            ) as client,
+            pytest.raises(httpx.ConnectError) as caught,
+        ):
+            client.get(f"https://localhost:{listener.getsockname()[1]}/")
+        thread.join(TIMEOUT)
+    error = tls_error(caught.value)
+    assert isinstance(error, ProtocolError)

@@ -13,6 +13,7 @@ import pytest
 import uvicorn
 from conftest import TestPki
 
+from nautilus_tls.aio import TLSReader, TLSWriter, start_server
 from nautilus_tls.aio.transport import (
     TLSTransport,
     create_connection,
@@ -20,7 +21,7 @@ from nautilus_tls.aio.transport import (
     start_tls,
     start_tls_streams,
 )
-from nautilus_tls.errors import BadCertificate, ConfigError
+from nautilus_tls.errors import BadCertificate, ConfigError, MissingCloseNotify
 from nautilus_tls.httpx import AsyncHTTPTransport, session_info
 from nautilus_tls.sslobject import TLSObject
 
@@ -334,3 +335,97 @@ def test_uvicorn_serves_https_over_the_tls_transport(tls_pki: TestPki) -> None:
         return seen
 
     assert run(main()) == [("https /a", False), ("https /b", True)]
+
+
+class Flow(Recorder):
+    """Counts the flow-control calls the transport makes."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.paused = asyncio.Event()
+        self.resumed = asyncio.Event()
+
+    def pause_writing(self) -> None:
+        self.paused.set()
+
+    def resume_writing(self) -> None:
+        self.resumed.set()
+
+
+def test_pauses_and_resumes_writing_with_the_socket_buffer(tls_pki: TestPki) -> None:
+    sink: list[Recorder] = []
+
+    def slow_reader() -> Recorder:
+        proto = Recorder()
+        sink.append(proto)
+        return proto
+
+    async def main() -> int:
+        server, port = await _server(tls_pki, factory=slow_reader)
+        async with server:
+            transport, proto = await create_connection(
+                Flow, "127.0.0.1", port, config=tls_pki.client_config(), server_name="localhost"
+            )
+            assert isinstance(proto, Flow)
+            await asyncio.sleep(0.1)
+            sink[0].transport.pause_reading()  # the server stops reading
+            chunk = b"x" * 65536
+            for _ in range(256):  # 16 MiB, far beyond the socket buffers
+                transport.write(chunk)
+                if proto.paused.is_set():
+                    break
+                await asyncio.sleep(0)
+            assert proto.paused.is_set()
+            sink[0].transport.resume_reading()
+            await _wait_for(proto.resumed)
+            transport.abort()
+            await asyncio.wait_for(proto.lost, TIMEOUT)
+            return len(sink[0].data)
+
+    assert run(main()) > 0
+
+
+def test_reports_truncation_without_close_notify_to_connection_lost(tls_pki: TestPki) -> None:
+    async def cut(reader: TLSReader, writer: TLSWriter) -> None:
+        writer.write(b"partial")
+        await writer.drain()
+        writer.transport.close()  # TCP FIN without close_notify
+
+    async def main() -> tuple[bytes, Exception | None]:
+        server = await start_server(cut, "127.0.0.1", 0, config=tls_pki.server_config())
+        port = server.sockets[0].getsockname()[1]
+        async with server:
+            _, proto = await create_connection(
+                Recorder, "127.0.0.1", port, config=tls_pki.client_config(), server_name="localhost"
+            )
+            assert isinstance(proto, Recorder)
+            lost = await asyncio.wait_for(proto.lost, TIMEOUT)
+            return bytes(proto.data), lost
+
+    data, lost = run(main())
+    assert data == b"partial"  # what came before the cut is delivered first
+    assert isinstance(lost, MissingCloseNotify)
+
+
+def test_rejects_a_client_that_sends_garbage_before_any_protocol_exists(
+    tls_pki: TestPki,
+) -> None:
+    made: list[Recorder] = []
+
+    def factory() -> Recorder:
+        proto = Recorder()
+        made.append(proto)
+        return proto
+
+    async def main() -> bytes:
+        server, port = await _server(tls_pki, factory=factory)
+        async with server:
+            reader, writer = await asyncio.open_connection("127.0.0.1", port)
+            writer.write(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")  # not a TLS record
+            answer = await asyncio.wait_for(reader.read(), TIMEOUT)
+            writer.close()
+            return answer
+
+    answer = run(main())
+    assert answer[:1] == b"\x15"  # an alert record, then the close
+    assert made == []  # the application never saw the connection

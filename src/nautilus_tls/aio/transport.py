@@ -71,6 +71,7 @@ class TLSTransport(asyncio.Transport):
         self._eof_written = False
         self._app_paused_writing = False
         self._pump_task: asyncio.Task[None] | None = None
+        self._drain_task: asyncio.Task[None] | None = None
 
     def _start(self) -> asyncio.Task[None]:
         """Tell the protocol it is connected and start delivering; the task ends after
@@ -131,7 +132,8 @@ class TLSTransport(asyncio.Transport):
         if self._tls._paused_writing and not self._app_paused_writing:
             self._app_paused_writing = True
             self._app.pause_writing()
-            asyncio.get_running_loop().create_task(self._resume_when_drained())
+            # Held so the task is not collected before it runs.
+            self._drain_task = asyncio.get_running_loop().create_task(self._resume_when_drained())
 
     async def _resume_when_drained(self) -> None:
         try:
