@@ -5,6 +5,7 @@ from __future__ import annotations
 import http.client
 import socket
 import threading
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
@@ -133,19 +134,25 @@ def test_rejects_a_config_that_is_not_one(tls_pki: TestPki) -> None:
             wrap_socket(raw, config=object())  # type: ignore[arg-type]
 
 
-def test_idle_socket_reads_readable_once_the_peer_closes(tls_pki: TestPki) -> None:
+def test_idle_socket_reads_readable_only_once_the_peer_closes(tls_pki: TestPki) -> None:
+    """Post-handshake messages (tickets, a KeyUpdate) do not make an idle socket readable;
+    the peer's close_notify does (httpcore drops pooled connections that read readable)."""
     done = threading.Event()
 
     def serve(tls: WrappedSocket) -> None:
+        tls.key_update(request_peer=False)
         done.wait(TIMEOUT)
 
     with tls_server(tls_pki, serve) as (port, errors), _client(tls_pki, port) as tls:
+        deadline = time.monotonic() + TIMEOUT
+        while tls.key_updates_received == 0 and time.monotonic() < deadline:
+            assert not tls.is_readable()
+            time.sleep(0.02)
+        assert tls.key_updates_received == 1
         assert not tls.is_readable()
         done.set()
-        deadline = TIMEOUT
-        while not tls.is_readable() and deadline > 0:
-            threading.Event().wait(0.05)
-            deadline -= 0.05
+        while not tls.is_readable() and time.monotonic() < deadline:
+            time.sleep(0.02)
         assert tls.is_readable()
         assert tls.recv(10) == b""  # close_notify from the server
     assert not errors, errors

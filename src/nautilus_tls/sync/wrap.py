@@ -22,7 +22,11 @@ from nautilus_tls.session.client_store import session_key
 from nautilus_tls.sslobject import TLSObject
 from nautilus_tls.sync.socket import TLSSocket
 
-__all__ = ["WrappedSocket", "wrap_socket"]
+__all__ = ["IS_READABLE_MAX_READS", "WrappedSocket", "wrap_socket"]
+
+IS_READABLE_MAX_READS = 8
+"""Socket reads :meth:`WrappedSocket.is_readable` makes before it gives up and says "readable"
+(a peer that only ever sends post-handshake messages cannot keep it busy)."""
 
 
 class WrappedSocket(TLSSocket):
@@ -52,12 +56,22 @@ class WrappedSocket(TLSSocket):
         return len(self._buffer)
 
     def is_readable(self) -> bool:
-        """True when :meth:`recv` would not block: data buffered, or the socket has input (or
-        has closed). An idle pooled connection that reads true has been closed by the peer."""
-        if self._buffer or self._eof or self._closed:
-            return True
-        readable, _, _ = select.select([self._sock], [], [], 0)
-        return bool(readable)
+        """True when :meth:`recv` would not block: plaintext is buffered, or the connection
+        has ended (close_notify, TCP end, an error). Records waiting in the socket are
+        processed first, so that post-handshake messages (NewSessionTicket, KeyUpdate) do
+        not count: an idle pooled connection that reads true has been closed by the peer."""
+        for _ in range(IS_READABLE_MAX_READS):
+            if self._buffer or self._eof or self._tcp_eof or self._closed or self._error:
+                return True
+            readable, _, _ = select.select([self._sock], [], [], 0)
+            if not readable:
+                return False
+            try:
+                data = self._sock.recv(self._recv_size)  # select said it will not block
+            except OSError:
+                return True  # the next recv reports it
+            self._feed(data)
+        return True  # still only handshake messages after that many reads: treat as ended
 
     # --- the socket surface -----------------------------------------------------------------
 
