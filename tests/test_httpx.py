@@ -7,6 +7,7 @@ import json
 import socket
 import ssl
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -263,3 +264,36 @@ def test_rejects_a_server_that_does_not_speak_tls(tls_pki: TestPki) -> None:
         thread.join(TIMEOUT)
     error = tls_error(caught.value)
     assert isinstance(error, ProtocolError)
+
+
+@contextmanager
+def silent_server() -> Iterator[int]:
+    """Accepts TCP connections and never answers (a handshake that cannot finish)."""
+    with socket.create_server(("127.0.0.1", 0)) as listener:
+        yield listener.getsockname()[1]
+
+
+def test_connect_timeout_bounds_the_handshake(tls_pki: TestPki) -> None:
+    with (
+        silent_server() as port,
+        httpx.Client(
+            transport=HTTPTransport(config=tls_pki.client_config()), timeout=0.5
+        ) as client,
+        pytest.raises(httpx.ConnectTimeout),
+    ):
+        started = time.monotonic()
+        client.get(f"https://localhost:{port}/")
+    assert time.monotonic() - started < 5  # not the config's handshake_timeout (10 s)
+
+
+def test_async_connect_timeout_bounds_the_handshake(tls_pki: TestPki) -> None:
+    async def main(port: int) -> float:
+        transport = AsyncHTTPTransport(config=tls_pki.client_config())
+        async with httpx.AsyncClient(transport=transport, timeout=0.5) as client:
+            started = time.monotonic()
+            with pytest.raises(httpx.ConnectTimeout):
+                await client.get(f"https://localhost:{port}/")
+            return time.monotonic() - started
+
+    with silent_server() as port:
+        assert asyncio.run(asyncio.wait_for(main(port), 30)) < 5

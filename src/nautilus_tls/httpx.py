@@ -231,8 +231,12 @@ class _SyncPlainStream(httpcore.NetworkStream):
     ) -> httpcore.NetworkStream:
         sock = self._inner.get_extra_info("socket")
         with _handshake_errors():
-            sock.settimeout(timeout)
-            tls = wrap_socket(sock, config=self._config, server_hostname=server_hostname)
+            tls = wrap_socket(
+                sock,
+                config=self._config,
+                server_hostname=server_hostname,
+                handshake_timeout=timeout,  # httpx's connect timeout bounds the handshake too
+            )
         return _SyncTLSStream(tls)
 
     def get_extra_info(self, info: str) -> Any:

@@ -168,12 +168,14 @@ def wrap_socket(
     config: ClientConfig | ServerConfig,
     server_hostname: str | None = None,
     timeout: float | None = None,
+    handshake_timeout: float | None = None,
 ) -> WrappedSocket:
     """Run the TLS handshake over the connected socket ``sock`` and return the TLS socket.
 
     A :class:`ClientConfig` makes the client side, a :class:`ServerConfig` the server side.
     A client needs ``server_hostname`` (SNI and the name the certificate must match), as with
-    ``ssl``. The handshake is bounded by ``config.handshake_timeout``; ``timeout`` is the
+    ``ssl``. The handshake is bounded by ``config.handshake_timeout`` (or by
+    ``handshake_timeout`` when that is shorter, e.g. a caller's connect timeout); ``timeout`` is the
     socket timeout afterwards (default: the one ``sock`` had). The TLS socket owns ``sock``
     from now on, and closes it if the handshake fails (raising the :class:`ProtocolError`
     whose ``.alert`` says why, or :class:`HandshakeTimeout`).
@@ -203,5 +205,8 @@ def wrap_socket(
         except BaseException:
             sock.close()
             raise
-    tls._do_handshake(time.monotonic() + config.handshake_timeout, config.handshake_timeout)
+    budget = config.handshake_timeout
+    if handshake_timeout is not None:
+        budget = min(budget, handshake_timeout)
+    tls._do_handshake(time.monotonic() + budget, budget)
     return tls
