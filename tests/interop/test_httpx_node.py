@@ -1,5 +1,6 @@
 """httpx through nautilus_tls.httpx against a server we did not write: Node 24's http2 module
-(OpenSSL 3.5 inside) with an ML-DSA-65 certificate and X25519MLKEM768 as its only group."""
+(OpenSSL 3.5 inside) with an ML-DSA-65 (or ECDSA) certificate and X25519MLKEM768 as its only
+group."""
 
 from __future__ import annotations
 
@@ -35,10 +36,13 @@ def _config(certs: dict[str, Path]) -> ClientConfig:
     return ClientConfig(trust_store=TrustStore.from_file(certs["ca_pem"]))
 
 
+@pytest.mark.parametrize(
+    ("alg", "scheme"), [("mldsa65", "mldsa65"), ("ecdsa-p256", "ecdsa_secp256r1_sha256")]
+)
 def test_http2_client_talks_to_node_over_post_quantum_tls(
-    node: Path, pem_bundle: Callable[[str], dict[str, Path]]
+    node: Path, pem_bundle: Callable[[str], dict[str, Path]], alg: str, scheme: str
 ) -> None:
-    certs = pem_bundle("mldsa65")
+    certs = pem_bundle(alg)
     transport = HTTPTransport(config=_config(certs), http2=True)
     with (
         _node_https(node, certs) as server,
@@ -52,7 +56,7 @@ def test_http2_client_talks_to_node_over_post_quantum_tls(
     assert first.json()["protocol"] == "TLSv1.3"
     info = session_info(second)
     assert info is not None
-    assert info.group == "X25519MLKEM768" and info.signature_scheme == "mldsa65"
+    assert info.group == "X25519MLKEM768" and info.signature_scheme == scheme
     assert info.alpn == "h2"
 
 
