@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 from loopback import python_ssl_server
 
+import nautilus_tls
 from nautilus_tls.cli import main
 
 TIMEOUT = 20.0
@@ -387,3 +388,10 @@ def test_connection_refused_exits_non_zero(capsys: pytest.CaptureFixture[str]) -
         port = s.getsockname()[1]
     assert main(["connect", f"127.0.0.1:{port}", "--insecure", "--send", "x"]) == 1
     assert "cannot connect" in capsys.readouterr().err
+
+
+def test_version_flag_prints_the_package_version(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as done:
+        main(["--version"])
+    assert done.value.code == 0
+    assert capsys.readouterr().out.strip() == f"nautilus-tls {nautilus_tls.__version__}"

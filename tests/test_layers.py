@@ -26,7 +26,7 @@ SRC = Path(nautilus_tls.__file__).resolve().parent
 
 # Lowest first. A new top-level module or package must be placed here (the first test says so).
 LAYERS: tuple[tuple[str, ...], ...] = (
-    ("errors", "session_info", "proofs"),
+    ("errors", "session_info", "proofs", "_version"),
     ("wire",),
     ("defaults", "events"),
     ("crypto",),
@@ -34,7 +34,9 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("config",),
     ("record", "handshake"),
     ("connection",),
+    ("sslobject",),
     ("aio", "sync"),
+    ("httpx",),
     ("tools",),
     ("cli",),
 )

@@ -44,11 +44,13 @@ _HOMES: dict[str, str] = {
     "TLSSocket": "nautilus_tls.sync",
     "TLSWriter": "nautilus_tls.aio",
     "TrustStore": "nautilus_tls.crypto.x509",
+    "__version__": "nautilus_tls._version",
     "connect": "nautilus_tls.aio",
     "start_server": "nautilus_tls.aio",
 }
 
 if TYPE_CHECKING:
+    from nautilus_tls._version import __version__ as __version__
     from nautilus_tls.aio import TLSReader, TLSWriter, connect, start_server
     from nautilus_tls.config import CertifiedKey, ClientConfig, ServerConfig
     from nautilus_tls.connection import ClientConnection, ServerConnection

@@ -41,7 +41,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, TextIO
 
-from nautilus_tls import cli_sessions
+from nautilus_tls import _version, cli_sessions
 from nautilus_tls.aio import TLSReader, TLSWriter, connect, start_server
 from nautilus_tls.config import CertifiedKey, ClientConfig, ServerConfig
 from nautilus_tls.crypto.provider import DEFAULT_PROVIDER, with_frodokem
@@ -171,6 +171,7 @@ def build_parser() -> argparse.ArgumentParser:
         prog="nautilus-tls",
         description="Post-quantum TLS 1.3: hybrid ML-KEM key exchange, ML-DSA certificates.",
     )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {_version.__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     cert = sub.add_parser("cert", help="make a development CA, server and client certificate")

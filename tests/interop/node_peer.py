@@ -38,6 +38,7 @@ NODE_MAJOR = 24
 PEERS_DIR = Path(__file__).resolve().parent / "peers"
 SERVER_SCRIPT = PEERS_DIR / "node_tls_server.js"
 CLIENT_SCRIPT = PEERS_DIR / "node_tls_client.js"
+HTTPS_SCRIPT = PEERS_DIR / "node_https_server.js"  # HTTP/2 + HTTP/1.1 over ALPN
 
 START_TIMEOUT = 15.0  # seconds for a server to print {"listening": PORT}
 EVENT_TIMEOUT = 15.0  # seconds to wait for one line from a peer
@@ -205,7 +206,8 @@ class _Process:
 
 
 class NodeServer:
-    """peers/node_tls_server.js on an ephemeral loopback port; a context manager.
+    """peers/node_tls_server.js (or ``script``, e.g. :data:`HTTPS_SCRIPT`) on an ephemeral
+    loopback port; a context manager.
 
     Options are those of the script (snake_case is not translated): ``cert``, ``key``, ``ca``,
     ``groups``, ``ciphersuites``, ``sigalgs``, ``alpn``, ``requestCert``,
@@ -215,12 +217,18 @@ class NodeServer:
     """
 
     def __init__(
-        self, node: Path, *, host: str = "127.0.0.1", timeout_s: float = 60.0, **options: Any
+        self,
+        node: Path,
+        *,
+        host: str = "127.0.0.1",
+        timeout_s: float = 60.0,
+        script: Path = SERVER_SCRIPT,
+        **options: Any,
     ) -> None:
         if host not in ("127.0.0.1", "::1"):
             raise ValueError("peers listen on loopback only")
         opts = {"host": host, "port": 0, "timeoutMs": int(timeout_s * 1000), **options}
-        self._process = _Process(node, SERVER_SCRIPT, opts)
+        self._process = _Process(node, script, opts)
         self.host = host
         self.port = 0
 

@@ -65,6 +65,7 @@ from nautilus_tls.events import (
 )
 from nautilus_tls.session.client_store import session_key
 from nautilus_tls.session_info import SessionInfo
+from nautilus_tls.sslobject import TLSObject
 
 __all__ = ["CLOSE_TIMEOUT", "TLSReader", "TLSWriter", "connect", "start_server"]
 
@@ -807,12 +808,15 @@ class TLSWriter:
 
     def get_extra_info(self, name: str, default: Any = None) -> Any:
         """``tls_info`` (SessionInfo), ``peercert`` (the peer's end-entity certificate, DER),
-        ``key_updates`` ({"sent": n, "received": m}), else what the transport knows
-        (``peername``, ``sockname``, ``socket``...)."""
+        ``key_updates`` ({"sent": n, "received": m}), ``ssl_object`` (a
+        :class:`~nautilus_tls.sslobject.TLSObject`, for code written for ``ssl``), else what
+        the transport knows (``peername``, ``sockname``, ``socket``...)."""
         protocol = self._protocol
         info = protocol.conn.info
         if name == "tls_info":
             return info if info is not None else default
+        if name == "ssl_object":
+            return TLSObject(protocol.conn)
         if name == "peercert":
             if info is None or not info.peer_certificates:
                 return default
