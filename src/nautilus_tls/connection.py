@@ -13,7 +13,8 @@ from __future__ import annotations
 
 import traceback
 from collections import deque
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
+from types import MappingProxyType
 from typing import Literal
 
 from nautilus_tls import defaults
@@ -160,6 +161,7 @@ class Connection:
         self._read_app_secret = b""
         self._write_app_secret = b""
         self._info: SessionInfo | None = None
+        self._peer_extensions: Mapping[int, object] = MappingProxyType({})
         self._state: State = "handshaking"
         self._error: TLSError | None = None
         self._peer_closed = False
@@ -189,6 +191,12 @@ class Connection:
     def info(self) -> SessionInfo | None:
         """What the handshake negotiated, once it is complete."""
         return self._info
+
+    @property
+    def peer_extensions(self) -> Mapping[int, object]:
+        """What the extension plug-ins parsed from the peer, by code point (once the
+        handshake is complete)."""
+        return self._peer_extensions
 
     @property
     def state(self) -> State:
@@ -554,6 +562,8 @@ class Connection:
                 )
             elif isinstance(action, HandshakeComplete):
                 self._info = action.info
+                if not isinstance(self._handshake, _SpentHandshake):
+                    self._peer_extensions = self._handshake.peer_extensions
                 self._state = "connected"
                 self._events.append(HandshakeCompleted(info=action.info))
                 self._send_early_data_rest(action.info)

@@ -179,7 +179,7 @@ def _client_hello(
         )
     # Plug-in extensions (QUIC transport parameters, ...): the same bytes in a second
     # ClientHello, as RFC 8446 §4.1.2 requires.
-    exts += ctx.hooks.offer(HandshakeType.client_hello)
+    exts += ctx.hooks.offer(HandshakeType.client_hello, exts)
     if cookie is not None:
         exts.append(Extension(ext_type=ExtensionType.cookie, data=ext.encode_cookie(cookie)))
     ticket = ctx.ticket

@@ -90,17 +90,31 @@ class ExtensionHooks:
         ext.check_allowed(extensions, message_kind, extra=self._allowed)
 
     def offer(
-        self, message: int, peer: Mapping[int, object] | None = None, *, only: Iterable[int] = ()
+        self,
+        message: int,
+        alongside: Iterable[Extension],
+        peer: Mapping[int, object] | None = None,
+        *,
+        only: Iterable[int] = (),
     ) -> list[Extension]:
-        """Our plug-in extensions for ``message``. With ``peer`` (a server answering), only
-        the code points in ``only`` (those the client offered) are asked."""
+        """Our plug-in extensions for ``message``, to go ``alongside`` the built-in ones.
+        With ``peer`` (a server answering), only the code points in ``only`` (those the
+        client offered) are asked."""
         answer_to = frozenset(only)
+        built_in = {e.ext_type for e in alongside}
         out: list[Extension] = []
         for hook in self._hooks:
             if message not in hook.messages:
                 continue
             if peer is not None and hook.ext_type not in answer_to:
                 continue
+            if hook.ext_type in built_in:
+                # RFC 8446 §4.2: one extension of a type per block; a plug-in cannot
+                # replace one the handshake builds in.
+                raise LocalProtocolError(
+                    f"extension plug-in {hook.ext_type} duplicates a built-in extension",
+                    alert=AlertDescription.internal_error,
+                )
             data = hook.offer(message, None if peer is None else peer.get(hook.ext_type))
             if data is not None:
                 out.append(Extension(ext_type=hook.ext_type, data=data))

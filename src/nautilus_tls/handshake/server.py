@@ -680,6 +680,7 @@ def send_server_flight(
     # RFC 8446 §4.2: plug-ins answer only what the client offered.
     ee_exts += ctx.hooks.offer(
         HandshakeType.encrypted_extensions,
+        ee_exts,
         ctx.peer_extensions,
         only=(e.ext_type for e in ch.extensions),
     )
