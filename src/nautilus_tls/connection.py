@@ -5,6 +5,17 @@ read (``b""`` for end of stream), :meth:`Connection.data_to_send` for what to wr
 :meth:`Connection.next_event` for what happened. :meth:`Connection.send_data` and
 :meth:`Connection.close` queue application data and close_notify.
 
+This module is the TLS-over-TCP transport of the transport-neutral handshake
+(:mod:`nautilus_tls.handshake.engine`). It maps encryption levels to record epochs: plaintext
+handshake records are fed to the handshake at INITIAL, protected ones at the level of the
+read key, and :class:`~nautilus_tls.handshake.common.SendHandshake` bytes are sealed under the
+write key of their level. What exists only over TCP lives here: ChangeCipherSpec records
+(sent where the handshake asks, one tolerated from the peer, RFC 8446 §5, §D.4), 0-RTT as
+records (sealing early data, skipping rejected early records within the skip budget, RFC 8446
+§4.2.10), record-level limits, alerts and close_notify, and KeyUpdate: the handshake reports a
+peer's KeyUpdate and this transport moves its :class:`RecordProtector` on. Reassembly,
+NewSessionTicket and exporters are the handshake's; this class forwards them.
+
 A protocol error queues the alert that fits, marks the connection failed, and raises; a
 failed connection stays failed. Bad input never raises anything but :class:`TLSError`.
 """

@@ -11,10 +11,12 @@ level and checked to arrive at the level the handshake reads at. Its output is a
 - :class:`HandshakeComplete`;
 - after the handshake, :class:`TicketReceived` (the handshake processed a NewSessionTicket)
   and :class:`PeerKeyUpdate` (TLS over TCP only; QUIC refuses KeyUpdate, RFC 9001 §6);
-- policy of TLS over TCP, never produced over QUIC: :class:`SendChangeCipherSpec`
-  (middlebox compatibility, RFC 8446 §D.4); and the early-data record handling
-  :class:`SendEarlyData`, :class:`DropEarlyWriteKey`, :class:`ExpectEarlyData`, which the
-  TCP transport turns into records and a skip budget for rejected 0-RTT.
+- :class:`SendChangeCipherSpec`: where middlebox compatibility (RFC 8446 §D.4) puts a CCS;
+  the TCP transport sends the record, and the handshake never asks for one over QUIC;
+- 0-RTT: :class:`SendEarlyData` (the bytes to send under the early key), and
+  :class:`DropEarlyWriteKey`, :class:`ExpectEarlyData` (accepted, or rejected with a
+  budget). How early data travels — records, which records to skip and the skip budget —
+  is the TCP transport's policy; QUIC carries it in 0-RTT packets.
 
 TLS over TCP (connection.py) maps levels to record epochs; QUIC maps them to packet number
 spaces and CRYPTO frames (``quic=True`` on the engine: no CCS, no compatibility-mode session

@@ -17,9 +17,9 @@ connections in one process can carry different extensions. Each plug-in names
 - ``receive(message, data)``: parse and check the peer's ``extension_data`` (``None`` when the
   peer left it out, so that a required extension can refuse with missing_extension). It raises
   a :class:`~nautilus_tls.errors.TLSError` whose ``.alert`` is the one the extension's RFC
-  names; what it returns is kept by code point and exposed as the handshake's
-  ``peer_extensions`` (for :class:`SessionInfo` users and for the transport, e.g. QUIC's
-  transport parameters).
+  names; what it returns is kept by code point and exposed as ``peer_extensions`` of the
+  handshake engine and of the TCP connection (for the application, and for the transport,
+  e.g. QUIC's transport parameters).
 
 Hooked messages in this step: ClientHello (client offers, server receives) and
 EncryptedExtensions (server offers, client receives). The built-in extensions (versions,
