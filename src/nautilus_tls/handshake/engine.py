@@ -64,9 +64,10 @@ class _Engine:
 
     def __init__(self, ctx: HandshakeContext, config: ClientConfig | ServerConfig) -> None:
         self._ctx = ctx
-        self._max_message_size = config.max_handshake_message_size
         self._max_handshake_bytes = config.max_handshake_bytes
-        self._reassemblers: dict[Epoch, HandshakeReassembler] = {}
+        # One buffer: bytes are only taken at the read level, and a level change requires it
+        # empty, so it always holds (part of) a message of the current read level.
+        self._reassembler = HandshakeReassembler(max_message_size=config.max_handshake_message_size)
         self._read_level = Epoch.INITIAL
         self._handshake_bytes = 0  # received while handshaking, at every level
         self._tickets_received = 0
@@ -102,10 +103,7 @@ class _Engine:
                 raise DecodeError(
                     f"more than {self._max_handshake_bytes} bytes of handshake messages"
                 )
-        reassembler = self._reassemblers.get(level)
-        if reassembler is None:
-            reassembler = HandshakeReassembler(max_message_size=self._max_message_size)
-            self._reassemblers[level] = reassembler
+        reassembler = self._reassembler
         reassembler.feed(data)
         actions: list[Action] = []
         while (message := reassembler.next_message()) is not None:
@@ -123,13 +121,12 @@ class _Engine:
                         "handshake message straddles a key change",
                         alert=AlertDescription.unexpected_message,
                     )
-                del self._reassemblers[level]  # nothing more may arrive at the old level
-                break
+                break  # the buffer is empty: nothing of ``data`` is left
         return actions
 
     def has_partial_message(self) -> bool:
         """True while part of a handshake message is buffered (at any level)."""
-        return any(not r.is_empty() for r in self._reassemblers.values())
+        return not self._reassembler.is_empty()
 
     def _take(self) -> list[Action]:
         ctx = self._ctx
