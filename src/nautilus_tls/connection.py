@@ -5,6 +5,17 @@ read (``b""`` for end of stream), :meth:`Connection.data_to_send` for what to wr
 :meth:`Connection.next_event` for what happened. :meth:`Connection.send_data` and
 :meth:`Connection.close` queue application data and close_notify.
 
+This module is the TLS-over-TCP transport of the transport-neutral handshake
+(:mod:`nautilus_tls.handshake.engine`). It maps encryption levels to record epochs: plaintext
+handshake records are fed to the handshake at INITIAL, protected ones at the level of the
+read key, and :class:`~nautilus_tls.handshake.common.SendHandshake` bytes are sealed under the
+write key of their level. What exists only over TCP lives here: ChangeCipherSpec records
+(sent where the handshake asks, one tolerated from the peer, RFC 8446 §5, §D.4), 0-RTT as
+records (sealing early data, skipping rejected early records within the skip budget, RFC 8446
+§4.2.10), record-level limits, alerts and close_notify, and KeyUpdate: the handshake reports a
+peer's KeyUpdate and this transport moves its :class:`RecordProtector` on. Reassembly,
+NewSessionTicket and exporters are the handshake's; this class forwards them.
+
 A protocol error queues the alert that fits, marks the connection failed, and raises; a
 failed connection stays failed. Bad input never raises anything but :class:`TLSError`.
 """
@@ -13,11 +24,13 @@ from __future__ import annotations
 
 import traceback
 from collections import deque
+from collections.abc import Iterable, Mapping
+from types import MappingProxyType
 from typing import Literal
 
 from nautilus_tls import defaults
 from nautilus_tls.config import ClientConfig, ServerConfig
-from nautilus_tls.crypto.keyschedule import export_keying_material, next_traffic_secret
+from nautilus_tls.crypto.keyschedule import next_traffic_secret
 from nautilus_tls.crypto.suites import SuiteParams
 from nautilus_tls.errors import (
     AlertDescription,
@@ -51,11 +64,14 @@ from nautilus_tls.handshake.common import (
     ExpectEarlyData,
     HandshakeComplete,
     InstallSecret,
+    PeerKeyUpdate,
     SendChangeCipherSpec,
     SendEarlyData,
     SendHandshake,
+    TicketReceived,
 )
 from nautilus_tls.handshake.engine import ClientHandshake, ServerHandshake
+from nautilus_tls.handshake.hooks import ExtensionHook
 from nautilus_tls.record.deframer import RECORD_HEADER_LEN, Record, RecordDeframer
 from nautilus_tls.record.protection import (
     AEAD_TAG_LEN,
@@ -64,13 +80,8 @@ from nautilus_tls.record.protection import (
     plaintext_record,
 )
 from nautilus_tls.session_info import SessionInfo
-from nautilus_tls.wire.enums import ContentType, HandshakeType, KeyUpdateRequest
-from nautilus_tls.wire.messages import (
-    HandshakeReassembler,
-    KeyUpdate,
-    NewSessionTicket,
-    decode_handshake,
-)
+from nautilus_tls.wire.enums import ContentType, KeyUpdateRequest
+from nautilus_tls.wire.messages import KeyUpdate
 
 _CCS_RECORD = plaintext_record(ContentType.change_cipher_spec, b"\x01")
 
@@ -126,11 +137,17 @@ class _SpentHandshake:
     def __init__(self, is_client: bool) -> None:
         self.is_client = is_client
 
-    def handle_message(self, msg_type: int, body: bytes, raw: bytes) -> list[Action]:
+    def receive(self, level: Epoch, data: bytes) -> list[Action]:
         raise RemoteProtocolError(
             "handshake message after the connection ended",
             alert=AlertDescription.unexpected_message,
         )
+
+    def has_partial_message(self) -> bool:
+        return False
+
+    def export_keying_material(self, label: bytes, context: bytes | None, length: int) -> bytes:
+        raise LocalProtocolError("exporter needs a completed handshake")
 
 
 class Connection:
@@ -144,10 +161,7 @@ class Connection:
         self._handshake: ClientHandshake | ServerHandshake | _SpentHandshake = handshake
         self._is_client = handshake.is_client
         self._deframer = RecordDeframer(max_buffer=defaults.MAX_RECEIVE_BUFFER)
-        self._reassembler = HandshakeReassembler(max_message_size=config.max_handshake_message_size)
-        self._max_handshake_bytes = config.max_handshake_bytes
         self._ragged_eof = config.ragged_eof
-        self._handshake_bytes = 0  # received from the peer while handshaking
         self._out: list[bytes] = []
         self._events: deque[Event] = deque()
         self._read: RecordProtector | None = None
@@ -158,6 +172,7 @@ class Connection:
         self._read_app_secret = b""
         self._write_app_secret = b""
         self._info: SessionInfo | None = None
+        self._peer_extensions: Mapping[int, object] = MappingProxyType({})
         self._state: State = "handshaking"
         self._error: TLSError | None = None
         self._peer_closed = False
@@ -167,7 +182,6 @@ class Connection:
         self._warning_alerts = 0
         self._key_updates_in_row = 0
         self._first_flight_sent = False
-        self._tickets_received = 0
         self._key_updates_sent = 0
         self._key_updates_received = 0
         self._early_data_limit = 0  # server: 0-RTT bytes we still accept
@@ -188,6 +202,12 @@ class Connection:
     def info(self) -> SessionInfo | None:
         """What the handshake negotiated, once it is complete."""
         return self._info
+
+    @property
+    def peer_extensions(self) -> Mapping[int, object]:
+        """What the extension plug-ins parsed from the peer, by code point (once the
+        handshake is complete)."""
+        return self._peer_extensions
 
     @property
     def state(self) -> State:
@@ -301,15 +321,9 @@ class Connection:
         self._send_key_update(request_peer=request_peer)
 
     def export_keying_material(self, label: bytes, context: bytes | None, length: int) -> bytes:
-        """RFC 8446 §7.5 exporter (in TLS 1.3 ``context=None`` equals an empty context)."""
-        connected = self._handshake.connected
-        if connected is None:
-            raise LocalProtocolError("exporter needs a completed handshake")
-        if not 0 < length <= defaults.EXPORTER_MAX_LENGTH:
-            raise LocalProtocolError("exporter length out of range")
-        return export_keying_material(
-            connected.params.hash_name, connected.exporter_master_secret, label, context, length
-        )
+        """RFC 8446 §7.5 exporter (in TLS 1.3 ``context=None`` equals an empty context);
+        the handshake answers it."""
+        return self._handshake.export_keying_material(label, context, length)
 
     # --- records in ----------------------------------------------------------------------------
 
@@ -363,7 +377,7 @@ class Connection:
         if inner_type == ContentType.handshake:
             self._on_handshake_data(plaintext)
             return
-        if not self._reassembler.is_empty():
+        if self._handshake.has_partial_message():
             # RFC 8446 §5.1: a handshake message split over records must not be interleaved
             # with records of another type.
             raise RemoteProtocolError(
@@ -420,56 +434,15 @@ class Connection:
                 "zero-length handshake fragment", alert=AlertDescription.unexpected_message
             )
         self._empty_records = 0
-        if self._state == "handshaking":
-            self._handshake_bytes += len(data)
-            if self._handshake_bytes > self._max_handshake_bytes:
-                raise DecodeError(
-                    f"more than {self._max_handshake_bytes} bytes of handshake messages"
-                )
-        self._reassembler.feed(data)
-        while (message := self._reassembler.next_message()) is not None:
-            msg_type, body, raw = message
-            if self._state == "handshaking":
-                self._run(self._handshake.handle_message(msg_type, body, raw))
-            else:
-                self._on_post_handshake(msg_type, body)
-            if self._state in ("failed", "closed"):
-                return
+        # Plaintext records carry the INITIAL level; protected ones the level of their key.
+        level = self._read_epoch if self._read is not None else Epoch.INITIAL
+        self._run(self._handshake.receive(level, data))
 
-    def _on_post_handshake(self, msg_type: int, body: bytes) -> None:
-        if msg_type == HandshakeType.key_update:
-            msg = decode_handshake(msg_type, body)
-            if not isinstance(msg, KeyUpdate):
-                raise DecodeError("bad KeyUpdate")
-            self._on_key_update(msg)
-        elif msg_type == HandshakeType.new_session_ticket and isinstance(
-            self._handshake, ClientHandshake
-        ):
-            nst = decode_handshake(msg_type, body)
-            if not isinstance(nst, NewSessionTicket):
-                raise DecodeError("bad NewSessionTicket")
-            self._tickets_received += 1
-            if self._tickets_received > defaults.MAX_TICKETS_KEPT_PER_CONNECTION:
-                return  # a server that floods tickets gets the rest ignored, not stored
-            ticket = self._handshake.on_new_session_ticket(nst)
-            if ticket is not None:
-                self._events.append(
-                    SessionTicketReceived(
-                        lifetime=ticket.lifetime, max_early_data=ticket.max_early_data
-                    )
-                )
-        else:
-            raise RemoteProtocolError(
-                f"unexpected post-handshake message {msg_type}",
-                alert=AlertDescription.unexpected_message,
-            )
-
-    def _on_key_update(self, msg: KeyUpdate) -> None:
-        # RFC 8446 §4.6.3: the message must end its record (no straddling a key change).
-        if not self._reassembler.is_empty():
-            raise RemoteProtocolError(
-                "KeyUpdate not at a record boundary", alert=AlertDescription.unexpected_message
-            )
+    def _on_key_update(self, msg: PeerKeyUpdate) -> None:
+        """KeyUpdate is the transport's (the handshake checked it ends its record): the
+        read key moves on through a new RecordProtector (RFC 8446 §4.6.3, §7.2)."""
+        if self._state in ("failed", "closed"):
+            return
         self._key_updates_in_row += 1
         if self._key_updates_in_row > defaults.MAX_KEY_UPDATES_IN_ROW:
             raise RemoteProtocolError(
@@ -482,7 +455,7 @@ class Connection:
         self._read = RecordProtector(params, self._read_app_secret)
         self._key_updates_received += 1
         self._events.append(KeyUpdated(direction="receive", requested_by_peer=False))
-        if msg.request_update == KeyUpdateRequest.update_requested and not self._we_closed:
+        if msg.update_requested and not self._we_closed:
             self._send_key_update(request_peer=False, answering_peer=True)
 
     def _on_alert(self, data: bytes) -> None:
@@ -590,8 +563,18 @@ class Connection:
                     self._early_data_limit = action.max_bytes
                 else:
                     self._early_skip = _EarlyDataSkip(action.max_bytes)
+            elif isinstance(action, PeerKeyUpdate):
+                self._on_key_update(action)
+            elif isinstance(action, TicketReceived):
+                self._events.append(
+                    SessionTicketReceived(
+                        lifetime=action.lifetime, max_early_data=action.max_early_data
+                    )
+                )
             elif isinstance(action, HandshakeComplete):
                 self._info = action.info
+                if not isinstance(self._handshake, _SpentHandshake):
+                    self._peer_extensions = self._handshake.peer_extensions
                 self._state = "connected"
                 self._events.append(HandshakeCompleted(info=action.info))
                 self._send_early_data_rest(action.info)
@@ -637,12 +620,7 @@ class Connection:
         self._params = action.params
         protector = RecordProtector(action.params, action.secret)
         if action.direction == "read":
-            if not self._reassembler.is_empty():
-                # RFC 8446 §5.1: handshake messages must not straddle a key change.
-                raise RemoteProtocolError(
-                    "handshake message straddles a key change",
-                    alert=AlertDescription.unexpected_message,
-                )
+            # The handshake has checked that no message straddles this key change.
             self._read = protector
             self._read_epoch = action.epoch
             if action.epoch == Epoch.APPLICATION:
@@ -718,6 +696,7 @@ class ClientConnection(Connection):
         session_key: str | None = None,
         entropy: Entropy | None = None,
         clock: Clock | None = None,
+        extension_hooks: Iterable[ExtensionHook] = (),
     ) -> None:
         """``early_data`` is sent as 0-RTT when a stored ticket allows it. At most the
         ticket's max_early_data bytes go early (``info.early_data_sent`` says how many); it
@@ -725,7 +704,8 @@ class ClientConnection(Connection):
         "accepted"``) the rest follows as ordinary data right after the handshake. When it
         does not ("rejected", or "none" if no 0-RTT was possible), none of ``early_data`` was
         delivered: send it again. ``session_key`` names the server in the session store
-        (default: its name + ALPN)."""
+        (default: its name + ALPN). ``extension_hooks`` are extension plug-ins
+        (:mod:`nautilus_tls.handshake.hooks`)."""
         handshake = ClientHandshake(
             config,
             server_name,
@@ -733,6 +713,7 @@ class ClientConnection(Connection):
             clock=clock or config.provider.clock,
             early_data=early_data,
             session_key=session_key,
+            extension_hooks=extension_hooks,
         )
         super().__init__(handshake, config)
 
@@ -751,12 +732,14 @@ class ServerConnection(Connection):
         *,
         entropy: Entropy | None = None,
         clock: Clock | None = None,
+        extension_hooks: Iterable[ExtensionHook] = (),
     ) -> None:
         super().__init__(
             ServerHandshake(
                 config,
                 entropy=entropy or config.provider.entropy,
                 clock=clock or config.provider.clock,
+                extension_hooks=extension_hooks,
             ),
             config,
         )

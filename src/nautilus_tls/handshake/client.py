@@ -102,7 +102,8 @@ class ClientContext(HandshakeContext):
         return self.config.psk_modes
 
     def send_ccs_once(self) -> None:
-        if self.config.middlebox_compatibility and not self.sent_ccs:
+        # RFC 9001 §8.4: never over QUIC.
+        if self.config.middlebox_compatibility and not self.quic and not self.sent_ccs:
             self.sent_ccs = True
             self.actions.append(SendChangeCipherSpec())
 
@@ -177,6 +178,9 @@ def _client_hello(
                 data=ext.encode_alpn(cfg.alpn_protocols),
             )
         )
+    # Plug-in extensions (QUIC transport parameters, ...): the same bytes in a second
+    # ClientHello, as RFC 8446 §4.1.2 requires.
+    exts += ctx.hooks.offer(HandshakeType.client_hello, exts)
     if cookie is not None:
         exts.append(Extension(ext_type=ExtensionType.cookie, data=ext.encode_cookie(cookie)))
     ticket = ctx.ticket
@@ -290,7 +294,9 @@ def start_client(ctx: ClientContext) -> ClientState:
     """Send the first ClientHello (with a PSK and 0-RTT data when a ticket allows)."""
     ctx.client_random = ctx.entropy.random_bytes(32)
     # Compatibility mode sends a fake session id so middleboxes see a TLS 1.2 resumption.
-    ctx.session_id = ctx.entropy.random_bytes(32) if ctx.config.middlebox_compatibility else b""
+    # RFC 9001 §8.4: a QUIC client must not request compatibility mode.
+    compatible = ctx.config.middlebox_compatibility and not ctx.quic
+    ctx.session_id = ctx.entropy.random_bytes(32) if compatible else b""
     ctx.ticket = _take_ticket(ctx)
     shares = _make_key_shares(ctx, ctx.config.key_share_groups)
     client_hello = _bind(ctx, _client_hello(ctx, shares), [])
@@ -376,9 +382,9 @@ class ExpectServerHello(ClientState):
     def handle(self, ctx: ClientContext, msg_type: int, body: bytes, raw: bytes) -> ClientState:
         sh = expect_message(msg_type, body, ServerHello, self.name)
         if sh.is_hello_retry_request:
-            ext.check_allowed(sh.extensions, ext.HRR)
+            ctx.hooks.check_allowed(sh.extensions, ext.HRR)
         else:
-            ext.check_allowed(sh.extensions, HandshakeType.server_hello)
+            ctx.hooks.check_allowed(sh.extensions, HandshakeType.server_hello)
         params = _check_server_hello_common(ctx, self.client_hello, sh)
         if sh.is_hello_retry_request:
             return self._retry(ctx, sh, raw, params)
@@ -537,7 +543,9 @@ class ExpectEncryptedExtensions(ClientState):
 
     def handle(self, ctx: ClientContext, msg_type: int, body: bytes, raw: bytes) -> ClientState:
         ee = expect_message(msg_type, body, EncryptedExtensions, self.name)
-        ext.check_allowed(ee.extensions, HandshakeType.encrypted_extensions)
+        # RFC 8446 §4.2: an extension not allowed in EncryptedExtensions (the plug-ins' own
+        # entries included) is illegal_parameter.
+        ctx.hooks.check_allowed(ee.extensions, HandshakeType.encrypted_extensions)
         offered = {e.ext_type for e in self.client_hello.extensions}
         for e in ee.extensions:
             # supported_groups in EE is informational and may come unsolicited (§4.2.7).
@@ -556,6 +564,10 @@ class ExpectEncryptedExtensions(ClientState):
             if len(protocols) != 1 or protocols[0] not in ctx.config.alpn_protocols:
                 raise PeerMisbehaved("server selected an ALPN protocol we did not offer")
             alpn = protocols[0]
+        # Each plug-in we offered checks the server's answer (or its absence) with its alert.
+        ctx.hooks.receive(
+            HandshakeType.encrypted_extensions, ee.extensions, ctx.peer_extensions, only=offered
+        )
         if ext.get_extension(ee.extensions, ExtensionType.early_data) is not None:
             # RFC 8446 §4.2.10: acceptance is only possible for the PSK we offered first.
             if not self.resumed:
@@ -728,8 +740,9 @@ class ExpectFinished(ClientState):
         ctx.keylog.log("EXPORTER_SECRET", ctx.client_random, exporter)
         ctx.install("read", Epoch.APPLICATION, keys.params, s_ap)
 
-        if ctx.early_data_status == "accepted":
-            # RFC 8446 §4.5: EndOfEarlyData, still under the early traffic key.
+        if ctx.early_data_status == "accepted" and not ctx.quic:
+            # RFC 8446 §4.5: EndOfEarlyData, still under the early traffic key (never over
+            # QUIC, RFC 9001 §8.3).
             ctx.send(Epoch.EARLY, EndOfEarlyData(), transcript)
         ctx.send_ccs_once()
         if ctx.writes_early:
@@ -835,7 +848,7 @@ class ClientConnected(ClientState):
             raise PeerMisbehaved("ticket_lifetime over 7 days (RFC 8446 §4.6.1)")
         if not nst.ticket:
             raise DecodeError("empty ticket")
-        ext.check_allowed(nst.extensions, HandshakeType.new_session_ticket)
+        ctx.hooks.check_allowed(nst.extensions, HandshakeType.new_session_ticket)
         early = ext.get_extension(nst.extensions, ExtensionType.early_data)
         # How the server was judged, so a later verifying config can refuse this ticket.
         trust = ctx.config.server_trust_fingerprint()

@@ -1,10 +1,26 @@
-"""What the client and server handshakes share: epochs, the actions a handshake asks its
-transport to carry out, injected time and randomness, and the key log.
+"""What the client and server handshakes share: encryption levels, the actions a handshake
+asks its transport to carry out, injected time and randomness, and the key log.
 
-The handshake never touches records. It consumes whole handshake messages and produces
-actions: bytes to send at an epoch, secrets to install for reading or writing, a
-ChangeCipherSpec to send (TCP only), and "handshake complete". TLS over TCP (connection.py)
-and, later, QUIC carry them out.
+The handshake never touches records. Its input is ``(level, bytes)``
+(:meth:`~nautilus_tls.handshake.engine.ClientHandshake.receive`): handshake bytes as they
+arrived at one encryption level (:class:`Epoch`, named after RFC 9001 §4), reassembled per
+level and checked to arrive at the level the handshake reads at. Its output is actions:
+
+- :class:`SendHandshake` — bytes to send at a level;
+- :class:`InstallSecret` — a secret per level and direction (QUIC's set-read/write-secret);
+- :class:`HandshakeComplete`;
+- after the handshake, :class:`TicketReceived` (the handshake processed a NewSessionTicket)
+  and :class:`PeerKeyUpdate` (TLS over TCP only; QUIC refuses KeyUpdate, RFC 9001 §6);
+- :class:`SendChangeCipherSpec`: where middlebox compatibility (RFC 8446 §D.4) puts a CCS;
+  the TCP transport sends the record, and the handshake never asks for one over QUIC;
+- 0-RTT: :class:`SendEarlyData` (the bytes to send under the early key), and
+  :class:`DropEarlyWriteKey`, :class:`ExpectEarlyData` (accepted, or rejected with a
+  budget). How early data travels — records, which records to skip and the skip budget —
+  is the TCP transport's policy; QUIC carries it in 0-RTT packets.
+
+TLS over TCP (connection.py) maps levels to record epochs; QUIC maps them to packet number
+spaces and CRYPTO frames (``quic=True`` on the engine: no CCS, no compatibility-mode session
+id, no EndOfEarlyData).
 """
 
 from __future__ import annotations
@@ -35,6 +51,7 @@ from nautilus_tls.errors import (
     PeerMisbehaved,
     RemoteProtocolError,
 )
+from nautilus_tls.handshake.hooks import ExtensionHooks
 from nautilus_tls.proofs import FinishedVerified, finished_verified
 from nautilus_tls.session_info import SessionInfo
 from nautilus_tls.wire.enums import CipherSuite, HandshakeType, display_name
@@ -109,6 +126,22 @@ class ExpectEarlyData:
     max_bytes: int
 
 
+@dataclass(frozen=True, slots=True)
+class PeerKeyUpdate:
+    """The peer sent KeyUpdate (RFC 8446 §4.6.3), at a message boundary. The transport
+    moves its read key on (and, when ``update_requested``, answers with its own)."""
+
+    update_requested: bool
+
+
+@dataclass(frozen=True, slots=True)
+class TicketReceived:
+    """Client: a NewSessionTicket was processed (and stored, when a store is configured)."""
+
+    lifetime: int
+    max_early_data: int
+
+
 Action = (
     SendHandshake
     | SendChangeCipherSpec
@@ -117,6 +150,8 @@ Action = (
     | SendEarlyData
     | DropEarlyWriteKey
     | ExpectEarlyData
+    | PeerKeyUpdate
+    | TicketReceived
 )
 
 
@@ -223,6 +258,12 @@ class HandshakeContext:
     client_random: bytes = b""
     sent_ccs: bool = False
     hello_retry: bool = False
+    # QUIC carries the handshake (RFC 9001): no ChangeCipherSpec, no compatibility-mode
+    # session id and no EndOfEarlyData (RFC 9001 §8.3, §8.4).
+    quic: bool = False
+    hooks: ExtensionHooks = field(default_factory=ExtensionHooks)
+    # What the extension plug-ins' receive() returned for the peer's extensions, by code point.
+    peer_extensions: dict[int, object] = field(default_factory=dict)
 
     def send(self, epoch: Epoch, message: HandshakeMessage, transcript: Transcript | None) -> bytes:
         """Queue ``message`` at ``epoch`` (and add it to ``transcript``); its encoding."""

@@ -105,8 +105,9 @@ def _missing(what: str) -> RemoteProtocolError:
     )
 
 
-def _check_client_hello(ch: ClientHello) -> None:
-    """Version and legacy-field checks (RFC 8446 §4.1.2, §4.2.1)."""
+def _check_client_hello(ctx: ServerContext, ch: ClientHello) -> None:
+    """Version and legacy-field checks (RFC 8446 §4.1.2, §4.2.1), where each extension may
+    appear (§4.2), and the plug-in extensions' own checks."""
     sv = ext.get_extension(ch.extensions, ExtensionType.supported_versions)
     versions = ext.decode_supported_versions_ch(sv) if sv is not None else ()
     if ProtocolVersion.TLS1_3 not in versions:
@@ -120,7 +121,12 @@ def _check_client_hello(ch: ClientHello) -> None:
         )
     if ch.legacy_compression_methods != b"\x00":
         raise PeerMisbehaved("legacy_compression_methods must be exactly [null] (RFC 8446 §4.1.2)")
-    ext.check_allowed(ch.extensions, HandshakeType.client_hello)
+    if ctx.quic and ch.legacy_session_id:
+        # RFC 9001 §8.4: a QUIC client must not ask for compatibility mode; the TLS alert
+        # for the QUIC PROTOCOL_VIOLATION is illegal_parameter.
+        raise PeerMisbehaved("non-empty legacy_session_id over QUIC (RFC 9001 §8.4)")
+    ctx.hooks.check_allowed(ch.extensions, HandshakeType.client_hello)
+    ctx.hooks.receive(HandshakeType.client_hello, ch.extensions, ctx.peer_extensions)
 
 
 def _by_preference(cfg: ServerConfig, ours: Sequence[int], theirs: Sequence[int]) -> list[int]:
@@ -421,7 +427,7 @@ class ExpectClientHello(ServerState):
 
     def handle(self, ctx: ServerContext, msg_type: int, body: bytes, raw: bytes) -> ServerState:
         ch = expect_message(msg_type, body, ClientHello, self.name)
-        _check_client_hello(ch)
+        _check_client_hello(ctx, ch)
         ctx.client_random = ch.random
         first_choice, shares = _choose(ctx, ch)
         resumption, params = _try_resume(
@@ -487,7 +493,8 @@ def _skip_budget(ctx: ServerContext) -> int:
 def _send_ccs_if_compatible(ctx: ServerContext, ch: ClientHello) -> None:
     # RFC 8446 §D.4: in compatibility mode (non-empty session id) the server sends a dummy
     # ChangeCipherSpec right after its first handshake message.
-    if ch.legacy_session_id and not ctx.sent_ccs:
+    # RFC 9001 §8.4: never over QUIC.
+    if ch.legacy_session_id and not ctx.quic and not ctx.sent_ccs:
         ctx.sent_ccs = True
         ctx.actions.append(SendChangeCipherSpec())
 
@@ -502,7 +509,7 @@ class ExpectSecondClientHello(ServerState):
 
     def handle(self, ctx: ServerContext, msg_type: int, body: bytes, raw: bytes) -> ServerState:
         ch = expect_message(msg_type, body, ClientHello, self.name)
-        _check_client_hello(ch)
+        _check_client_hello(ctx, ch)
         # RFC 8446 §4.1.2: the second ClientHello repeats the first except for the listed changes.
         if ch.random != self.first.random or ch.legacy_session_id != self.first.legacy_session_id:
             raise PeerMisbehaved("second ClientHello changed random or legacy_session_id")
@@ -657,7 +664,10 @@ def send_server_flight(
     ctx.keylog.log("CLIENT_HANDSHAKE_TRAFFIC_SECRET", ctx.client_random, c_hs)
     ctx.keylog.log("SERVER_HANDSHAKE_TRAFFIC_SECRET", ctx.client_random, s_hs)
     ctx.install("write", Epoch.HANDSHAKE, params, s_hs)
-    if not accept_early:
+    # Over TCP the client writes under the early key until EndOfEarlyData; QUIC has no
+    # EndOfEarlyData (RFC 9001 §8.3): its handshake messages come at HANDSHAKE at once.
+    expects_end_of_early_data = accept_early and not ctx.quic
+    if not expects_end_of_early_data:
         ctx.install("read", Epoch.HANDSHAKE, params, c_hs)
 
     ee_exts: list[Extension] = []
@@ -670,6 +680,13 @@ def send_server_flight(
         )
     if accept_early:
         ee_exts.append(Extension(ext_type=ExtensionType.early_data, data=b""))
+    # RFC 8446 §4.2: plug-ins answer only what the client offered.
+    ee_exts += ctx.hooks.offer(
+        HandshakeType.encrypted_extensions,
+        ee_exts,
+        ctx.peer_extensions,
+        only=(e.ext_type for e in ch.extensions),
+    )
     ctx.send(Epoch.HANDSHAKE, EncryptedExtensions(extensions=tuple(ee_exts)), transcript)
 
     cfg = ctx.config
@@ -712,7 +729,7 @@ def send_server_flight(
         )
     else:
         after = ExpectClientFinished(keys=keys, session=session, client_signature=None)
-    if accept_early:
+    if expects_end_of_early_data:
         return ExpectEndOfEarlyData(keys=keys, next_state=after)
     del cfg
     return after

@@ -18,7 +18,7 @@ EncryptedExtensions, ``server_name`` in EncryptedExtensions, ``post_handshake_au
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Final
 
@@ -540,13 +540,22 @@ ALLOWED_IN: Final[dict[int, frozenset[int]]] = {
 }
 
 
-def check_allowed(extensions: Iterable[Extension], message_kind: int) -> None:
+def check_allowed(
+    extensions: Iterable[Extension],
+    message_kind: int,
+    *,
+    extra: Mapping[int, frozenset[int]] | None = None,
+) -> None:
     """Reject a known extension in a message where RFC 8446 §4.2 does not allow it
     (illegal_parameter). ``message_kind`` is a :class:`HandshakeType` (server_hello for a
-    real ServerHello) or :data:`HRR`. Unknown types pass: unsolicited ones are the
-    handshake's business (unsupported_extension)."""
+    real ServerHello) or :data:`HRR`. ``extra`` adds entries for plug-in extensions (see
+    nautilus_tls.handshake.hooks); it replaces the table's entry for its code points and
+    must include it. Unknown types pass: unsolicited ones are the handshake's business
+    (unsupported_extension)."""
     for ext in extensions:
         allowed = ALLOWED_IN.get(ext.ext_type)
+        if extra is not None and ext.ext_type in extra:
+            allowed = extra[ext.ext_type]
         if allowed is not None and message_kind not in allowed:
             raise PeerMisbehaved(
                 f"extension {display_name(ExtensionType, ext.ext_type)} is not allowed"
