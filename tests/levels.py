@@ -13,8 +13,8 @@ from nautilus_tls.config import ClientConfig, ServerConfig
 from nautilus_tls.errors import AlertDescription, ProtocolError
 from nautilus_tls.handshake.common import (
     Action,
+    CompleteHandshake,
     Epoch,
-    HandshakeComplete,
     InstallSecret,
     SendHandshake,
 )
@@ -51,7 +51,7 @@ class Side:
 
     @property
     def complete(self) -> bool:
-        return any(isinstance(a, HandshakeComplete) for a in self.other)
+        return any(isinstance(a, CompleteHandshake) for a in self.other)
 
 
 def engines(

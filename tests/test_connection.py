@@ -356,7 +356,7 @@ def test_certificate_request_names_the_accepted_cas() -> None:
     seen: list[tuple[bytes, ...]] = []
     import nautilus_tls.handshake.client as client_module
 
-    original = client_module.ExpectCertificateOrRequest.handle
+    original = client_module.ExpectCertificateOrCertificateRequest.handle
 
     def spy(self, ctx, msg_type, body, raw):  # type: ignore[no-untyped-def]
         if msg_type == 13:
@@ -365,7 +365,7 @@ def test_certificate_request_names_the_accepted_cas() -> None:
             seen.append(ext.decode_certificate_authorities(data) if data else ())
         return original(self, ctx, msg_type, body, raw)
 
-    client_module.ExpectCertificateOrRequest.handle = spy  # type: ignore[method-assign]
+    client_module.ExpectCertificateOrCertificateRequest.handle = spy  # type: ignore[method-assign]
     try:
         handshake(
             client_config(client_certificate=p.client),
@@ -374,5 +374,5 @@ def test_certificate_request_names_the_accepted_cas() -> None:
             ),
         )
     finally:
-        client_module.ExpectCertificateOrRequest.handle = original  # type: ignore[method-assign]
+        client_module.ExpectCertificateOrCertificateRequest.handle = original  # type: ignore[method-assign]
     assert len(seen) == 1 and len(seen[0]) == 1

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import json
 import socket
 import ssl
@@ -15,7 +16,7 @@ from typing import Any
 
 import httpx
 import pytest
-from conftest import TestPki
+from certificates import Pki
 
 from nautilus_tls.aio import TLSReader, start_server
 from nautilus_tls.config import CertifiedKey, ClientConfig
@@ -57,7 +58,7 @@ async def _http_handler(reader: TLSReader | asyncio.StreamReader, writer: Any) -
 
 
 @contextmanager
-def http_servers(pki: TestPki, **server_kw: Any) -> Iterator[tuple[int, int]]:
+def http_servers(pki: Pki, **server_kw: Any) -> Iterator[tuple[int, int]]:
     """(https port, plain http port) served by a loop in a thread; stopped on exit."""
     loop = asyncio.new_event_loop()
     ready: list[tuple[int, int]] = []
@@ -89,7 +90,7 @@ def http_servers(pki: TestPki, **server_kw: Any) -> Iterator[tuple[int, int]]:
         loop.close()
 
 
-def test_round_trips_requests_over_one_pooled_connection(tls_pki: TestPki) -> None:
+def test_round_trips_requests_over_one_pooled_connection(tls_pki: Pki) -> None:
     with (
         http_servers(tls_pki) as (port, _),
         httpx.Client(
@@ -105,7 +106,7 @@ def test_round_trips_requests_over_one_pooled_connection(tls_pki: TestPki) -> No
     assert info.alpn == "http/1.1" and info.server_name == "localhost" and not info.resumed
 
 
-def test_resumes_the_session_on_a_new_connection(tls_pki: TestPki) -> None:
+def test_resumes_the_session_on_a_new_connection(tls_pki: Pki) -> None:
     transport = HTTPTransport(config=tls_pki.client_config(), limits=ONE_CONNECTION_EACH)
     with (
         http_servers(tls_pki) as (port, _),
@@ -115,7 +116,7 @@ def test_resumes_the_session_on_a_new_connection(tls_pki: TestPki) -> None:
     assert [i.resumed for i in infos if i is not None] == [False, True, True]
 
 
-def test_async_client_pools_and_resumes(tls_pki: TestPki) -> None:
+def test_async_client_pools_and_resumes(tls_pki: Pki) -> None:
     async def main(port: int) -> list[Any]:
         seen: list[Any] = []
         async with httpx.AsyncClient(
@@ -137,7 +138,7 @@ def test_async_client_pools_and_resumes(tls_pki: TestPki) -> None:
     assert [info.resumed for info in seen[2:]] == [False, True]
 
 
-def test_plain_http_has_no_session_info(tls_pki: TestPki) -> None:
+def test_plain_http_has_no_session_info(tls_pki: Pki) -> None:
     with (
         http_servers(tls_pki) as (_, plain_port),
         httpx.Client(
@@ -150,7 +151,7 @@ def test_plain_http_has_no_session_info(tls_pki: TestPki) -> None:
 
 
 def test_rejects_untrusted_server_with_connect_error_caused_by_the_alert(
-    tls_pki: TestPki, other_pki: TestPki
+    tls_pki: Pki, other_pki: Pki
 ) -> None:
     with (
         http_servers(tls_pki) as (port, _),
@@ -163,9 +164,7 @@ def test_rejects_untrusted_server_with_connect_error_caused_by_the_alert(
     assert isinstance(tls_error(caught.value), BadCertificate)
 
 
-def test_async_rejects_untrusted_server_with_connect_error(
-    tls_pki: TestPki, other_pki: TestPki
-) -> None:
+def test_async_rejects_untrusted_server_with_connect_error(tls_pki: Pki, other_pki: Pki) -> None:
     async def main(port: int) -> None:
         transport = AsyncHTTPTransport(config=other_pki.client_config())
         async with httpx.AsyncClient(transport=transport, timeout=TIMEOUT) as client:
@@ -177,10 +176,12 @@ def test_async_rejects_untrusted_server_with_connect_error(
         asyncio.run(asyncio.wait_for(main(port), 30))
 
 
-def test_accepts_verify_path_and_cert_pair(tls_pem_dir: dict[str, Path]) -> None:
+def test_accepts_verify_path_and_cert_pair(tls_pki: Pki, tls_pem_dir: dict[str, Path]) -> None:
     """httpx's verify=<CA file> and cert=(certfile, keyfile) become trust_store and
     client_certificate: the server requires a client certificate and sees ours."""
-    pki = TestPki(
+    # The server and client certificates from the PEM files; the CA fields are not used here.
+    pki = dataclasses.replace(
+        tls_pki,
         ca_der=b"",
         server=CertifiedKey.from_files(tls_pem_dir["server_pem"], tls_pem_dir["server_key"]),
         client=CertifiedKey.from_files(tls_pem_dir["client_pem"], tls_pem_dir["client_key"]),
@@ -198,7 +199,7 @@ def test_accepts_verify_path_and_cert_pair(tls_pem_dir: dict[str, Path]) -> None
     assert "client" in body["client_cert"]  # the server saw our certificate
 
 
-def test_verify_false_skips_verification(tls_pki: TestPki) -> None:
+def test_verify_false_skips_verification(tls_pki: Pki) -> None:
     with (
         http_servers(tls_pki) as (port, _),
         httpx.Client(transport=HTTPTransport(verify=False), timeout=TIMEOUT) as client,
@@ -213,7 +214,7 @@ def test_rejects_an_ssl_context_for_verify() -> None:
         AsyncHTTPTransport(verify=ssl.create_default_context())
 
 
-def test_rejects_wrong_verify_and_cert_types(tls_pki: TestPki) -> None:
+def test_rejects_wrong_verify_and_cert_types(tls_pki: Pki) -> None:
     with pytest.raises(ConfigError, match="verify="):
         client_config_for(None, verify=3)  # type: ignore[arg-type]
     with pytest.raises(ConfigError, match="cert="):
@@ -229,7 +230,7 @@ def test_rejects_h2_in_alpn_without_http2() -> None:
         HTTPTransport(config=ClientConfig(alpn_protocols=(b"h2",)))
 
 
-def test_offers_alpn_for_the_http_versions_asked(tls_pki: TestPki) -> None:
+def test_offers_alpn_for_the_http_versions_asked(tls_pki: Pki) -> None:
     assert client_config_for(None).alpn_protocols == (b"http/1.1",)
     assert client_config_for(None, http2=True).alpn_protocols == (b"h2", b"http/1.1")
     config = tls_pki.client_config()
@@ -241,7 +242,7 @@ def test_tls_error_is_none_for_failures_that_are_not_tls() -> None:
     assert tls_error(httpx.ConnectError("refused")) is None
 
 
-def test_rejects_a_server_that_does_not_speak_tls(tls_pki: TestPki) -> None:
+def test_rejects_a_server_that_does_not_speak_tls(tls_pki: Pki) -> None:
     """https:// to a server that answers in plain HTTP: that is no TLS record; the handshake
     fails with a TLS error (and its alert), never a hang or a stray exception type."""
     with socket.create_server(("127.0.0.1", 0)) as listener:
@@ -273,7 +274,7 @@ def silent_server() -> Iterator[int]:
         yield listener.getsockname()[1]
 
 
-def test_connect_timeout_bounds_the_handshake(tls_pki: TestPki) -> None:
+def test_connect_timeout_bounds_the_handshake(tls_pki: Pki) -> None:
     with (
         silent_server() as port,
         httpx.Client(
@@ -286,7 +287,7 @@ def test_connect_timeout_bounds_the_handshake(tls_pki: TestPki) -> None:
     assert time.monotonic() - started < 5  # not the config's handshake_timeout (10 s)
 
 
-def test_async_connect_timeout_bounds_the_handshake(tls_pki: TestPki) -> None:
+def test_async_connect_timeout_bounds_the_handshake(tls_pki: Pki) -> None:
     async def main(port: int) -> float:
         transport = AsyncHTTPTransport(config=tls_pki.client_config())
         async with httpx.AsyncClient(transport=transport, timeout=0.5) as client:

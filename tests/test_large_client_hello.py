@@ -14,7 +14,7 @@ from nautilus_tls import defaults
 from nautilus_tls.config import ClientConfig, ServerConfig
 from nautilus_tls.connection import ClientConnection, ServerConnection
 from nautilus_tls.crypto.kem import PrivateGroup
-from nautilus_tls.errors import AlertDescription, AlertReceived, ConfigError, DecodeError
+from nautilus_tls.errors import AlertDescription, ConfigError, DecodeError, PeerAlert
 from nautilus_tls.session_info import SessionInfo
 from nautilus_tls.wire.enums import ContentType, HandshakeType, NamedGroup
 
@@ -121,7 +121,7 @@ def test_the_reassembly_limit_is_configurable() -> None:
     client = ClientConnection(big_client(), "localhost")
     client.start()
     client.data_to_send()
-    with pytest.raises(AlertReceived):
+    with pytest.raises(PeerAlert):
         client.receive_data(strict.data_to_send())
     roomy = ServerConnection(server_config(policy="pq-only", max_handshake_message_size=32 * 1024))
     roomy.receive_data(flight)

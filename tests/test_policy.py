@@ -13,7 +13,7 @@ from nautilus_tls.connection import ClientConnection, ServerConnection
 from nautilus_tls.crypto.kem import PrimitiveKem, PrivateGroup
 from nautilus_tls.crypto.provider import DEFAULT_PROVIDER, group_entry
 from nautilus_tls.crypto.signatures import PrivateSignatureScheme
-from nautilus_tls.errors import AlertDescription, AlertReceived, ConfigError, ProtocolError
+from nautilus_tls.errors import AlertDescription, ConfigError, PeerAlert, ProtocolError
 from nautilus_tls.policy import (
     COMPAT,
     HYBRID,
@@ -31,16 +31,14 @@ G, S, C = NamedGroup, SignatureScheme, CipherSuite
 A = AlertDescription
 
 
-def refused(
-    client_cfg: ClientConfig, server_cfg: ServerConfig
-) -> tuple[ProtocolError, AlertReceived]:
+def refused(client_cfg: ClientConfig, server_cfg: ServerConfig) -> tuple[ProtocolError, PeerAlert]:
     """Run the first flight; return the server's error and what the client then received."""
     client = ClientConnection(client_cfg, "localhost")
     server = ServerConnection(server_cfg)
     client.start()
     with pytest.raises(ProtocolError) as server_error:
         server.receive_data(client.data_to_send())
-    with pytest.raises(AlertReceived) as client_error:
+    with pytest.raises(PeerAlert) as client_error:
         client.receive_data(server.data_to_send())
     return server_error.value, client_error.value
 

@@ -35,18 +35,18 @@ from nautilus_tls.crypto.suites import SuiteParams
 from nautilus_tls.errors import (
     AlertDescription,
     AlertLevel,
-    AlertReceived,
     ConnectionClosedError,
     DecodeError,
     LocalProtocolError,
     MissingCloseNotify,
+    PeerAlert,
     ProtocolError,
     RemoteProtocolError,
     TLSError,
     alert_for,
 )
-from nautilus_tls.events import AlertReceived as AlertReceivedEvent
 from nautilus_tls.events import (
+    AlertReceived,
     ConnectionClosed,
     DataReceived,
     EarlyDataReceived,
@@ -58,11 +58,11 @@ from nautilus_tls.events import (
 from nautilus_tls.handshake.common import (
     Action,
     Clock,
+    CompleteHandshake,
     DropEarlyWriteKey,
     Entropy,
     Epoch,
     ExpectEarlyData,
-    HandshakeComplete,
     InstallSecret,
     PeerKeyUpdate,
     SendChangeCipherSpec,
@@ -475,11 +475,11 @@ class Connection:
                 raise RemoteProtocolError(
                     "too many warning alerts", alert=AlertDescription.unexpected_message
                 )
-            self._events.append(AlertReceivedEvent(description=description, level=level))
+            self._events.append(AlertReceived(description=description, level=level))
             return
         # RFC 8446 §6.2: every other alert is fatal whatever its level says.
-        self._events.append(AlertReceivedEvent(description=description, level=level))
-        raise AlertReceived(description, level)
+        self._events.append(AlertReceived(description=description, level=level))
+        raise PeerAlert(description, level)
 
     def _on_application_data(self, data: bytes) -> None:
         if self._read_epoch == Epoch.EARLY:
@@ -571,7 +571,7 @@ class Connection:
                         lifetime=action.lifetime, max_early_data=action.max_early_data
                     )
                 )
-            elif isinstance(action, HandshakeComplete):
+            elif isinstance(action, CompleteHandshake):
                 self._info = action.info
                 if not isinstance(self._handshake, _SpentHandshake):
                     self._peer_extensions = self._handshake.peer_extensions
@@ -665,7 +665,7 @@ class Connection:
             return
         self._state = "failed"
         self._error = error
-        if not isinstance(error, AlertReceived):
+        if not isinstance(error, PeerAlert):
             self._send_alert(alert_for(error))
         self._events.append(ConnectionClosed(clean=False, error=str(error)))
         self._forget_keys()

@@ -12,7 +12,8 @@ The tree::
             ├── PeerMisbehaved       well-formed but forbidden          (usually illegal_parameter)
             ├── PeerIncompatible     nothing in common                  (handshake_failure, ...)
             ├── BadCertificate       certificate or chain rejected      (bad_certificate, unknown_ca, ...)
-            ├── AlertReceived        the peer sent us a fatal alert (or close_notify before the end)
+            ├── PeerAlert            the peer sent us a fatal alert     (or close_notify before the end;
+            │                        the event for any alert is events.AlertReceived)
             └── MissingCloseNotify   the peer closed TCP without close_notify (no alert involved)
 
 Every protocol error names its alert, so the connection has exactly one place that turns an
@@ -129,7 +130,7 @@ class BadCertificate(RemoteProtocolError):
     default_alert = AlertDescription.bad_certificate
 
 
-class AlertReceived(RemoteProtocolError):
+class PeerAlert(RemoteProtocolError):
     """The peer sent a fatal alert (or close_notify where it is not allowed)."""
 
     def __init__(self, description: int, level: int = AlertLevel.FATAL) -> None:

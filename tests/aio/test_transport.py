@@ -11,7 +11,7 @@ from typing import Any, TypeVar
 import httpx
 import pytest
 import uvicorn
-from conftest import TestPki
+from certificates import Pki
 
 from nautilus_tls.aio import TLSReader, TLSWriter, start_server
 from nautilus_tls.aio.transport import (
@@ -77,7 +77,7 @@ class UpperEcho(Recorder):
         return True
 
 
-async def _server(pki: TestPki, factory: Any = UpperEcho, **kw: Any) -> tuple[asyncio.Server, int]:
+async def _server(pki: Pki, factory: Any = UpperEcho, **kw: Any) -> tuple[asyncio.Server, int]:
     server = await create_server(factory, "127.0.0.1", 0, config=pki.server_config(**kw))
     return server, server.sockets[0].getsockname()[1]
 
@@ -93,7 +93,7 @@ async def _wait_for(event: asyncio.Event) -> None:
     await asyncio.wait_for(event.wait(), TIMEOUT)
 
 
-def test_round_trips_data_and_half_closes_with_write_eof(tls_pki: TestPki) -> None:
+def test_round_trips_data_and_half_closes_with_write_eof(tls_pki: Pki) -> None:
     async def main() -> tuple[bytes, Exception | None]:
         server, port = await _server(tls_pki)
         async with server:
@@ -116,7 +116,7 @@ def test_round_trips_data_and_half_closes_with_write_eof(tls_pki: TestPki) -> No
     assert lost is None
 
 
-def test_exposes_ssl_object_like_ssl(tls_pki: TestPki) -> None:
+def test_exposes_ssl_object_like_ssl(tls_pki: Pki) -> None:
     async def main() -> dict[str, Any]:
         server, port = await _server(tls_pki, alpn_protocols=(b"h2", b"http/1.1"))
         async with server:
@@ -152,9 +152,7 @@ def test_exposes_ssl_object_like_ssl(tls_pki: TestPki) -> None:
     assert seen["peername"][0] == "127.0.0.1"
 
 
-def test_rejects_untrusted_server_in_create_connection(
-    tls_pki: TestPki, other_pki: TestPki
-) -> None:
+def test_rejects_untrusted_server_in_create_connection(tls_pki: Pki, other_pki: Pki) -> None:
     async def main() -> None:
         server, port = await _server(tls_pki)
         async with server:
@@ -170,7 +168,7 @@ def test_rejects_untrusted_server_in_create_connection(
     run(main())
 
 
-def test_pause_reading_holds_data_until_resumed(tls_pki: TestPki) -> None:
+def test_pause_reading_holds_data_until_resumed(tls_pki: Pki) -> None:
     async def main() -> None:
         server, port = await _server(tls_pki)
         async with server:
@@ -192,7 +190,7 @@ def test_pause_reading_holds_data_until_resumed(tls_pki: TestPki) -> None:
     run(main())
 
 
-def test_protocol_error_in_data_received_aborts_the_connection(tls_pki: TestPki) -> None:
+def test_protocol_error_in_data_received_aborts_the_connection(tls_pki: Pki) -> None:
     class Broken(Recorder):
         def data_received(self, data: bytes) -> None:
             raise ValueError("application bug")
@@ -215,7 +213,7 @@ def test_protocol_error_in_data_received_aborts_the_connection(tls_pki: TestPki)
     assert run(main()) is None  # we aborted: nothing failed in TLS
 
 
-def test_start_tls_upgrades_both_ends_after_a_starttls_line(tls_pki: TestPki) -> None:
+def test_start_tls_upgrades_both_ends_after_a_starttls_line(tls_pki: Pki) -> None:
     async def main() -> tuple[bytes, str]:
         served: asyncio.Future[str] = asyncio.get_running_loop().create_future()
 
@@ -250,7 +248,7 @@ def test_start_tls_upgrades_both_ends_after_a_starttls_line(tls_pki: TestPki) ->
     assert suite.startswith("TLS_")
 
 
-def test_start_tls_failure_aborts_the_transport(tls_pki: TestPki, other_pki: TestPki) -> None:
+def test_start_tls_failure_aborts_the_transport(tls_pki: Pki, other_pki: Pki) -> None:
     async def main() -> None:
         server, port = await _server(tls_pki)
         async with server:
@@ -264,7 +262,7 @@ def test_start_tls_failure_aborts_the_transport(tls_pki: TestPki, other_pki: Tes
     run(main())
 
 
-def test_rejects_start_tls_without_server_hostname_or_config(tls_pki: TestPki) -> None:
+def test_rejects_start_tls_without_server_hostname_or_config(tls_pki: Pki) -> None:
     async def main() -> None:
         server, port = await _server(tls_pki)
         async with server:
@@ -278,7 +276,7 @@ def test_rejects_start_tls_without_server_hostname_or_config(tls_pki: TestPki) -
     run(main())
 
 
-def test_start_tls_streams_survives_the_plain_writer_being_collected(tls_pki: TestPki) -> None:
+def test_start_tls_streams_survives_the_plain_writer_being_collected(tls_pki: Pki) -> None:
     async def main() -> bytes:
         server, port = await _server(tls_pki)
         async with server:
@@ -296,7 +294,7 @@ def test_start_tls_streams_survives_the_plain_writer_being_collected(tls_pki: Te
     assert run(main()) == b"STILL HERE"
 
 
-def test_uvicorn_serves_https_over_the_tls_transport(tls_pki: TestPki) -> None:
+def test_uvicorn_serves_https_over_the_tls_transport(tls_pki: Pki) -> None:
     """uvicorn's own HTTP protocol, unchanged, on create_server: scope["scheme"] is https and
     httpx (through nautilus_tls.httpx) gets the answer over a resumed second connection."""
 
@@ -352,7 +350,7 @@ class Flow(Recorder):
         self.resumed.set()
 
 
-def test_pauses_and_resumes_writing_with_the_socket_buffer(tls_pki: TestPki) -> None:
+def test_pauses_and_resumes_writing_with_the_socket_buffer(tls_pki: Pki) -> None:
     sink: list[Recorder] = []
 
     def slow_reader() -> Recorder:
@@ -385,7 +383,7 @@ def test_pauses_and_resumes_writing_with_the_socket_buffer(tls_pki: TestPki) -> 
     assert run(main()) > 0
 
 
-def test_reports_truncation_without_close_notify_to_connection_lost(tls_pki: TestPki) -> None:
+def test_reports_truncation_without_close_notify_to_connection_lost(tls_pki: Pki) -> None:
     async def cut(reader: TLSReader, writer: TLSWriter) -> None:
         writer.write(b"partial")
         await writer.drain()
@@ -408,7 +406,7 @@ def test_reports_truncation_without_close_notify_to_connection_lost(tls_pki: Tes
 
 
 def test_rejects_a_client_that_sends_garbage_before_any_protocol_exists(
-    tls_pki: TestPki,
+    tls_pki: Pki,
 ) -> None:
     made: list[Recorder] = []
 

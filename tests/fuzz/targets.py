@@ -43,9 +43,9 @@ from nautilus_tls.connection import Connection
 from nautilus_tls.defaults import MAX_LIST_ENTRIES
 from nautilus_tls.errors import (
     AlertDescription,
-    AlertReceived,
     ConnectionClosedError,
     LocalProtocolError,
+    PeerAlert,
     ProtocolError,
     TLSError,
 )
@@ -197,12 +197,12 @@ def _check_failed(conn: Connection, exc: ProtocolError) -> None:
         raise Finding(f"{type(exc).__name__} raised but the connection is {conn.state}")
     if conn.error is not exc:
         raise Finding("the raised error is not the connection's error")
-    if exc.alert == AlertDescription.internal_error and not isinstance(exc, AlertReceived):
+    if exc.alert == AlertDescription.internal_error and not isinstance(exc, PeerAlert):
         raise Finding(f"peer input caused internal_error: {exc}") from exc
     if isinstance(exc, LocalProtocolError):
         raise Finding(f"peer input raised LocalProtocolError: {exc}") from exc
     sent = conn.data_to_send()
-    if not isinstance(exc, AlertReceived) and not sent:
+    if not isinstance(exc, PeerAlert) and not sent:
         raise Finding(f"no alert sent for {exc}")
     if conn._read is not None or conn._write is not None:
         raise Finding("a failed connection keeps its record keys")

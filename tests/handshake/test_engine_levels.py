@@ -9,8 +9,8 @@ from pairs import client_config, server_config
 
 from nautilus_tls.errors import AlertDescription
 from nautilus_tls.handshake.common import (
+    CompleteHandshake,
     Epoch,
-    HandshakeComplete,
     SendChangeCipherSpec,
     SendHandshake,
     TicketReceived,
@@ -85,7 +85,7 @@ def _resumed_with_early_data() -> tuple[Side, Side]:
 def test_quic_mode_0rtt_has_no_end_of_early_data_and_shares_early_secrets() -> None:
     client, server = _resumed_with_early_data()
     assert client.complete and server.complete
-    info = next(a for a in client.other if isinstance(a, HandshakeComplete)).info
+    info = next(a for a in client.other if isinstance(a, CompleteHandshake)).info
     assert info.early_data == "accepted"
     assert client.secrets[("write", Epoch.EARLY)] == server.secrets[("read", Epoch.EARLY)]
     assert client.secrets[("write", Epoch.HANDSHAKE)] == server.secrets[("read", Epoch.HANDSHAKE)]

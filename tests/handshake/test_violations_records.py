@@ -27,7 +27,7 @@ from handshake.violations import (
 from pairs import client_config, drain, handshake, server_config
 
 from nautilus_tls.connection import ClientConnection, ServerConnection
-from nautilus_tls.errors import AlertDescription, AlertReceived, TLSError
+from nautilus_tls.errors import AlertDescription, PeerAlert, TLSError
 from nautilus_tls.events import ConnectionClosed, DataReceived
 from nautilus_tls.record.protection import plaintext_record
 from nautilus_tls.wire.enums import ContentType, HandshakeType
@@ -339,7 +339,7 @@ def test_server_closes_without_answer_on_plaintext_alert_during_handshake(
 ) -> None:
     f = client_flight()  # the server waits for the client's encrypted Finished
     f.server.data_to_send()
-    with pytest.raises(AlertReceived) as err:
+    with pytest.raises(PeerAlert) as err:
         f.server.receive_data(plaintext_record(ContentType.alert, bytes((2, description))))
     assert err.value.alert == description
     assert f.server.data_to_send() == b""  # the peer aborted: nothing to answer

@@ -56,7 +56,7 @@ from interop.ours import (
 
 from nautilus_tls.aio import connect as aio_connect
 from nautilus_tls.config import CertifiedKey, ClientConfig, ServerConfig
-from nautilus_tls.errors import AlertDescription, AlertReceived, TLSError
+from nautilus_tls.errors import AlertDescription, PeerAlert, TLSError
 from nautilus_tls.session_info import SessionInfo
 from nautilus_tls.sync import TLSListener, TLSSocket
 
@@ -392,7 +392,7 @@ def _our_server(node: Path, case: Case, env: Env) -> str:
 
 def _alert_of(exc: BaseException | None) -> str | None:
     """The alert an error of ours carries: the one received, or the one we sent."""
-    if isinstance(exc, AlertReceived):
+    if isinstance(exc, PeerAlert):
         return f"received {AlertDescription(exc.description).name}"
     alert = getattr(exc, "alert", None)
     return f"sent {AlertDescription(alert).name}" if alert is not None else None

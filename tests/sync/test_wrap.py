@@ -10,7 +10,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 import pytest
-from conftest import TestPki
+from certificates import Pki
 
 from nautilus_tls.errors import BadCertificate, ConfigError
 from nautilus_tls.sync.wrap import WrappedSocket, wrap_socket
@@ -20,7 +20,7 @@ TIMEOUT = 10.0
 
 @contextmanager
 def tls_server(
-    pki: TestPki, serve_one: Callable[[WrappedSocket], None], **server_kw: object
+    pki: Pki, serve_one: Callable[[WrappedSocket], None], **server_kw: object
 ) -> Iterator[tuple[int, list[BaseException]]]:
     """A loopback listener whose one connection is wrapped server-side and served in a thread."""
     errors: list[BaseException] = []
@@ -45,12 +45,12 @@ def tls_server(
         assert not thread.is_alive()
 
 
-def _client(pki: TestPki, port: int, **kw: object) -> WrappedSocket:
+def _client(pki: Pki, port: int, **kw: object) -> WrappedSocket:
     raw = socket.create_connection(("127.0.0.1", port), timeout=TIMEOUT)
     return wrap_socket(raw, config=pki.client_config(**kw), server_hostname="localhost")
 
 
-def test_round_trips_with_makefile_recv_into_and_half_close(tls_pki: TestPki) -> None:
+def test_round_trips_with_makefile_recv_into_and_half_close(tls_pki: Pki) -> None:
     def serve(tls: WrappedSocket) -> None:
         reader = tls.makefile("rb")
         line = reader.readline()
@@ -68,7 +68,7 @@ def test_round_trips_with_makefile_recv_into_and_half_close(tls_pki: TestPki) ->
     assert got == b"HELLO\nworld|done"
 
 
-def test_answers_ssl_queries_like_ssl_sslsocket(tls_pki: TestPki) -> None:
+def test_answers_ssl_queries_like_ssl_sslsocket(tls_pki: Pki) -> None:
     with tls_server(tls_pki, lambda tls: None) as (port, errors), _client(tls_pki, port) as tls:
         assert tls.version() == "TLSv1.3"
         suite, version, bits = tls.cipher() or ("", "", 0)
@@ -82,7 +82,7 @@ def test_answers_ssl_queries_like_ssl_sslsocket(tls_pki: TestPki) -> None:
     assert not errors, errors
 
 
-def test_http_client_speaks_http_over_the_wrapped_socket(tls_pki: TestPki) -> None:
+def test_http_client_speaks_http_over_the_wrapped_socket(tls_pki: Pki) -> None:
     def serve(tls: WrappedSocket) -> None:
         request = tls.makefile("rb")
         while request.readline() not in (b"\r\n", b""):
@@ -106,16 +106,14 @@ def test_http_client_speaks_http_over_the_wrapped_socket(tls_pki: TestPki) -> No
     assert not errors, errors
 
 
-def test_rejects_client_without_server_hostname(tls_pki: TestPki) -> None:
+def test_rejects_client_without_server_hostname(tls_pki: Pki) -> None:
     with socket.create_server(("127.0.0.1", 0)) as listener:
         raw = socket.create_connection(listener.getsockname(), timeout=TIMEOUT)
         with raw, pytest.raises(ConfigError, match="server_hostname"):
             wrap_socket(raw, config=tls_pki.client_config())
 
 
-def test_rejects_untrusted_server_and_closes_the_socket(
-    tls_pki: TestPki, other_pki: TestPki
-) -> None:
+def test_rejects_untrusted_server_and_closes_the_socket(tls_pki: Pki, other_pki: Pki) -> None:
     def serve(tls: WrappedSocket) -> None:
         pass
 
@@ -127,14 +125,14 @@ def test_rejects_untrusted_server_and_closes_the_socket(
     assert errors  # the server saw the alert
 
 
-def test_rejects_a_config_that_is_not_one(tls_pki: TestPki) -> None:
+def test_rejects_a_config_that_is_not_one(tls_pki: Pki) -> None:
     with socket.create_server(("127.0.0.1", 0)) as listener:
         raw = socket.create_connection(listener.getsockname(), timeout=TIMEOUT)
         with raw, pytest.raises(ConfigError, match="ClientConfig or a ServerConfig"):
             wrap_socket(raw, config=object())  # type: ignore[arg-type]
 
 
-def test_idle_socket_reads_readable_only_once_the_peer_closes(tls_pki: TestPki) -> None:
+def test_idle_socket_reads_readable_only_once_the_peer_closes(tls_pki: Pki) -> None:
     """Post-handshake messages (tickets, a KeyUpdate) do not make an idle socket readable;
     the peer's close_notify does (httpcore drops pooled connections that read readable)."""
     done = threading.Event()

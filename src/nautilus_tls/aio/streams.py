@@ -48,11 +48,11 @@ from nautilus_tls.connection import ClientConnection, Connection, ServerConnecti
 from nautilus_tls.errors import (
     AlertDescription,
     AlertLevel,
-    AlertReceived,
     ConfigError,
     ConnectionClosedError,
     HandshakeTimeout,
     LocalProtocolError,
+    PeerAlert,
     ProtocolError,
     RemoteProtocolError,
     TLSError,
@@ -253,7 +253,7 @@ class _TLSProtocol(asyncio.Protocol):
 
     def _on_close_notify(self) -> None:
         if not self._conn.handshake_complete:
-            self._fail(AlertReceived(AlertDescription.close_notify, AlertLevel.WARNING))
+            self._fail(PeerAlert(AlertDescription.close_notify, AlertLevel.WARNING))
             return
         self.reader._feed_eof()
         if self._closing and self._transport is not None:

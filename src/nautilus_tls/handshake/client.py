@@ -43,9 +43,9 @@ from nautilus_tls.errors import (
 from nautilus_tls.handshake.common import (
     DOWNGRADE_TLS11,
     DOWNGRADE_TLS12,
+    CompleteHandshake,
     DropEarlyWriteKey,
     Epoch,
-    HandshakeComplete,
     HandshakeContext,
     SendChangeCipherSpec,
     SendEarlyData,
@@ -587,14 +587,14 @@ class ExpectEncryptedExtensions(ClientState):
                 peer=ctx.resumed_peer,
                 signature=None,
             )
-        return ExpectCertificateOrRequest(keys=self.keys, negotiated=negotiated)
+        return ExpectCertificateOrCertificateRequest(keys=self.keys, negotiated=negotiated)
 
 
 # --- CertificateRequest / Certificate / CertificateVerify -------------------------------
 
 
 @dataclass(slots=True)
-class ExpectCertificateOrRequest(ClientState):
+class ExpectCertificateOrCertificateRequest(ClientState):
     keys: _HandshakeKeys
     negotiated: _Negotiated
     name = "waiting for Certificate or CertificateRequest"
@@ -768,7 +768,7 @@ class ExpectFinished(ClientState):
             early_data=ctx.early_data_status,
             early_data_sent=ctx.early_data_sent,
         )
-        ctx.actions.append(HandshakeComplete(info))
+        ctx.actions.append(CompleteHandshake(info))
         return ClientConnected(
             params=keys.params,
             exporter_master_secret=exporter,

@@ -8,7 +8,7 @@ level and checked to arrive at the level the handshake reads at. Its output is a
 
 - :class:`SendHandshake` — bytes to send at a level;
 - :class:`InstallSecret` — a secret per level and direction (QUIC's set-read/write-secret);
-- :class:`HandshakeComplete`;
+- :class:`CompleteHandshake`;
 - after the handshake, :class:`TicketReceived` (the handshake processed a NewSessionTicket)
   and :class:`PeerKeyUpdate` (TLS over TCP only; QUIC refuses KeyUpdate, RFC 9001 §6);
 - :class:`SendChangeCipherSpec`: where middlebox compatibility (RFC 8446 §D.4) puts a CCS;
@@ -89,7 +89,11 @@ class InstallSecret:
 
 
 @dataclass(frozen=True, slots=True)
-class HandshakeComplete:
+class CompleteHandshake:
+    """The handshake is done: the transport reports ``info`` to the application (as the
+    :class:`~nautilus_tls.events.HandshakeCompleted` event over TCP). Actions are imperative
+    (send, install, complete); events are past tense."""
+
     info: SessionInfo
 
 
@@ -146,7 +150,7 @@ Action = (
     SendHandshake
     | SendChangeCipherSpec
     | InstallSecret
-    | HandshakeComplete
+    | CompleteHandshake
     | SendEarlyData
     | DropEarlyWriteKey
     | ExpectEarlyData

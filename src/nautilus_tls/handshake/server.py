@@ -39,9 +39,9 @@ from nautilus_tls.errors import (
 )
 from nautilus_tls.handshake.client import check_certificate_message
 from nautilus_tls.handshake.common import (
+    CompleteHandshake,
     Epoch,
     ExpectEarlyData,
-    HandshakeComplete,
     HandshakeContext,
     SendChangeCipherSpec,
     SendHandshake,
@@ -933,7 +933,7 @@ class ExpectClientFinished(ServerState):
             resumed=session.resumed,
             early_data=session.early_data,
         )
-        ctx.actions.append(HandshakeComplete(info))
+        ctx.actions.append(CompleteHandshake(info))
         _send_tickets(ctx, keys.params, resumption, session)
         return ServerConnected(
             params=keys.params,

@@ -32,10 +32,10 @@ from nautilus_tls.connection import ClientConnection, Connection, ServerConnecti
 from nautilus_tls.errors import (
     AlertDescription,
     AlertLevel,
-    AlertReceived,
     ConnectionClosedError,
     HandshakeTimeout,
     LocalProtocolError,
+    PeerAlert,
     ProtocolError,
     RemoteProtocolError,
     TLSError,
@@ -126,7 +126,7 @@ class TLSSocket:
                 if self._error is not None:
                     raise self._error
                 if self._eof or self._tcp_eof:
-                    raise AlertReceived(AlertDescription.close_notify, AlertLevel.WARNING)
+                    raise PeerAlert(AlertDescription.close_notify, AlertLevel.WARNING)
                 remaining = deadline - time.monotonic()
                 if remaining <= 0:
                     raise HandshakeTimeout(f"the handshake did not finish within {budget:g} s")
