@@ -65,7 +65,6 @@ from nautilus_tls.handshake.common import (
     ExpectEarlyData,
     InstallSecret,
     PeerKeyUpdate,
-    SendChangeCipherSpec,
     SendEarlyData,
     SendHandshake,
     TicketReceived,
@@ -133,6 +132,7 @@ class _SpentHandshake:
     __slots__ = ("is_client",)
     state_name = "closed"
     connected = None
+    middlebox_compatibility = False
 
     def __init__(self, is_client: bool) -> None:
         self.is_client = is_client
@@ -182,6 +182,7 @@ class Connection:
         self._warning_alerts = 0
         self._key_updates_in_row = 0
         self._first_flight_sent = False
+        self._ccs_sent = False
         self._key_updates_sent = 0
         self._key_updates_received = 0
         self._early_data_limit = 0  # server: 0-RTT bytes we still accept
@@ -550,8 +551,6 @@ class Connection:
                 self._send_handshake(action)
             elif isinstance(action, InstallSecret):
                 self._install(action)
-            elif isinstance(action, SendChangeCipherSpec):
-                self._out.append(_CCS_RECORD)
             elif isinstance(action, SendEarlyData):
                 self._send_early_data(action.data)
                 self._early_data_rest = action.rest
@@ -591,6 +590,8 @@ class Connection:
                 f"{self._write_epoch.name}",
                 alert=AlertDescription.internal_error,
             )
+        if self._is_client and self._first_flight_sent:
+            self._client_ccs_once()
         for chunk in iter_fragments(memoryview(action.data), defaults.MAX_PLAINTEXT):
             if write is None:
                 # RFC 8446 §5.1: the first ClientHello's records may say 0x0301 for old
@@ -600,11 +601,24 @@ class Connection:
             else:
                 self._out.append(write.seal(ContentType.handshake, chunk))
         self._first_flight_sent = True
+        if not self._is_client and not self._ccs_sent and self._handshake.middlebox_compatibility:
+            # RFC 8446 §D.4: the server's right after its first handshake message.
+            self._out.append(_CCS_RECORD)
+            self._ccs_sent = True
+
+    def _client_ccs_once(self) -> None:
+        """RFC 8446 §D.4, middlebox compatibility: the client's one ChangeCipherSpec goes right
+        before the first record after its first ClientHello (0-RTT data, a second ClientHello
+        or its protected second flight)."""
+        if not self._ccs_sent and self._handshake.middlebox_compatibility:
+            self._out.append(_CCS_RECORD)
+            self._ccs_sent = True
 
     def _send_early_data(self, data: bytes) -> None:
         write = self._write
         if write is None or self._write_epoch != Epoch.EARLY:
             raise LocalProtocolError("early data without early keys")
+        self._client_ccs_once()
         for chunk in iter_fragments(memoryview(data), defaults.MAX_PLAINTEXT):
             self._out.append(write.seal(ContentType.application_data, chunk))
 
