@@ -26,6 +26,9 @@ class SessionInfo:
     # ticket's max_early_data). With "accepted" the server took them and the rest followed as
     # ordinary data right after the handshake; with "rejected" none arrived: send it all again.
     early_data_sent: int = 0
+    # What adaptive negotiation decided for this handshake and why (nautilus_tls.adaptive);
+    # None when it was off.
+    negotiation: Negotiation | None = None
 
     def as_dict(self) -> dict[str, object]:
         return {
@@ -41,4 +44,27 @@ class SessionInfo:
             "hello_retry": self.hello_retry,
             "early_data": self.early_data,
             "early_data_sent": self.early_data_sent,
+            "negotiation": self.negotiation.as_dict() if self.negotiation is not None else None,
+        }
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Negotiation:
+    """An adaptive decision, explained: ``decision`` names what was chosen (the key shares
+    sent, or a server's pick), ``reason`` says why in a sentence, ``warnings`` report what
+    looked wrong (a server that negotiated post-quantum before and now did not)."""
+
+    decision: str
+    reason: str
+    key_shares: tuple[str, ...] = ()
+    predicted_hello_retry: float | None = None
+    warnings: tuple[str, ...] = ()
+
+    def as_dict(self) -> dict[str, object]:
+        return {
+            "decision": self.decision,
+            "reason": self.reason,
+            "key_shares": list(self.key_shares),
+            "predicted_hello_retry": self.predicted_hello_retry,
+            "warnings": list(self.warnings),
         }
