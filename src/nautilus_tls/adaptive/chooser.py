@@ -23,7 +23,7 @@ The model per server (the context), sampled afresh for each connection:
 
 The lowest sampled time wins. Before the first completed handshake with a server there is no
 evidence and the policy's own key shares go out: the prior is the policy. Exploration is safe:
-while some arm almost surely avoids an HRR (P < 0.3 by the posterior mean), only such arms
+while some arm almost surely avoids an HRR (P < 0.2 by the posterior mean), only such arms
 compete; servers answer the same offer the same way, and an HRR is a round trip lost.
 """
 
@@ -52,7 +52,7 @@ RTO_IN_RTTS = 3.0
 BYTES_PER_SECOND = 1_250_000  # 10 Mbit/s: what a share's bytes cost to send
 ARM_PRIOR_WEIGHT = 1.0  # the model's prediction counts as this many measured handshakes
 NOISE_FRACTION = 0.03  # spread of handshake times when too few are measured
-SAFE = 0.3  # P(HRR) below which an offer counts as safe (the rule above)
+SAFE = 0.2  # P(HRR) below which an offer counts as safe (the rule above)
 
 
 @dataclass(frozen=True, slots=True)
