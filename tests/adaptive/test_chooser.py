@@ -7,7 +7,8 @@ import random
 import pytest
 
 from nautilus_tls.adaptive.chooser import arms, choose, needs_post_quantum
-from nautilus_tls.adaptive.client import OBSERVATION_WEIGHT, UNTRIED_REFUSAL, group_facts
+from nautilus_tls.adaptive.client import group_facts
+from nautilus_tls.adaptive.learning import Outcome, learn
 from nautilus_tls.adaptive.state import ArmStats, ServerRecord, arm_key
 from nautilus_tls.crypto.provider import DEFAULT_PROVIDER
 from nautilus_tls.policy import COMPAT, HYBRID, PQ_ONLY
@@ -25,19 +26,15 @@ def _record_of_a_server_that_wants(group: int, sent: tuple[int, ...], times: int
     """The record after ``times`` handshakes that sent ``sent`` and got an HRR to ``group``."""
     record = ServerRecord(key="s:1")
     for _ in range(times):
-        record.decay()
-        record.connections += 1
-        record.hello_retries += 1
-        for g in sent:
-            record.evidence(g).refused += OBSERVATION_WEIGHT
-        for g in HYBRID_GROUPS:
-            if g != group and g not in sent:
-                record.evidence(g).refused += UNTRIED_REFUSAL
-        record.evidence(group).accepted += OBSERVATION_WEIGHT
-        record.hrr_requested[group] = record.hrr_requested.get(group, 0) + 1
-        record.selected[group] = record.selected.get(group, 0) + 1
-        record.arms.setdefault(arm_key(sent), ArmStats()).add(0.012)
-    record.rtt = 0.002
+        outcome = Outcome(
+            allowed=HYBRID_GROUPS,
+            sent=sent,
+            hrr_group=group,
+            group=group,
+            elapsed=0.012,
+            rtt=0.002,
+        )
+        learn(record, outcome, FACTS)
     return record
 
 
@@ -95,12 +92,13 @@ def test_compat_policy_may_send_classical_only_until_the_server_spoke_pq() -> No
 
 
 def test_learns_to_send_one_share_when_the_server_takes_the_first_choice() -> None:
-    record = ServerRecord(key="s:1", rtt=0.002, handshake_time=0.01)
+    record = ServerRecord(key="s:1")
     for _ in range(5):
-        record.connections += 1
-        record.evidence(G.X25519MLKEM768).accepted += OBSERVATION_WEIGHT
-        record.selected[G.X25519MLKEM768] = record.selected.get(G.X25519MLKEM768, 0) + 1
-        record.arms.setdefault(arm_key((G.X25519MLKEM768,)), ArmStats()).add(0.01)
+        sent = (G.X25519MLKEM768,)
+        outcome = Outcome(
+            allowed=HYBRID_GROUPS, sent=sent, hrr_group=None, group=sent[0], elapsed=0.01, rtt=0.002
+        )
+        learn(record, outcome, FACTS)
     picks = [
         choose(HYBRID_GROUPS, HYBRID.key_share_groups, FACTS, record, random.Random(s)).groups
         for s in range(40)

@@ -24,24 +24,13 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from nautilus_tls.adaptive.chooser import Decision, GroupFacts, choose
-from nautilus_tls.adaptive.state import (
-    DEFAULT_MAX_SERVERS,
-    EWMA_WEIGHT,
-    ArmStats,
-    StateFile,
-    arm_key,
-)
+from nautilus_tls.adaptive.learning import Outcome, learn
+from nautilus_tls.adaptive.state import DEFAULT_MAX_SERVERS, StateFile
 from nautilus_tls.crypto.provider import Clock, CryptoProvider
 from nautilus_tls.errors import AlertDescription, PeerIncompatible
 from nautilus_tls.session_info import Negotiation, SessionInfo
 
 logger = logging.getLogger("nautilus_tls.adaptive")
-
-# A server answers the same offer the same way: one handshake counts as this many
-# observations of the group's acceptance. An HRR to another group says less about a group we
-# listed but sent no share for.
-OBSERVATION_WEIGHT = 2.0
-UNTRIED_REFUSAL = 1.0
 
 
 def group_facts(provider: CryptoProvider) -> GroupFacts:
@@ -152,44 +141,21 @@ class AdaptiveHandshake:
         elapsed = max(0.0, now - self.started)
         rtt = (self.first_flight - self.started) if self.first_flight is not None else None
         sent = self.decision.groups
-        retried = self.hrr_group is not None
         with self.negotiation.state.update(self.key, now) as record:
-            record.decay()
-            record.connections += 1
-            for g in sent:
-                if retried:
-                    record.evidence(g).refused += OBSERVATION_WEIGHT
-                elif g == group:
-                    record.evidence(g).accepted += OBSERVATION_WEIGHT
-            if self.hrr_group is not None:
-                record.hello_retries += 1
-                record.hrr_requested[self.hrr_group] = (
-                    record.hrr_requested.get(self.hrr_group, 0) + 1
-                )
-                record.evidence(self.hrr_group).accepted += OBSERVATION_WEIGHT
-                # The server preferred that group to every other we listed: weaker evidence
-                # against the ones we did not send a share for.
-                for g in self.allowed:
-                    if g != self.hrr_group and g not in sent:
-                        record.evidence(g).refused += UNTRIED_REFUSAL
-            if group is not None:
-                record.selected[group] = record.selected.get(group, 0) + 1
-                if self.facts.post_quantum(group):
-                    record.post_quantum_seen = True
-            stats = record.arms.setdefault(arm_key(sent), ArmStats())
-            stats.add(elapsed)
-            if rtt is not None:
-                record.rtt = _ewma(record.rtt, rtt)
-            if retried:
-                if record.handshake_time is not None:
-                    extra = max(0.0, elapsed - record.handshake_time)
-                    record.hrr_extra = _ewma(record.hrr_extra, extra)
-            else:
-                record.handshake_time = _ewma(record.handshake_time, elapsed)
-            record.last_group = group
-            record.last_hrr_group = self.hrr_group
-            record.last_suite = suite
-            record.last_resumed = resumed
+            learn(
+                record,
+                Outcome(
+                    allowed=self.allowed,
+                    sent=self.decision.groups,
+                    hrr_group=self.hrr_group,
+                    group=group,
+                    elapsed=elapsed,
+                    rtt=rtt,
+                    suite=suite,
+                    resumed=resumed,
+                ),
+                self.facts,
+            )
         return replace(
             info,
             negotiation=Negotiation(
@@ -222,7 +188,3 @@ class AdaptiveHandshake:
                 alert=AlertDescription.insufficient_security,
             )
         self.warnings.append(message)
-
-
-def _ewma(old: float | None, new: float) -> float:
-    return new if old is None else (1.0 - EWMA_WEIGHT) * old + EWMA_WEIGHT * new

@@ -30,7 +30,7 @@ from nautilus_tls.wire.enums import CipherSuite, display_name, is_grease
 
 CHACHA20 = CipherSuite.TLS_CHACHA20_POLY1305_SHA256
 DEFAULT_LOAD_THRESHOLD = 0.8
-_MEASURE_ROUNDS = 3
+_MEASURE_ROUNDS = 5
 
 
 def load_per_core() -> float:
@@ -53,10 +53,13 @@ def server_cost(provider: CryptoProvider, group: int) -> float:
         if kem is None:
             return float("inf")
         share = kem.generate().share
-        start = time.perf_counter()
+        best = float("inf")
         for _ in range(_MEASURE_ROUNDS):
+            # The fastest of a few rounds: a preempted round measures the machine, not the group.
+            start = time.perf_counter()
             kem.encapsulate(share)
-        _costs[key] = (time.perf_counter() - start) / _MEASURE_ROUNDS
+            best = min(best, time.perf_counter() - start)
+        _costs[key] = best
     return _costs[key]
 
 
