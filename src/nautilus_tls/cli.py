@@ -41,7 +41,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, TextIO
 
-from nautilus_tls import _version, cli_sessions
+from nautilus_tls import _version, cli_adaptive, cli_sessions
 from nautilus_tls.aio import TLSReader, TLSWriter, connect, start_server
 from nautilus_tls.config import CertifiedKey, ClientConfig, ServerConfig
 from nautilus_tls.crypto.provider import DEFAULT_PROVIDER, with_frodokem
@@ -262,6 +262,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--groups, else the first of --groups)",
     )
     cli_sessions.add_client_flags(conn)
+    cli_adaptive.add_client_flags(conn)
     cli_sessions.add_ticket_keys_command(sub)
 
     demo = sub.add_parser("demo", help="a full post-quantum handshake on 127.0.0.1, explained")
@@ -592,6 +593,7 @@ def _client_config(args: argparse.Namespace) -> ClientConfig:
     if client_key is not None:
         kw["client_certificate"] = client_key
     kw.update(cli_sessions.client_kwargs(args))
+    kw.update(cli_adaptive.client_kwargs(args))
     return ClientConfig(**kw)
 
 
@@ -650,6 +652,7 @@ async def _connect(args: argparse.Namespace, config: ClientConfig) -> int:
     record["server_certificate_names"] = list(info.peer_certificate_names)
     record["peer_chain"] = [subject_of(der) for der in info.peer_certificates]
     record["verified"] = not config.insecure_skip_verify
+    record.update(cli_adaptive.session_fields(info))
 
     if args.send is None:
         if args.json:
@@ -728,6 +731,7 @@ def _print_session(record: dict[str, object], out: TextIO) -> None:
         f"  early data        {record['early_data']}"
         + (f" ({record['early_data_sent']} bytes as 0-RTT)" if record["early_data_sent"] else ""),
         f"  verified          {verified}",
+        *cli_adaptive.describe(record),
         "  peer chain",
     ]
     chain = record["peer_chain"]

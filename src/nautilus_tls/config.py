@@ -26,6 +26,8 @@ from pathlib import Path
 from typing import Literal
 
 from nautilus_tls import defaults
+from nautilus_tls.adaptive.client import AdaptiveNegotiation
+from nautilus_tls.adaptive.server import AdaptiveServer
 from nautilus_tls.auth.api import CertificateType, Credential, PeerVerifier
 from nautilus_tls.auth.x509 import (
     InsecureSkipVerifier,
@@ -254,8 +256,14 @@ class ClientConfig(_CommonConfig):
     # Resumption modes offered, in preference order. psk_ke has no fresh key exchange (no
     # forward secrecy against a later ticket-key leak), so only psk_dhe_ke by default.
     psk_modes: tuple[int, ...] = (PskKeyExchangeMode.psk_dhe_ke,)
+    # Adaptive negotiation (nautilus_tls.adaptive): learn per server which key shares avoid a
+    # HelloRetryRequest, within the policy (never outside groups, never below its PQ floor),
+    # and remember downgrades. None (default): the policy's key shares, always.
+    adaptive: AdaptiveNegotiation | None = None
 
     def __post_init__(self) -> None:
+        if self.adaptive is not None and not isinstance(self.adaptive, AdaptiveNegotiation):
+            raise ConfigError("adaptive must be an AdaptiveNegotiation or None")
         if self.keylog_file is None:
             # Clients honour SSLKEYLOGFILE (the convention of browsers and curl): debugging
             # one's own connections.
@@ -332,8 +340,14 @@ class ServerConfig(_CommonConfig):
     # Take keylog_file from $SSLKEYLOGFILE. Off by default: a variable left set in a server's
     # environment would otherwise write every client's traffic secrets to disk.
     keylog_from_environment: bool = False
+    # Adaptive choice (nautilus_tls.adaptive.server): ChaCha20-Poly1305 for clients that list
+    # it first, the cheaper post-quantum group under CPU load; within the policy. Off (None)
+    # by default.
+    adaptive: AdaptiveServer | None = None
 
     def __post_init__(self) -> None:
+        if self.adaptive is not None and not isinstance(self.adaptive, AdaptiveServer):
+            raise ConfigError("adaptive must be an AdaptiveServer or None")
         if self.keylog_file is None and self.keylog_from_environment:
             object.__setattr__(self, "keylog_file", _env_keylog())
         _, chain_schemes = self._validate_common(
