@@ -34,6 +34,7 @@ import json
 import logging
 import os
 import re
+import socket
 import sys
 import tempfile
 import threading
@@ -41,7 +42,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, TextIO
 
-from nautilus_tls import _version, cli_sessions
+from nautilus_tls import _version, cli_sessions, cli_workers
 from nautilus_tls.aio import TLSReader, TLSWriter, connect, start_server
 from nautilus_tls.config import CertifiedKey, ClientConfig, ServerConfig
 from nautilus_tls.crypto.provider import DEFAULT_PROVIDER, with_frodokem
@@ -232,6 +233,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="whose order picks the suite and group (default server)",
     )
     cli_sessions.add_server_flags(serve)
+    cli_workers.add_worker_flags(serve)
 
     conn = sub.add_parser("connect", help="connect to a TLS server")
     conn.add_argument("address", type=_host_port, metavar="HOST:PORT")
@@ -410,6 +412,7 @@ def _server_config(args: argparse.Namespace) -> ServerConfig:
         kw["client_trust_store"] = TrustStore.from_file(ca_file)
         kw["client_auth"] = "require" if args.require_client_cert else "request"
     kw.update(cli_sessions.server_kwargs(args))
+    kw.update(cli_workers.server_kwargs(args))
     kw["preference"] = args.preference
     return ServerConfig(certificates=(certified,), **kw)
 
@@ -422,6 +425,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
         adapter_log = logging.getLogger("nautilus_tls.aio")
         adapter_log.addHandler(handler)
         adapter_log.setLevel(logging.DEBUG)
+    if args.workers > 1:
+        return cli_workers.run(args, lambda sock: asyncio.run(_serve(args, config, sock)))
     try:
         asyncio.run(_serve(args, config))
     except KeyboardInterrupt:
@@ -429,11 +434,15 @@ def cmd_serve(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-async def _serve(args: argparse.Namespace, config: ServerConfig) -> None:
+async def _serve(
+    args: argparse.Namespace, config: ServerConfig, sock: socket.socket | None = None
+) -> None:
     async def handle(reader: TLSReader, writer: TLSWriter) -> None:
         info = writer.info
         peer = writer.get_extra_info("peername")
         record = _log_record(info, peer)
+        if sock is not None:  # one of --workers N: say which one answered
+            record["worker"] = os.getpid()
         record["client_certificate"] = info.peer_certificate_subject
         record["client_certificate_names"] = list(info.peer_certificate_names)
         if args.json_log:
@@ -464,9 +473,12 @@ async def _serve(args: argparse.Namespace, config: ServerConfig) -> None:
         finally:
             writer.close()
 
-    server = await start_server(handle, args.host, args.port, config=config)
-    address = server.sockets[0].getsockname()
-    print(f"listening on {_format_address(address)}", flush=True)
+    if sock is not None:  # a pre-forked worker: the parent has said where it listens
+        server = await start_server(handle, sock=sock, config=config)
+    else:
+        server = await start_server(handle, args.host, args.port, config=config)
+        address = server.sockets[0].getsockname()
+        print(f"listening on {_format_address(address)}", flush=True)
     async with server:
         await server.serve_forever()
 
