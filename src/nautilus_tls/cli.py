@@ -6,10 +6,12 @@ Subcommands::
     nautilus-tls serve    [--host H] [--port P] [--cert F --key F] [--client-ca F]
                           [--require-client-cert] [--groups LIST] [--suites LIST] [--alpn LIST]
                           [--mode echo|http] [--keylog F] [--json-log] [--x509-profile P]
+                          [--workers N] [--ticket-key-file F]
     nautilus-tls connect  HOST:PORT [--servername N] [--cafile F] [--insecure] [--cert F --key F]
                           [--groups LIST] [--suites LIST] [--alpn LIST] [--send TEXT] [--json]
                           [--x509-profile webpki|private] [--ragged-eof error|allow]
     nautilus-tls demo     [--alg mldsa65] [--mutual] [--json]
+    nautilus-tls asgi     MODULE:APP --cert F --key F [--host H] [--port P] [--workers N]
     nautilus-tls algorithms [--measure] [--markdown | --json] [--output F]
     nautilus-tls ledger   serve|add|monitor ...   (a transparency log; see nautilus_tls.ledger.cli)
 
@@ -42,7 +44,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, TextIO
 
-from nautilus_tls import _version, cli_sessions, cli_workers
+from nautilus_tls import _version, cli_asgi, cli_sessions, cli_workers
 from nautilus_tls.aio import TLSReader, TLSWriter, connect, start_server
 from nautilus_tls.config import CertifiedKey, ClientConfig, ServerConfig
 from nautilus_tls.crypto.provider import DEFAULT_PROVIDER, with_frodokem
@@ -279,6 +281,7 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--json", action="store_true", help="print the report as JSON")
 
     add_ledger_command(sub)
+    cli_asgi.add_asgi_command(sub, tls_options=_add_tls_options)
 
     algs = sub.add_parser(
         "algorithms", help="list every group, cipher suite and signature scheme (and cost)"
@@ -308,6 +311,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "algorithms": cmd_algorithms,
         "ticket-keys": cli_sessions.cmd_ticket_keys,
         "ledger": cmd_ledger,
+        "asgi": cmd_asgi,
     }
     try:
         return commands[args.command](args)
@@ -362,6 +366,10 @@ def _log_record(info: SessionInfo, peer: Any) -> dict[str, object]:
         "early_data": info.early_data,
         "early_data_sent": info.early_data_sent,
     }
+
+
+def cmd_asgi(args: argparse.Namespace) -> int:
+    return cli_asgi.cmd_asgi(args, _common_config(args))
 
 
 # --- cert -------------------------------------------------------------------------------------
