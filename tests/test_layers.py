@@ -45,6 +45,7 @@ PART_OF: dict[str, str] = {
     "cli_sessions": "cli",
     "cli_workers": "cli",
     "cli_asgi": "cli",
+    "cli_connect": "cli",
     "__main__": "cli",
 }
 

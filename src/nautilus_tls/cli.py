@@ -44,7 +44,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, TextIO
 
-from nautilus_tls import _version, cli_asgi, cli_sessions, cli_workers
+from nautilus_tls import _version, cli_asgi, cli_connect, cli_sessions, cli_workers
 from nautilus_tls.aio import TLSReader, TLSWriter, connect, start_server
 from nautilus_tls.config import CertifiedKey, ClientConfig, ServerConfig
 from nautilus_tls.crypto.provider import DEFAULT_PROVIDER, with_frodokem
@@ -266,6 +266,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--groups, else the first of --groups)",
     )
     cli_sessions.add_client_flags(conn)
+    cli_connect.add_connect_flags(conn)
     cli_sessions.add_ticket_keys_command(sub)
 
     demo = sub.add_parser("demo", help="a full post-quantum handshake on 127.0.0.1, explained")
@@ -365,6 +366,7 @@ def _log_record(info: SessionInfo, peer: Any) -> dict[str, object]:
         "resumed": info.resumed,
         "early_data": info.early_data,
         "early_data_sent": info.early_data_sent,
+        "hello_retry": info.hello_retry,
     }
 
 
@@ -457,9 +459,11 @@ async def _serve(
             print(json.dumps(record), flush=True)
         else:
             print(
-                f"handshake from {record['peer']}: {info.version} {info.group} "
-                f"{info.cipher_suite} {info.signature_scheme} alpn={info.alpn} "
-                f"client_certificate={info.peer_certificate_subject}",
+                f"handshake from {record['peer']}: {info.version} {info.group or '-'} "
+                f"{info.cipher_suite} {info.signature_scheme or '-'} alpn={info.alpn or '-'} "
+                f"client_certificate={info.peer_certificate_subject or '-'} "
+                f"resumed={'yes' if info.resumed else 'no'} "
+                f"hello_retry={'yes' if info.hello_retry else 'no'}",
                 flush=True,
             )
         try:
@@ -612,6 +616,7 @@ def _client_config(args: argparse.Namespace) -> ClientConfig:
     if client_key is not None:
         kw["client_certificate"] = client_key
     kw.update(cli_sessions.client_kwargs(args))
+    kw.update(cli_connect.client_kwargs(args))
     return ClientConfig(**kw)
 
 
@@ -639,8 +644,7 @@ def _describe_failure(exc: TLSError) -> str:
 
 
 async def _connect(args: argparse.Namespace, config: ClientConfig) -> int:
-    host, port = args.address
-    server_name = args.servername or host
+    host, port, server_name = cli_connect.target(args)
     try:
         reader, writer = await connect(
             host,
@@ -648,8 +652,10 @@ async def _connect(args: argparse.Namespace, config: ClientConfig) -> int:
             config=config,
             server_name=server_name,
             early_data=cli_sessions.early_data(args),
+            connect_timeout=args.connect_timeout,
         )
     except TLSError as exc:
+        cli_connect.print_trace_after_failure(args)
         print(
             f"error: TLS handshake with {host}:{port} failed: {_describe_failure(exc)}",
             file=sys.stderr,
@@ -670,6 +676,7 @@ async def _connect(args: argparse.Namespace, config: ClientConfig) -> int:
     record["server_certificate_names"] = list(info.peer_certificate_names)
     record["peer_chain"] = [subject_of(der) for der in info.peer_certificates]
     record["verified"] = not config.insecure_skip_verify
+    cli_connect.extend_record(record, info, args)
 
     if args.send is None:
         if args.json:
@@ -737,14 +744,15 @@ async def _exchange(
 def _print_session(record: dict[str, object], out: TextIO) -> None:
     verified = "yes" if record["verified"] else "NO (--insecure)"
     lines = [
-        f"connected to {record['peer']} (server name {record['server_name']})",
+        f"connected to {record['peer']} (server name {record['server_name'] or '-'})",
         f"  protocol          {record['version']}",
-        f"  key exchange      {record['group']}",
+        f"  key exchange      {record['group'] or '- (resumed without (EC)DHE)'}",
         f"  cipher suite      {record['cipher_suite']}",
-        f"  signature scheme  {record['signature_scheme']}",
+        f"  signature scheme  {record['signature_scheme'] or '- (resumed)'}",
         f"  ALPN              {record['alpn'] or '-'}",
         f"  client cert       {record['client_certificate'] or '-'}",
         f"  resumed           {'yes' if record['resumed'] else 'no'}",
+        f"  hello retry       {'yes' if record.get('hello_retry') else 'no'}",
         f"  early data        {record['early_data']}"
         + (f" ({record['early_data_sent']} bytes as 0-RTT)" if record["early_data_sent"] else ""),
         f"  verified          {verified}",
@@ -752,8 +760,9 @@ def _print_session(record: dict[str, object], out: TextIO) -> None:
     ]
     chain = record["peer_chain"]
     if isinstance(chain, list):
-        lines += [f"    {i} {subject}" for i, subject in enumerate(chain)]
+        lines += [f"    {i} {subject or '-'}" for i, subject in enumerate(chain)]
     print("\n".join(lines), file=out, flush=True)
+    cli_connect.print_extras(record, out)
 
 
 async def _relay(reader: TLSReader, writer: TLSWriter) -> int:
