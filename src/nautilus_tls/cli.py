@@ -6,10 +6,12 @@ Subcommands::
     nautilus-tls serve    [--host H] [--port P] [--cert F --key F] [--client-ca F]
                           [--require-client-cert] [--groups LIST] [--suites LIST] [--alpn LIST]
                           [--mode echo|http] [--keylog F] [--json-log] [--x509-profile P]
+                          [--workers N] [--ticket-key-file F]
     nautilus-tls connect  HOST:PORT [--servername N] [--cafile F] [--insecure] [--cert F --key F]
                           [--groups LIST] [--suites LIST] [--alpn LIST] [--send TEXT] [--json]
                           [--x509-profile webpki|private] [--ragged-eof error|allow]
     nautilus-tls demo     [--alg mldsa65] [--mutual] [--json]
+    nautilus-tls asgi     MODULE:APP --cert F --key F [--host H] [--port P] [--workers N]
     nautilus-tls algorithms [--measure] [--markdown | --json] [--output F]
     nautilus-tls ledger   serve|add|monitor ...   (a transparency log; see nautilus_tls.ledger.cli)
 
@@ -34,6 +36,7 @@ import json
 import logging
 import os
 import re
+import socket
 import sys
 import tempfile
 import threading
@@ -41,7 +44,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, TextIO
 
-from nautilus_tls import _version, cli_adaptive, cli_sessions
+from nautilus_tls import _version, cli_adaptive, cli_asgi, cli_connect, cli_sessions, cli_workers
 from nautilus_tls.aio import TLSReader, TLSWriter, connect, start_server
 from nautilus_tls.config import CertifiedKey, ClientConfig, ServerConfig
 from nautilus_tls.crypto.provider import DEFAULT_PROVIDER, with_frodokem
@@ -232,6 +235,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="whose order picks the suite and group (default server)",
     )
     cli_sessions.add_server_flags(serve)
+    cli_workers.add_worker_flags(serve)
 
     conn = sub.add_parser("connect", help="connect to a TLS server")
     conn.add_argument("address", type=_host_port, metavar="HOST:PORT")
@@ -263,6 +267,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     cli_sessions.add_client_flags(conn)
     cli_adaptive.add_client_flags(conn)
+    cli_connect.add_connect_flags(conn)
     cli_sessions.add_ticket_keys_command(sub)
 
     demo = sub.add_parser("demo", help="a full post-quantum handshake on 127.0.0.1, explained")
@@ -278,6 +283,7 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--json", action="store_true", help="print the report as JSON")
 
     add_ledger_command(sub)
+    cli_asgi.add_asgi_command(sub, tls_options=_add_tls_options)
 
     algs = sub.add_parser(
         "algorithms", help="list every group, cipher suite and signature scheme (and cost)"
@@ -307,6 +313,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "algorithms": cmd_algorithms,
         "ticket-keys": cli_sessions.cmd_ticket_keys,
         "ledger": cmd_ledger,
+        "asgi": cmd_asgi,
     }
     try:
         return commands[args.command](args)
@@ -360,7 +367,12 @@ def _log_record(info: SessionInfo, peer: Any) -> dict[str, object]:
         "resumed": info.resumed,
         "early_data": info.early_data,
         "early_data_sent": info.early_data_sent,
+        "hello_retry": info.hello_retry,
     }
+
+
+def cmd_asgi(args: argparse.Namespace) -> int:
+    return cli_asgi.cmd_asgi(args, _common_config(args))
 
 
 # --- cert -------------------------------------------------------------------------------------
@@ -411,6 +423,7 @@ def _server_config(args: argparse.Namespace) -> ServerConfig:
         kw["client_trust_store"] = TrustStore.from_file(ca_file)
         kw["client_auth"] = "require" if args.require_client_cert else "request"
     kw.update(cli_sessions.server_kwargs(args))
+    kw.update(cli_workers.server_kwargs(args))
     kw["preference"] = args.preference
     return ServerConfig(certificates=(certified,), **kw)
 
@@ -423,6 +436,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
         adapter_log = logging.getLogger("nautilus_tls.aio")
         adapter_log.addHandler(handler)
         adapter_log.setLevel(logging.DEBUG)
+    if args.workers > 1:
+        return cli_workers.run(args, lambda sock: asyncio.run(_serve(args, config, sock)))
     try:
         asyncio.run(_serve(args, config))
     except KeyboardInterrupt:
@@ -430,20 +445,26 @@ def cmd_serve(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-async def _serve(args: argparse.Namespace, config: ServerConfig) -> None:
+async def _serve(
+    args: argparse.Namespace, config: ServerConfig, sock: socket.socket | None = None
+) -> None:
     async def handle(reader: TLSReader, writer: TLSWriter) -> None:
         info = writer.info
         peer = writer.get_extra_info("peername")
         record = _log_record(info, peer)
+        if sock is not None:  # one of --workers N: say which one answered
+            record["worker"] = os.getpid()
         record["client_certificate"] = info.peer_certificate_subject
         record["client_certificate_names"] = list(info.peer_certificate_names)
         if args.json_log:
             print(json.dumps(record), flush=True)
         else:
             print(
-                f"handshake from {record['peer']}: {info.version} {info.group} "
-                f"{info.cipher_suite} {info.signature_scheme} alpn={info.alpn} "
-                f"client_certificate={info.peer_certificate_subject}",
+                f"handshake from {record['peer']}: {info.version} {info.group or '-'} "
+                f"{info.cipher_suite} {info.signature_scheme or '-'} alpn={info.alpn or '-'} "
+                f"client_certificate={info.peer_certificate_subject or '-'} "
+                f"resumed={'yes' if info.resumed else 'no'} "
+                f"hello_retry={'yes' if info.hello_retry else 'no'}",
                 flush=True,
             )
         try:
@@ -465,9 +486,12 @@ async def _serve(args: argparse.Namespace, config: ServerConfig) -> None:
         finally:
             writer.close()
 
-    server = await start_server(handle, args.host, args.port, config=config)
-    address = server.sockets[0].getsockname()
-    print(f"listening on {_format_address(address)}", flush=True)
+    if sock is not None:  # a pre-forked worker: the parent has said where it listens
+        server = await start_server(handle, sock=sock, config=config)
+    else:
+        server = await start_server(handle, args.host, args.port, config=config)
+        address = server.sockets[0].getsockname()
+        print(f"listening on {_format_address(address)}", flush=True)
     async with server:
         await server.serve_forever()
 
@@ -594,6 +618,7 @@ def _client_config(args: argparse.Namespace) -> ClientConfig:
         kw["client_certificate"] = client_key
     kw.update(cli_sessions.client_kwargs(args))
     kw.update(cli_adaptive.client_kwargs(args))
+    kw.update(cli_connect.client_kwargs(args))
     return ClientConfig(**kw)
 
 
@@ -621,8 +646,7 @@ def _describe_failure(exc: TLSError) -> str:
 
 
 async def _connect(args: argparse.Namespace, config: ClientConfig) -> int:
-    host, port = args.address
-    server_name = args.servername or host
+    host, port, server_name = cli_connect.target(args)
     try:
         reader, writer = await connect(
             host,
@@ -630,8 +654,10 @@ async def _connect(args: argparse.Namespace, config: ClientConfig) -> int:
             config=config,
             server_name=server_name,
             early_data=cli_sessions.early_data(args),
+            connect_timeout=args.connect_timeout,
         )
     except TLSError as exc:
+        cli_connect.print_trace_after_failure(args)
         print(
             f"error: TLS handshake with {host}:{port} failed: {_describe_failure(exc)}",
             file=sys.stderr,
@@ -653,6 +679,7 @@ async def _connect(args: argparse.Namespace, config: ClientConfig) -> int:
     record["peer_chain"] = [subject_of(der) for der in info.peer_certificates]
     record["verified"] = not config.insecure_skip_verify
     record.update(cli_adaptive.session_fields(info))
+    cli_connect.extend_record(record, info, args)
 
     if args.send is None:
         if args.json:
@@ -720,14 +747,15 @@ async def _exchange(
 def _print_session(record: dict[str, object], out: TextIO) -> None:
     verified = "yes" if record["verified"] else "NO (--insecure)"
     lines = [
-        f"connected to {record['peer']} (server name {record['server_name']})",
+        f"connected to {record['peer']} (server name {record['server_name'] or '-'})",
         f"  protocol          {record['version']}",
-        f"  key exchange      {record['group']}",
+        f"  key exchange      {record['group'] or '- (resumed without (EC)DHE)'}",
         f"  cipher suite      {record['cipher_suite']}",
-        f"  signature scheme  {record['signature_scheme']}",
+        f"  signature scheme  {record['signature_scheme'] or '- (resumed)'}",
         f"  ALPN              {record['alpn'] or '-'}",
         f"  client cert       {record['client_certificate'] or '-'}",
         f"  resumed           {'yes' if record['resumed'] else 'no'}",
+        f"  hello retry       {'yes' if record.get('hello_retry') else 'no'}",
         f"  early data        {record['early_data']}"
         + (f" ({record['early_data_sent']} bytes as 0-RTT)" if record["early_data_sent"] else ""),
         f"  verified          {verified}",
@@ -736,8 +764,9 @@ def _print_session(record: dict[str, object], out: TextIO) -> None:
     ]
     chain = record["peer_chain"]
     if isinstance(chain, list):
-        lines += [f"    {i} {subject}" for i, subject in enumerate(chain)]
+        lines += [f"    {i} {subject or '-'}" for i, subject in enumerate(chain)]
     print("\n".join(lines), file=out, flush=True)
+    cli_connect.print_extras(record, out)
 
 
 async def _relay(reader: TLSReader, writer: TLSWriter) -> int:

@@ -60,6 +60,9 @@ from nautilus_tls.wire.messages import CertificateEntry
 ClientAuth = Literal["none", "request", "require"]
 RaggedEof = Literal["error", "allow"]
 KeyLogCallback = Callable[[str], None]
+HandshakeTrace = Callable[[str, bytes], None]
+"""``(direction, data)``: "sent" or "received" and the handshake bytes (whole messages when
+sent, record fragments when received), before encryption / after decryption."""
 
 
 def _env_keylog() -> str | None:
@@ -173,6 +176,9 @@ class _CommonConfig:
     # build in, offered, parsed and checked by themselves; what they receive from the peer is
     # SessionInfo.peer_extensions.
     extension_hooks: tuple[ExtensionHook, ...] = ()
+    # Handshake tracing (`connect --trace`, nautilus_tls.tools.trace): called with every
+    # handshake byte sent and received. Handshake messages only: no secret, no application data.
+    handshake_trace: HandshakeTrace | None = field(default=None, repr=False, compare=False)
 
     @property
     def security_policy(self) -> Policy:
