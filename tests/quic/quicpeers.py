@@ -24,6 +24,7 @@ from certificates import pki
 from nautilus_tls.config import ClientConfig, ServerConfig
 from nautilus_tls.quic.aioquic_tls import NautilusQuicConnection
 from nautilus_tls.quic.endpoint import QuicEndpoint, open_connection, start_endpoint
+from nautilus_tls.session_info import SessionInfo
 from nautilus_tls.tools.certgen import cert_to_pem
 from nautilus_tls.wire.enums import NamedGroup
 
@@ -82,8 +83,8 @@ def aioquic_client_config(alg: str, alpn: str = ECHO_ALPN) -> QuicConfiguration:
 
 async def echo_handler(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
     """Echo one stream (the client sends and finishes; the reply ends the stream)."""
-    data = await reader.read(1 << 20)
-    writer.write(data)
+    while data := await reader.read(65536):
+        writer.write(data)
     writer.write_eof()
 
 
@@ -122,7 +123,16 @@ async def echo_once(protocol: QuicConnectionProtocol, payload: bytes) -> bytes:
     reader, writer = await protocol.create_stream()
     writer.write(payload)
     writer.write_eof()
-    return await reader.read(1 << 20)
+    return await reader.read()
+
+
+def session_info_of(protocol: QuicConnectionProtocol) -> SessionInfo:
+    """What our TLS negotiated on ``protocol``'s connection (which must be ours)."""
+    connection = protocol._quic
+    assert isinstance(connection, NautilusQuicConnection)
+    info = connection.session_info
+    assert info is not None
+    return info
 
 
 def our_client(

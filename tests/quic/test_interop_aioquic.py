@@ -14,18 +14,13 @@ from quic.quicpeers import (
     our_server_config,
     port_of,
     run,
+    session_info_of,
     start_aioquic_echo,
     start_our_echo,
 )
 
-from nautilus_tls.quic.aioquic_tls import NautilusQuicConnection
+from nautilus_tls.session_info import SessionInfo
 from nautilus_tls.wire.enums import NamedGroup
-
-
-def _info(protocol: object) -> object:
-    connection = protocol._quic  # type: ignore[attr-defined]
-    assert isinstance(connection, NautilusQuicConnection)
-    return connection.session_info
 
 
 @pytest.mark.parametrize(
@@ -40,20 +35,20 @@ def test_our_client_talks_to_an_unmodified_aioquic_server(alg: str, group: Named
     # aioquic has no hybrid groups and no HRR: the client's classical share must fit.
     groups = (NamedGroup.X25519MLKEM768, group)
 
-    async def main() -> tuple[bytes, object]:
+    async def main() -> tuple[bytes, SessionInfo]:
         server = await start_aioquic_echo(aioquic_server_config(alg))
         try:
             cfg = our_client_config(alg, groups=groups, key_share_groups=groups)
             async with our_client(port_of(server), cfg) as protocol:
-                return await echo_once(protocol, b"hello over QUIC"), _info(protocol)
+                return await echo_once(protocol, b"hello over QUIC"), session_info_of(protocol)
         finally:
             server.close()
 
     reply, info = run(main())
     assert reply == b"hello over QUIC"
-    assert info.group == group.name  # type: ignore[attr-defined]
-    assert info.alpn == "nautilus-echo"  # type: ignore[attr-defined]
-    assert not info.hello_retry  # type: ignore[attr-defined]
+    assert info.group == group.name
+    assert info.alpn == "nautilus-echo"
+    assert not info.hello_retry
 
 
 @pytest.mark.parametrize("alg", ["ecdsa-p256", "rsa2048"])

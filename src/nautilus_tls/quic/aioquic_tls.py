@@ -195,9 +195,15 @@ class EngineTLS:
         if self._alpn_reported:
             return
         self._alpn_reported = True
+        if alpn is None:
+            # RFC 9001 §8.1: QUIC endpoints use ALPN; a handshake that agreed on no
+            # application protocol ends with no_application_protocol.
+            raise EngineAlert(
+                int(AlertDescription.no_application_protocol), "no ALPN protocol negotiated"
+            )
         self.alpn_negotiated = alpn
         if self.alpn_cb is not None:
-            self.alpn_cb(alpn)  # type: ignore[arg-type]  # aioquic passes None too
+            self.alpn_cb(alpn)
 
 
 def _alpn_of_encrypted_extensions(flight: bytes) -> str | None:
