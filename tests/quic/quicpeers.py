@@ -23,6 +23,7 @@ from certificates import pki
 
 from nautilus_tls.config import ClientConfig, ServerConfig
 from nautilus_tls.quic.aioquic_tls import NautilusQuicConnection
+from nautilus_tls.quic.api import echo as echo_handler
 from nautilus_tls.quic.endpoint import QuicEndpoint, open_connection, start_endpoint
 from nautilus_tls.session_info import SessionInfo
 from nautilus_tls.tools.certgen import cert_to_pem
@@ -79,13 +80,6 @@ def aioquic_client_config(alg: str, alpn: str = ECHO_ALPN) -> QuicConfiguration:
 
 
 # --- loopback UDP -----------------------------------------------------------------------------
-
-
-async def echo_handler(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-    """Echo one stream (the client sends and finishes; the reply ends the stream)."""
-    while data := await reader.read(65536):
-        writer.write(data)
-    writer.write_eof()
 
 
 _tasks: set[asyncio.Task[None]] = set()

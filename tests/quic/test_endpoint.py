@@ -20,6 +20,7 @@ from quic.quicpeers import (
     start_our_echo,
 )
 
+from nautilus_tls.errors import HandshakeTimeout
 from nautilus_tls.quic.endpoint import start_endpoint
 from nautilus_tls.session_info import SessionInfo
 from nautilus_tls.wire.enums import NamedGroup
@@ -109,7 +110,7 @@ def test_stops_accepting_new_connections_at_the_limit() -> None:
                 try:
                     async with our_client(port, our_client_config(handshake_timeout=1.0)):
                         second = True
-                except (TimeoutError, ConnectionError):
+                except HandshakeTimeout:
                     second = False
                 return server.connections, second
         finally:

@@ -107,6 +107,8 @@ class EngineTLS:
         self.key_schedule: NegotiatedSuite | None = None
         self.session_info: SessionInfo | None = None
         self.tickets_received = 0
+        # The error that ended the handshake on our side (the API re-raises it).
+        self.error: TLSError | None = None
         self._alpn_reported = False
 
     # --- what aioquic reads ----------------------------------------------------------------
@@ -144,9 +146,11 @@ class EngineTLS:
                 return
             self._apply(actions, output_buf)
         except ProtocolError as exc:
+            self.error = exc
             raise EngineAlert(int(exc.alert), str(exc)) from None
         except TLSError as exc:
             # Configuration trouble found mid-handshake: ours, not the peer's.
+            self.error = exc
             raise EngineAlert(int(AlertDescription.internal_error), str(exc)) from None
 
     def _apply(self, actions: list[Action], output_buf: dict[tls.Epoch, Buffer]) -> None:
@@ -253,6 +257,7 @@ class NautilusQuicConnection(QuicConnection):
         *,
         configuration: QuicConfiguration,
         tls_config: ClientConfig | ServerConfig,
+        session_key: str | None = None,
         **kw: Any,
     ) -> None:
         if configuration.is_client != isinstance(tls_config, ClientConfig):
@@ -268,6 +273,7 @@ class NautilusQuicConnection(QuicConnection):
                 private_key=_KEY_HELD_BY_SERVER_CONFIG,
             )
         self._tls_config = tls_config
+        self._session_key = session_key  # client: where its tickets are stored
         super().__init__(configuration=configuration, **kw)
 
     @property
@@ -280,6 +286,12 @@ class NautilusQuicConnection(QuicConnection):
         tls_ = getattr(self, "tls", None)
         return tls_.session_info if isinstance(tls_, EngineTLS) else None
 
+    @property
+    def tls_error(self) -> TLSError | None:
+        """The TLS error that ended the handshake on our side, if one did."""
+        tls_ = getattr(self, "tls", None)
+        return tls_.error if isinstance(tls_, EngineTLS) else None
+
     def _initialize(self, peer_cid: bytes) -> None:
         super()._initialize(peer_cid)  # packet spaces, Initial keys, aioquic's own TLS
         params = QuicTransportParameters(self._serialize_transport_parameters())
@@ -291,6 +303,7 @@ class NautilusQuicConnection(QuicConnection):
                 self._configuration.server_name,
                 entropy=config.provider.entropy,
                 clock=config.provider.clock,
+                session_key=self._session_key,
                 quic=True,
                 extension_hooks=(params,),
             )

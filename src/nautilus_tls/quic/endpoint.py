@@ -30,9 +30,11 @@ from aioquic.quic.packet import (
 )
 
 from nautilus_tls.config import ClientConfig, ServerConfig
+from nautilus_tls.errors import ConnectionClosedError, HandshakeTimeout, PeerAlert, TLSError
 from nautilus_tls.quic.aioquic_tls import NautilusQuicConnection
 
 DEFAULT_MAX_CONNECTIONS = 1024
+CRYPTO_ERROR = 0x100  # RFC 9001 §4.8
 
 ProtocolFactory = Callable[..., QuicConnectionProtocol]
 
@@ -47,15 +49,23 @@ async def open_connection(
     create_protocol: ProtocolFactory = QuicConnectionProtocol,
     stream_handler: QuicStreamHandler | None = None,
     wait_connected: bool = True,
+    session_key: str | None = None,
 ) -> AsyncIterator[QuicConnectionProtocol]:
     """A QUIC client connection with our TLS, its handshake done (within the config's
-    ``handshake_timeout``) unless ``wait_connected`` is false; closed on exit."""
+    ``handshake_timeout``) unless ``wait_connected`` is false; closed on exit.
+
+    A failed handshake raises the :class:`~nautilus_tls.errors.TLSError` that ended it: ours
+    (its ``.alert`` is what we sent as CRYPTO_ERROR), :class:`~nautilus_tls.errors.PeerAlert`
+    for the peer's CRYPTO_ERROR, :class:`~nautilus_tls.errors.HandshakeTimeout`, or
+    :class:`~nautilus_tls.errors.ConnectionClosedError` for any other close."""
     loop = asyncio.get_running_loop()
     infos = await loop.getaddrinfo(host, port, type=socket.SOCK_DGRAM)
     family, _, _, _, addr = infos[0]
     if configuration.server_name is None:
         configuration = dataclasses.replace(configuration, server_name=host)
-    connection = NautilusQuicConnection(configuration=configuration, tls_config=tls_config)
+    connection = NautilusQuicConnection(
+        configuration=configuration, tls_config=tls_config, session_key=session_key
+    )
     local = ("::", 0) if family == socket.AF_INET6 else ("0.0.0.0", 0)
     transport, protocol = await loop.create_datagram_endpoint(
         lambda: create_protocol(connection, stream_handler=stream_handler),
@@ -66,7 +76,15 @@ async def open_connection(
     try:
         quic.connect(cast(Any, addr), transmit=True)
         if wait_connected:
-            await asyncio.wait_for(quic.wait_connected(), tls_config.handshake_timeout)
+            try:
+                await asyncio.wait_for(quic.wait_connected(), tls_config.handshake_timeout)
+            except TimeoutError:
+                raise HandshakeTimeout(
+                    f"QUIC handshake with {host}:{port} did not finish within"
+                    f" {tls_config.handshake_timeout:g} s"
+                ) from None
+            except ConnectionError:
+                raise handshake_failure(connection) from None
         yield quic
     finally:
         quic.close()
@@ -74,6 +92,22 @@ async def open_connection(
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(quic.wait_closed(), 2.0)
         transport.close()
+
+
+def handshake_failure(connection: NautilusQuicConnection) -> TLSError:
+    """Why ``connection`` closed before its handshake completed, as our error type."""
+    if connection.tls_error is not None:
+        return connection.tls_error
+    closed = connection._close_event
+    if closed is None:
+        return ConnectionClosedError("the QUIC connection closed during the handshake")
+    code = closed.error_code
+    if CRYPTO_ERROR <= code < CRYPTO_ERROR + 0x100:
+        # RFC 9001 §4.8: CRYPTO_ERROR carries the TLS alert in its low byte.
+        return PeerAlert(code - CRYPTO_ERROR)
+    return ConnectionClosedError(
+        f"the QUIC connection closed during the handshake: error {code:#x} {closed.reason_phrase!r}"
+    )
 
 
 class QuicEndpoint(asyncio.DatagramProtocol):
