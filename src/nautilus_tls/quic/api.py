@@ -42,16 +42,20 @@ MAX_REPLY = 16 * 1024 * 1024  # what QuicClient.request reads at most
 StreamHandler = Callable[[asyncio.StreamReader, asyncio.StreamWriter], Awaitable[None]]
 
 
-def quic_client_config(**kw: Any) -> ClientConfig:
-    """A :class:`ClientConfig` with QUIC's default key shares (X25519MLKEM768 and x25519,
-    where the groups allow both) unless ``key_share_groups`` is given."""
-    config = ClientConfig(**kw)
-    if "key_share_groups" in kw:
-        return config
+def with_quic_key_shares(config: ClientConfig) -> ClientConfig:
+    """``config`` sending QUIC's default key shares, X25519MLKEM768 and x25519 (issue 13
+    item 4), when its groups allow both; else ``config`` as it is (the library's rule)."""
     try:
         return dataclasses.replace(config, key_share_groups=QUIC_KEY_SHARE_GROUPS)
     except ConfigError:
-        return config  # the groups (or policy) leave out one of the two: the policy's shares
+        return config
+
+
+def quic_client_config(**kw: Any) -> ClientConfig:
+    """A :class:`ClientConfig` with QUIC's default key shares unless ``key_share_groups``
+    is given."""
+    config = ClientConfig(**kw)
+    return config if "key_share_groups" in kw else with_quic_key_shares(config)
 
 
 def alpn_names(config: ClientConfig | ServerConfig) -> list[str]:
@@ -201,4 +205,5 @@ __all__ = [
     "quic_client_config",
     "serve",
     "server_quic_configuration",
+    "with_quic_key_shares",
 ]
