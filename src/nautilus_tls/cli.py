@@ -15,6 +15,9 @@ Subcommands::
     nautilus-tls algorithms [--measure] [--markdown | --json] [--output F]
     nautilus-tls ledger   serve|add|monitor ...   (a transparency log; see nautilus_tls.ledger.cli)
 
+``serve --quic`` and ``connect --quic [--get PATH]`` run the same over QUIC (UDP) and HTTP/3;
+see nautilus_tls.cli_quic.
+
 serve and connect also take ``--policy pq-only|hybrid|compat``, ``--min-security-level N``
 and ``--sigalgs LIST`` (same as ``--schemes``); connect ``--key-shares LIST``, serve
 ``--preference server|client``. Groups, suites and signature schemes are named as
@@ -44,7 +47,15 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, TextIO
 
-from nautilus_tls import _version, cli_adaptive, cli_asgi, cli_connect, cli_sessions, cli_workers
+from nautilus_tls import (
+    _version,
+    cli_adaptive,
+    cli_asgi,
+    cli_connect,
+    cli_quic,
+    cli_sessions,
+    cli_workers,
+)
 from nautilus_tls.aio import TLSReader, TLSWriter, connect, start_server
 from nautilus_tls.config import CertifiedKey, ClientConfig, ServerConfig
 from nautilus_tls.crypto.provider import DEFAULT_PROVIDER, with_frodokem
@@ -268,6 +279,7 @@ def build_parser() -> argparse.ArgumentParser:
     cli_sessions.add_client_flags(conn)
     cli_adaptive.add_client_flags(conn)
     cli_connect.add_connect_flags(conn)
+    cli_quic.add_flags(serve, conn)
     cli_sessions.add_ticket_keys_command(sub)
 
     demo = sub.add_parser("demo", help="a full post-quantum handshake on 127.0.0.1, explained")
@@ -430,6 +442,8 @@ def _server_config(args: argparse.Namespace) -> ServerConfig:
 
 def cmd_serve(args: argparse.Namespace) -> int:
     config = _server_config(args)
+    if args.quic:
+        config = cli_quic.serve_config(args, config)
     if not args.quiet:
         handler = logging.StreamHandler(sys.stderr)
         handler.setFormatter(logging.Formatter("nautilus-tls: %(message)s"))
@@ -439,7 +453,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     if args.workers > 1:
         return cli_workers.run(args, lambda sock: asyncio.run(_serve(args, config, sock)))
     try:
-        asyncio.run(_serve(args, config))
+        asyncio.run(cli_quic.serve(args, config) if args.quic else _serve(args, config))
     except KeyboardInterrupt:
         print("stopped", file=sys.stderr)
     return EXIT_OK
@@ -631,6 +645,8 @@ def cmd_connect(args: argparse.Namespace) -> int:
             flush=True,
         )
     config = _client_config(args)
+    if args.quic or args.get is not None:
+        return cli_quic.cmd_connect(args, config)
     try:
         return asyncio.run(_connect(args, config))
     except KeyboardInterrupt:
