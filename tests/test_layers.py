@@ -36,7 +36,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("connection",),
     ("sslobject",),
     ("aio", "sync"),
-    ("httpx",),
+    ("httpx", "did"),
     ("tools",),
     ("cli",),
 )
