@@ -12,6 +12,7 @@ Subcommands::
     nautilus-tls demo     [--alg mldsa65] [--mutual] [--json]
     nautilus-tls algorithms [--measure] [--markdown | --json] [--output F]
     nautilus-tls ledger   serve|add|monitor ...   (a transparency log; see nautilus_tls.ledger.cli)
+    nautilus-tls did      create --method key|web ...   (DIDs; see nautilus_tls.cli_did)
 
 serve and connect also take ``--policy pq-only|hybrid|compat``, ``--min-security-level N``
 and ``--sigalgs LIST`` (same as ``--schemes``); connect ``--key-shares LIST``, serve
@@ -41,7 +42,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, TextIO
 
-from nautilus_tls import _version, cli_sessions
+from nautilus_tls import _version, cli_did, cli_sessions
 from nautilus_tls.aio import TLSReader, TLSWriter, connect, start_server
 from nautilus_tls.config import CertifiedKey, ClientConfig, ServerConfig
 from nautilus_tls.crypto.provider import DEFAULT_PROVIDER, with_frodokem
@@ -232,6 +233,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="whose order picks the suite and group (default server)",
     )
     cli_sessions.add_server_flags(serve)
+    cli_did.add_server_flags(serve)
 
     conn = sub.add_parser("connect", help="connect to a TLS server")
     conn.add_argument("address", type=_host_port, metavar="HOST:PORT")
@@ -262,6 +264,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--groups, else the first of --groups)",
     )
     cli_sessions.add_client_flags(conn)
+    cli_did.add_client_flags(conn)
     cli_sessions.add_ticket_keys_command(sub)
 
     demo = sub.add_parser("demo", help="a full post-quantum handshake on 127.0.0.1, explained")
@@ -277,6 +280,7 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--json", action="store_true", help="print the report as JSON")
 
     add_ledger_command(sub)
+    cli_did.add_did_command(sub)
 
     algs = sub.add_parser(
         "algorithms", help="list every group, cipher suite and signature scheme (and cost)"
@@ -306,10 +310,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         "algorithms": cmd_algorithms,
         "ticket-keys": cli_sessions.cmd_ticket_keys,
         "ledger": cmd_ledger,
+        "did": cli_did.cmd_did,
     }
     try:
         return commands[args.command](args)
-    except (CliError, ConfigError) as exc:
+    except (CliError, ConfigError, cli_did.DidUsageError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_USAGE
     except OSError as exc:
@@ -410,6 +415,7 @@ def _server_config(args: argparse.Namespace) -> ServerConfig:
         kw["client_trust_store"] = TrustStore.from_file(ca_file)
         kw["client_auth"] = "require" if args.require_client_cert else "request"
     kw.update(cli_sessions.server_kwargs(args))
+    kw.update(cli_did.server_kwargs(args))
     kw["preference"] = args.preference
     return ServerConfig(certificates=(certified,), **kw)
 
@@ -592,6 +598,7 @@ def _client_config(args: argparse.Namespace) -> ClientConfig:
     if client_key is not None:
         kw["client_certificate"] = client_key
     kw.update(cli_sessions.client_kwargs(args))
+    kw.update(cli_did.client_kwargs(args))
     return ClientConfig(**kw)
 
 
@@ -650,6 +657,7 @@ async def _connect(args: argparse.Namespace, config: ClientConfig) -> int:
     record["server_certificate_names"] = list(info.peer_certificate_names)
     record["peer_chain"] = [subject_of(der) for der in info.peer_certificates]
     record["verified"] = not config.insecure_skip_verify
+    record.update(cli_did.session_record(args, info))
 
     if args.send is None:
         if args.json:
