@@ -28,6 +28,7 @@ from nautilus_tls.did.web import DidWebResolver
 from nautilus_tls.errors import AlertDescription, BadCertificate, ProtocolError
 from nautilus_tls.session.client_store import MemorySessionStore
 from nautilus_tls.tools.certgen import make_self_issued
+from nautilus_tls.wire.messages import CertificateEntry
 
 DidPrivateKey = (
     ed25519.Ed25519PrivateKey
@@ -267,3 +268,28 @@ def test_judgements_differ_by_did() -> None:
         DidPeerVerifier(trust_dids=(a, b)).fingerprint()
         == DidPeerVerifier(trust_dids=(b, a)).fingerprint()
     )
+
+
+def test_judges_a_raw_public_key_against_the_expected_did() -> None:
+    # RFC 7250: the entry is the SubjectPublicKeyInfo itself.
+    key = ed25519.Ed25519PrivateKey.generate()
+    entry = CertificateEntry(cert_data=_spki(key))
+    did = did_key_from_spki(_spki(key))
+    assert DidPeerVerifier(expect_did=did).verify_identity([entry], None, 0).identity == did
+    other = holder(ed25519.Ed25519PrivateKey.generate()).did
+    with pytest.raises(BadCertificate):
+        DidPeerVerifier(expect_did=other).verify_identity([entry], None, 0)
+
+
+def test_server_finds_the_listed_did_web_that_names_a_raw_key() -> None:
+    key = mldsa.MLDSA65PrivateKey.generate()
+    entry = CertificateEntry(cert_data=_spki(key))
+    with document_server({}) as docs:
+        did = f"did:web:{docs.authority}"
+        docs.routes[WELL_KNOWN] = (200, json.dumps(did_document(did, _spki(key))).encode())
+        verifier = DidPeerVerifier(trust_dids=(did,), resolver=_web_resolver())
+        assert verifier.verify_identity([entry], None, 0).identity == did
+        stranger = CertificateEntry(cert_data=_spki(mldsa.MLDSA65PrivateKey.generate()))
+        with pytest.raises(BadCertificate) as err:
+            verifier.verify_identity([stranger], None, 0)
+    assert err.value.alert == AlertDescription.access_denied

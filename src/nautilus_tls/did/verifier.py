@@ -27,23 +27,22 @@ from __future__ import annotations
 
 import hashlib
 import logging
-from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from nautilus_tls.auth.raw_key import is_raw_public_key, peer_spki
+from nautilus_tls.auth.spki import KeyVerifier
 from nautilus_tls.auth.x509 import trust_fingerprint
-from nautilus_tls.crypto.x509 import spki_of
 from nautilus_tls.did.certificate import did_of_certificate
 from nautilus_tls.did.errors import DidError, InvalidDid
 from nautilus_tls.did.key import canonical_spki, did_key_from_spki, parse_did_key
 from nautilus_tls.did.resolver import DidResolver
 from nautilus_tls.did.web import did_web_url
 from nautilus_tls.errors import AlertDescription, BadCertificate
-from nautilus_tls.proofs import PeerVerified, SignatureVerified, peer_verified
+from nautilus_tls.proofs import PeerVerified, peer_verified
 
 if TYPE_CHECKING:
-    from nautilus_tls.crypto.provider import CryptoProvider
-    from nautilus_tls.wire.messages import CertificateEntry
+    pass
 
 __all__ = ["DidPeerVerifier", "check_did"]
 
@@ -74,7 +73,7 @@ def _refuse(message: str, alert: AlertDescription) -> BadCertificate:
 
 
 @dataclass(frozen=True)
-class DidPeerVerifier:
+class DidPeerVerifier(KeyVerifier):
     """Judge the peer by DID. Give ``expect_did`` (a client pinning its server's DID), or
     ``trust_dids`` and/or ``resolve_any`` (a server accepting clients' DIDs).
     ``resolver``: where DIDs are resolved (its did:web resolver holds the TLS config, cache
@@ -95,17 +94,12 @@ class DidPeerVerifier:
                 check_did(did)
         object.__setattr__(self, "trust_dids", tuple(self.trust_dids))
 
-    def verify_identity(
-        self, entries: Sequence[CertificateEntry], server_name: str | None, now: float
-    ) -> PeerVerified:
-        return self.verify_resumed(tuple(e.cert_data for e in entries), server_name, now)
-
     def verify_resumed(
         self, certificates: tuple[bytes, ...], server_name: str | None, now: float
     ) -> PeerVerified:
         if not certificates:
             raise _refuse("the peer presented no key", AlertDescription.bad_certificate)
-        spki = spki_of(certificates[0])
+        spki = peer_spki(certificates[0])
         try:
             presented = canonical_spki(spki)
         except DidError:
@@ -130,9 +124,14 @@ class DidPeerVerifier:
             )
         return peer_verified(spki=spki, identity=did, certificates=certificates)
 
-    def _claimed_did(self, cert_der: bytes, presented: bytes) -> str:
+    def _claimed_did(self, cert_data: bytes, presented: bytes) -> str:
+        """The DID the peer claims: the ``did:`` URI of its certificate; for a raw public
+        key (or a certificate without one) its did:key, unless that is not listed and a
+        listed did:web names the key."""
+        if is_raw_public_key(cert_data):
+            return self._did_for_raw_key(presented)
         try:
-            claimed = did_of_certificate(cert_der)
+            claimed = did_of_certificate(cert_data)
         except InvalidDid as exc:
             raise _refuse(str(exc), AlertDescription.bad_certificate) from None
         if claimed is not None:
@@ -150,16 +149,30 @@ class DidPeerVerifier:
                 AlertDescription.unsupported_certificate,
             ) from None
 
-    def verify_signature(
-        self,
-        peer: PeerVerified,
-        scheme: int,
-        signature: bytes,
-        content: bytes,
-        provider: CryptoProvider,
-    ) -> SignatureVerified:
-        # RFC 8446 §4.4.3: the CertificateVerify must verify under the key the DID vouched for.
-        return provider.verify_spki(peer.spki, scheme, signature, content)
+    def _did_for_raw_key(self, presented: bytes) -> str:
+        try:
+            own = did_key_from_spki(presented)
+        except DidError:
+            own = None
+        if own is not None and (self.resolve_any or own in self.trust_dids):
+            return own
+        # A raw key names no DID: find a listed did:web whose document lists it (bounded by
+        # the allow-list; each resolution is cached).
+        for did in self.trust_dids:
+            if not did.startswith("did:web:"):
+                continue
+            try:
+                keys = self.resolver.authentication_keys(did)
+            except DidError:
+                continue
+            if any(canonical_spki(k.spki) == presented for k in keys):
+                return did
+        if own is None:
+            raise _refuse(
+                "the peer's raw key cannot be a did:key and no listed DID names it",
+                AlertDescription.unsupported_certificate,
+            )
+        return own
 
     def fingerprint(self) -> bytes | None:
         return trust_fingerprint(
