@@ -36,7 +36,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("connection",),
     ("sslobject",),
     ("aio", "sync"),
-    ("httpx", "asgi", "prefork", "quic"),
+    ("httpx", "asgi", "prefork", "quic", "did"),
     ("tools",),
     ("cli",),
 )

@@ -14,6 +14,7 @@ Subcommands::
     nautilus-tls asgi     MODULE:APP --cert F --key F [--host H] [--port P] [--workers N]
     nautilus-tls algorithms [--measure] [--markdown | --json] [--output F]
     nautilus-tls ledger   serve|add|monitor ...   (a transparency log; see nautilus_tls.ledger.cli)
+    nautilus-tls did      create --method key|web ...   (DIDs; see nautilus_tls.cli_did)
 
 ``serve --quic`` and ``connect --quic [--get PATH]`` run the same over QUIC (UDP) and HTTP/3;
 see nautilus_tls.cli_quic.
@@ -52,6 +53,7 @@ from nautilus_tls import (
     cli_adaptive,
     cli_asgi,
     cli_connect,
+    cli_did,
     cli_quic,
     cli_sessions,
     cli_workers,
@@ -247,6 +249,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     cli_sessions.add_server_flags(serve)
     cli_workers.add_worker_flags(serve)
+    cli_did.add_server_flags(serve)
 
     conn = sub.add_parser("connect", help="connect to a TLS server")
     conn.add_argument("address", type=_host_port, metavar="HOST:PORT")
@@ -280,6 +283,7 @@ def build_parser() -> argparse.ArgumentParser:
     cli_adaptive.add_client_flags(conn)
     cli_connect.add_connect_flags(conn)
     cli_quic.add_flags(serve, conn)
+    cli_did.add_client_flags(conn)
     cli_sessions.add_ticket_keys_command(sub)
 
     demo = sub.add_parser("demo", help="a full post-quantum handshake on 127.0.0.1, explained")
@@ -296,6 +300,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     add_ledger_command(sub)
     cli_asgi.add_asgi_command(sub, tls_options=_add_tls_options)
+    cli_did.add_did_command(sub)
 
     algs = sub.add_parser(
         "algorithms", help="list every group, cipher suite and signature scheme (and cost)"
@@ -326,10 +331,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         "ticket-keys": cli_sessions.cmd_ticket_keys,
         "ledger": cmd_ledger,
         "asgi": cmd_asgi,
+        "did": cli_did.cmd_did,
     }
     try:
         return commands[args.command](args)
-    except (CliError, ConfigError) as exc:
+    except (CliError, ConfigError, cli_did.DidUsageError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_USAGE
     except OSError as exc:
@@ -436,6 +442,7 @@ def _server_config(args: argparse.Namespace) -> ServerConfig:
         kw["client_auth"] = "require" if args.require_client_cert else "request"
     kw.update(cli_sessions.server_kwargs(args))
     kw.update(cli_workers.server_kwargs(args))
+    kw.update(cli_did.server_kwargs(args))
     kw["preference"] = args.preference
     return ServerConfig(certificates=(certified,), **kw)
 
@@ -633,6 +640,7 @@ def _client_config(args: argparse.Namespace) -> ClientConfig:
     kw.update(cli_sessions.client_kwargs(args))
     kw.update(cli_adaptive.client_kwargs(args))
     kw.update(cli_connect.client_kwargs(args))
+    kw.update(cli_did.client_kwargs(args))
     return ClientConfig(**kw)
 
 
@@ -696,6 +704,7 @@ async def _connect(args: argparse.Namespace, config: ClientConfig) -> int:
     record["verified"] = not config.insecure_skip_verify
     record.update(cli_adaptive.session_fields(info))
     cli_connect.extend_record(record, info, args)
+    record.update(cli_did.session_record(args, info))
 
     if args.send is None:
         if args.json:

@@ -114,6 +114,25 @@ def _general_name(name: str) -> x509.GeneralName:
         return x509.DNSName(name)
 
 
+def _builder(
+    subject: x509.Name,
+    issuer: x509.Name,
+    key: CertKey,
+    start: datetime.datetime,
+    end: datetime.datetime,
+) -> x509.CertificateBuilder:
+    """What every certificate here starts from: names, key, a random serial, validity."""
+    return (
+        x509.CertificateBuilder()
+        .subject_name(subject)
+        .issuer_name(issuer)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(start)
+        .not_valid_after(end)
+    )
+
+
 def make_ca(
     alg: str,
     common_name: str,
@@ -127,13 +146,7 @@ def make_ca(
     ski = x509.SubjectKeyIdentifier.from_public_key(key.public_key())
     name = _name(common_name)
     cert = (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(start)
-        .not_valid_after(end)
+        _builder(name, name, key, start, end)
         .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
         .add_extension(
             x509.KeyUsage(
@@ -182,13 +195,7 @@ def make_leaf(
     ca_ski = ca_cert.extensions.get_extension_for_class(x509.SubjectKeyIdentifier).value
     usage = ExtendedKeyUsageOID.CLIENT_AUTH if client else ExtendedKeyUsageOID.SERVER_AUTH
     cert = (
-        x509.CertificateBuilder()
-        .subject_name(_name(names[0]))
-        .issuer_name(ca_cert.subject)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(start)
-        .not_valid_after(end)
+        _builder(_name(names[0]), ca_cert.subject, key, start, end)
         .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
         .add_extension(
             x509.KeyUsage(
@@ -215,6 +222,33 @@ def make_leaf(
         .sign(ca_key, _signature_hash(ca_key))
     )
     return cert.public_bytes(serialization.Encoding.DER), key
+
+
+def make_self_issued(
+    key: CertKey,
+    uri: str,
+    names: list[str] | None = None,
+    *,
+    not_before: datetime.datetime | None = None,
+    not_after: datetime.datetime | None = None,
+) -> bytes:
+    """A DER certificate signed by ``key`` itself, naming ``uri`` (a subjectAltName URI, such
+    as a DID) and ``names``: what a DID holder presents until raw public keys exist
+    (:mod:`nautilus_tls.did.certificate`). No CA vouches for it; its key is its identity."""
+    start, end = _validity(not_before, not_after, LEAF_LIFETIME)
+    name = _name("DID holder")
+    cert = (
+        _builder(name, name, key, start, end)
+        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+        .add_extension(
+            x509.SubjectAlternativeName(
+                [x509.UniformResourceIdentifier(uri), *(_general_name(n) for n in names or [])]
+            ),
+            critical=False,
+        )
+        .sign(key, _signature_hash(key))
+    )
+    return cert.public_bytes(serialization.Encoding.DER)
 
 
 def cert_to_pem(cert_der: bytes) -> bytes:
