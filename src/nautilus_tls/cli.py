@@ -51,7 +51,12 @@ from nautilus_tls.ledger.cli import add_ledger_command, cmd_ledger
 from nautilus_tls.policy import PRESETS, Kind, codes_for_names
 from nautilus_tls.session_info import SessionInfo
 from nautilus_tls.tools import catalog
-from nautilus_tls.tools.certgen import ALGORITHMS, write_pem_bundle
+from nautilus_tls.tools.certgen import (
+    ALGORITHMS,
+    CERT_ALGORITHMS,
+    COMPOSITE_ALGORITHMS,
+    write_pem_bundle,
+)
 from nautilus_tls.tools.demo import run_demo
 
 __all__ = ["build_parser", "main"]
@@ -176,7 +181,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     cert = sub.add_parser("cert", help="make a development CA, server and client certificate")
     cert.add_argument(
-        "--alg", choices=ALGORITHMS, default="mldsa65", help="key algorithm (default mldsa65)"
+        "--alg",
+        choices=CERT_ALGORITHMS,
+        default="mldsa65",
+        help="key algorithm (default mldsa65; mldsa65-ecdsa-p256 and mldsa65-ed25519 are "
+        "composite ML-DSA, draft-ietf-lamps-pq-composite-sigs, for Nautilus peers only)",
     )
     cert.add_argument(
         "--out",
@@ -374,6 +383,9 @@ def cmd_cert(args: argparse.Namespace) -> int:
     out = Path(args.out)
     print(f"serve:   nautilus-tls serve --cert {out / 'server.pem'} --key {out / 'server.key'}")
     print(f"connect: nautilus-tls connect localhost:{DEFAULT_PORT} --cafile {out / 'ca.pem'}")
+    if args.alg in COMPOSITE_ALGORITHMS:
+        print("composite keys: only Nautilus peers whose configs list the composite schemes")
+        print("(provider with_composite(DEFAULT_PROVIDER); code points 0xFE10/0xFE11) accept them")
     return EXIT_OK
 
 

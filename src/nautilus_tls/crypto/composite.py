@@ -22,9 +22,10 @@ tests/crypto/test_composite.py, and its keys re-sign. ML-DSA and ECDSA signing i
 a signature is reproduced by verifying it, not byte for byte.
 
 In TLS 1.3 a composite scheme signs the CertificateVerify content (RFC 8446 §4.4.3) with the
-empty application context, under a private-use SignatureScheme code point (0xFE10, 0xFE11:
-:class:`~nautilus_tls.crypto.signatures.PrivateSignatureScheme`); its key is the composite
-SubjectPublicKeyInfo of the end-entity certificate (:mod:`.composite_x509`).
+empty application context, under a private-use SignatureScheme code point
+(:class:`CompositeSignatureScheme`: 0xFE10, 0xFE11; RFC 8446 §4.2.3 reserves 0xFE00-0xFFFF);
+its key is the composite SubjectPublicKeyInfo of the end-entity certificate
+(:mod:`.composite_x509`). The schemes are in the add-on provider ``composite_provider()``.
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ import binascii
 import hashlib
 import re
 from dataclasses import dataclass
+from enum import IntEnum
 from typing import Final, Literal
 
 from cryptography import x509
@@ -52,11 +54,21 @@ __all__ = [
     "CompositeAlgorithm",
     "CompositePrivateKey",
     "CompositeScheme",
+    "CompositeSignatureScheme",
     "algorithm_for_oid",
     "load_pem",
     "message_representative",
     "verify",
 ]
+
+
+class CompositeSignatureScheme(IntEnum):
+    """Our private-use TLS SignatureScheme code points for the composite algorithms (not
+    IANA-assigned; negotiated only between peers whose providers both have them)."""
+
+    mldsa65_ecdsa_secp256r1_sha512 = 0xFE10
+    mldsa65_ed25519_sha512 = 0xFE11
+
 
 PREFIX: Final = b"CompositeAlgorithmSignatures2025"
 """The fixed prefix of every message representative (draft §2.2)."""
