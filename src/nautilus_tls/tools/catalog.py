@@ -348,6 +348,12 @@ def _notes(*, plain: bool) -> list[str]:
         "Certificates with an SLH-DSA SubjectPublicKeyInfo, SLH-DSA-signed chains and raw "
         "public keys (RFC 7250) are not supported. SHA2-192s/256s are not registered "
         "(0.4-0.6 s per signature).",
+        bullet + "Composite ML-DSA (mldsa65_ecdsa_secp256r1_sha512, mldsa65_ed25519_sha512; "
+        "draft-ietf-lamps-pq-composite-sigs): ML-DSA-65 and a classical signature over one "
+        "message representative, valid only if both verify; the certificate's "
+        "SubjectPublicKeyInfo is the composite key, and composite chains are validated by "
+        "the library itself (pyca/cryptography's verifier does not know the OIDs). In the "
+        "add-on provider `with_composite(...)`, Nautilus peers only.",
         bullet + "HQC, sntrup761, Classic McEliece and SLH-DSA need the optional package "
         "pqcrypto (`pip install 'nautilus-tls[pq]'`); without it they are listed as "
         "unavailable and cannot be configured.",
