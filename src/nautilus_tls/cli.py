@@ -44,7 +44,12 @@ from typing import Any, TextIO
 from nautilus_tls import _version, cli_sessions
 from nautilus_tls.aio import TLSReader, TLSWriter, connect, start_server
 from nautilus_tls.config import CertifiedKey, ClientConfig, ServerConfig
-from nautilus_tls.crypto.provider import DEFAULT_PROVIDER, with_composite, with_frodokem
+from nautilus_tls.crypto.provider import (
+    DEFAULT_PROVIDER,
+    with_bike,
+    with_composite,
+    with_frodokem,
+)
 from nautilus_tls.crypto.x509 import X509_PROFILES, TrustStore, subject_of
 from nautilus_tls.errors import ConfigError, MissingCloseNotify, ProtocolError, TLSError
 from nautilus_tls.ledger.cli import add_ledger_command, cmd_ledger
@@ -546,8 +551,9 @@ def _http_response(
 
 
 def cmd_algorithms(args: argparse.Namespace) -> int:
-    # The listing includes the add-ons a config must combine explicitly (FrodoKEM, composite).
-    provider = with_composite(with_frodokem(DEFAULT_PROVIDER))
+    # The listing includes the add-ons a config must combine explicitly (FrodoKEM, composite
+    # ML-DSA, BIKE).
+    provider = with_bike(with_composite(with_frodokem(DEFAULT_PROVIDER)))
     table = catalog.rows(provider)
     if args.measure:
         catalog.measure(table, provider=provider)

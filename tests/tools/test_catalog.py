@@ -67,10 +67,13 @@ def test_measure_fills_in_costs() -> None:
 def test_algorithms_command(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert cli.main(["algorithms"]) == 0
     text = capsys.readouterr().out
-    assert "GROUPS (35)" in text and "X25519HQC256" in text and "0xFE35" in text
+    assert "GROUPS (41)" in text and "X25519HQC256" in text and "0xFE35" in text
     # The FrodoKEM add-on is listed though no config gets it without asking (14 groups).
     assert "X25519FrodoKEM1344SHAKE" in text and "0xFE5B" in text
     assert "cannot be negotiated" in text
+    # So are BIKE (six groups) and composite ML-DSA, with what the reader must know about BIKE.
+    assert "X25519BIKEL5" in text and "0xFE65" in text and "mldsa65_ed25519_sha512" in text
+    assert "NIST did not select BIKE" in text and "2^-128" in text
     assert cli.main(["algorithms", "--json"]) == 0
     data = json.loads(capsys.readouterr().out)
     assert data["pqcrypto_available"] is True

@@ -354,6 +354,13 @@ def _notes(*, plain: bool) -> list[str]:
         "SubjectPublicKeyInfo is the composite key, and composite chains are validated by "
         "the library itself (pyca/cryptography's verifier does not know the OIDs). In the "
         "add-on provider `with_composite(...)`, Nautilus peers only.",
+        bullet + "BIKE (BIKEL1/L3/L5, alone and with X25519; round 4, our numpy implementation, "
+        "`with_bike(...)`): NIST did not select BIKE — in 2025 it chose HQC as its code-based "
+        "KEM. BIKE's decoder fails with an estimated probability of about 2^-128 per "
+        "decapsulation (extrapolated from simulations, not proven); a failure makes the two "
+        "sides derive different secrets, so the handshake fails at Finished and is retried, "
+        "with no secret exposed. Ephemeral TLS key shares keep reaction attacks, which need "
+        "many decapsulations under one key, out of reach.",
         bullet + "HQC, sntrup761, Classic McEliece and SLH-DSA need the optional package "
         "pqcrypto (`pip install 'nautilus-tls[pq]'`); without it they are listed as "
         "unavailable and cannot be configured.",
