@@ -5,14 +5,16 @@ here over numpy.
 (FIPS 207 draft) and BIKE left the process. It is here for research and comparison, on
 private-use code points, in an opt-in add-on (``bike_provider()``).
 
-**Decoding failures.** BIKE's decoder (BGF) fails with a probability the designers estimate
-at about 2^-128 per decapsulation for a correctly generated ciphertext (a model-based estimate,
-not a proof). A failure is not an error: decapsulation returns the implicit-rejection secret,
-the two sides disagree, and the TLS handshake fails at Finished (decrypt_error); the client
-just connects again. At 2^-128 this never happens in practice; the concern is that the rate is
-extrapolated from simulations, and that an attacker crafting ciphertexts to raise it (the GJS
-reaction attack on earlier QC-MDPC schemes) is kept off by the FO transform and ephemeral keys
-(TLS never reuses a key share).
+**Decoding failures.** BIKE's decoder (BGF, implemented here as specified: five iterations,
+the first with the black and gray masked steps) fails, for a correctly generated ciphertext,
+with a probability the designers target at 2^-128, 2^-192 and 2^-256 per decapsulation for L1,
+L3 and L5 (an extrapolation from simulations and a model, not a proof). A failure is not an
+error: decapsulation returns the implicit-rejection secret, the two sides derive different
+secrets, and the TLS handshake fails at Finished (decrypt_error); the client just connects
+again, and nothing secret is exposed. At these rates it does not happen in practice; the
+concerns are that the rates are extrapolated, and that an attacker crafting ciphertexts to
+raise them (the GJS reaction attack on earlier QC-MDPC schemes) needs many decapsulations
+under one key, which the FO transform and TLS's ephemeral key shares deny.
 
 No installable Python package ships BIKE; this module follows the specification and the
 round-4 additional implementation (awslabs/bike-kem, as in liboqs). Primitives: SHA3-384 and

@@ -935,7 +935,7 @@ def with_composite(base: CryptoProvider) -> CryptoProvider:
 
 _BIKE = (
     "BIKE round 4 (crypto/bike.py, numpy; not constant-time). Not selected by NIST (HQC was); "
-    "decoding failure ~2^-128 per decapsulation: a failed handshake, retried"
+    "decoding failure ~2^-128/2^-192/2^-256 (L1/L3/L5) per decapsulation: a failed handshake"
 )
 
 

@@ -356,8 +356,8 @@ def _notes(*, plain: bool) -> list[str]:
         "add-on provider `with_composite(...)`, Nautilus peers only.",
         bullet + "BIKE (BIKEL1/L3/L5, alone and with X25519; round 4, our numpy implementation, "
         "`with_bike(...)`): NIST did not select BIKE — in 2025 it chose HQC as its code-based "
-        "KEM. BIKE's decoder fails with an estimated probability of about 2^-128 per "
-        "decapsulation (extrapolated from simulations, not proven); a failure makes the two "
+        "KEM. BIKE's decoder fails with an estimated probability of 2^-128, 2^-192 and 2^-256 "
+        "per decapsulation at L1, L3 and L5 (extrapolated from simulations, not proven); a failure makes the two "
         "sides derive different secrets, so the handshake fails at Finished and is retried, "
         "with no secret exposed. Ephemeral TLS key shares keep reaction attacks, which need "
         "many decapsulations under one key, out of reach.",
