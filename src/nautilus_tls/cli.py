@@ -60,14 +60,24 @@ from nautilus_tls import (
 )
 from nautilus_tls.aio import TLSReader, TLSWriter, connect, start_server
 from nautilus_tls.config import CertifiedKey, ClientConfig, ServerConfig
-from nautilus_tls.crypto.provider import DEFAULT_PROVIDER, with_frodokem
+from nautilus_tls.crypto.provider import (
+    DEFAULT_PROVIDER,
+    with_bike,
+    with_composite,
+    with_frodokem,
+)
 from nautilus_tls.crypto.x509 import X509_PROFILES, TrustStore, subject_of
 from nautilus_tls.errors import ConfigError, MissingCloseNotify, ProtocolError, TLSError
 from nautilus_tls.ledger.cli import add_ledger_command, cmd_ledger
 from nautilus_tls.policy import PRESETS, Kind, codes_for_names
 from nautilus_tls.session_info import SessionInfo
 from nautilus_tls.tools import catalog
-from nautilus_tls.tools.certgen import ALGORITHMS, write_pem_bundle
+from nautilus_tls.tools.certgen import (
+    ALGORITHMS,
+    CERT_ALGORITHMS,
+    COMPOSITE_ALGORITHMS,
+    write_pem_bundle,
+)
 from nautilus_tls.tools.demo import run_demo
 
 __all__ = ["build_parser", "main"]
@@ -192,7 +202,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     cert = sub.add_parser("cert", help="make a development CA, server and client certificate")
     cert.add_argument(
-        "--alg", choices=ALGORITHMS, default="mldsa65", help="key algorithm (default mldsa65)"
+        "--alg",
+        choices=CERT_ALGORITHMS,
+        default="mldsa65",
+        help="key algorithm (default mldsa65; mldsa65-ecdsa-p256 and mldsa65-ed25519 are "
+        "composite ML-DSA, draft-ietf-lamps-pq-composite-sigs, for Nautilus peers only)",
     )
     cert.add_argument(
         "--out",
@@ -405,6 +419,9 @@ def cmd_cert(args: argparse.Namespace) -> int:
     out = Path(args.out)
     print(f"serve:   nautilus-tls serve --cert {out / 'server.pem'} --key {out / 'server.key'}")
     print(f"connect: nautilus-tls connect localhost:{DEFAULT_PORT} --cafile {out / 'ca.pem'}")
+    if args.alg in COMPOSITE_ALGORITHMS:
+        print("composite keys: only Nautilus peers whose configs list the composite schemes")
+        print("(provider with_composite(DEFAULT_PROVIDER); code points 0xFE10/0xFE11) accept them")
     return EXIT_OK
 
 
@@ -580,8 +597,9 @@ def _http_response(
 
 
 def cmd_algorithms(args: argparse.Namespace) -> int:
-    # The listing includes the add-ons a config must combine explicitly (FrodoKEM).
-    provider = with_frodokem(DEFAULT_PROVIDER)
+    # The listing includes the add-ons a config must combine explicitly (FrodoKEM, composite
+    # ML-DSA, BIKE).
+    provider = with_bike(with_composite(with_frodokem(DEFAULT_PROVIDER)))
     table = catalog.rows(provider)
     if args.measure:
         catalog.measure(table, provider=provider)

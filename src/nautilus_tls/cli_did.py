@@ -148,12 +148,15 @@ def _did_web(domain: str, path: str | None) -> tuple[str, str]:
 
 
 def cmd_did(args: argparse.Namespace) -> int:
+    from nautilus_tls.crypto.composite import CompositePrivateKey
     from nautilus_tls.did.document import did_document
     from nautilus_tls.did.errors import InvalidDid
     from nautilus_tls.did.key import did_key_from_spki
     from nautilus_tls.did.web import did_web_url
 
     key = certgen.generate_key(args.alg)
+    if isinstance(key, CompositePrivateKey):  # --alg's choices exclude them: keep it so
+        raise DidUsageError("composite keys have no did:key multicodec")
     spki = key.public_key().public_bytes(
         serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
     )

@@ -36,7 +36,7 @@ from nautilus_tls.auth.x509 import (
     trust_fingerprint,
 )
 from nautilus_tls.crypto.certnames import names_of
-from nautilus_tls.crypto.provider import DEFAULT_PROVIDER, CryptoProvider
+from nautilus_tls.crypto.provider import DEFAULT_PROVIDER, CryptoProvider, with_composite
 from nautilus_tls.crypto.signatures import PrivateKey, load_private_key_pem
 from nautilus_tls.crypto.x509 import (
     X509_PROFILES,
@@ -69,6 +69,11 @@ def _env_keylog() -> str | None:
     return os.environ.get("SSLKEYLOGFILE") or None
 
 
+# Every signature scheme the library has, add-ons included (composite ML-DSA), for the key check
+# of a CertifiedKey, which exists before any config (and provider) it goes into.
+_EVERY_SCHEME = with_composite(DEFAULT_PROVIDER)
+
+
 @dataclass(frozen=True, slots=True)
 class CertifiedKey:
     """A certificate chain (end-entity first, DER) and its private key."""
@@ -83,7 +88,7 @@ class CertifiedKey:
         if not self.chain:
             raise ConfigError("a certificate chain needs at least the end-entity certificate")
         # Checked against every algorithm the library has; a config checks its own provider.
-        if not DEFAULT_PROVIDER.schemes_for_key(self.private_key, certificate=self.chain[0]):
+        if not _EVERY_SCHEME.schemes_for_key(self.private_key, certificate=self.chain[0]):
             raise ConfigError("this private key type cannot sign a TLS 1.3 CertificateVerify")
 
     @classmethod
