@@ -23,7 +23,7 @@ import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from nautilus_tls import defaults
 from nautilus_tls.auth.api import CertificateType, Credential, PeerVerifier
@@ -54,6 +54,9 @@ from nautilus_tls.wire.enums import (
 )
 from nautilus_tls.wire.extension_hook import ExtensionHook, plugin_problem
 from nautilus_tls.wire.messages import CertificateEntry
+
+if TYPE_CHECKING:
+    from nautilus_tls.ledger.transparency import RequireTransparency
 
 ClientAuth = Literal["none", "request", "require"]
 RaggedEof = Literal["error", "allow"]
@@ -254,8 +257,14 @@ class ClientConfig(_CommonConfig):
     # Resumption modes offered, in preference order. psk_ke has no fresh key exchange (no
     # forward secrecy against a later ticket-key leak), so only psk_dhe_ke by default.
     psk_modes: tuple[int, ...] = (PskKeyExchangeMode.psk_dhe_ke,)
+    # Certificate transparency (issue 16): accept the server's chain only with a stapled
+    # proof that it is in one of these logs (nautilus_tls.ledger.transparency). It adds its
+    # extension plug-in to extension_hooks and wraps the verifier.
+    require_transparency: RequireTransparency | None = None
 
     def __post_init__(self) -> None:
+        if (req := self.require_transparency) is not None and req.hook not in self.extension_hooks:
+            object.__setattr__(self, "extension_hooks", (*self.extension_hooks, req.hook))
         if self.keylog_file is None:
             # Clients honour SSLKEYLOGFILE (the convention of browsers and curl): debugging
             # one's own connections.
@@ -277,13 +286,18 @@ class ClientConfig(_CommonConfig):
         """The verifier the handshake judges the server with: ``verifier``, else X.509 from
         ``trust_store``, ``x509_profile`` and ``certificate_schemes`` (built per call, so a
         ``dataclasses.replace`` of those fields takes effect)."""
+        base: PeerVerifier
         if self.verifier is not None:
-            return self.verifier
-        if self.insecure_skip_verify:
-            return InsecureSkipVerifier()
-        return X509ServerVerifier(
-            self.effective_trust_store(), self.x509_profile, self.certificate_schemes
-        )
+            base = self.verifier
+        elif self.insecure_skip_verify:
+            base = InsecureSkipVerifier()
+        else:
+            base = X509ServerVerifier(
+                self.effective_trust_store(), self.x509_profile, self.certificate_schemes
+            )
+        if self.require_transparency is not None:
+            return self.require_transparency.verifier(base)
+        return base
 
     def server_trust_fingerprint(self) -> bytes | None:
         """How this config judges servers, as 32 stable bytes: the trust store's roots and
