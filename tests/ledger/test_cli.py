@@ -7,26 +7,16 @@ from __future__ import annotations
 import contextlib
 import io
 import json
-import os
-import re
 import subprocess
-import sys
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from ledger.helpers import LedgerServer
 
 from nautilus_tls.cli import main
 from nautilus_tls.ledger.client import LedgerClient
 from nautilus_tls.ledger.sth import LogPublicKey
-
-START_TIMEOUT = 30.0
-SRC = str(Path(__file__).resolve().parents[2] / "src")
-
-
-def _env() -> dict[str, str]:
-    return {**os.environ, "PYTHONPATH": SRC + os.pathsep + os.environ.get("PYTHONPATH", "")}
 
 
 def _cli(*args: str) -> subprocess.CompletedProcess[str]:
@@ -35,35 +25,6 @@ def _cli(*args: str) -> subprocess.CompletedProcess[str]:
     with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
         code = main(["ledger", *args])
     return subprocess.CompletedProcess(args, code, out.getvalue(), err.getvalue())
-
-
-class LedgerServer:
-    def __init__(self, db: str, key: Path) -> None:
-        cmd = [sys.executable, "-m", "nautilus_tls", "ledger", "serve", "--db", db,
-               "--port", "0", "--key", str(key)]  # fmt: skip
-        self.proc = subprocess.Popen(
-            cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=_env()
-        )
-        first: list[str] = []
-        reader = threading.Thread(target=lambda: first.append(self.proc.stdout.readline()))  # type: ignore[union-attr]
-        reader.start()
-        reader.join(START_TIMEOUT)
-        found = re.match(r"listening on (http://\S+) ", first[0] if first else "")
-        if not found:
-            self.stop()
-            raise AssertionError(f"ledger serve did not start: {self.proc.stderr.read()}")  # type: ignore[union-attr]
-        self.url = found.group(1)
-
-    def stop(self) -> None:
-        self.proc.terminate()  # this PID only
-        try:
-            self.proc.wait(START_TIMEOUT)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait(START_TIMEOUT)
-        for stream in (self.proc.stdout, self.proc.stderr):
-            if stream is not None:
-                stream.close()
 
 
 @pytest.fixture
