@@ -47,6 +47,7 @@ from nautilus_tls.config import CertifiedKey, ClientConfig, ServerConfig
 from nautilus_tls.crypto.provider import DEFAULT_PROVIDER, with_frodokem
 from nautilus_tls.crypto.x509 import X509_PROFILES, TrustStore, subject_of
 from nautilus_tls.errors import ConfigError, MissingCloseNotify, ProtocolError, TLSError
+from nautilus_tls.ledger import cli as ledger_cli
 from nautilus_tls.ledger.cli import add_ledger_command, cmd_ledger
 from nautilus_tls.policy import PRESETS, Kind, codes_for_names
 from nautilus_tls.session_info import SessionInfo
@@ -232,6 +233,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="whose order picks the suite and group (default server)",
     )
     cli_sessions.add_server_flags(serve)
+    ledger_cli.add_transparency_server_flags(serve)
 
     conn = sub.add_parser("connect", help="connect to a TLS server")
     conn.add_argument("address", type=_host_port, metavar="HOST:PORT")
@@ -262,6 +264,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--groups, else the first of --groups)",
     )
     cli_sessions.add_client_flags(conn)
+    ledger_cli.add_transparency_client_flags(conn)
     cli_sessions.add_ticket_keys_command(sub)
 
     demo = sub.add_parser("demo", help="a full post-quantum handshake on 127.0.0.1, explained")
@@ -411,6 +414,7 @@ def _server_config(args: argparse.Namespace) -> ServerConfig:
         kw["client_auth"] = "require" if args.require_client_cert else "request"
     kw.update(cli_sessions.server_kwargs(args))
     kw["preference"] = args.preference
+    kw.update(ledger_cli.transparency_server_kwargs(args, [certified.chain]))
     return ServerConfig(certificates=(certified,), **kw)
 
 
@@ -592,6 +596,7 @@ def _client_config(args: argparse.Namespace) -> ClientConfig:
     if client_key is not None:
         kw["client_certificate"] = client_key
     kw.update(cli_sessions.client_kwargs(args))
+    kw.update(ledger_cli.transparency_client_kwargs(args))
     return ClientConfig(**kw)
 
 
@@ -650,6 +655,7 @@ async def _connect(args: argparse.Namespace, config: ClientConfig) -> int:
     record["server_certificate_names"] = list(info.peer_certificate_names)
     record["peer_chain"] = [subject_of(der) for der in info.peer_certificates]
     record["verified"] = not config.insecure_skip_verify
+    record.update(ledger_cli.transparency_record(args, info))
 
     if args.send is None:
         if args.json:

@@ -15,6 +15,12 @@ picks a free port). ``add`` prints the entry's index; with ``--log-key`` it also
 the entry's inclusion proof against a signed tree head. ``monitor`` prints one JSON object
 per line and exits 1 when the log forks, rewinds or serves entries that do not match its
 signed root. The HTTP and database packages are imported only when a command runs.
+
+It also holds the glue for the TLS commands (issue 16): ``nautilus-tls serve ...
+--transparency-log http://H:P`` staples proofs of the served chain from that log, and
+``nautilus-tls connect ... --require-transparency log.pub [--transparency-state F]`` accepts
+the server only with a valid proof; its JSON then has ``"transparency": {"index", "tree_size",
+"verified", ...}``.
 """
 
 from __future__ import annotations
@@ -28,10 +34,19 @@ import time
 from pathlib import Path
 from typing import Any
 
+from nautilus_tls.errors import ConfigError
 from nautilus_tls.ledger.errors import LedgerError
 from nautilus_tls.ledger.sth import LOG_KEY_ALGORITHMS
 
-__all__ = ["add_ledger_command", "cmd_ledger"]
+__all__ = [
+    "add_ledger_command",
+    "add_transparency_client_flags",
+    "add_transparency_server_flags",
+    "cmd_ledger",
+    "transparency_client_kwargs",
+    "transparency_record",
+    "transparency_server_kwargs",
+]
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 
@@ -214,3 +229,82 @@ def _monitor(args: argparse.Namespace) -> int:
             if args.count and polls >= args.count:
                 return EXIT_OK
             time.sleep(args.interval)
+
+
+# --- glue for `nautilus-tls serve` and `nautilus-tls connect` ------------------------------
+
+
+def add_transparency_server_flags(p: Any) -> None:
+    p.add_argument(
+        "--transparency-log",
+        metavar="URL",
+        help="staple proofs that the certificate is in this log (http://H:P, ledger serve)",
+    )
+
+
+def add_transparency_client_flags(p: Any) -> None:
+    p.add_argument(
+        "--require-transparency",
+        action="append",
+        default=[],
+        metavar="LOG.PUB",
+        help="accept the server only with a stapled proof from this log (repeatable)",
+    )
+    p.add_argument(
+        "--transparency-state",
+        metavar="F",
+        help="remember the logs' newest tree heads in F (default: next to --sess-out/--sess-in, "
+        "else for this run only)",
+    )
+
+
+def transparency_server_kwargs(
+    args: argparse.Namespace, chains: list[tuple[bytes, ...]]
+) -> dict[str, Any]:
+    """``extension_hooks`` with a started stapler when ``--transparency-log`` is given. A log
+    that does not answer now is retried in the background; the server starts anyway."""
+    if not args.transparency_log:
+        return {}
+    from nautilus_tls.ledger.client import LedgerClient
+    from nautilus_tls.ledger.stapler import TransparencyStapler
+
+    stapler = TransparencyStapler(LedgerClient(args.transparency_log), chains)
+    if not stapler.refresh():
+        print(
+            f"warning: no log proof from {args.transparency_log} yet (log down, or the "
+            "certificate is not in it): serving without it, retrying in the background",
+            file=sys.stderr,
+            flush=True,
+        )
+    return {"extension_hooks": (stapler.start(),)}
+
+
+def _state_path(args: argparse.Namespace) -> Path | None:
+    if args.transparency_state:
+        return Path(args.transparency_state)
+    session_file = getattr(args, "sess_out", None) or getattr(args, "sess_in", None)
+    return Path(session_file + ".tree-heads.json") if session_file else None
+
+
+def transparency_client_kwargs(args: argparse.Namespace) -> dict[str, Any]:
+    if not args.require_transparency:
+        if args.transparency_state:
+            raise ConfigError("--transparency-state needs --require-transparency")
+        return {}
+    from nautilus_tls.ledger.transparency import RequireTransparency, TreeHeadMemory
+
+    try:
+        keys = [_read_public_key_pem(path) for path in args.require_transparency]
+        return {
+            "require_transparency": RequireTransparency(keys, TreeHeadMemory(_state_path(args)))
+        }
+    except (LedgerError, OSError) as exc:
+        raise ConfigError(f"--require-transparency: {exc}") from None
+
+
+def transparency_record(args: argparse.Namespace, info: Any) -> dict[str, object]:
+    """The ``transparency`` member of connect's JSON (only under --require-transparency)."""
+    if not args.require_transparency:
+        return {}
+    report = info.transparency
+    return {"transparency": report.as_dict() if report is not None else None}

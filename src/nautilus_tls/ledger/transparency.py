@@ -80,7 +80,7 @@ __all__ = [
 
 def _not_logged(reason: str) -> BadCertificate:
     return BadCertificate(
-        f"the server's certificate is not shown to be in a trusted log: {reason}",
+        f"the server's certificate is not in a trusted log (no valid proof): {reason}",
         alert=AlertDescription.certificate_unknown,
     )
 
