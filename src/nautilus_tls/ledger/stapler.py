@@ -166,7 +166,9 @@ class TransparencyStapler:
             self._cache = _Cache(sth, tuple(items), self._clock(), kept)
         return bool(items)
 
-    def _fetch_wanted(self) -> None:
+    def fetch_wanted(self) -> None:
+        """Fetch the consistency proofs clients asked for (from the sizes their ClientHellos
+        showed) to the cached head; the background thread calls it."""
         with self._lock:
             cache, wanted = self._cache, sorted(self._wanted)
             self._wanted.clear()
@@ -201,7 +203,7 @@ class TransparencyStapler:
             if early or self._due() == 0:
                 self._newer_seen = False
                 self.refresh()
-            self._fetch_wanted()
+            self.fetch_wanted()
 
     def start(self) -> TransparencyStapler:
         """Refresh in a background (daemon) thread until :meth:`close`."""
