@@ -14,13 +14,15 @@ class TransparencyReport:
     """The log proof the peer's certificate was accepted with: the log (its id, hex), the
     entry's index, the size of the signed tree head it is included in, whether the proof and
     the head's signature verified, and whether the head was checked against an earlier one of
-    the same log (a consistency proof, RFC 9162 §2.1.4), or ``None`` when there was none."""
+    the same log (a consistency proof, RFC 9162 §2.1.4), or ``None`` when there was none;
+    ``anchored`` when the client required the head to be anchored on a chain (else ``None``)."""
 
     log_id: str
     index: int
     tree_size: int
     verified: bool
     consistent: bool | None = None
+    anchored: bool | None = None
 
     def as_dict(self) -> dict[str, object]:
         return {
@@ -29,6 +31,7 @@ class TransparencyReport:
             "tree_size": self.tree_size,
             "verified": self.verified,
             "consistent": self.consistent,
+            "anchored": self.anchored,
         }
 
 

@@ -207,3 +207,15 @@ def test_connect_with_an_unreadable_log_key_is_a_usage_error(
     status = main(["connect", "127.0.0.1:9", "--require-transparency", str(bad)])
     assert status != 0
     assert "--require-transparency" in capsys.readouterr().err
+
+
+def test_anchor_through_an_unreachable_node_fails_with_the_reason(
+    server: LedgerServer, tmp_path: Path
+) -> None:
+    pytest.importorskip("web3")
+    pytest.importorskip("vyper")
+    _cli("add", "--log", server.url, "--did", "did:example:anchored")
+    done = _cli("anchor", "--log", server.url, "--log-key", str(tmp_path / "log.pub"),
+                "--rpc", "http://127.0.0.1:9", "--deploy")  # fmt: skip
+    assert done.returncode == 1
+    assert "cannot anchor through http://127.0.0.1:9" in done.stderr

@@ -1,5 +1,9 @@
 """The client side of stapled log proofs: ask for them, check them, remember tree heads.
 
+With ``anchors`` (:class:`.anchor.AnchorCheck`) a stapled tree head must also be the one
+anchored on a chain for its size: not anchored (or the chain unreachable) is
+certificate_unknown, anchored with another root is bad_certificate (a split view).
+
 ``ClientConfig(require_transparency=RequireTransparency(log_keys))`` makes a client offer the
 transparency extension (:mod:`.staple`) in its ClientHello and accept the server's chain only
 with a stapled inclusion proof, under a tree head signed by one of ``log_keys``, for an entry
@@ -42,14 +46,20 @@ import threading
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 from cryptography import x509
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
 from nautilus_tls.errors import AlertDescription, BadCertificate
 from nautilus_tls.ledger.entries import Entry, EntryType
-from nautilus_tls.ledger.errors import LedgerError, ProofError, SignatureError
+from nautilus_tls.ledger.errors import (
+    AnchorError,
+    AnchorMismatchError,
+    LedgerError,
+    ProofError,
+    SignatureError,
+)
 from nautilus_tls.ledger.merkle import verify_consistency, verify_inclusion
 from nautilus_tls.ledger.staple import (
     MAX_KNOWN_LOGS,
@@ -189,6 +199,22 @@ def _check_item(item: StapledItem, keys: Sequence[LogPublicKey], leaf_hash: byte
         raise BadCertificate(f"stapled log proof refused: {exc}") from None
 
 
+class TreeHeadAnchors(Protocol):
+    """Where tree heads are anchored (:class:`.anchor.AnchorCheck`): ``check`` raises
+    NotAnchoredError, AnchorMismatchError (a split view) or AnchorError (unreachable)."""
+
+    def check(self, sth: SignedTreeHead) -> None: ...
+
+
+def _check_anchored(anchors: TreeHeadAnchors, sth: SignedTreeHead) -> None:
+    try:
+        anchors.check(sth)
+    except AnchorMismatchError as exc:
+        raise BadCertificate(f"stapled tree head refused: {exc}") from None
+    except AnchorError as exc:
+        raise _not_logged(f"its tree head is not shown to be anchored: {exc}") from None
+
+
 @dataclass(frozen=True, slots=True)
 class _Checked:
     item: StapledItem
@@ -200,6 +226,7 @@ class StapledEvidence:
     """What the hook verified in one handshake (``SessionInfo.peer_extensions`` value)."""
 
     checked: tuple[_Checked, ...]
+    anchored: bool = False  # every checked head was found anchored
 
     def report_for(self, chain: tuple[bytes, ...]) -> TransparencyReport | None:
         if not chain:
@@ -213,6 +240,7 @@ class StapledEvidence:
                     tree_size=sth.tree_size,
                     verified=True,
                     consistent=c.consistent,
+                    anchored=True if self.anchored else None,
                 )
         return None
 
@@ -250,8 +278,10 @@ class TransparencyHook:
                 consistent = self._req.tree_heads.observe(item.sth, item)
             except ProofError as exc:
                 raise BadCertificate(f"the log shows a split view (forked log): {exc}") from None
+            if self._req.anchors is not None:
+                _check_anchored(self._req.anchors, item.sth)
             checked.append(_Checked(item, consistent))
-        return StapledEvidence(tuple(checked))
+        return StapledEvidence(tuple(checked), anchored=self._req.anchors is not None)
 
 
 class TransparencyVerifier:
@@ -312,9 +342,15 @@ class RequireTransparency:
     and where their newest tree heads are remembered (:class:`TreeHeadMemory`)."""
 
     def __init__(
-        self, log_keys: Iterable[LogPublicKey], tree_heads: TreeHeadMemory | None = None
+        self,
+        log_keys: Iterable[LogPublicKey],
+        tree_heads: TreeHeadMemory | None = None,
+        *,
+        anchors: TreeHeadAnchors | None = None,
     ) -> None:
         self.log_keys = tuple(log_keys)
+        # Also require each stapled tree head to be the one anchored on a chain for its size.
+        self.anchors = anchors
         if not 1 <= len({k.log_id for k in self.log_keys}) <= MAX_KNOWN_LOGS:
             raise LedgerError(f"require transparency under 1 to {MAX_KNOWN_LOGS} log keys")
         self.tree_heads = tree_heads if tree_heads is not None else TreeHeadMemory()
