@@ -271,3 +271,22 @@ def test_mixing_composite_and_pyca_keys_in_certgen_is_refused() -> None:
     ca, key = certgen.make_ca("mldsa65", "ML-DSA CA")
     with pytest.raises(ValueError, match="composite CA"):
         certgen.make_leaf(ca, key, "mldsa65-ed25519", ["localhost"])
+
+
+def test_mutated_composite_certificates_are_refused_with_an_alert_never_a_crash() -> None:
+    # A one-bit change anywhere in the DER (structure, names, extensions, key, signature) is
+    # refused with BadCertificate: never accepted, never another exception.
+    import random
+
+    c = chain()
+    rng = random.Random(17)
+    refused = 0
+    for _ in range(150):
+        der_bytes = bytearray(c.server)
+        at = rng.randrange(len(der_bytes))
+        der_bytes[at] ^= 1 << rng.randrange(8)
+        try:
+            verify_server_chain([bytes(der_bytes)], "localhost", c.store, NOW)
+        except BadCertificate:
+            refused += 1
+    assert refused == 150
