@@ -8,6 +8,7 @@ import base64
 import dataclasses
 import datetime
 import hashlib
+import random
 from functools import cache
 
 import pytest
@@ -276,8 +277,6 @@ def test_mixing_composite_and_pyca_keys_in_certgen_is_refused() -> None:
 def test_mutated_composite_certificates_are_refused_with_an_alert_never_a_crash() -> None:
     # A one-bit change anywhere in the DER (structure, names, extensions, key, signature) is
     # refused with BadCertificate: never accepted, never another exception.
-    import random
-
     c = chain()
     rng = random.Random(17)
     refused = 0
