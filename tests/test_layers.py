@@ -26,7 +26,7 @@ SRC = Path(nautilus_tls.__file__).resolve().parent
 
 # Lowest first. A new top-level module or package must be placed here (the first test says so).
 LAYERS: tuple[tuple[str, ...], ...] = (
-    ("errors", "session_info", "proofs", "_version"),
+    ("errors", "session_info", "proofs", "_version", "safe_json"),
     ("wire",),
     ("defaults", "events"),
     ("crypto",),

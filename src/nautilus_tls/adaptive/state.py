@@ -27,6 +27,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from nautilus_tls import safe_json
+
 logger = logging.getLogger("nautilus_tls.adaptive")
 
 STATE_VERSION = 1
@@ -271,7 +273,7 @@ class StateFile:
         try:
             if path.stat().st_size > MAX_STATE_FILE_BYTES:
                 raise ValueError(f"larger than {MAX_STATE_FILE_BYTES} bytes")
-            document = json.loads(path.read_text(encoding="utf-8"))
+            document = safe_json.loads(path.read_text(encoding="utf-8"))
             if not isinstance(document, dict) or document.get("version") != STATE_VERSION:
                 raise ValueError("not a version 1 state document")
             servers = _mapping(document["servers"], 10 * self.max_servers)

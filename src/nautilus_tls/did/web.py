@@ -22,7 +22,6 @@ handshake that runs on an event loop.
 
 from __future__ import annotations
 
-import json
 import re
 import threading
 import time
@@ -33,6 +32,7 @@ from urllib.parse import unquote
 
 import h11
 
+from nautilus_tls import safe_json
 from nautilus_tls.config import ClientConfig
 from nautilus_tls.did.document import VerificationMethod, authentication_keys
 from nautilus_tls.did.errors import DidResolutionError, InvalidDid
@@ -137,7 +137,7 @@ class DidWebResolver:
                 return hit[1]
         body = self._fetch(did, url)
         try:
-            document = json.loads(body)
+            document = safe_json.loads(body)
         except (ValueError, RecursionError):
             raise DidResolutionError(f"the document of {did} at {url} is not JSON") from None
         keys = authentication_keys(document, did)

@@ -7,12 +7,12 @@ and responses are read only up to a size limit.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from typing import Any
 
 import httpx
 
+from nautilus_tls import safe_json
 from nautilus_tls.ledger.encoding import b64decode, b64encode
 from nautilus_tls.ledger.entries import Entry
 from nautilus_tls.ledger.errors import LedgerError, UnknownEntryError
@@ -80,7 +80,7 @@ class LedgerClient:
         except httpx.HTTPError as exc:
             raise LedgerError(f"cannot reach the log at {self.base_url}: {exc}") from None
         try:
-            data = json.loads(body)
+            data = safe_json.loads(body)
         except (ValueError, UnicodeDecodeError):
             raise LedgerError(f"log answered {status} with something that is not JSON") from None
         if not isinstance(data, dict):

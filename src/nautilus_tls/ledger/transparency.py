@@ -51,6 +51,7 @@ from typing import TYPE_CHECKING, Protocol
 from cryptography import x509
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
+from nautilus_tls import safe_json
 from nautilus_tls.errors import AlertDescription, BadCertificate
 from nautilus_tls.ledger.entries import Entry, EntryType
 from nautilus_tls.ledger.errors import (
@@ -126,7 +127,7 @@ class TreeHeadMemory:
     @staticmethod
     def _load(path: Path) -> dict[bytes, SignedTreeHead]:
         try:
-            raw = json.loads(path.read_text(encoding="utf-8"))
+            raw = safe_json.loads(path.read_text(encoding="utf-8"))
             heads = {
                 bytes.fromhex(k): SignedTreeHead.decode(bytes.fromhex(v)) for k, v in raw.items()
             }

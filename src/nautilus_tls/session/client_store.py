@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Protocol
 from urllib.parse import quote, quote_from_bytes
 
+from nautilus_tls import safe_json
 from nautilus_tls.errors import ConfigError
 from nautilus_tls.session._util import (
     MAX_TICKET_LIFETIME,
@@ -370,7 +371,7 @@ class FileSessionStore:
         if len(raw) > self._max_file_size:
             raise ConfigError(f"session file {self._path} is larger than allowed")
         try:
-            doc = json.loads(raw)
+            doc = safe_json.loads(raw)
             if not isinstance(doc, dict) or doc.get("format") != _FILE_FORMAT:
                 raise ValueError("not a session file")
             version = doc.get("version")

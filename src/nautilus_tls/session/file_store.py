@@ -22,6 +22,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import IO
 
+from nautilus_tls import safe_json
 from nautilus_tls.errors import ConfigError
 from nautilus_tls.session._util import SessionStoreError
 from nautilus_tls.session.ticket_keys import MAX_TICKET_KEYS, TicketKey
@@ -83,7 +84,7 @@ class FileTicketKeyStore:
         if len(text) > MAX_FILE_SIZE:
             raise SessionStoreError(f"ticket key file {self._path}: larger than {MAX_FILE_SIZE}")
         try:
-            rows = json.loads(text)["keys"]
+            rows = safe_json.loads(text)["keys"]
             keys = [
                 TicketKey(
                     key_id=bytes.fromhex(row["id"]),
