@@ -100,3 +100,28 @@ def test_memory_only_state_writes_nothing(tmp_path: Path) -> None:
     _remember(state, "a:1", 1.0)
     assert state.get("a:1") is not None
     assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("rtt", float("nan")),
+        ("rtt", 1e300),
+        ("connections", True),
+        ("connections", 2**60),
+        ("last_group", 0x10000),
+        ("groups", {str(i): [1, 1] for i in range(100)}),
+        ("arms", {"0x11ec+zz": [1, 0.1, 0]}),
+        ("selected", {"0x11ec": -1}),
+    ],
+)
+def test_rejects_a_record_with_an_out_of_range_field(
+    tmp_path: Path, field: str, value: object
+) -> None:
+    path = tmp_path / "state.json"
+    _remember(StateFile(path), "a:1", 1.0)
+    document = json.loads(path.read_text())
+    document["servers"]["a:1"][field] = value
+    path.write_text(json.dumps(document))
+    assert StateFile(path).keys() == ()
+    assert (tmp_path / "state.json.corrupt").exists()
