@@ -71,7 +71,7 @@ class Decision:
     groups: tuple[int, ...]
     reason: str
     predicted_hrr: float  # P(HRR) under the posterior mean
-    explored: bool  # True when the sample picked an arm other than the posterior's best
+    explored: bool  # the sample picked an arm expected slower by more than its uncertainty
 
 
 def share_bytes(groups: Sequence[int], facts: GroupFacts) -> int:
@@ -211,13 +211,18 @@ def choose(
     for arm in candidates:
         mean, sd = posterior(arm, sampled_accept)
         sampled[arm] = rng.gauss(mean, sd)
-    best_mean = min(candidates, key=lambda a: posterior(a, mean_accept)[0])
+    means = {arm: posterior(arm, mean_accept) for arm in candidates}
+    best = min(means[arm][0] for arm in candidates)
     chosen = min(candidates, key=lambda a: sampled[a])
+    # Exploring: the sample picked an arm the posterior expects to be slower by more than its
+    # own uncertainty (arms within it are a toss-up, not an experiment).
+    mean, sd = means[chosen]
+    explored = mean - best > sd
     return Decision(
         groups=chosen,
-        reason=_reason(chosen, record, facts, mean_hrr[chosen], chosen != best_mean),
+        reason=_reason(chosen, record, facts, mean_hrr[chosen], explored),
         predicted_hrr=mean_hrr[chosen],
-        explored=chosen != best_mean,
+        explored=explored,
     )
 
 
@@ -239,7 +244,8 @@ def _reason(
         parts.append(f"server chose {facts.name(group)} in {times} of {n} earlier connections")
     if record.hrr_requested:
         group, times = max(record.hrr_requested.items(), key=lambda kv: kv[1])
-        parts.append(f"asked for {facts.name(group)} by HelloRetryRequest {times} times")
+        plural = "s" if times != 1 else ""
+        parts.append(f"asked for {facts.name(group)} by HelloRetryRequest {times} time{plural}")
     parts.append(f"predicted HRR chance {hrr:.0%}")
     if explored:
         parts.append("exploring (Thompson sample)")
