@@ -4,9 +4,10 @@ The arms are the sets of one or two groups taken from what the policy allows (``
 config's resolved groups in the policy's order): its first few groups plus any group the
 server chose before. Learning never widens that set, and two rules narrow it:
 
-* the post-quantum floor: when the policy's first choice is post-quantum (a hybrid by
-  default), or the server negotiated a post-quantum group before, every arm carries a
-  post-quantum share;
+* the post-quantum floor: when the policy's first choice is a hybrid (the default), every arm
+  carries a hybrid share, or a share of a post-quantum group this server negotiated before;
+  when it prefers post-quantum otherwise, or the server negotiated post-quantum before, every
+  arm carries a post-quantum share;
 * the key_share extension must fit (RFC 8446 §4.2.8, at most 2^16-1 bytes).
 
 The model per server (the context), sampled afresh for each connection:
@@ -21,7 +22,8 @@ The model per server (the context), sampled afresh for each connection:
 * that prediction is the prior of the arm's measured handshake time (the reward): the
   posterior mean mixes both, and a normal sample around it decides.
 
-The lowest sampled time wins. Before the first completed handshake with a server there is no
+The lowest sampled time wins; arms within its uncertainty of it are a toss-up on time, and
+among them the smallest ClientHello wins. Before the first completed handshake with a server there is no
 evidence and the policy's own key shares go out: the prior is the policy. Exploration is safe:
 while some arm almost surely avoids an HRR (P < 0.2 by the posterior mean), only such arms
 compete; servers answer the same offer the same way, and an HRR is a round trip lost.
@@ -61,6 +63,7 @@ class GroupFacts:
 
     name: Callable[[int], str]
     post_quantum: Callable[[int], bool]
+    hybrid: Callable[[int], bool]
     share_len: Callable[[int], int]
 
 
@@ -78,18 +81,28 @@ def share_bytes(groups: Sequence[int], facts: GroupFacts) -> int:
     return sum(4 + facts.share_len(g) for g in groups)
 
 
-def needs_post_quantum(
+def floor_groups(
     allowed: Sequence[int],
     policy_shares: Sequence[int],
     facts: GroupFacts,
     record: ServerRecord | None,
-) -> bool:
-    """The floor: the policy prefers post-quantum, or the server spoke it before."""
-    if not any(facts.post_quantum(g) for g in allowed):
-        return False
-    prefers = bool(allowed) and facts.post_quantum(allowed[0])
-    prefers = prefers or any(facts.post_quantum(g) for g in policy_shares)
-    return prefers or (record is not None and record.post_quantum_seen)
+) -> frozenset[int] | None:
+    """The post-quantum floor: every arm carries a share of one of these groups (None: no
+    floor). A policy whose first choice is a hybrid keeps a hybrid share, or a share of a
+    post-quantum group this server negotiated before (what static shares would end with
+    after its HRR); a policy that prefers post-quantum otherwise, or a server that spoke it
+    before, keeps a post-quantum share."""
+    post_quantum = frozenset(g for g in allowed if facts.post_quantum(g))
+    if not post_quantum:
+        return None
+    first = policy_shares[0] if policy_shares else allowed[0]
+    spoken = post_quantum & set(record.selected) if record is not None else frozenset()
+    if facts.hybrid(first):
+        return frozenset(g for g in allowed if facts.hybrid(g)) | spoken
+    prefers = facts.post_quantum(first) or any(facts.post_quantum(g) for g in policy_shares)
+    if prefers or (record is not None and record.post_quantum_seen):
+        return post_quantum
+    return None
 
 
 def arms(
@@ -107,12 +120,12 @@ def arms(
     static = tuple(policy_shares)
     if static and len(static) <= MAX_SHARES and all(g in allowed for g in static):
         found.append(static)
-    floor = needs_post_quantum(allowed, policy_shares, facts, record)
+    floor = floor_groups(allowed, policy_shares, facts, record)
     kept: list[tuple[int, ...]] = []
     for arm in found:
         if arm in kept or not set(arm) <= set(allowed):
             continue
-        if floor and not any(facts.post_quantum(g) for g in arm):
+        if floor is not None and not floor & set(arm):
             continue
         if share_bytes(arm, facts) > MAX_KEY_SHARE_BYTES:
             continue
@@ -213,7 +226,11 @@ def choose(
         sampled[arm] = rng.gauss(mean, sd)
     means = {arm: posterior(arm, mean_accept) for arm in candidates}
     best = min(means[arm][0] for arm in candidates)
-    chosen = min(candidates, key=lambda a: sampled[a])
+    fastest = min(candidates, key=lambda a: sampled[a])
+    # Arms whose sampled time is within the fastest's uncertainty are a toss-up on time:
+    # among them the smallest ClientHello wins (then the policy's order).
+    near = [a for a in candidates if sampled[a] <= sampled[fastest] + means[fastest][1]]
+    chosen = min(near, key=lambda a: (share_bytes(a, facts), sampled[a]))
     # Exploring: the sample picked an arm the posterior expects to be slower by more than its
     # own uncertainty (arms within it are a toss-up, not an experiment).
     mean, sd = means[chosen]
