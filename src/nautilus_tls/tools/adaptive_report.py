@@ -117,8 +117,8 @@ def plot_live(results: dict[str, dict[str, adaptive_live.Measurement]], out: Pat
     _bars(
         axes[0],
         peers,
-        {s: [results[p][s].mean_ms() for p in peers] for s in strategies},
-        "mean handshake time (ms)",
+        {s: [results[p][s].median_ms() for p in peers] for s in strategies},
+        "median handshake time (ms)",
     )
     _bars(
         axes[1],
@@ -202,11 +202,12 @@ def markdown(
             "handshakes per candidate arm).",
             "",
             _table(
-                ["peer", "strategy", "mean ms", "HRR rate", "bytes"],
+                ["peer", "strategy", "median ms", "mean ms", "HRR rate", "bytes"],
                 [
                     [
                         peer,
                         name,
+                        f"{m.median_ms():.2f}",
                         f"{m.mean_ms():.2f}",
                         f"{m.hrr_rate():.2f}",
                         f"{m.mean_bytes():.0f}",
