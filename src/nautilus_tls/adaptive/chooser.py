@@ -22,8 +22,8 @@ The model per server (the context), sampled afresh for each connection:
 * that prediction is the prior of the arm's measured handshake time (the reward): the
   posterior mean mixes both, and a normal sample around it decides.
 
-The lowest sampled time wins; arms within its uncertainty of it are a toss-up on time, and
-among them the smallest ClientHello wins. Before the first completed handshake with a server there is no
+The lowest sampled time wins; arms within its uncertainty of it (or within 10 % of the
+handshake time) are a toss-up on time, and among them the smallest ClientHello wins. Before the first completed handshake with a server there is no
 evidence and the policy's own key shares go out: the prior is the policy. Exploration is safe:
 while some arm almost surely avoids an HRR (P < 0.2 by the posterior mean), only such arms
 compete; servers answer the same offer the same way, and an HRR is a round trip lost.
@@ -55,6 +55,7 @@ BYTES_PER_SECOND = 1_250_000  # 10 Mbit/s: what a share's bytes cost to send
 ARM_PRIOR_WEIGHT = 1.0  # the model's prediction counts as this many measured handshakes
 NOISE_FRACTION = 0.03  # spread of handshake times when too few are measured
 SAFE = 0.2  # P(HRR) below which an offer counts as safe (the rule above)
+TOSS_UP = 0.1  # sampled times closer than this fraction of the handshake time: a toss-up
 
 
 @dataclass(frozen=True, slots=True)
@@ -227,9 +228,10 @@ def choose(
     means = {arm: posterior(arm, mean_accept) for arm in candidates}
     best = min(means[arm][0] for arm in candidates)
     fastest = min(candidates, key=lambda a: sampled[a])
-    # Arms whose sampled time is within the fastest's uncertainty are a toss-up on time:
-    # among them the smallest ClientHello wins (then the policy's order).
-    near = [a for a in candidates if sampled[a] <= sampled[fastest] + means[fastest][1]]
+    # Arms whose sampled time is within the fastest's uncertainty (or TOSS_UP of the
+    # handshake time) are a toss-up on time: among them the smallest ClientHello wins.
+    tolerance = max(means[fastest][1], TOSS_UP * costs.base)
+    near = [a for a in candidates if sampled[a] <= sampled[fastest] + tolerance]
     chosen = min(near, key=lambda a: (share_bytes(a, facts), sampled[a]))
     # Exploring: the sample picked an arm the posterior expects to be slower by more than its
     # own uncertainty (arms within it are a toss-up, not an experiment).
