@@ -9,7 +9,7 @@ import pytest
 from nautilus_tls.adaptive.chooser import arms, choose, floor_groups
 from nautilus_tls.adaptive.client import group_facts
 from nautilus_tls.adaptive.learning import Outcome, learn
-from nautilus_tls.adaptive.state import ArmStats, ServerRecord, arm_key
+from nautilus_tls.adaptive.state import ServerRecord
 from nautilus_tls.crypto.provider import DEFAULT_PROVIDER
 from nautilus_tls.policy import COMPAT, HYBRID, PQ_ONLY
 from nautilus_tls.wire.enums import NamedGroup as G
@@ -115,20 +115,26 @@ def test_a_seeded_rng_makes_decisions_reproducible() -> None:
 
 
 def test_measured_times_override_the_model() -> None:
-    # The model predicts the pair avoids HRRs, but measurements say it is slow (e.g. a
-    # middlebox that stalls on the larger ClientHello): the sampler follows the reward.
-    record = _record_of_a_server_that_wants(G.secp256r1, (G.X25519MLKEM768,), 1)
-    slow = ArmStats()
-    for _ in range(10):
-        slow.add(0.5)
-    for arm in arms(HYBRID_GROUPS, HYBRID.key_share_groups, FACTS, record):
-        if G.secp256r1 in arm:
-            record.arms[arm_key(arm)] = slow
-    picks = {
+    # The model prefers the single share (smaller, no HRR seen), but measurements say it is
+    # slow (say, a middlebox that stalls on that ClientHello) and the pair is fast: the
+    # sampler follows the reward.
+    record = ServerRecord(key="s:1")
+    for sent, elapsed in [((G.X25519MLKEM768,), 0.5), ((G.X25519MLKEM768, G.x25519), 0.01)] * 3:
+        outcome = Outcome(
+            allowed=HYBRID_GROUPS,
+            sent=sent,
+            hrr_group=None,
+            group=sent[0],
+            elapsed=elapsed,
+            rtt=0.002,
+        )
+        learn(record, outcome, FACTS)
+    picks = [
         choose(HYBRID_GROUPS, HYBRID.key_share_groups, FACTS, record, random.Random(s)).groups
         for s in range(20)
-    }
-    assert all(G.secp256r1 not in p for p in picks)
+    ]
+    assert (G.X25519MLKEM768,) not in picks
+    assert picks.count((G.X25519MLKEM768, G.x25519)) >= 15
 
 
 def test_the_hybrid_floor_keeps_a_hybrid_share_beside_a_classical_group() -> None:

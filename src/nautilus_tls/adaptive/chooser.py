@@ -25,8 +25,9 @@ The model per server (the context), sampled afresh for each connection:
 The lowest sampled time wins; arms within its uncertainty of it (or within 10 % of the
 handshake time) are a toss-up on time, and among them the smallest ClientHello wins. Before the first completed handshake with a server there is no
 evidence and the policy's own key shares go out: the prior is the policy. Exploration is safe:
-while some arm almost surely avoids an HRR (P < 0.2 by the posterior mean), only such arms
-compete; servers answer the same offer the same way, and an HRR is a round trip lost.
+while some arm almost surely avoids an HRR (P < 0.2 by the posterior mean, and it carries a
+group the server took or asked for before), only such arms compete; servers answer the same
+offer the same way, and an HRR is a round trip lost.
 """
 
 from __future__ import annotations
@@ -113,7 +114,11 @@ def arms(
     record: ServerRecord | None,
 ) -> list[tuple[int, ...]]:
     """Every candidate set of key shares, each within the policy and the floor."""
-    known = set(record.selected) | set(record.hrr_requested) if record is not None else set()
+    known: set[int] = set()
+    if record is not None:
+        # Groups the server chose or asked for, and those of every arm already measured.
+        known = set(record.selected) | set(record.hrr_requested)
+        known |= {int(part, 16) for key in record.arms for part in key.split("+")}
     pool = [g for i, g in enumerate(allowed) if i < CANDIDATE_GROUPS or g in known]
     found: list[tuple[int, ...]] = []
     for size in range(1, MAX_SHARES + 1):
@@ -202,10 +207,14 @@ def choose(
         mean_accept[g] = alpha / (alpha + beta)
         sampled_accept[g] = rng.betavariate(alpha, beta)
     mean_hrr = {arm: _hrr_probability(arm, mean_accept) for arm in candidates}
-    if any(p < SAFE for p in mean_hrr.values()):
-        # Safe exploration: an HRR costs a round trip, so while some offer almost surely
-        # avoids one, only such offers compete (on size and measured time).
-        candidates = [arm for arm in candidates if mean_hrr[arm] < SAFE]
+    # Safe exploration: an HRR costs a round trip, so while some offer almost surely avoids
+    # one, only such offers compete (on size and measured time). "Almost surely" needs
+    # evidence: the offer carries a group this server took (or asked for) before; two
+    # untried groups are not safe just because each one's prior is hopeful.
+    taken = {g for g, e in record.groups.items() if e.accepted > e.refused}
+    safe = [arm for arm in candidates if mean_hrr[arm] < SAFE and taken & set(arm)]
+    if safe:
+        candidates = safe
     costs = _costs(record)
 
     def posterior(arm: tuple[int, ...], accept: dict[int, float]) -> tuple[float, float]:

@@ -350,26 +350,30 @@ def evaluate_peer(
         ),
     }
     with running(peer, pem) as port:
-        _measure(base, port, 1, Measurement())  # warm-up: imports, caches, TCP
-        # Round robin, so that a change in the machine's load touches every strategy alike.
-        for _ in range(connections):
-            for name, config in configs.items():
-                _measure(config, port, 1, results[name])
-        known = {g for g in results["static"].groups if g is not None}
+        warm_up = Measurement()  # imports, caches, TCP; and which group the server takes
+        _measure(base, port, 1, warm_up)
         record = ServerRecord(
             key="oracle",
-            selected={g: 1 for g in base.groups if base.provider.group_name(g) in known},
+            selected={g: 1 for g in base.groups if base.provider.group_name(g) in warm_up.groups},
         )
-        best: Measurement | None = None
-        for arm in arms(base.groups, base.key_share_groups, facts, record):
-            config = ClientConfig(trust_store=trust, session_store=None, key_share_groups=arm)
-            trial = Measurement()
-            _measure(config, port, oracle_rounds, trial)
-            if best is None or trial.median_ms() < best.median_ms():
-                best = trial
-                best.shares = [arm] * oracle_rounds
-        if best is not None:
-            results["oracle"] = best
+        trials = {
+            arm: (
+                ClientConfig(trust_store=trust, session_store=None, key_share_groups=arm),
+                Measurement(shares=[arm] * oracle_rounds),
+            )
+            for arm in arms(base.groups, base.key_share_groups, facts, record)
+        }
+        # Round robin over strategies and the oracle's candidate arms, so that a change in
+        # the machine's load touches every one of them alike.
+        for round_ in range(max(connections, oracle_rounds)):
+            if round_ < connections:
+                for name, config in configs.items():
+                    _measure(config, port, 1, results[name])
+            if round_ < oracle_rounds:
+                for config, trial in trials.values():
+                    _measure(config, port, 1, trial)
+        if trials:
+            results["oracle"] = min((t for _, t in trials.values()), key=Measurement.median_ms)
     return results
 
 
