@@ -125,3 +125,12 @@ def test_rejects_a_record_with_an_out_of_range_field(
     path.write_text(json.dumps(document))
     assert StateFile(path).keys() == ()
     assert (tmp_path / "state.json.corrupt").exists()
+
+
+def test_an_update_that_fails_keeps_the_record(tmp_path: Path) -> None:
+    state = StateFile(tmp_path / "state.json")
+    _remember(state, "a:1", 1.0)
+    with pytest.raises(RuntimeError), state.update("a:1", 2.0):
+        raise RuntimeError("learning failed")
+    record = state.get("a:1")
+    assert record is not None and record.last_seen == 1.0
