@@ -70,3 +70,23 @@ def test_default_state_file_is_under_the_user_cache(
     monkeypatch.setenv("XDG_CACHE_HOME", "relative/ignored")  # the XDG spec: absolute only
     monkeypatch.setenv("HOME", str(tmp_path / "home"))
     assert default_state_file() == tmp_path / "home" / ".cache" / "nautilus-tls" / "adaptive.json"
+
+
+def test_adaptive_strict_refuses_a_server_that_dropped_post_quantum(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    pem = write_pem_files(tmp_path)
+    state = tmp_path / "adaptive.json"
+    args = ["--cafile", str(pem["ca_pem"]), "--send", "hi", "--adaptive"]
+    args += ["--adaptive-state", str(state), "--adaptive-strict"]
+    keys = ("--cert", str(pem["server_pem"]), "--key", str(pem["server_key"]))
+    with serve(*keys) as server:
+        port = server.port
+        status, first, err = connect_json(capsys, f"localhost:{port}", *args)
+    assert status == 0, err
+    assert first["group"] == "X25519MLKEM768"
+    # The same host:port now speaks classical only: refused, and the alert is named.
+    with serve(*keys, "--port", str(port), "--groups", "x25519"):
+        status, _, err = connect_json(capsys, f"localhost:{port}", *args)
+    assert status == 1
+    assert "insufficient_security" in err and "downgrade" in err
