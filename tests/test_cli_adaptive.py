@@ -14,13 +14,19 @@ from nautilus_tls.cli import main
 from nautilus_tls.cli_adaptive import default_state_file
 
 
+def _adaptive_args(pem: dict[str, Path], state: Path, *extra: str) -> list[str]:
+    return [
+        *("--cafile", str(pem["ca_pem"]), "--send", "hi", "--adaptive"),
+        *("--adaptive-state", str(state), *extra),
+    ]
+
+
 def test_second_adaptive_connection_needs_no_hello_retry(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     pem = write_pem_files(tmp_path)
     state = tmp_path / "adaptive.json"
-    args = ["--cafile", str(pem["ca_pem"]), "--send", "hi", "--adaptive"]
-    args += ["--adaptive-state", str(state)]
+    args = _adaptive_args(pem, state)
     with serve(
         "--cert", str(pem["server_pem"]), "--key", str(pem["server_key"]), "--groups", "secp256r1"
     ) as server:
@@ -76,9 +82,7 @@ def test_adaptive_strict_refuses_a_server_that_dropped_post_quantum(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     pem = write_pem_files(tmp_path)
-    state = tmp_path / "adaptive.json"
-    args = ["--cafile", str(pem["ca_pem"]), "--send", "hi", "--adaptive"]
-    args += ["--adaptive-state", str(state), "--adaptive-strict"]
+    args = _adaptive_args(pem, tmp_path / "adaptive.json", "--adaptive-strict")
     keys = ("--cert", str(pem["server_pem"]), "--key", str(pem["server_key"]))
     with serve(*keys) as server:
         port = server.port
