@@ -94,3 +94,22 @@ def test_adaptive_strict_refuses_a_server_that_dropped_post_quantum(
         status, _, err = connect_json(capsys, f"localhost:{port}", *args)
     assert status == 1
     assert "insufficient_security" in err and "downgrade" in err
+
+
+def test_serve_adaptive_takes_chacha20_for_a_client_that_lists_it_first(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    pem = write_pem_files(tmp_path)
+    keys = ("--cert", str(pem["server_pem"]), "--key", str(pem["server_key"]))
+    with serve(*keys, "--adaptive", "--json-log") as server:
+        status, record, err = connect_json(
+            capsys,
+            f"localhost:{server.port}",
+            *("--cafile", str(pem["ca_pem"]), "--send", "x"),
+            *("--suites", "TLS_CHACHA20_POLY1305_SHA256,TLS_AES_256_GCM_SHA384"),
+        )
+        logged = server.json_record()
+    assert status == 0, err
+    assert record["cipher_suite"] == "TLS_CHACHA20_POLY1305_SHA256"
+    negotiation = logged["negotiation"]
+    assert isinstance(negotiation, dict) and "ChaCha20" in negotiation["reason"]

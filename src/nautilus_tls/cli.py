@@ -232,6 +232,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="whose order picks the suite and group (default server)",
     )
     cli_sessions.add_server_flags(serve)
+    cli_adaptive.add_server_flags(serve)
 
     conn = sub.add_parser("connect", help="connect to a TLS server")
     conn.add_argument("address", type=_host_port, metavar="HOST:PORT")
@@ -411,6 +412,7 @@ def _server_config(args: argparse.Namespace) -> ServerConfig:
         kw["client_trust_store"] = TrustStore.from_file(ca_file)
         kw["client_auth"] = "require" if args.require_client_cert else "request"
     kw.update(cli_sessions.server_kwargs(args))
+    kw.update(cli_adaptive.server_kwargs(args))
     kw["preference"] = args.preference
     return ServerConfig(certificates=(certified,), **kw)
 
@@ -437,6 +439,7 @@ async def _serve(args: argparse.Namespace, config: ServerConfig) -> None:
         record = _log_record(info, peer)
         record["client_certificate"] = info.peer_certificate_subject
         record["client_certificate_names"] = list(info.peer_certificate_names)
+        record.update(cli_adaptive.session_fields(info))
         if args.json_log:
             print(json.dumps(record), flush=True)
         else:

@@ -1,6 +1,6 @@
-"""Adaptive negotiation options of ``nautilus-tls connect``: ``--adaptive``,
-``--adaptive-state FILE``, ``--adaptive-strict``, and the ``hello_retry`` and ``negotiation``
-fields of its output.
+"""Adaptive negotiation options: ``connect --adaptive [--adaptive-state FILE]
+[--adaptive-strict]`` and ``serve --adaptive``, and the ``hello_retry`` and ``negotiation``
+fields of their JSON output.
 
 The state file defaults to ``$XDG_CACHE_HOME/nautilus-tls/adaptive.json`` (``~/.cache/...``
 when the variable is unset): a cache, safe to delete; it holds server names, the groups they
@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from nautilus_tls.adaptive.client import AdaptiveNegotiation
+from nautilus_tls.adaptive.server import AdaptiveServer
 from nautilus_tls.errors import ConfigError
 from nautilus_tls.session_info import SessionInfo
 
@@ -44,6 +45,19 @@ def add_client_flags(p: argparse.ArgumentParser) -> None:
         help="with --adaptive: refuse a server that negotiated post-quantum before and now "
         "does not",
     )
+
+
+def add_server_flags(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--adaptive",
+        action="store_true",
+        help="ChaCha20-Poly1305 for clients that list it first; under CPU load the cheapest "
+        "allowed post-quantum group first",
+    )
+
+
+def server_kwargs(args: argparse.Namespace) -> dict[str, Any]:
+    return {"adaptive": AdaptiveServer()} if args.adaptive else {}
 
 
 def client_kwargs(args: argparse.Namespace) -> dict[str, Any]:
