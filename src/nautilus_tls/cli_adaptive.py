@@ -70,16 +70,14 @@ def client_kwargs(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def session_fields(info: SessionInfo) -> dict[str, object]:
-    """What ``connect`` reports about the negotiation itself."""
-    return {
-        "hello_retry": info.hello_retry,
-        "negotiation": info.negotiation.as_dict() if info.negotiation is not None else None,
-    }
+    """What ``connect`` and ``serve`` report about the negotiation itself (``hello_retry`` is
+    in every record already)."""
+    return {"negotiation": info.as_dict()["negotiation"]}
 
 
 def describe(record: dict[str, object]) -> list[str]:
     """Lines for the text output of ``connect``."""
-    lines = [f"  hello retry       {'yes' if record.get('hello_retry') else 'no'}"]
+    lines: list[str] = []
     negotiation = record.get("negotiation")
     if isinstance(negotiation, dict):
         lines.append(f"  negotiation       {negotiation['reason']}")

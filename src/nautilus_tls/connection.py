@@ -162,6 +162,7 @@ class Connection:
         self._is_client = handshake.is_client
         self._deframer = RecordDeframer(max_buffer=defaults.MAX_RECEIVE_BUFFER)
         self._ragged_eof = config.ragged_eof
+        self._trace = config.handshake_trace
         self._out: list[bytes] = []
         self._events: deque[Event] = deque()
         self._pending_data: list[bytes] = []
@@ -455,6 +456,8 @@ class Connection:
         self._empty_records = 0
         # Plaintext records carry the INITIAL level; protected ones the level of their key.
         level = self._read_epoch if self._read is not None else Epoch.INITIAL
+        if self._trace is not None:
+            self._trace("received", bytes(data))
         self._run(self._handshake.receive(level, data))
 
     def _on_key_update(self, msg: PeerKeyUpdate) -> None:
@@ -611,6 +614,8 @@ class Connection:
             )
         if self._is_client and self._first_flight_sent:
             self._client_ccs_once()
+        if self._trace is not None:
+            self._trace("sent", bytes(action.data))
         for chunk in iter_fragments(memoryview(action.data), defaults.MAX_PLAINTEXT):
             if write is None:
                 # RFC 8446 §5.1: the first ClientHello's records may say 0x0301 for old
