@@ -2,7 +2,7 @@
 
 The arms are the sets of one or two groups taken from what the policy allows (``allowed``, the
 config's resolved groups in the policy's order): its first few groups plus any group the
-server chose before. Learning never widens that set, and two rules narrow it:
+server chose, asked for or was measured with before. Learning never widens that set, and two rules narrow it:
 
 * the post-quantum floor: when the policy's first choice is a hybrid (the default), every arm
   carries a hybrid share, or a share of a post-quantum group this server negotiated before;
