@@ -111,6 +111,11 @@ class Measurement:
         # The robust figure on a shared machine: one preempted handshake moves the mean.
         return 1000 * statistics.median(self.times) if self.times else float("nan")
 
+    def regret_ms(self, oracle: Measurement) -> float:
+        """Milliseconds these handshakes took beyond the oracle's median, in total."""
+        best = oracle.median_ms() / 1000
+        return 1000 * sum(t - best for t in self.times)
+
     def hrr_rate(self) -> float:
         return sum(self.hrr) / len(self.hrr) if self.hrr else float("nan")
 

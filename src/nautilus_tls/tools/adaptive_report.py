@@ -199,16 +199,18 @@ def markdown(
         parts += [
             f"Live: {settings['live_connections']} handshakes per strategy and peer on "
             f"127.0.0.1 (oracle: best fixed arm in hindsight, {settings['oracle_rounds']} "
-            "handshakes per candidate arm).",
+            "handshakes per candidate arm; regret: the handshakes' total time beyond the oracle's "
+            "median).",
             "",
             _table(
-                ["peer", "strategy", "median ms", "mean ms", "HRR rate", "bytes"],
+                ["peer", "strategy", "median ms", "mean ms", "regret ms", "HRR rate", "bytes"],
                 [
                     [
                         peer,
                         name,
                         f"{m.median_ms():.2f}",
                         f"{m.mean_ms():.2f}",
+                        f"{m.regret_ms(by['oracle']):.1f}",
                         f"{m.hrr_rate():.2f}",
                         f"{m.mean_bytes():.0f}",
                     ]
