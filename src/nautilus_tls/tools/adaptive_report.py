@@ -2,7 +2,7 @@
 docs/adaptive-negotiation.md.
 
     python -m nautilus_tls.tools.adaptive_report [--servers 300 --connections 30]
-        [--live-connections 20 --oracle-rounds 5 | --no-live] [--docs docs] [--seed 1]
+        [--live-connections 20 --oracle-rounds 20 | --no-live] [--docs docs] [--seed 1]
 
 The simulator (:mod:`nautilus_tls.tools.adaptive_sim`) and the live run on loopback
 (:mod:`nautilus_tls.tools.adaptive_live`) compare static key shares, adaptive negotiation and
@@ -252,7 +252,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     p.add_argument("--servers", type=int, default=300)
     p.add_argument("--connections", type=int, default=30)
     p.add_argument("--live-connections", type=int, default=20)
-    p.add_argument("--oracle-rounds", type=int, default=5)
+    p.add_argument("--oracle-rounds", type=int, default=20)
     p.add_argument("--no-live", action="store_true", help="simulation only")
     p.add_argument("--docs", type=Path, default=Path("docs"))
     p.add_argument("--seed", type=int, default=1)
