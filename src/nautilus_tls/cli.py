@@ -263,6 +263,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="whose order picks the suite and group (default server)",
     )
     cli_sessions.add_server_flags(serve)
+    cli_adaptive.add_server_flags(serve)
     cli_workers.add_worker_flags(serve)
     cli_did.add_server_flags(serve)
     ledger_cli.add_transparency_server_flags(serve)
@@ -461,6 +462,7 @@ def _server_config(args: argparse.Namespace) -> ServerConfig:
         kw["client_trust_store"] = TrustStore.from_file(ca_file)
         kw["client_auth"] = "require" if args.require_client_cert else "request"
     kw.update(cli_sessions.server_kwargs(args))
+    kw.update(cli_adaptive.server_kwargs(args))
     kw.update(cli_workers.server_kwargs(args))
     kw.update(cli_did.server_kwargs(args))
     kw["preference"] = args.preference
@@ -498,6 +500,7 @@ async def _serve(
             record["worker"] = os.getpid()
         record["client_certificate"] = info.peer_certificate_subject
         record["client_certificate_names"] = list(info.peer_certificate_names)
+        record.update(cli_adaptive.session_fields(info))
         if args.json_log:
             print(json.dumps(record), flush=True)
         else:

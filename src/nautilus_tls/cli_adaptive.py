@@ -1,6 +1,6 @@
-"""Adaptive negotiation options of ``nautilus-tls connect``: ``--adaptive``,
-``--adaptive-state FILE``, ``--adaptive-strict``, and the ``hello_retry`` and ``negotiation``
-fields of its output.
+"""Adaptive negotiation options: ``connect --adaptive [--adaptive-state FILE]
+[--adaptive-strict]`` and ``serve --adaptive``, and the ``hello_retry`` and ``negotiation``
+fields of their JSON output.
 
 The state file defaults to ``$XDG_CACHE_HOME/nautilus-tls/adaptive.json`` (``~/.cache/...``
 when the variable is unset): a cache, safe to delete; it holds server names, the groups they
@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from nautilus_tls.adaptive.client import AdaptiveNegotiation
+from nautilus_tls.adaptive.server import AdaptiveServer
 from nautilus_tls.errors import ConfigError
 from nautilus_tls.session_info import SessionInfo
 
@@ -46,6 +47,19 @@ def add_client_flags(p: argparse.ArgumentParser) -> None:
     )
 
 
+def add_server_flags(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--adaptive",
+        action="store_true",
+        help="ChaCha20-Poly1305 for clients that list it first; under CPU load the cheapest "
+        "allowed post-quantum group first",
+    )
+
+
+def server_kwargs(args: argparse.Namespace) -> dict[str, Any]:
+    return {"adaptive": AdaptiveServer()} if args.adaptive else {}
+
+
 def client_kwargs(args: argparse.Namespace) -> dict[str, Any]:
     if not args.adaptive:
         if args.adaptive_state or args.adaptive_strict:
@@ -56,16 +70,14 @@ def client_kwargs(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def session_fields(info: SessionInfo) -> dict[str, object]:
-    """What ``connect`` reports about the negotiation itself."""
-    return {
-        "hello_retry": info.hello_retry,
-        "negotiation": info.negotiation.as_dict() if info.negotiation is not None else None,
-    }
+    """What ``connect`` and ``serve`` report about the negotiation itself (``hello_retry`` is
+    in every record already)."""
+    return {"negotiation": info.as_dict()["negotiation"]}
 
 
 def describe(record: dict[str, object]) -> list[str]:
     """Lines for the text output of ``connect``."""
-    lines = [f"  hello retry       {'yes' if record.get('hello_retry') else 'no'}"]
+    lines: list[str] = []
     negotiation = record.get("negotiation")
     if isinstance(negotiation, dict):
         lines.append(f"  negotiation       {negotiation['reason']}")

@@ -6,10 +6,10 @@ import random
 
 import pytest
 
-from nautilus_tls.adaptive.chooser import arms, choose, needs_post_quantum
+from nautilus_tls.adaptive.chooser import arms, choose, floor_groups
 from nautilus_tls.adaptive.client import group_facts
 from nautilus_tls.adaptive.learning import Outcome, learn
-from nautilus_tls.adaptive.state import ArmStats, ServerRecord, arm_key
+from nautilus_tls.adaptive.state import ServerRecord
 from nautilus_tls.crypto.provider import DEFAULT_PROVIDER
 from nautilus_tls.policy import COMPAT, HYBRID, PQ_ONLY
 from nautilus_tls.wire.enums import NamedGroup as G
@@ -82,10 +82,10 @@ def test_pq_only_never_sends_a_classical_share() -> None:
 
 def test_compat_policy_may_send_classical_only_until_the_server_spoke_pq() -> None:
     allowed = tuple(COMPAT.groups)
-    assert not needs_post_quantum(allowed, COMPAT.key_share_groups, FACTS, None)
+    assert floor_groups(allowed, COMPAT.key_share_groups, FACTS, None) is None
     assert (G.x25519,) in arms(allowed, COMPAT.key_share_groups, FACTS, None)
     record = ServerRecord(key="s:1", post_quantum_seen=True)
-    assert needs_post_quantum(allowed, COMPAT.key_share_groups, FACTS, record)
+    assert floor_groups(allowed, COMPAT.key_share_groups, FACTS, record)
     assert all(
         any(_pq(g) for g in a) for a in arms(allowed, COMPAT.key_share_groups, FACTS, record)
     )
@@ -115,17 +115,54 @@ def test_a_seeded_rng_makes_decisions_reproducible() -> None:
 
 
 def test_measured_times_override_the_model() -> None:
-    # The model predicts the pair avoids HRRs, but measurements say it is slow (e.g. a
-    # middlebox that stalls on the larger ClientHello): the sampler follows the reward.
-    record = _record_of_a_server_that_wants(G.secp256r1, (G.X25519MLKEM768,), 1)
-    slow = ArmStats()
-    for _ in range(10):
-        slow.add(0.5)
-    for arm in arms(HYBRID_GROUPS, HYBRID.key_share_groups, FACTS, record):
-        if G.secp256r1 in arm:
-            record.arms[arm_key(arm)] = slow
-    picks = {
+    # The model prefers the single share (smaller, no HRR seen), but measurements say it is
+    # slow (say, a middlebox that stalls on that ClientHello) and the pair is fast: the
+    # sampler follows the reward.
+    record = ServerRecord(key="s:1")
+    for sent, elapsed in [((G.X25519MLKEM768,), 0.5), ((G.X25519MLKEM768, G.x25519), 0.01)] * 3:
+        outcome = Outcome(
+            allowed=HYBRID_GROUPS,
+            sent=sent,
+            hrr_group=None,
+            group=sent[0],
+            elapsed=elapsed,
+            rtt=0.002,
+        )
+        learn(record, outcome, FACTS)
+    picks = [
         choose(HYBRID_GROUPS, HYBRID.key_share_groups, FACTS, record, random.Random(s)).groups
         for s in range(20)
+    ]
+    assert (G.X25519MLKEM768,) not in picks
+    assert picks.count((G.X25519MLKEM768, G.x25519)) >= 15
+
+
+def test_the_hybrid_floor_keeps_a_hybrid_share_beside_a_classical_group() -> None:
+    record = _record_of_a_server_that_wants(G.x25519, (G.X25519MLKEM768,), 1)
+    for seed in range(30):
+        decision = choose(
+            HYBRID_GROUPS, HYBRID.key_share_groups, FACTS, record, random.Random(seed)
+        )
+        assert G.x25519 in decision.groups
+        assert any(FACTS.hybrid(g) for g in decision.groups), "pure ML-KEM is not the hybrid"
+
+
+def test_a_pure_pq_group_the_server_chose_satisfies_the_hybrid_floor() -> None:
+    record = _record_of_a_server_that_wants(G.MLKEM1024, (G.X25519MLKEM768,), 1)
+    assert (G.MLKEM1024,) in arms(HYBRID_GROUPS, HYBRID.key_share_groups, FACTS, record)
+    picks = {
+        choose(HYBRID_GROUPS, HYBRID.key_share_groups, FACTS, record, random.Random(s)).groups
+        for s in range(30)
     }
-    assert all(G.secp256r1 not in p for p in picks)
+    # One 1.5 KB share instead of two: the smaller ClientHello wins a toss-up.
+    assert (G.MLKEM1024,) in picks
+
+
+def test_prefers_the_smallest_safe_offer() -> None:
+    record = _record_of_a_server_that_wants(G.x25519, (G.X25519MLKEM768,), 3)
+    picks = [
+        choose(HYBRID_GROUPS, HYBRID.key_share_groups, FACTS, record, random.Random(s)).groups
+        for s in range(30)
+    ]
+    # X25519MLKEM768 is the smallest hybrid share (1216 bytes; P-384's is 1665).
+    assert picks.count((G.X25519MLKEM768, G.x25519)) >= 20

@@ -103,3 +103,16 @@ def test_a_classical_only_offer_taken_is_not_called_a_downgrade() -> None:
 def test_server_key_is_host_and_port_without_alpn() -> None:
     assert server_key("example.com:443#h2,http%2F1.1") == "example.com:443"
     assert server_key(None) == ""
+
+
+def test_resumed_handshakes_are_learned_too() -> None:
+    adaptive = AdaptiveNegotiation(rng=random.Random(8))
+    config = client_config(adaptive=adaptive)
+    server = server_config()
+    first, _ = handshake(config, server)
+    assert first.info is not None and not first.info.resumed
+    second, _ = handshake(config, server)
+    assert second.info is not None and second.info.resumed
+    assert second.info.negotiation is not None
+    record = adaptive.state.get("localhost")
+    assert record is not None and record.connections == 2 and record.last_resumed

@@ -7,8 +7,10 @@ import logging
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
-from nautilus_tls.adaptive.state import MAX_STATE_FILE_BYTES, ArmStats, StateFile
+from nautilus_tls.adaptive.state import MAX_STATE_FILE_BYTES, ArmStats, ServerRecord, StateFile
 
 
 def _remember(state: StateFile, key: str, now: float, group: int = 0x11EC) -> None:
@@ -100,3 +102,63 @@ def test_memory_only_state_writes_nothing(tmp_path: Path) -> None:
     _remember(state, "a:1", 1.0)
     assert state.get("a:1") is not None
     assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("rtt", float("nan")),
+        ("rtt", 1e300),
+        ("connections", True),
+        ("connections", 2**60),
+        ("last_group", 0x10000),
+        ("groups", {str(i): [1, 1] for i in range(100)}),
+        ("arms", {"0x11ec+zz": [1, 0.1, 0]}),
+        ("selected", {"0x11ec": -1}),
+    ],
+)
+def test_rejects_a_record_with_an_out_of_range_field(
+    tmp_path: Path, field: str, value: object
+) -> None:
+    path = tmp_path / "state.json"
+    _remember(StateFile(path), "a:1", 1.0)
+    document = json.loads(path.read_text())
+    document["servers"]["a:1"][field] = value
+    path.write_text(json.dumps(document))
+    assert StateFile(path).keys() == ()
+    assert (tmp_path / "state.json.corrupt").exists()
+
+
+def test_an_update_that_fails_keeps_the_record(tmp_path: Path) -> None:
+    state = StateFile(tmp_path / "state.json")
+    _remember(state, "a:1", 1.0)
+    with pytest.raises(RuntimeError), state.update("a:1", 2.0):
+        raise RuntimeError("learning failed")
+    record = state.get("a:1")
+    assert record is not None and record.last_seen == 1.0
+
+
+_FIELDS = sorted(ServerRecord(key="x").to_json())
+_json = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=8),
+    lambda inner: (
+        st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner, max_size=4)
+    ),
+    max_leaves=20,
+)
+
+
+@settings(
+    max_examples=200, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(record=st.dictionaries(st.sampled_from(_FIELDS) | st.text(max_size=8), _json, max_size=6))
+def test_never_raises_on_any_json_record(tmp_path: Path, record: dict[str, object]) -> None:
+    path = tmp_path / "state.json"
+    _remember(StateFile(path), "a:1", 1.0)
+    valid = json.loads(path.read_text())["servers"]["a:1"]
+    document = {"version": 1, "servers": {"a:1": {**valid, **record}}}
+    path.write_text(json.dumps(document))
+    state = StateFile(path)
+    found = state.get("a:1")  # parsed, or set aside with a warning: never an exception
+    if found is not None:
+        _remember(state, "a:1", 2.0)

@@ -2,11 +2,12 @@
 
 The arms are the sets of one or two groups taken from what the policy allows (``allowed``, the
 config's resolved groups in the policy's order): its first few groups plus any group the
-server chose before. Learning never widens that set, and two rules narrow it:
+server chose, asked for or was measured with before. Learning never widens that set, and two rules narrow it:
 
-* the post-quantum floor: when the policy's first choice is post-quantum (a hybrid by
-  default), or the server negotiated a post-quantum group before, every arm carries a
-  post-quantum share;
+* the post-quantum floor: when the policy's first choice is a hybrid (the default), every arm
+  carries a hybrid share, or a share of a post-quantum group this server negotiated before;
+  when it prefers post-quantum otherwise, or the server negotiated post-quantum before, every
+  arm carries a post-quantum share;
 * the key_share extension must fit (RFC 8446 §4.2.8, at most 2^16-1 bytes).
 
 The model per server (the context), sampled afresh for each connection:
@@ -21,10 +22,12 @@ The model per server (the context), sampled afresh for each connection:
 * that prediction is the prior of the arm's measured handshake time (the reward): the
   posterior mean mixes both, and a normal sample around it decides.
 
-The lowest sampled time wins. Before the first completed handshake with a server there is no
+The lowest sampled time wins; arms within its uncertainty of it (or within 10 % of the
+handshake time) are a toss-up on time, and among them the smallest ClientHello wins. Before the first completed handshake with a server there is no
 evidence and the policy's own key shares go out: the prior is the policy. Exploration is safe:
-while some arm almost surely avoids an HRR (P < 0.2 by the posterior mean), only such arms
-compete; servers answer the same offer the same way, and an HRR is a round trip lost.
+while some arm almost surely avoids an HRR (P < 0.2 by the posterior mean, and it carries a
+group the server took or asked for before), only such arms compete; servers answer the same
+offer the same way, and an HRR is a round trip lost.
 """
 
 from __future__ import annotations
@@ -53,6 +56,7 @@ BYTES_PER_SECOND = 1_250_000  # 10 Mbit/s: what a share's bytes cost to send
 ARM_PRIOR_WEIGHT = 1.0  # the model's prediction counts as this many measured handshakes
 NOISE_FRACTION = 0.03  # spread of handshake times when too few are measured
 SAFE = 0.2  # P(HRR) below which an offer counts as safe (the rule above)
+TOSS_UP = 0.1  # sampled times closer than this fraction of the handshake time: a toss-up
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,6 +65,7 @@ class GroupFacts:
 
     name: Callable[[int], str]
     post_quantum: Callable[[int], bool]
+    hybrid: Callable[[int], bool]
     share_len: Callable[[int], int]
 
 
@@ -71,25 +76,35 @@ class Decision:
     groups: tuple[int, ...]
     reason: str
     predicted_hrr: float  # P(HRR) under the posterior mean
-    explored: bool  # True when the sample picked an arm other than the posterior's best
+    explored: bool  # the sample picked an arm expected slower by more than its uncertainty
 
 
 def share_bytes(groups: Sequence[int], facts: GroupFacts) -> int:
     return sum(4 + facts.share_len(g) for g in groups)
 
 
-def needs_post_quantum(
+def floor_groups(
     allowed: Sequence[int],
     policy_shares: Sequence[int],
     facts: GroupFacts,
     record: ServerRecord | None,
-) -> bool:
-    """The floor: the policy prefers post-quantum, or the server spoke it before."""
-    if not any(facts.post_quantum(g) for g in allowed):
-        return False
-    prefers = bool(allowed) and facts.post_quantum(allowed[0])
-    prefers = prefers or any(facts.post_quantum(g) for g in policy_shares)
-    return prefers or (record is not None and record.post_quantum_seen)
+) -> frozenset[int] | None:
+    """The post-quantum floor: every arm carries a share of one of these groups (None: no
+    floor). A policy whose first choice is a hybrid keeps a hybrid share, or a share of a
+    post-quantum group this server negotiated before (what static shares would end with
+    after its HRR); a policy that prefers post-quantum otherwise, or a server that spoke it
+    before, keeps a post-quantum share."""
+    post_quantum = frozenset(g for g in allowed if facts.post_quantum(g))
+    if not post_quantum:
+        return None
+    first = policy_shares[0] if policy_shares else allowed[0]
+    spoken = post_quantum & set(record.selected) if record is not None else frozenset()
+    if facts.hybrid(first):
+        return frozenset(g for g in allowed if facts.hybrid(g)) | spoken
+    prefers = facts.post_quantum(first) or any(facts.post_quantum(g) for g in policy_shares)
+    if prefers or (record is not None and record.post_quantum_seen):
+        return post_quantum
+    return None
 
 
 def arms(
@@ -99,7 +114,11 @@ def arms(
     record: ServerRecord | None,
 ) -> list[tuple[int, ...]]:
     """Every candidate set of key shares, each within the policy and the floor."""
-    known = set(record.selected) | set(record.hrr_requested) if record is not None else set()
+    known: set[int] = set()
+    if record is not None:
+        # Groups the server chose or asked for, and those of every arm already measured.
+        known = set(record.selected) | set(record.hrr_requested)
+        known |= {int(part, 16) for key in record.arms for part in key.split("+")}
     pool = [g for i, g in enumerate(allowed) if i < CANDIDATE_GROUPS or g in known]
     found: list[tuple[int, ...]] = []
     for size in range(1, MAX_SHARES + 1):
@@ -107,12 +126,12 @@ def arms(
     static = tuple(policy_shares)
     if static and len(static) <= MAX_SHARES and all(g in allowed for g in static):
         found.append(static)
-    floor = needs_post_quantum(allowed, policy_shares, facts, record)
+    floor = floor_groups(allowed, policy_shares, facts, record)
     kept: list[tuple[int, ...]] = []
     for arm in found:
         if arm in kept or not set(arm) <= set(allowed):
             continue
-        if floor and not any(facts.post_quantum(g) for g in arm):
+        if floor is not None and not floor & set(arm):
             continue
         if share_bytes(arm, facts) > MAX_KEY_SHARE_BYTES:
             continue
@@ -188,10 +207,14 @@ def choose(
         mean_accept[g] = alpha / (alpha + beta)
         sampled_accept[g] = rng.betavariate(alpha, beta)
     mean_hrr = {arm: _hrr_probability(arm, mean_accept) for arm in candidates}
-    if any(p < SAFE for p in mean_hrr.values()):
-        # Safe exploration: an HRR costs a round trip, so while some offer almost surely
-        # avoids one, only such offers compete (on size and measured time).
-        candidates = [arm for arm in candidates if mean_hrr[arm] < SAFE]
+    # Safe exploration: an HRR costs a round trip, so while some offer almost surely avoids
+    # one, only such offers compete (on size and measured time). "Almost surely" needs
+    # evidence: the offer carries a group this server took (or asked for) before; two
+    # untried groups are not safe just because each one's prior is hopeful.
+    taken = {g for g, e in record.groups.items() if e.accepted > e.refused}
+    safe = [arm for arm in candidates if mean_hrr[arm] < SAFE and taken & set(arm)]
+    if safe:
+        candidates = safe
     costs = _costs(record)
 
     def posterior(arm: tuple[int, ...], accept: dict[int, float]) -> tuple[float, float]:
@@ -211,13 +234,23 @@ def choose(
     for arm in candidates:
         mean, sd = posterior(arm, sampled_accept)
         sampled[arm] = rng.gauss(mean, sd)
-    best_mean = min(candidates, key=lambda a: posterior(a, mean_accept)[0])
-    chosen = min(candidates, key=lambda a: sampled[a])
+    means = {arm: posterior(arm, mean_accept) for arm in candidates}
+    best = min(means[arm][0] for arm in candidates)
+    fastest = min(candidates, key=lambda a: sampled[a])
+    # Arms whose sampled time is within the fastest's uncertainty (or TOSS_UP of the
+    # handshake time) are a toss-up on time: among them the smallest ClientHello wins.
+    tolerance = max(means[fastest][1], TOSS_UP * costs.base)
+    near = [a for a in candidates if sampled[a] <= sampled[fastest] + tolerance]
+    chosen = min(near, key=lambda a: (share_bytes(a, facts), sampled[a]))
+    # Exploring: the sample picked an arm the posterior expects to be slower by more than its
+    # own uncertainty (arms within it are a toss-up, not an experiment).
+    mean, sd = means[chosen]
+    explored = mean - best > sd
     return Decision(
         groups=chosen,
-        reason=_reason(chosen, record, facts, mean_hrr[chosen], chosen != best_mean),
+        reason=_reason(chosen, record, facts, mean_hrr[chosen], explored),
         predicted_hrr=mean_hrr[chosen],
-        explored=chosen != best_mean,
+        explored=explored,
     )
 
 
@@ -239,7 +272,8 @@ def _reason(
         parts.append(f"server chose {facts.name(group)} in {times} of {n} earlier connections")
     if record.hrr_requested:
         group, times = max(record.hrr_requested.items(), key=lambda kv: kv[1])
-        parts.append(f"asked for {facts.name(group)} by HelloRetryRequest {times} times")
+        plural = "s" if times != 1 else ""
+        parts.append(f"asked for {facts.name(group)} by HelloRetryRequest {times} time{plural}")
     parts.append(f"predicted HRR chance {hrr:.0%}")
     if explored:
         parts.append("exploring (Thompson sample)")

@@ -38,11 +38,17 @@ def group_facts(provider: CryptoProvider) -> GroupFacts:
         info = provider.group_info(group)
         return info is not None and info.post_quantum
 
+    def hybrid(group: int) -> bool:
+        info = provider.group_info(group)
+        return info is not None and info.hybrid
+
     def share_len(group: int) -> int:
         info = provider.group_info(group)
         return info.client_share_len if info is not None else 0
 
-    return GroupFacts(name=provider.group_name, post_quantum=post_quantum, share_len=share_len)
+    return GroupFacts(
+        name=provider.group_name, post_quantum=post_quantum, hybrid=hybrid, share_len=share_len
+    )
 
 
 def server_key(session_key: str | None) -> str:

@@ -10,7 +10,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from nautilus_tls.adaptive.chooser import GroupFacts
-from nautilus_tls.adaptive.state import EWMA_WEIGHT, ArmStats, ServerRecord, arm_key
+from nautilus_tls.adaptive.state import (
+    EWMA_WEIGHT,
+    MAX_ARM_ENTRIES,
+    ArmStats,
+    ServerRecord,
+    arm_key,
+)
 
 # A server answers the same offer the same way: one handshake counts as this many
 # observations of a group's acceptance. An HRR to another group says less about a group we
@@ -55,7 +61,10 @@ def learn(record: ServerRecord, outcome: Outcome, facts: GroupFacts) -> None:
         record.selected[outcome.group] = record.selected.get(outcome.group, 0) + 1
         if facts.post_quantum(outcome.group):
             record.post_quantum_seen = True
-    record.arms.setdefault(arm_key(outcome.sent), ArmStats()).add(outcome.elapsed)
+    key = arm_key(outcome.sent)
+    record.arms.setdefault(key, ArmStats()).add(outcome.elapsed)
+    while len(record.arms) > MAX_ARM_ENTRIES:  # the state file's bound: drop the least measured
+        del record.arms[min((k for k in record.arms if k != key), key=lambda k: record.arms[k].n)]
     if outcome.rtt is not None:
         record.rtt = _ewma(record.rtt, outcome.rtt)
     if not retried:

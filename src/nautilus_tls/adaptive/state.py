@@ -251,9 +251,10 @@ class StateFile:
         """Yield the record for ``key`` (new if unknown) to change; then save."""
         with self._lock:
             records = self._loaded()
-            record = records.pop(key, None) or ServerRecord(key=key)
-            yield record
+            record = records.get(key) or ServerRecord(key=key)
+            yield record  # an exception here skips the save and keeps the record
             record.last_seen = now
+            records.pop(key, None)
             records[key] = record  # re-inserted last: dict order is recency order
             while len(records) > self.max_servers:
                 del records[next(iter(records))]
