@@ -254,6 +254,9 @@ class TransparencyHook:
     """The client's extension plug-in (built by :class:`RequireTransparency`)."""
 
     messages = frozenset({HandshakeType.client_hello, HandshakeType.certificate})
+    # ClientConfig puts this plug-in in extension_hooks for its require_transparency, and
+    # takes it out again when a replace() changes the requirement.
+    from_requirement = True
 
     def __init__(self, requirement: RequireTransparency) -> None:
         self._req = requirement
