@@ -68,6 +68,9 @@ class SessionInfo:
     peer_extensions: Mapping[int, object] = field(
         default_factory=lambda: MappingProxyType({}), repr=False, compare=False
     )
+    # What adaptive negotiation decided for this handshake and why (nautilus_tls.adaptive);
+    # None when it was off.
+    negotiation: Negotiation | None = None
 
     @property
     def transparency(self) -> TransparencyReport | None:
@@ -92,4 +95,27 @@ class SessionInfo:
             "hello_retry": self.hello_retry,
             "early_data": self.early_data,
             "early_data_sent": self.early_data_sent,
+            "negotiation": self.negotiation.as_dict() if self.negotiation is not None else None,
+        }
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Negotiation:
+    """An adaptive decision, explained: ``decision`` names what was chosen (the key shares
+    sent, or a server's pick), ``reason`` says why in a sentence, ``warnings`` report what
+    looked wrong (a server that negotiated post-quantum before and now did not)."""
+
+    decision: str
+    reason: str
+    key_shares: tuple[str, ...] = ()
+    predicted_hello_retry: float | None = None
+    warnings: tuple[str, ...] = ()
+
+    def as_dict(self) -> dict[str, object]:
+        return {
+            "decision": self.decision,
+            "reason": self.reason,
+            "key_shares": list(self.key_shares),
+            "predicted_hello_retry": self.predicted_hello_retry,
+            "warnings": list(self.warnings),
         }
