@@ -283,8 +283,11 @@ class ClientConfig(_CommonConfig):
     def __post_init__(self) -> None:
         if self.adaptive is not None and not isinstance(self.adaptive, AdaptiveNegotiation):
             raise ConfigError("adaptive must be an AdaptiveNegotiation or None")
-        if (req := self.require_transparency) is not None and req.hook not in self.extension_hooks:
-            object.__setattr__(self, "extension_hooks", (*self.extension_hooks, req.hook))
+        # The requirement's plug-in, and no other's (a dataclasses.replace keeps the old one).
+        hooks = [h for h in self.extension_hooks if not getattr(h, "from_requirement", False)]
+        if self.require_transparency is not None:
+            hooks.append(self.require_transparency.hook)
+        object.__setattr__(self, "extension_hooks", tuple(hooks))
         if self.keylog_file is None:
             # Clients honour SSLKEYLOGFILE (the convention of browsers and curl): debugging
             # one's own connections.

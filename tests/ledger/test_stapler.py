@@ -6,6 +6,7 @@ with nothing."""
 from __future__ import annotations
 
 import asyncio
+import os
 import time
 from collections.abc import Awaitable, Iterator
 from pathlib import Path
@@ -147,3 +148,20 @@ def test_a_chain_the_log_does_not_have_is_not_stapled(
 def test_a_stapler_needs_one_to_eight_chains(log_server: LedgerServer) -> None:
     with LedgerClient(log_server.url) as source, pytest.raises(LedgerError):
         TransparencyStapler(source, [])
+
+
+def test_a_forked_worker_gets_its_own_refresh_thread(log_server: LedgerServer) -> None:
+    # serve --workers N builds the config (and starts the stapler) before it forks.
+    with LedgerClient(log_server.url) as client:
+        client.add(Entry.x509_chain(pki().server.chain))
+    with LedgerClient(log_server.url) as source:
+        stapler = TransparencyStapler(source, [pki().server.chain]).start()
+        try:
+            pid = os.fork()
+            if pid == 0:  # the child: report through the exit status only
+                thread = stapler._thread
+                os._exit(0 if thread is not None and thread.is_alive() else 1)
+            _, status = os.waitpid(pid, 0)
+            assert os.waitstatus_to_exitcode(status) == 0
+        finally:
+            stapler.close()

@@ -249,3 +249,43 @@ def test_resumption_keeps_working_under_the_requirement(
     pump(first, server)  # the ticket
     again, _ = handshake(ccfg, scfg)
     assert again.info is not None and again.info.resumed
+
+
+def test_replacing_the_requirement_replaces_its_plug_in(log_key: LogKey) -> None:
+    first = client_config(require_transparency=_require(log_key))
+    other = _require(LogKey.generate())
+    swapped = dataclasses.replace(first, require_transparency=other)
+    assert [h for h in swapped.extension_hooks if h.ext_type == TRANSPARENCY_EXTENSION] == [
+        other.hook
+    ]
+    plain = dataclasses.replace(first, require_transparency=None)
+    assert not any(h.ext_type == TRANSPARENCY_EXTENSION for h in plain.extension_hooks)
+
+
+@dataclasses.dataclass(frozen=True)
+class RawClientHook:
+    """A client that offers the transparency extension with the given (bad) bytes."""
+
+    data: bytes
+    ext_type: int = TRANSPARENCY_EXTENSION
+    messages: frozenset[int] = frozenset({HandshakeType.client_hello})
+
+    def offer(self, message: int, peer: object | None) -> bytes | None:
+        return self.data
+
+    def receive(self, message: int, data: bytes | None) -> object:
+        return data
+
+
+@pytest.mark.parametrize(
+    "data", [b"", b"\x00\x05" + bytes(5), b"\x00\x00\x00"], ids=["empty", "short", "trailing"]
+)
+def test_the_server_refuses_a_malformed_client_extension_with_decode_error(
+    ledger: TransparencyLog, data: bytes
+) -> None:
+    ledger.add(Entry.x509_chain(_server_chain()))
+    err = _refused(
+        client_config(extension_hooks=(RawClientHook(data),)),
+        server_config(extension_hooks=(_stapler(ledger),)),
+    )
+    assert err.alert == AlertDescription.decode_error

@@ -18,8 +18,10 @@ does not have is stapled for nobody (and logged), so those clients refuse it too
 from __future__ import annotations
 
 import logging
+import os
 import threading
 import time
+import weakref
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
@@ -96,6 +98,12 @@ def _leaf(chain: Sequence[bytes], logged_as: LoggedAs) -> bytes:
     ).leaf_hash()
 
 
+def _restart_in_child(ref: weakref.ref[TransparencyStapler]) -> None:
+    stapler = ref()
+    if stapler is not None:
+        stapler._restart()
+
+
 class TransparencyStapler:
     """Staples an inclusion proof and signed tree head for each of ``chains`` (the server's
     certificate chains as sent, end-entity first) in the end-entity Certificate entry of a
@@ -131,6 +139,7 @@ class TransparencyStapler:
         self._wake = threading.Event()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+        self._fork_hook = False
 
     @property
     def ext_type(self) -> int:
@@ -206,13 +215,27 @@ class TransparencyStapler:
             self.fetch_wanted()
 
     def start(self) -> TransparencyStapler:
-        """Refresh in a background (daemon) thread until :meth:`close`."""
+        """Refresh in a background (daemon) thread until :meth:`close`; a forked child (serve
+        --workers) gets its own thread, since threads do not survive fork."""
         if self._thread is None:
+            if not self._fork_hook:
+                self._fork_hook = True
+                ref = weakref.ref(self)
+                os.register_at_fork(after_in_child=lambda: _restart_in_child(ref))
             self._thread = threading.Thread(
                 target=self._run, name="nautilus-transparency", daemon=True
             )
             self._thread.start()
         return self
+
+    def _restart(self) -> None:
+        # The parent's lock may have been held by its refresh thread at the fork.
+        self._lock = threading.Lock()
+        self._wake = threading.Event()
+        running = self._thread is not None and not self._stop.is_set()
+        self._thread = None
+        if running:
+            self.start()
 
     def close(self, timeout: float = 5.0) -> None:
         self._stop.set()

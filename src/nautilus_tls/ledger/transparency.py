@@ -1,9 +1,5 @@
 """The client side of stapled log proofs: ask for them, check them, remember tree heads.
 
-With ``anchors`` (:class:`.anchor.AnchorCheck`) a stapled tree head must also be the one
-anchored on a chain for its size: not anchored (or the chain unreachable) is
-certificate_unknown, anchored with another root is bad_certificate (a split view).
-
 ``ClientConfig(require_transparency=RequireTransparency(log_keys))`` makes a client offer the
 transparency extension (:mod:`.staple`) in its ClientHello and accept the server's chain only
 with a stapled inclusion proof, under a tree head signed by one of ``log_keys``, for an entry
@@ -28,12 +24,16 @@ evidence for this chain from a trusted log (nothing stapled, only untrusted logs
 other certificates) is certificate_unknown: the certificate itself may be fine, it is just
 not shown to be logged.
 
-Split views (RFC 9162 §8.2, "split view"): :class:`TreeHeadMemory` keeps the newest verified
+Split views (a log showing different clients different histories): :class:`TreeHeadMemory` keeps the newest verified
 tree head per log, in memory or in a small JSON file. A newer head is remembered only with a
 consistency proof from the remembered one (stapled by the server, which fetches it from the
 log when a client's ClientHello shows an older size); a head of the same size with another
 root, or a consistency proof that fails, is a fork and refused. A newer head without a proof
 is accepted for its inclusion proof but not remembered, so the next handshake asks again.
+
+With ``anchors`` (:class:`.anchor.AnchorCheck`) a stapled tree head must also be the one
+anchored on a chain for its size: not anchored (or the chain unreachable) is
+certificate_unknown, anchored with another root is bad_certificate (a split view).
 """
 
 from __future__ import annotations
@@ -255,6 +255,9 @@ class TransparencyHook:
     """The client's extension plug-in (built by :class:`RequireTransparency`)."""
 
     messages = frozenset({HandshakeType.client_hello, HandshakeType.certificate})
+    # ClientConfig puts this plug-in in extension_hooks for its require_transparency, and
+    # takes it out again when a replace() changes the requirement.
+    from_requirement = True
 
     def __init__(self, requirement: RequireTransparency) -> None:
         self._req = requirement
