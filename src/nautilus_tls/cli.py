@@ -41,7 +41,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, TextIO
 
-from nautilus_tls import _version, cli_sessions
+from nautilus_tls import _version, cli_risk, cli_sessions
 from nautilus_tls.aio import TLSReader, TLSWriter, connect, start_server
 from nautilus_tls.config import CertifiedKey, ClientConfig, ServerConfig
 from nautilus_tls.crypto.provider import DEFAULT_PROVIDER, with_frodokem
@@ -232,6 +232,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="whose order picks the suite and group (default server)",
     )
     cli_sessions.add_server_flags(serve)
+    cli_risk.add_rekey_flags(serve)
 
     conn = sub.add_parser("connect", help="connect to a TLS server")
     conn.add_argument("address", type=_host_port, metavar="HOST:PORT")
@@ -262,6 +263,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--groups, else the first of --groups)",
     )
     cli_sessions.add_client_flags(conn)
+    cli_risk.add_rekey_flags(conn)
     cli_sessions.add_ticket_keys_command(sub)
 
     demo = sub.add_parser("demo", help="a full post-quantum handshake on 127.0.0.1, explained")
@@ -335,6 +337,7 @@ def _common_config(args: argparse.Namespace) -> dict[str, Any]:
         kw["keylog_file"] = args.keylog
     kw["x509_profile"] = args.x509_profile
     kw["ragged_eof"] = args.ragged_eof
+    kw.update(cli_risk.rekey_kwargs(args))
     return kw
 
 
@@ -651,6 +654,7 @@ async def _connect(args: argparse.Namespace, config: ClientConfig) -> int:
     record["peer_chain"] = [subject_of(der) for der in info.peer_certificates]
     record["verified"] = not config.insecure_skip_verify
 
+    record["key_updates"] = writer.get_extra_info("key_updates")
     if args.send is None:
         if args.json:
             print(json.dumps(record), flush=True)
@@ -674,6 +678,7 @@ async def _connect(args: argparse.Namespace, config: ClientConfig) -> int:
         writer.close()
         await asyncio.wait_for(writer.wait_closed(), args.timeout)
     if args.json:
+        record["key_updates"] = writer.get_extra_info("key_updates")
         record["reply"] = reply.decode("utf-8", "replace")
         print(json.dumps(record), flush=True)
     else:

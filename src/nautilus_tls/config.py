@@ -130,6 +130,13 @@ def _check_limits(cfg: _CommonConfig) -> None:
             raise ConfigError(f"{name} must be positive")
 
 
+def _check_rekey(cfg: _CommonConfig) -> None:
+    for name in ("rekey_bytes", "rekey_records", "rekey_seconds"):
+        value = getattr(cfg, name)
+        if value is not None and (isinstance(value, bool) or not value > 0):
+            raise ConfigError(f"{name} must be positive (or None for no policy)")
+
+
 def _check_alpn(protocols: Sequence[bytes]) -> None:
     for p in protocols:
         if not isinstance(p, bytes) or not 1 <= len(p) <= 255:
@@ -171,6 +178,14 @@ class _CommonConfig:
     # build in, offered, parsed and checked by themselves; what they receive from the peer is
     # SessionInfo.peer_extensions.
     extension_hooks: tuple[ExtensionHook, ...] = ()
+    # Key rotation by policy (RFC 8446 §4.6.3): send a KeyUpdate once this many plaintext
+    # bytes or records went out under one key, or the key has been in use this many seconds
+    # (checked when there is data to send), whichever comes first. None: only before the AEAD
+    # limit and on request, as without them. rekey_request_peer asks the peer to update too.
+    rekey_bytes: int | None = None
+    rekey_records: int | None = None
+    rekey_seconds: float | None = None
+    rekey_request_peer: bool = False
 
     @property
     def security_policy(self) -> Policy:
@@ -223,6 +238,7 @@ class _CommonConfig:
         if self.handshake_timeout <= 0:
             raise ConfigError("handshake_timeout must be positive")
         _check_limits(self)
+        _check_rekey(self)
         if self.max_handshake_message_size < defaults.MIN_HANDSHAKE_MESSAGE_SIZE:
             raise ConfigError(
                 f"max_handshake_message_size must be at least {defaults.MIN_HANDSHAKE_MESSAGE_SIZE}"

@@ -22,6 +22,7 @@ failed connection stays failed. Bad input never raises anything but :class:`TLSE
 
 from __future__ import annotations
 
+import dataclasses
 import traceback
 from collections import deque
 from collections.abc import Iterable, Mapping
@@ -78,6 +79,7 @@ from nautilus_tls.record.protection import (
     iter_fragments,
     plaintext_record,
 )
+from nautilus_tls.record.rekey import RekeySchedule
 from nautilus_tls.session_info import SessionInfo
 from nautilus_tls.wire.enums import ContentType, KeyUpdateRequest
 from nautilus_tls.wire.messages import KeyUpdate
@@ -157,6 +159,7 @@ class Connection:
         self,
         handshake: ClientHandshake | ServerHandshake,
         config: ClientConfig | ServerConfig,
+        clock: Clock | None = None,
     ) -> None:
         self._handshake: ClientHandshake | ServerHandshake | _SpentHandshake = handshake
         self._is_client = handshake.is_client
@@ -188,6 +191,14 @@ class Connection:
         self._early_data_limit = 0  # server: 0-RTT bytes we still accept
         self._early_data_rest = b""  # client: early data over max_early_data, sent after
         self._early_skip: _EarlyDataSkip | None = None  # server: rejected 0-RTT we may skip
+        # Key rotation by policy (config.rekey_*), on top of the AEAD limit.
+        self._rekey = RekeySchedule(
+            max_bytes=config.rekey_bytes,
+            max_records=config.rekey_records,
+            max_seconds=config.rekey_seconds,
+            clock=clock or config.provider.clock,
+        )
+        self._rekey_request_peer = config.rekey_request_peer
 
     # --- inspection ---------------------------------------------------------------------
 
@@ -201,8 +212,20 @@ class Connection:
 
     @property
     def info(self) -> SessionInfo | None:
-        """What the handshake negotiated, once it is complete."""
-        return self._info
+        """What the handshake negotiated, once it is complete, with the KeyUpdates sent and
+        received so far."""
+        info = self._info
+        if info is None or (info.key_updates_sent, info.key_updates_received) == (
+            self._key_updates_sent,
+            self._key_updates_received,
+        ):
+            return info
+        self._info = info = dataclasses.replace(
+            info,
+            key_updates_sent=self._key_updates_sent,
+            key_updates_received=self._key_updates_received,
+        )
+        return info
 
     @property
     def peer_extensions(self) -> Mapping[int, object]:
@@ -291,10 +314,14 @@ class Connection:
         if write is None:
             raise LocalProtocolError("no application keys")
         view = memoryview(data)
+        rekey = self._rekey
         for chunk in iter_fragments(view, defaults.MAX_PLAINTEXT):
             if write.needs_key_update():
                 write = self._send_key_update(request_peer=False)
+            elif rekey.active and rekey.due() is not None:
+                write = self._send_key_update(request_peer=self._rekey_request_peer)
             self._out.append(write.seal(ContentType.application_data, chunk))
+            rekey.charge(len(chunk))
         self._key_updates_in_row = 0
 
     def close(self) -> None:
@@ -644,6 +671,7 @@ class Connection:
             self._write_epoch = action.epoch
             if action.epoch == Epoch.APPLICATION:
                 self._write_app_secret = action.secret
+                self._rekey.restart()
 
     def _send_key_update(
         self, *, request_peer: bool, answering_peer: bool = False
@@ -661,6 +689,7 @@ class Connection:
         )
         self._write_app_secret = next_traffic_secret(params.hash_name, self._write_app_secret)
         self._write = RecordProtector(params, self._write_app_secret)
+        self._rekey.restart()
         self._key_updates_sent += 1
         self._events.append(KeyUpdated(direction="send", requested_by_peer=answering_peer))
         return self._write
@@ -729,7 +758,7 @@ class ClientConnection(Connection):
             session_key=session_key,
             extension_hooks=extension_hooks,
         )
-        super().__init__(handshake, config)
+        super().__init__(handshake, config, clock)
 
     def start(self) -> None:
         """Queue the ClientHello."""
@@ -756,4 +785,5 @@ class ServerConnection(Connection):
                 extension_hooks=extension_hooks,
             ),
             config,
+            clock,
         )

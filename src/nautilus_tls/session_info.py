@@ -30,6 +30,10 @@ class SessionInfo:
     early_data_sent: int = 0
     # What the extension plug-ins (config.extension_hooks) received from the peer, by code
     # point: a read-only view that a NewSessionTicket's plug-ins may still add to.
+    # KeyUpdates (RFC 8446 §4.6.3) so far: sent (by policy, on request, answering the peer or
+    # before the AEAD limit) and received. Connection.info keeps them current.
+    key_updates_sent: int = 0
+    key_updates_received: int = 0
     peer_extensions: Mapping[int, object] = field(
         default_factory=lambda: MappingProxyType({}), repr=False, compare=False
     )
@@ -48,4 +52,5 @@ class SessionInfo:
             "hello_retry": self.hello_retry,
             "early_data": self.early_data,
             "early_data_sent": self.early_data_sent,
+            "key_updates": {"sent": self.key_updates_sent, "received": self.key_updates_received},
         }
