@@ -233,6 +233,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     cli_sessions.add_server_flags(serve)
     cli_risk.add_rekey_flags(serve)
+    cli_risk.add_risk_flags(serve)
 
     conn = sub.add_parser("connect", help="connect to a TLS server")
     conn.add_argument("address", type=_host_port, metavar="HOST:PORT")
@@ -413,6 +414,7 @@ def _server_config(args: argparse.Namespace) -> ServerConfig:
         kw["client_trust_store"] = TrustStore.from_file(ca_file)
         kw["client_auth"] = "require" if args.require_client_cert else "request"
     kw.update(cli_sessions.server_kwargs(args))
+    kw.update(cli_risk.risk_kwargs(args))
     kw["preference"] = args.preference
     return ServerConfig(certificates=(certified,), **kw)
 
@@ -422,9 +424,10 @@ def cmd_serve(args: argparse.Namespace) -> int:
     if not args.quiet:
         handler = logging.StreamHandler(sys.stderr)
         handler.setFormatter(logging.Formatter("nautilus-tls: %(message)s"))
-        adapter_log = logging.getLogger("nautilus_tls.aio")
-        adapter_log.addHandler(handler)
-        adapter_log.setLevel(logging.DEBUG)
+        for name in ("nautilus_tls.aio", "nautilus_tls.risk"):  # handshakes, risk levels
+            adapter_log = logging.getLogger(name)
+            adapter_log.addHandler(handler)
+            adapter_log.setLevel(logging.DEBUG)
     try:
         asyncio.run(_serve(args, config))
     except KeyboardInterrupt:
@@ -439,6 +442,7 @@ async def _serve(args: argparse.Namespace, config: ServerConfig) -> None:
         record = _log_record(info, peer)
         record["client_certificate"] = info.peer_certificate_subject
         record["client_certificate_names"] = list(info.peer_certificate_names)
+        record.update(cli_risk.log_fields(info))
         if args.json_log:
             print(json.dumps(record), flush=True)
         else:
@@ -468,6 +472,7 @@ async def _serve(args: argparse.Namespace, config: ServerConfig) -> None:
             writer.close()
 
     server = await start_server(handle, args.host, args.port, config=config)
+    cli_risk.watch_threat_level(args, config)
     address = server.sockets[0].getsockname()
     print(f"listening on {_format_address(address)}", flush=True)
     async with server:

@@ -44,6 +44,7 @@ from nautilus_tls.crypto.x509 import (
 )
 from nautilus_tls.errors import ConfigError
 from nautilus_tls.policy import Policy, PolicyName, Preference, policy_named, resolve
+from nautilus_tls.risk.engine import RiskEngine
 from nautilus_tls.session.anti_replay import AntiReplay, MemoryAntiReplay
 from nautilus_tls.session.client_store import ClientSessionStore, MemorySessionStore
 from nautilus_tls.session.ticket_keys import StatefulTickets, StatelessTickets, TicketKeyManager
@@ -348,6 +349,10 @@ class ServerConfig(_CommonConfig):
     # Take keylog_file from $SSLKEYLOGFILE. Off by default: a variable left set in a server's
     # environment would otherwise write every client's traffic secrets to disk.
     keylog_from_environment: bool = False
+    # Risk-adaptive security (nautilus_tls.risk): the engine that raises the floor per source
+    # address (never below this config); connections that know their peer's address report
+    # their handshakes to it. None: a static policy.
+    risk: RiskEngine | None = field(default=None, compare=False)
 
     def __post_init__(self) -> None:
         if self.keylog_file is None and self.keylog_from_environment:

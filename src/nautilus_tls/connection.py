@@ -23,6 +23,7 @@ failed connection stays failed. Bad input never raises anything but :class:`TLSE
 from __future__ import annotations
 
 import dataclasses
+import logging
 import traceback
 from collections import deque
 from collections.abc import Iterable, Mapping
@@ -41,6 +42,7 @@ from nautilus_tls.errors import (
     LocalProtocolError,
     MissingCloseNotify,
     PeerAlert,
+    PeerIncompatible,
     ProtocolError,
     RemoteProtocolError,
     TLSError,
@@ -72,6 +74,7 @@ from nautilus_tls.handshake.common import (
 )
 from nautilus_tls.handshake.engine import ClientHandshake, ServerHandshake
 from nautilus_tls.handshake.hooks import ExtensionHook
+from nautilus_tls.handshake.risk_floor import config_for
 from nautilus_tls.record.deframer import RECORD_HEADER_LEN, Record, RecordDeframer
 from nautilus_tls.record.protection import (
     AEAD_TAG_LEN,
@@ -80,9 +83,13 @@ from nautilus_tls.record.protection import (
     plaintext_record,
 )
 from nautilus_tls.record.rekey import RekeySchedule
+from nautilus_tls.risk.engine import Assessment, Signal, signal_for_failure
+from nautilus_tls.risk.levels import Level
 from nautilus_tls.session_info import SessionInfo
 from nautilus_tls.wire.enums import ContentType, KeyUpdateRequest
 from nautilus_tls.wire.messages import KeyUpdate
+
+risk_logger = logging.getLogger("nautilus_tls.risk")
 
 _CCS_RECORD = plaintext_record(ContentType.change_cipher_spec, b"\x01")
 
@@ -191,7 +198,10 @@ class Connection:
         self._early_data_limit = 0  # server: 0-RTT bytes we still accept
         self._early_data_rest = b""  # client: early data over max_early_data, sent after
         self._early_skip: _EarlyDataSkip | None = None  # server: rejected 0-RTT we may skip
-        # Key rotation by policy (config.rekey_*), on top of the AEAD limit.
+        self._set_rekey(config, clock)
+
+    def _set_rekey(self, config: ClientConfig | ServerConfig, clock: Clock | None) -> None:
+        """Key rotation by policy (config.rekey_*), on top of the AEAD limit."""
         self._rekey = RekeySchedule(
             max_bytes=config.rekey_bytes,
             max_records=config.rekey_records,
@@ -598,12 +608,12 @@ class Connection:
                     )
                 )
             elif isinstance(action, CompleteHandshake):
-                self._info = action.info
+                self._info = self._handshake_completed(action.info)
                 if not isinstance(self._handshake, _SpentHandshake):
                     self._peer_extensions = self._handshake.peer_extensions
                 self._state = "connected"
-                self._events.append(HandshakeCompleted(info=action.info))
-                self._send_early_data_rest(action.info)
+                self._events.append(HandshakeCompleted(info=self._info))
+                self._send_early_data_rest(self._info)
 
     def _send_handshake(self, action: SendHandshake) -> None:
         write = self._write
@@ -694,6 +704,13 @@ class Connection:
         self._events.append(KeyUpdated(direction="send", requested_by_peer=answering_peer))
         return self._write
 
+    def _handshake_failed(self, error: ProtocolError) -> None:
+        """The handshake ended with ``error`` (a hook: the server tells its risk engine)."""
+
+    def _handshake_completed(self, info: SessionInfo) -> SessionInfo:
+        """The handshake finished; returns the info the application sees (a hook)."""
+        return info
+
     def _send_alert(
         self, description: AlertDescription, level: AlertLevel = AlertLevel.FATAL
     ) -> None:
@@ -706,6 +723,8 @@ class Connection:
     def _fail(self, error: ProtocolError) -> None:
         if self._state == "failed":
             return
+        if self._state == "handshaking":
+            self._handshake_failed(error)
         self._state = "failed"
         self._error = error
         if not isinstance(error, PeerAlert):
@@ -769,6 +788,12 @@ class ClientConnection(Connection):
 
 
 class ServerConnection(Connection):
+    """The server side. With ``config.risk`` (:mod:`nautilus_tls.risk`) and the client's
+    ``peer_address``, the handshake runs at the level the engine assesses for that address
+    (its floor raised on top of ``config``, :mod:`nautilus_tls.handshake.risk_floor`), and
+    its outcome is reported back to the engine. An adapter that learns the address only once
+    the transport is up calls :meth:`set_peer_address` before feeding any bytes."""
+
     def __init__(
         self,
         config: ServerConfig,
@@ -776,14 +801,87 @@ class ServerConnection(Connection):
         entropy: Entropy | None = None,
         clock: Clock | None = None,
         extension_hooks: Iterable[ExtensionHook] = (),
+        peer_address: str | None = None,
     ) -> None:
-        super().__init__(
-            ServerHandshake(
-                config,
-                entropy=entropy or config.provider.entropy,
-                clock=clock or config.provider.clock,
-                extension_hooks=extension_hooks,
-            ),
+        self._base_config = config
+        self._entropy = entropy or config.provider.entropy
+        self._hooks = tuple(extension_hooks)
+        self._peer_address = peer_address
+        self._assessment: Assessment | None = None
+        config = self._assess(config)
+        super().__init__(self._new_handshake(config, clock), config, clock)
+        self._server_clock = clock
+
+    def _assess(self, config: ServerConfig) -> ServerConfig:
+        if config.risk is None:
+            return config
+        self._assessment = config.risk.assess(self._peer_address)
+        return config_for(config, self._assessment)
+
+    def _new_handshake(self, config: ServerConfig, clock: Clock | None) -> ServerHandshake:
+        return ServerHandshake(
             config,
-            clock,
+            entropy=self._entropy,
+            clock=clock or config.provider.clock,
+            extension_hooks=self._hooks,
         )
+
+    @property
+    def peer_address(self) -> str | None:
+        return self._peer_address
+
+    def set_peer_address(self, address: str | None) -> None:
+        """Name the client's address (before any of its bytes arrived): with a risk engine,
+        the handshake is set up again at the level assessed for ``address``."""
+        if self._first_flight_sent or self._deframer.buffered or self._state != "handshaking":
+            raise LocalProtocolError("the peer address must be set before the handshake starts")
+        hs = self._handshake
+        if isinstance(hs, ServerHandshake) and hs.received_client_hello:
+            raise LocalProtocolError("the peer address must be set before the handshake starts")
+        self._peer_address = address
+        if self._base_config.risk is None:
+            return
+        config = self._assess(self._base_config)
+        self._handshake = self._new_handshake(config, self._server_clock)
+        self._set_rekey(config, self._server_clock)
+
+    def _handshake_failed(self, error: ProtocolError) -> None:
+        engine = self._base_config.risk
+        assessment = self._assessment
+        if engine is None or assessment is None:
+            return
+        raised = assessment.level != Level.BASELINE
+        if raised and isinstance(error, PeerIncompatible):
+            # The refusal names the level and why, so every log of it explains itself; it is
+            # not held against the client (the floor caused it, not the client).
+            error.args = (f"{error.args[0] if error.args else error} [{_risk_note(assessment)}]",)
+            risk_logger.warning(
+                "refused %s at risk level %s (%s): %s",
+                self._peer_address,
+                assessment.level.label,
+                assessment.reason,
+                error.args[0],
+            )
+            return
+        signal = signal_for_failure(error)
+        if signal is not None:
+            engine.record(self._peer_address, signal)
+
+    def _handshake_completed(self, info: SessionInfo) -> SessionInfo:
+        engine = self._base_config.risk
+        assessment = self._assessment
+        if engine is None or assessment is None:
+            return info
+        group = self._base_config.provider.group_by_name(info.group) if info.group else None
+        # A resumption without a key exchange (psk_ke) says nothing about downgrades.
+        if group is not None:
+            engine.handshake_completed(self._peer_address, post_quantum=group.post_quantum)
+        if info.early_data == "rejected":
+            engine.record(self._peer_address, Signal.EARLY_DATA_REFUSED)
+        return dataclasses.replace(
+            info, risk_level=assessment.level.label, risk_reason=assessment.reason
+        )
+
+
+def _risk_note(assessment: Assessment) -> str:
+    return f"risk level {assessment.level.label}: {assessment.reason}"

@@ -34,6 +34,10 @@ class SessionInfo:
     # before the AEAD limit) and received. Connection.info keeps them current.
     key_updates_sent: int = 0
     key_updates_received: int = 0
+    # Server with a risk engine (ServerConfig.risk): the level this handshake ran at
+    # ("baseline", "elevated", "high") and why; None without an engine.
+    risk_level: str | None = None
+    risk_reason: str | None = None
     peer_extensions: Mapping[int, object] = field(
         default_factory=lambda: MappingProxyType({}), repr=False, compare=False
     )
@@ -53,4 +57,6 @@ class SessionInfo:
             "early_data": self.early_data,
             "early_data_sent": self.early_data_sent,
             "key_updates": {"sent": self.key_updates_sent, "received": self.key_updates_received},
+            "risk_level": self.risk_level,
+            "risk_reason": self.risk_reason,
         }
