@@ -804,7 +804,9 @@ class ServerConnection(Connection):
         peer_address: str | None = None,
     ) -> None:
         self._base_config = config
-        self._entropy = entropy or config.provider.entropy
+        # Kept only to set the handshake up again in set_peer_address; dropped with the keys
+        # (a pinned entropy source can reach secrets).
+        self._entropy: Entropy | None = entropy or config.provider.entropy
         self._hooks = tuple(extension_hooks)
         self._peer_address = peer_address
         self._assessment: Assessment | None = None
@@ -819,6 +821,8 @@ class ServerConnection(Connection):
         return config_for(config, self._assessment)
 
     def _new_handshake(self, config: ServerConfig, clock: Clock | None) -> ServerHandshake:
+        if self._entropy is None:
+            raise ConnectionClosedError("the connection is closed")
         return ServerHandshake(
             config,
             entropy=self._entropy,
@@ -844,6 +848,10 @@ class ServerConnection(Connection):
         config = self._assess(self._base_config)
         self._handshake = self._new_handshake(config, self._server_clock)
         self._set_rekey(config, self._server_clock)
+
+    def _forget_keys(self) -> None:
+        super()._forget_keys()
+        self._entropy = None
 
     def _handshake_failed(self, error: ProtocolError) -> None:
         engine = self._base_config.risk
