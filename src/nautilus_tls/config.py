@@ -187,6 +187,10 @@ class _CommonConfig:
     rekey_records: int | None = None
     rekey_seconds: float | None = None
     rekey_request_peer: bool = False
+    # Risk-adaptive security (nautilus_tls.risk): the engine that raises the floor per peer
+    # (a server: per client address; a client: per server), never below this config;
+    # connections report their handshakes to it. None: a static policy.
+    risk: RiskEngine | None = field(default=None, compare=False)
 
     @property
     def security_policy(self) -> Policy:
@@ -240,6 +244,8 @@ class _CommonConfig:
             raise ConfigError("handshake_timeout must be positive")
         _check_limits(self)
         _check_rekey(self)
+        if self.risk is not None and not isinstance(self.risk, RiskEngine):
+            raise ConfigError("risk must be a nautilus_tls.risk.RiskEngine")
         if self.max_handshake_message_size < defaults.MIN_HANDSHAKE_MESSAGE_SIZE:
             raise ConfigError(
                 f"max_handshake_message_size must be at least {defaults.MIN_HANDSHAKE_MESSAGE_SIZE}"
@@ -349,10 +355,6 @@ class ServerConfig(_CommonConfig):
     # Take keylog_file from $SSLKEYLOGFILE. Off by default: a variable left set in a server's
     # environment would otherwise write every client's traffic secrets to disk.
     keylog_from_environment: bool = False
-    # Risk-adaptive security (nautilus_tls.risk): the engine that raises the floor per source
-    # address (never below this config); connections that know their peer's address report
-    # their handshakes to it. None: a static policy.
-    risk: RiskEngine | None = field(default=None, compare=False)
 
     def __post_init__(self) -> None:
         if self.keylog_file is None and self.keylog_from_environment:

@@ -33,6 +33,7 @@ from typing import Literal
 from nautilus_tls import defaults
 from nautilus_tls.config import ClientConfig, ServerConfig
 from nautilus_tls.crypto.keyschedule import next_traffic_secret
+from nautilus_tls.crypto.provider import DEFAULT_PROVIDER, CryptoProvider
 from nautilus_tls.crypto.suites import SuiteParams
 from nautilus_tls.errors import (
     AlertDescription,
@@ -74,7 +75,7 @@ from nautilus_tls.handshake.common import (
 )
 from nautilus_tls.handshake.engine import ClientHandshake, ServerHandshake
 from nautilus_tls.handshake.hooks import ExtensionHook
-from nautilus_tls.handshake.risk_floor import config_for
+from nautilus_tls.handshake.risk_floor import client_config_for, config_for
 from nautilus_tls.record.deframer import RECORD_HEADER_LEN, Record, RecordDeframer
 from nautilus_tls.record.protection import (
     AEAD_TAG_LEN,
@@ -83,7 +84,7 @@ from nautilus_tls.record.protection import (
     plaintext_record,
 )
 from nautilus_tls.record.rekey import RekeySchedule
-from nautilus_tls.risk.engine import Assessment, Signal, signal_for_failure
+from nautilus_tls.risk.engine import Assessment, RiskEngine, Signal, signal_for_failure
 from nautilus_tls.risk.levels import Level
 from nautilus_tls.session_info import SessionInfo
 from nautilus_tls.wire.enums import ContentType, KeyUpdateRequest
@@ -161,6 +162,13 @@ class _SpentHandshake:
 
 class Connection:
     """TLS 1.3 over a byte stream. Use :class:`ClientConnection` or :class:`ServerConnection`."""
+
+    # Risk-adaptive security (config.risk): the engine, the peer it judges (a client's
+    # address; a server's name) and the level this handshake runs at. Set by the subclasses.
+    _risk_engine: RiskEngine | None = None
+    _risk_peer: str | None = None
+    _assessment: Assessment | None = None
+    _risk_provider: CryptoProvider = DEFAULT_PROVIDER
 
     def __init__(
         self,
@@ -705,11 +713,41 @@ class Connection:
         return self._write
 
     def _handshake_failed(self, error: ProtocolError) -> None:
-        """The handshake ended with ``error`` (a hook: the server tells its risk engine)."""
+        """The handshake ended with ``error``: tell the risk engine what it says of the peer."""
+        engine, assessment = self._risk_engine, self._assessment
+        if engine is None or assessment is None:
+            return
+        if assessment.level != Level.BASELINE and isinstance(error, PeerIncompatible):
+            # The refusal names the level and why, so every log of it explains itself; it is
+            # not held against the peer (the floor caused it, not the peer).
+            error.args = (f"{error.args[0] if error.args else error} [{_risk_note(assessment)}]",)
+            risk_logger.warning(
+                "refused %s at risk level %s (%s): %s",
+                self._risk_peer,
+                assessment.level.label,
+                assessment.reason,
+                error.args[0],
+            )
+            return
+        signal = signal_for_failure(error)
+        if signal is not None:
+            engine.record(self._risk_peer, signal)
 
     def _handshake_completed(self, info: SessionInfo) -> SessionInfo:
-        """The handshake finished; returns the info the application sees (a hook)."""
-        return info
+        """The handshake finished: tell the risk engine (a classical group where a post-quantum
+        one was seen before is a downgrade) and say in the info at which level it ran."""
+        engine, assessment = self._risk_engine, self._assessment
+        if engine is None or assessment is None:
+            return info
+        group = self._risk_provider.group_by_name(info.group) if info.group else None
+        # A resumption without a key exchange (psk_ke) says nothing about downgrades.
+        if group is not None:
+            engine.handshake_completed(self._risk_peer, post_quantum=group.post_quantum)
+        if not self._is_client and info.early_data == "rejected":
+            engine.record(self._risk_peer, Signal.EARLY_DATA_REFUSED)
+        return dataclasses.replace(
+            info, risk_level=assessment.level.label, risk_reason=assessment.reason
+        )
 
     def _send_alert(
         self, description: AlertDescription, level: AlertLevel = AlertLevel.FATAL
@@ -767,7 +805,16 @@ class ClientConnection(Connection):
         does not ("rejected", or "none" if no 0-RTT was possible), none of ``early_data`` was
         delivered: send it again. ``session_key`` names the server in the session store
         (default: its name + ALPN). ``extension_hooks`` are extension plug-ins
-        (:mod:`nautilus_tls.handshake.hooks`)."""
+        (:mod:`nautilus_tls.handshake.hooks`). With ``config.risk`` the handshake runs at the
+        level the engine assesses for this server (``session_key``, else ``server_name``):
+        post-quantum groups only when it is raised, and no 0-RTT."""
+        if config.risk is not None:
+            self._risk_engine, self._risk_provider = config.risk, config.provider
+            self._risk_peer = session_key or server_name
+            self._assessment = config.risk.assess(self._risk_peer)
+            config = client_config_for(config, self._assessment)
+            if not self._assessment.floor.early_data:
+                early_data = None  # replayable data waits for a full handshake
         handshake = ClientHandshake(
             config,
             server_name,
@@ -808,8 +855,7 @@ class ServerConnection(Connection):
         # (a pinned entropy source can reach secrets).
         self._entropy: Entropy | None = entropy or config.provider.entropy
         self._hooks = tuple(extension_hooks)
-        self._peer_address = peer_address
-        self._assessment: Assessment | None = None
+        self._risk_peer = peer_address
         config = self._assess(config)
         super().__init__(self._new_handshake(config, clock), config, clock)
         self._server_clock = clock
@@ -817,7 +863,8 @@ class ServerConnection(Connection):
     def _assess(self, config: ServerConfig) -> ServerConfig:
         if config.risk is None:
             return config
-        self._assessment = config.risk.assess(self._peer_address)
+        self._risk_engine, self._risk_provider = config.risk, config.provider
+        self._assessment = config.risk.assess(self._risk_peer)
         return config_for(config, self._assessment)
 
     def _new_handshake(self, config: ServerConfig, clock: Clock | None) -> ServerHandshake:
@@ -832,7 +879,7 @@ class ServerConnection(Connection):
 
     @property
     def peer_address(self) -> str | None:
-        return self._peer_address
+        return self._risk_peer
 
     def set_peer_address(self, address: str | None) -> None:
         """Name the client's address (before any of its bytes arrived): with a risk engine,
@@ -842,7 +889,7 @@ class ServerConnection(Connection):
         hs = self._handshake
         if isinstance(hs, ServerHandshake) and hs.received_client_hello:
             raise LocalProtocolError("the peer address must be set before the handshake starts")
-        self._peer_address = address
+        self._risk_peer = address
         if self._base_config.risk is None:
             return
         config = self._assess(self._base_config)
@@ -852,43 +899,6 @@ class ServerConnection(Connection):
     def _forget_keys(self) -> None:
         super()._forget_keys()
         self._entropy = None
-
-    def _handshake_failed(self, error: ProtocolError) -> None:
-        engine = self._base_config.risk
-        assessment = self._assessment
-        if engine is None or assessment is None:
-            return
-        raised = assessment.level != Level.BASELINE
-        if raised and isinstance(error, PeerIncompatible):
-            # The refusal names the level and why, so every log of it explains itself; it is
-            # not held against the client (the floor caused it, not the client).
-            error.args = (f"{error.args[0] if error.args else error} [{_risk_note(assessment)}]",)
-            risk_logger.warning(
-                "refused %s at risk level %s (%s): %s",
-                self._peer_address,
-                assessment.level.label,
-                assessment.reason,
-                error.args[0],
-            )
-            return
-        signal = signal_for_failure(error)
-        if signal is not None:
-            engine.record(self._peer_address, signal)
-
-    def _handshake_completed(self, info: SessionInfo) -> SessionInfo:
-        engine = self._base_config.risk
-        assessment = self._assessment
-        if engine is None or assessment is None:
-            return info
-        group = self._base_config.provider.group_by_name(info.group) if info.group else None
-        # A resumption without a key exchange (psk_ke) says nothing about downgrades.
-        if group is not None:
-            engine.handshake_completed(self._peer_address, post_quantum=group.post_quantum)
-        if info.early_data == "rejected":
-            engine.record(self._peer_address, Signal.EARLY_DATA_REFUSED)
-        return dataclasses.replace(
-            info, risk_level=assessment.level.label, risk_reason=assessment.reason
-        )
 
 
 def _risk_note(assessment: Assessment) -> str:

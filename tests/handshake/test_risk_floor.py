@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from certificates import pki
-from pairs import server_config
+from pairs import client_config, server_config
 
-from nautilus_tls.handshake.risk_floor import config_for
+from nautilus_tls.handshake.risk_floor import client_config_for, config_for
 from nautilus_tls.risk import Level, RiskEngine, RiskSettings
 from nautilus_tls.risk.engine import Assessment
 from nautilus_tls.risk.levels import FLOORS
@@ -83,3 +83,14 @@ def test_the_derived_config_is_built_once_per_level() -> None:
     cfg = server_config(risk=RiskEngine())
     assert config_for(cfg, at(Level.HIGH)) is config_for(cfg, at(Level.HIGH))
     assert config_for(cfg, at(Level.HIGH)) is not config_for(cfg, at(Level.ELEVATED))
+
+
+def test_the_client_floor_narrows_groups_and_key_shares_to_post_quantum() -> None:
+    cfg = client_config(risk=RiskEngine(), key_share_groups=(G.X25519MLKEM768, G.x25519))
+    raised = client_config_for(cfg, at(Level.ELEVATED))
+    assert G.x25519 not in raised.groups
+    assert raised.key_share_groups == (G.X25519MLKEM768,)
+    high = client_config_for(cfg, at(Level.HIGH))
+    assert high.key_share_groups == high.groups[:1]
+    assert high.groups[0] in (G.SecP384r1MLKEM1024, G.MLKEM1024)
+    assert client_config_for(cfg, at(Level.BASELINE)) is cfg
