@@ -269,7 +269,12 @@ class RiskEngine:
         with self._lock:
             now = self._clock()
             if address is not None:
-                self._bump(self._source(address, now), signal, weight, now, address)
+                track = self._source(address, now)
+                self._bump(track, signal, weight, now, address)
+                if track.level != Level.BASELINE:
+                    # An address already held answers for itself; the global level is for
+                    # what no single address explains (a distributed burst).
+                    return
             self._bump(self._global, signal, weight, now, None)
 
     def handshake_completed(self, address: str | None, *, post_quantum: bool) -> None:
@@ -390,6 +395,9 @@ class RiskEngine:
         track.level = new
         track.hold_until += steps * hold
         reason = f"quiet for {quiet:.0f} s (hold {hold:g} s per level)"
+        if new != Level.BASELINE:
+            # Still raised: for what it was raised, and that it is stepping down.
+            reason = f"{track.reason}; {reason}, down from {old.label}"
         track.reason = reason if new != Level.BASELINE else ""
         self._changed(address, old, new, reason, now)
 
