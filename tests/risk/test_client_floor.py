@@ -49,7 +49,7 @@ def test_a_server_that_downgrades_is_held_to_post_quantum_next_time() -> None:
     assert run(client)[1] is None and client.info is not None
     assert client.info.risk_level == "elevated"
     assert client.info.group == "X25519MLKEM768"
-    assert "downgrades to classical key exchange" in (client.info.risk_reason or "")
+    assert "1 downgrade to classical key exchange" in (client.info.risk_reason or "")
     # Another server is judged on its own.
     client = ClientConnection(cfg, "localhost", session_key="other:443")
     assert run(client, CLASSICAL_SERVER)[1] is None

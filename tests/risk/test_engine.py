@@ -122,7 +122,7 @@ def test_a_downgrade_after_post_quantum_raises_the_address() -> None:
     e.handshake_completed("192.0.2.5", post_quantum=True)
     e.handshake_completed("192.0.2.5", post_quantum=False)
     assert e.level_of("192.0.2.5") == Level.ELEVATED
-    assert "1 downgrades to classical key exchange" in changes[-1].reason
+    assert "1 downgrade to classical key exchange from 192.0.2.5" in changes[-1].reason
 
 
 def test_the_operator_threat_level_holds_everyone_and_never_lowers_an_address() -> None:

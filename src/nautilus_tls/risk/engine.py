@@ -68,13 +68,21 @@ class Signal(enum.IntEnum):
         return self.name.lower().replace("_", " ")
 
 
-_PLURAL = {
-    Signal.FAILED_HANDSHAKE: "failed handshakes",
-    Signal.PEER_ALERT: "fatal alerts",
-    Signal.PROTOCOL_VIOLATION: "protocol violations",
-    Signal.EARLY_DATA_REFUSED: "refused 0-RTT attempts",
-    Signal.DOWNGRADE: "downgrades to classical key exchange",
+_NOUNS = {
+    Signal.FAILED_HANDSHAKE: ("failed handshake", "failed handshakes"),
+    Signal.PEER_ALERT: ("fatal alert", "fatal alerts"),
+    Signal.PROTOCOL_VIOLATION: ("protocol violation", "protocol violations"),
+    Signal.EARLY_DATA_REFUSED: ("refused 0-RTT attempt", "refused 0-RTT attempts"),
+    Signal.DOWNGRADE: (
+        "downgrade to classical key exchange",
+        "downgrades to classical key exchange",
+    ),
 }
+
+
+def _count(signal: Signal, n: int) -> str:
+    singular, plural = _NOUNS[signal]
+    return f"{n} {singular if n == 1 else plural}"
 
 
 def signal_for_failure(error: TLSError) -> Signal | None:
@@ -206,7 +214,7 @@ class _Track:
 
     def explain(self, score: float, threshold: float, where: str, window: float) -> str:
         parts = [
-            f"{self.counts[s] + self.previous_counts[s]} {_PLURAL[s]}"
+            _count(s, self.counts[s] + self.previous_counts[s])
             for s in Signal
             if self.counts[s] + self.previous_counts[s]
         ]
