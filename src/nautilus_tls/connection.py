@@ -892,7 +892,11 @@ class ServerConnection(Connection):
         self._risk_peer = address
         if self._base_config.risk is None:
             return
+        before = self._assessment
         config = self._assess(self._base_config)
+        after = self._assessment
+        if before is not None and after is not None and before.level == after.level:
+            return  # the same floor: the handshake already set up is the right one
         self._handshake = self._new_handshake(config, self._server_clock)
         self._set_rekey(config, self._server_clock)
 

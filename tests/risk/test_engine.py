@@ -159,19 +159,22 @@ def test_memory_is_bounded_by_evicting_the_least_recently_seen_address() -> None
 
 
 def test_record_cost_does_not_grow_with_the_number_of_events() -> None:
-    # O(1) per event: a hundred thousand garbage ClientHellos from one address cost the same
-    # per event as the first thousand (with slack for a noisy shared machine).
+    # O(1) per event: the cost per event after a hundred thousand garbage ClientHellos from
+    # one address is that of the first thousand (best of three runs, against machine noise).
     e = RiskEngine(RiskSettings(), clock=time.monotonic)
 
     def per_event(n: int) -> float:
-        start = time.perf_counter()
-        for _ in range(n):
-            e.record("192.0.2.1", Signal.PROTOCOL_VIOLATION)
-        return (time.perf_counter() - start) / n
+        best = float("inf")
+        for _ in range(3):
+            start = time.perf_counter()
+            for _ in range(n):
+                e.record("192.0.2.1", Signal.PROTOCOL_VIOLATION)
+            best = min(best, (time.perf_counter() - start) / n)
+        return best
 
     small = per_event(1000)
     large = per_event(100_000)
-    assert large < small * 5
+    assert large < small * 3
     assert e.tracked_sources() == 1
 
 
