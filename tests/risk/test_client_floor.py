@@ -64,3 +64,23 @@ def test_a_high_threat_level_offers_the_strongest_groups_first() -> None:
     assert client.info.group in ("SecP384r1MLKEM1024", "MLKEM1024")
     assert client.info.cipher_suite in ("TLS_AES_256_GCM_SHA384", "TLS_CHACHA20_POLY1305_SHA256")
     assert client.info.risk_level == "high"
+
+
+def test_a_raised_level_withholds_0rtt_from_that_server() -> None:
+    engine = RiskEngine()
+    cfg = client_config(risk=engine)
+    server_cfg = server_config(max_early_data=1024)
+    first = ClientConnection(cfg, "localhost")
+    server, error = run(first, server_cfg)
+    assert error is None
+    pump(first, server)  # the tickets
+    control = ClientConnection(cfg, "localhost", early_data=b"GET / replayable")
+    control_server, error = run(control, server_cfg)
+    assert error is None and control.info is not None
+    assert control.info.early_data == "accepted"  # at the baseline 0-RTT works
+    pump(control, control_server)  # more tickets
+    engine.set_threat_level("elevated")
+    held = ClientConnection(cfg, "localhost", early_data=b"GET / replayable")
+    assert run(held, server_cfg)[1] is None and held.info is not None
+    assert held.info.resumed and held.info.early_data == "none"
+    assert held.info.early_data_sent == 0 and held.info.risk_level == "elevated"

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 import pytest
 from pairs import client_config, pump, server_config
 
@@ -107,3 +109,27 @@ def test_set_peer_address_reassesses_until_the_first_byte() -> None:
     late.receive_data(other.data_to_send()[:10])  # part of a ClientHello arrived already
     with pytest.raises(LocalProtocolError):
         late.set_peer_address(ATTACKER)
+
+
+def test_a_held_address_gets_more_frequent_key_updates() -> None:
+    now = [time.time()]
+    engine = RiskEngine()
+    cfg = server_config(risk=engine)
+    burst(engine)
+    client = ClientConnection(client_config(), "localhost")
+    server = ServerConnection(cfg, peer_address=ATTACKER, clock=lambda: now[0])
+    client.start()
+    pump(client, server)
+    server.send_data(b"first")
+    now[0] += 61  # the high floor rotates at least every 60 s
+    server.send_data(b"second")
+    pump(client, server)
+    assert server.key_updates_sent == 1 and client.key_updates_received == 1
+    calm = ServerConnection(cfg, peer_address="198.51.100.1", clock=lambda: now[0])
+    other = ClientConnection(client_config(), "localhost")
+    other.start()
+    pump(other, calm)
+    calm.send_data(b"first")
+    now[0] += 3600
+    calm.send_data(b"second")
+    assert calm.key_updates_sent == 0  # the configured policy: no rotation by time
