@@ -26,6 +26,8 @@ from pathlib import Path
 from typing import Literal
 
 from nautilus_tls import defaults
+from nautilus_tls.adaptive.client import AdaptiveNegotiation
+from nautilus_tls.adaptive.server import AdaptiveServer
 from nautilus_tls.auth.api import CertificateType, Credential, PeerVerifier
 from nautilus_tls.auth.x509 import (
     InsecureSkipVerifier,
@@ -34,7 +36,7 @@ from nautilus_tls.auth.x509 import (
     trust_fingerprint,
 )
 from nautilus_tls.crypto.certnames import names_of
-from nautilus_tls.crypto.provider import DEFAULT_PROVIDER, CryptoProvider
+from nautilus_tls.crypto.provider import DEFAULT_PROVIDER, CryptoProvider, with_composite
 from nautilus_tls.crypto.signatures import PrivateKey, load_private_key_pem
 from nautilus_tls.crypto.x509 import (
     X509_PROFILES,
@@ -59,10 +61,18 @@ from nautilus_tls.wire.messages import CertificateEntry
 ClientAuth = Literal["none", "request", "require"]
 RaggedEof = Literal["error", "allow"]
 KeyLogCallback = Callable[[str], None]
+HandshakeTrace = Callable[[str, bytes], None]
+"""``(direction, data)``: "sent" or "received" and the handshake bytes (whole messages when
+sent, record fragments when received), before encryption / after decryption."""
 
 
 def _env_keylog() -> str | None:
     return os.environ.get("SSLKEYLOGFILE") or None
+
+
+# Every signature scheme the library has, add-ons included (composite ML-DSA), for the key check
+# of a CertifiedKey, which exists before any config (and provider) it goes into.
+_EVERY_SCHEME = with_composite(DEFAULT_PROVIDER)
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,7 +89,7 @@ class CertifiedKey:
         if not self.chain:
             raise ConfigError("a certificate chain needs at least the end-entity certificate")
         # Checked against every algorithm the library has; a config checks its own provider.
-        if not DEFAULT_PROVIDER.schemes_for_key(self.private_key, certificate=self.chain[0]):
+        if not _EVERY_SCHEME.schemes_for_key(self.private_key, certificate=self.chain[0]):
             raise ConfigError("this private key type cannot sign a TLS 1.3 CertificateVerify")
 
     @classmethod
@@ -179,6 +189,9 @@ class _CommonConfig:
     # build in, offered, parsed and checked by themselves; what they receive from the peer is
     # SessionInfo.peer_extensions.
     extension_hooks: tuple[ExtensionHook, ...] = ()
+    # Handshake tracing (`connect --trace`, nautilus_tls.tools.trace): called with every
+    # handshake byte sent and received. Handshake messages only: no secret, no application data.
+    handshake_trace: HandshakeTrace | None = field(default=None, repr=False, compare=False)
     # Key rotation by policy (RFC 8446 §4.6.3): send a KeyUpdate once this many plaintext
     # bytes or records went out under one key, or the key has been in use this many seconds
     # (checked when there is data to send), whichever comes first. None: only before the AEAD
@@ -277,8 +290,14 @@ class ClientConfig(_CommonConfig):
     # Resumption modes offered, in preference order. psk_ke has no fresh key exchange (no
     # forward secrecy against a later ticket-key leak), so only psk_dhe_ke by default.
     psk_modes: tuple[int, ...] = (PskKeyExchangeMode.psk_dhe_ke,)
+    # Adaptive negotiation (nautilus_tls.adaptive): learn per server which key shares avoid a
+    # HelloRetryRequest, within the policy (never outside groups, never below its PQ floor),
+    # and remember downgrades. None (default): the policy's key shares, always.
+    adaptive: AdaptiveNegotiation | None = None
 
     def __post_init__(self) -> None:
+        if self.adaptive is not None and not isinstance(self.adaptive, AdaptiveNegotiation):
+            raise ConfigError("adaptive must be an AdaptiveNegotiation or None")
         if self.keylog_file is None:
             # Clients honour SSLKEYLOGFILE (the convention of browsers and curl): debugging
             # one's own connections.
@@ -355,8 +374,14 @@ class ServerConfig(_CommonConfig):
     # Take keylog_file from $SSLKEYLOGFILE. Off by default: a variable left set in a server's
     # environment would otherwise write every client's traffic secrets to disk.
     keylog_from_environment: bool = False
+    # Adaptive choice (nautilus_tls.adaptive.server): ChaCha20-Poly1305 for clients that list
+    # it first, the cheaper post-quantum group under CPU load; within the policy. Off (None)
+    # by default.
+    adaptive: AdaptiveServer | None = None
 
     def __post_init__(self) -> None:
+        if self.adaptive is not None and not isinstance(self.adaptive, AdaptiveServer):
+            raise ConfigError("adaptive must be an AdaptiveServer or None")
         if self.keylog_file is None and self.keylog_from_environment:
             object.__setattr__(self, "keylog_file", _env_keylog())
         _, chain_schemes = self._validate_common(

@@ -30,17 +30,20 @@ class SessionInfo:
     early_data_sent: int = 0
     # What the extension plug-ins (config.extension_hooks) received from the peer, by code
     # point: a read-only view that a NewSessionTicket's plug-ins may still add to.
+    peer_extensions: Mapping[int, object] = field(
+        default_factory=lambda: MappingProxyType({}), repr=False, compare=False
+    )
+    # What adaptive negotiation decided for this handshake and why (nautilus_tls.adaptive);
+    # None when it was off.
+    negotiation: Negotiation | None = None
     # KeyUpdates (RFC 8446 §4.6.3) so far: sent (by policy, on request, answering the peer or
     # before the AEAD limit) and received. Connection.info keeps them current.
     key_updates_sent: int = 0
     key_updates_received: int = 0
-    # Server with a risk engine (ServerConfig.risk): the level this handshake ran at
-    # ("baseline", "elevated", "high") and why; None without an engine.
+    # With a risk engine (config.risk): the level this handshake ran at ("baseline",
+    # "elevated", "high") and why; None without an engine.
     risk_level: str | None = None
     risk_reason: str | None = None
-    peer_extensions: Mapping[int, object] = field(
-        default_factory=lambda: MappingProxyType({}), repr=False, compare=False
-    )
 
     def as_dict(self) -> dict[str, object]:
         return {
@@ -56,7 +59,30 @@ class SessionInfo:
             "hello_retry": self.hello_retry,
             "early_data": self.early_data,
             "early_data_sent": self.early_data_sent,
+            "negotiation": self.negotiation.as_dict() if self.negotiation is not None else None,
             "key_updates": {"sent": self.key_updates_sent, "received": self.key_updates_received},
             "risk_level": self.risk_level,
             "risk_reason": self.risk_reason,
+        }
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Negotiation:
+    """An adaptive decision, explained: ``decision`` names what was chosen (the key shares
+    sent, or a server's pick), ``reason`` says why in a sentence, ``warnings`` report what
+    looked wrong (a server that negotiated post-quantum before and now did not)."""
+
+    decision: str
+    reason: str
+    key_shares: tuple[str, ...] = ()
+    predicted_hello_retry: float | None = None
+    warnings: tuple[str, ...] = ()
+
+    def as_dict(self) -> dict[str, object]:
+        return {
+            "decision": self.decision,
+            "reason": self.reason,
+            "key_shares": list(self.key_shares),
+            "predicted_hello_retry": self.predicted_hello_retry,
+            "warnings": list(self.warnings),
         }

@@ -159,23 +159,27 @@ def test_memory_is_bounded_by_evicting_the_least_recently_seen_address() -> None
 
 
 def test_record_cost_does_not_grow_with_the_number_of_events() -> None:
-    # O(1) per event: the cost per event after a hundred thousand garbage ClientHellos from
-    # one address is that of the first thousand (best of three runs, against machine noise).
-    e = RiskEngine(RiskSettings(), clock=time.monotonic)
+    # O(1) per event: a batch of events costs the same on an engine that has seen a hundred
+    # thousand garbage ClientHellos from the address as on a fresh one. The batches are
+    # interleaved and the best of each kept, so load on a shared machine hits both alike.
+    old = RiskEngine(RiskSettings(), clock=time.monotonic)
+    for _ in range(100_000):
+        old.record("192.0.2.1", Signal.PROTOCOL_VIOLATION)
 
-    def per_event(n: int) -> float:
-        best = float("inf")
-        for _ in range(3):
-            start = time.perf_counter()
-            for _ in range(n):
-                e.record("192.0.2.1", Signal.PROTOCOL_VIOLATION)
-            best = min(best, (time.perf_counter() - start) / n)
-        return best
+    def batch(engine: RiskEngine) -> float:
+        start = time.perf_counter()
+        for _ in range(2000):
+            engine.record("192.0.2.1", Signal.PROTOCOL_VIOLATION)
+        return time.perf_counter() - start
 
-    small = per_event(1000)
-    large = per_event(100_000)
-    assert large < small * 3
-    assert e.tracked_sources() == 1
+    fresh_best = old_best = float("inf")
+    for _ in range(7):
+        fresh = RiskEngine(RiskSettings(), clock=time.monotonic)
+        batch(fresh)  # past the level changes (logged once), as the old engine is
+        fresh_best = min(fresh_best, batch(fresh))
+        old_best = min(old_best, batch(old))
+    assert old_best < fresh_best * 2
+    assert old.tracked_sources() == 1
 
 
 @pytest.mark.parametrize(

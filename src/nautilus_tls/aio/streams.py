@@ -846,6 +846,7 @@ async def connect(
     config: ClientConfig,
     server_name: str | None = None,
     early_data: bytes | None = None,
+    connect_timeout: float | None = None,
     **kwargs: Any,
 ) -> tuple[TLSReader, TLSWriter]:
     """Open a TCP connection, run the TLS handshake and return ``(reader, writer)``.
@@ -856,7 +857,8 @@ async def connect(
     ("rejected": send it again) or no 0-RTT happened ("none"). Beyond the ticket's
     max_early_data it is not cut: ``writer.info.early_data_sent`` bytes go early and, when
     accepted, the rest follows as ordinary data right after the handshake.
-    ``config.handshake_timeout`` bounds TCP connect and handshake together. Raises the
+    ``config.handshake_timeout`` bounds TCP connect and handshake together;
+    ``connect_timeout``, if given, bounds the TCP connect alone as well. Raises the
     :class:`~nautilus_tls.errors.ProtocolError` that ended the handshake (its ``.alert`` says
     which alert), :class:`~nautilus_tls.errors.HandshakeTimeout`, or the ``OSError`` of the
     TCP connect. Other keyword arguments go to :meth:`asyncio.loop.create_connection`.
@@ -881,12 +883,16 @@ async def connect(
             max_buffered=config.max_buffered_plaintext,
         )
 
+    limit = config.handshake_timeout
+    connect_deadline = deadline
+    if connect_timeout is not None and loop.time() + connect_timeout < deadline:
+        limit, connect_deadline = connect_timeout, loop.time() + connect_timeout
     try:
-        async with asyncio.timeout_at(deadline):
+        async with asyncio.timeout_at(connect_deadline):
             _, protocol = await loop.create_connection(factory, host, port, **kwargs)
     except TimeoutError as exc:
         raise HandshakeTimeout(
-            f"TCP connect to {host}:{port} did not finish within {config.handshake_timeout:g} s"
+            f"TCP connect to {host}:{port} did not finish within {limit:g} s"
         ) from exc
     await protocol.wait_handshake()
     return protocol.reader, protocol.writer
