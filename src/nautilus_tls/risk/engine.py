@@ -63,10 +63,6 @@ class Signal(enum.IntEnum):
     EARLY_DATA_REFUSED = 3
     DOWNGRADE = 4
 
-    @property
-    def label(self) -> str:
-        return self.name.lower().replace("_", " ")
-
 
 _NOUNS = {
     Signal.FAILED_HANDSHAKE: ("failed handshake", "failed handshakes"),

@@ -10,7 +10,7 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass
 
-__all__ = ["FLOORS", "Floor", "Level", "ThreatLevel", "level_for_threat"]
+__all__ = ["FLOORS", "Floor", "Level", "level_for_threat"]
 
 
 class Level(enum.IntEnum):
@@ -25,7 +25,6 @@ class Level(enum.IntEnum):
         return self.name.lower()
 
 
-ThreatLevel = str  # "low" | "elevated" | "high", the operator's word for the global level
 _THREAT = {"low": Level.BASELINE, "elevated": Level.ELEVATED, "high": Level.HIGH}
 
 
