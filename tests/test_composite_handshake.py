@@ -173,19 +173,34 @@ def test_server_rejects_a_malformed_composite_client_certificate_verify(alg: str
     expect_alert(f.server, seal(f.msg(HandshakeType.certificate), forged), A.decrypt_error)
 
 
+def _broken_signature(der: bytes, part: str) -> bytes:
+    """``der`` with one bit of its composite signature flipped: Certificate ::= SEQUENCE {tbs,
+    algorithm, BIT STRING}, the signature ML-DSA first, the classical signature last."""
+    signature = derread.content_of(derread.sequence_elements(der)[2], 0x03)[1:]
+    start = len(der) - len(signature)
+    index = start + 5 if part == "mldsa" else len(der) - 1
+    return der[:index] + bytes([der[index] ^ 1]) + der[index + 1 :]
+
+
 @pytest.mark.parametrize("part", ["mldsa", "classical"])
 @pytest.mark.parametrize("alg", ALGS)
 def test_client_rejects_a_certificate_whose_composite_signature_is_broken(
     alg: str, part: str
 ) -> None:
     f = server_flight(client_cfg(alg), server_cfg(alg))
-    der = composite_pki(alg).server.chain[0]
-    # Certificate ::= SEQUENCE {tbs, algorithm, BIT STRING}: the signature is the last
-    # element, ML-DSA first, the classical signature last.
-    signature = derread.content_of(derread.sequence_elements(der)[2], 0x03)[1:]
-    start = len(der) - len(signature)
-    index = start + 5 if part == "mldsa" else len(der) - 1
-    broken = der[:index] + bytes([der[index] ^ 1]) + der[index + 1 :]
+    broken = _broken_signature(composite_pki(alg).server.chain[0], part)
     forged = Certificate(certificate_list=(CertificateEntry(broken),)).encode()
     seal = read_sealer(f.client)
     expect_alert(f.client, seal(*f.replaced(HandshakeType.certificate, forged)), A.bad_certificate)
+
+
+@pytest.mark.parametrize("part", ["mldsa", "classical"])
+@pytest.mark.parametrize("alg", ALGS)
+def test_server_rejects_a_client_certificate_whose_composite_signature_is_broken(
+    alg: str, part: str
+) -> None:
+    f = client_flight(client_cfg(alg, mutual=True), server_cfg(alg, mutual=True))
+    broken = _broken_signature(composite_pki(alg).client.chain[0], part)
+    forged = Certificate(certificate_list=(CertificateEntry(broken),)).encode()
+    seal = read_sealer(f.server)
+    expect_alert(f.server, seal(forged, f.msg(HandshakeType.certificate_verify)), A.bad_certificate)

@@ -69,6 +69,7 @@ from nautilus_tls.crypto.provider import (
 )
 from nautilus_tls.crypto.x509 import X509_PROFILES, TrustStore, subject_of
 from nautilus_tls.errors import ConfigError, MissingCloseNotify, ProtocolError, TLSError
+from nautilus_tls.ledger import cli as ledger_cli
 from nautilus_tls.ledger.cli import add_ledger_command, cmd_ledger
 from nautilus_tls.policy import PRESETS, Kind, codes_for_names
 from nautilus_tls.session_info import SessionInfo
@@ -265,6 +266,7 @@ def build_parser() -> argparse.ArgumentParser:
     cli_sessions.add_server_flags(serve)
     cli_workers.add_worker_flags(serve)
     cli_did.add_server_flags(serve)
+    ledger_cli.add_transparency_server_flags(serve)
     cli_risk.add_rekey_flags(serve)
     cli_risk.add_risk_flags(serve)
 
@@ -301,6 +303,7 @@ def build_parser() -> argparse.ArgumentParser:
     cli_connect.add_connect_flags(conn)
     cli_quic.add_flags(serve, conn)
     cli_did.add_client_flags(conn)
+    ledger_cli.add_transparency_client_flags(conn)
     cli_risk.add_rekey_flags(conn)
     cli_sessions.add_ticket_keys_command(sub)
 
@@ -467,6 +470,7 @@ def _server_config(args: argparse.Namespace) -> ServerConfig:
     kw.update(cli_did.server_kwargs(args))
     kw.update(cli_risk.risk_kwargs(args))
     kw["preference"] = args.preference
+    kw.update(ledger_cli.transparency_server_kwargs(args, [certified.chain]))
     return ServerConfig(certificates=(certified,), **kw)
 
 
@@ -668,6 +672,7 @@ def _client_config(args: argparse.Namespace) -> ClientConfig:
     kw.update(cli_adaptive.client_kwargs(args))
     kw.update(cli_connect.client_kwargs(args))
     kw.update(cli_did.client_kwargs(args))
+    kw.update(ledger_cli.transparency_client_kwargs(args))
     return ClientConfig(**kw)
 
 
@@ -732,6 +737,7 @@ async def _connect(args: argparse.Namespace, config: ClientConfig) -> int:
     record.update(cli_adaptive.session_fields(info))
     cli_connect.extend_record(record, info, args)
     record.update(cli_did.session_record(args, info))
+    record.update(ledger_cli.transparency_record(args, info))
 
     record["key_updates"] = writer.get_extra_info("key_updates")
     if args.send is None:

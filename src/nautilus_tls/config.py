@@ -23,7 +23,7 @@ import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from nautilus_tls import defaults
 from nautilus_tls.adaptive.client import AdaptiveNegotiation
@@ -57,6 +57,9 @@ from nautilus_tls.wire.enums import (
 )
 from nautilus_tls.wire.extension_hook import ExtensionHook, plugin_problem
 from nautilus_tls.wire.messages import CertificateEntry
+
+if TYPE_CHECKING:
+    from nautilus_tls.ledger.transparency import RequireTransparency
 
 ClientAuth = Literal["none", "request", "require"]
 RaggedEof = Literal["error", "allow"]
@@ -295,9 +298,16 @@ class ClientConfig(_CommonConfig):
     # and remember downgrades. None (default): the policy's key shares, always.
     adaptive: AdaptiveNegotiation | None = None
 
+    # Certificate transparency (issue 16): accept the server's chain only with a stapled
+    # proof that it is in one of these logs (nautilus_tls.ledger.transparency). It adds its
+    # extension plug-in to extension_hooks and wraps the verifier.
+    require_transparency: RequireTransparency | None = None
+
     def __post_init__(self) -> None:
         if self.adaptive is not None and not isinstance(self.adaptive, AdaptiveNegotiation):
             raise ConfigError("adaptive must be an AdaptiveNegotiation or None")
+        if (req := self.require_transparency) is not None and req.hook not in self.extension_hooks:
+            object.__setattr__(self, "extension_hooks", (*self.extension_hooks, req.hook))
         if self.keylog_file is None:
             # Clients honour SSLKEYLOGFILE (the convention of browsers and curl): debugging
             # one's own connections.
@@ -319,13 +329,18 @@ class ClientConfig(_CommonConfig):
         """The verifier the handshake judges the server with: ``verifier``, else X.509 from
         ``trust_store``, ``x509_profile`` and ``certificate_schemes`` (built per call, so a
         ``dataclasses.replace`` of those fields takes effect)."""
+        base: PeerVerifier
         if self.verifier is not None:
-            return self.verifier
-        if self.insecure_skip_verify:
-            return InsecureSkipVerifier()
-        return X509ServerVerifier(
-            self.effective_trust_store(), self.x509_profile, self.certificate_schemes
-        )
+            base = self.verifier
+        elif self.insecure_skip_verify:
+            base = InsecureSkipVerifier()
+        else:
+            base = X509ServerVerifier(
+                self.effective_trust_store(), self.x509_profile, self.certificate_schemes
+            )
+        if self.require_transparency is not None:
+            return self.require_transparency.verifier(base)
+        return base
 
     def server_trust_fingerprint(self) -> bytes | None:
         """How this config judges servers, as 32 stable bytes: the trust store's roots and

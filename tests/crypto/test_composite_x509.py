@@ -8,10 +8,12 @@ import base64
 import dataclasses
 import datetime
 import hashlib
+import random
 from functools import cache
 
 import pytest
 from cryptography import x509
+from cryptography.hazmat.primitives.asymmetric import mldsa
 from cryptography.x509.oid import NameOID
 from vectors import load_vector
 
@@ -271,3 +273,47 @@ def test_mixing_composite_and_pyca_keys_in_certgen_is_refused() -> None:
     ca, key = certgen.make_ca("mldsa65", "ML-DSA CA")
     with pytest.raises(ValueError, match="composite CA"):
         certgen.make_leaf(ca, key, "mldsa65-ed25519", ["localhost"])
+
+
+def test_mutated_composite_certificates_are_refused_with_an_alert_never_a_crash() -> None:
+    # A one-bit change anywhere in the DER (structure, names, extensions, key, signature) is
+    # refused with BadCertificate: never accepted, never another exception.
+    c = chain()
+    rng = random.Random(17)
+    refused = 0
+    for _ in range(150):
+        der_bytes = bytearray(c.server)
+        at = rng.randrange(len(der_bytes))
+        der_bytes[at] ^= 1 << rng.randrange(8)
+        try:
+            verify_server_chain([bytes(der_bytes)], "localhost", c.store, NOW)
+        except BadCertificate:
+            refused += 1
+    assert refused == 150
+
+
+def test_a_composite_leaf_under_an_ml_dsa_ca_validates_through_pyca_for_that_link() -> None:
+    # The issuer's key is ML-DSA-65 (pyca verifies that link), the leaf's key composite.
+    ca_der, ca_key = certgen.make_ca("mldsa65", "ML-DSA CA for a composite leaf")
+    leaf_key = CompositePrivateKey.generate(composite.MLDSA65_ED25519)
+    b = (
+        x509.CertificateBuilder()
+        .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "localhost")]))
+        .issuer_name(cert(ca_der).subject)
+        .serial_number(7)
+        .not_valid_before(NOW - datetime.timedelta(minutes=1))
+        .not_valid_after(NOW + datetime.timedelta(days=1))
+        .add_extension(x509.SubjectAlternativeName([x509.DNSName("localhost")]), critical=False)
+    )
+    template = cert(composite_x509.sign_certificate(b, leaf_key, leaf_key))
+    fields = der.sequence_elements(template.tbs_certificate_bytes)
+    mldsa65 = derwrite.algorithm_identifier("2.16.840.1.101.3.4.3.18")
+    fields[2] = mldsa65
+    tbs = derwrite.sequence(*fields)
+    assert isinstance(ca_key, mldsa.MLDSA65PrivateKey)
+    signature = ca_key.sign(tbs)
+    leaf = derwrite.sequence(tbs, mldsa65, derwrite.bit_string(signature))
+    store = TrustStore.from_certificates([ca_der])
+    verify_server_chain([leaf], "localhost", store, NOW)
+    broken = leaf[:-1] + bytes([leaf[-1] ^ 1])
+    assert alert_of(verify_server_chain, [broken], "localhost", store, NOW) is A.bad_certificate

@@ -272,7 +272,8 @@ def verify_chain(
                 return
             current = issuer
             used.append(issuer)
-    except ValueError:  # parsed lazily: a malformed field can surface only here
+    except (ValueError, x509.DuplicateExtension, x509.UnsupportedGeneralNameType):
+        # Parsed lazily: a malformed field can surface only here.
         raise BadCertificate(
             "peer certificate does not parse", alert=AlertDescription.bad_certificate
         ) from None
