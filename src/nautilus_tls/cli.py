@@ -55,6 +55,7 @@ from nautilus_tls import (
     cli_connect,
     cli_did,
     cli_quic,
+    cli_risk,
     cli_sessions,
     cli_workers,
 )
@@ -267,6 +268,8 @@ def build_parser() -> argparse.ArgumentParser:
     cli_workers.add_worker_flags(serve)
     cli_did.add_server_flags(serve)
     ledger_cli.add_transparency_server_flags(serve)
+    cli_risk.add_rekey_flags(serve)
+    cli_risk.add_risk_flags(serve)
 
     conn = sub.add_parser("connect", help="connect to a TLS server")
     conn.add_argument("address", type=_host_port, metavar="HOST:PORT")
@@ -302,6 +305,7 @@ def build_parser() -> argparse.ArgumentParser:
     cli_quic.add_flags(serve, conn)
     cli_did.add_client_flags(conn)
     ledger_cli.add_transparency_client_flags(conn)
+    cli_risk.add_rekey_flags(conn)
     cli_sessions.add_ticket_keys_command(sub)
 
     demo = sub.add_parser("demo", help="a full post-quantum handshake on 127.0.0.1, explained")
@@ -379,6 +383,7 @@ def _common_config(args: argparse.Namespace) -> dict[str, Any]:
         kw["keylog_file"] = args.keylog
     kw["x509_profile"] = args.x509_profile
     kw["ragged_eof"] = args.ragged_eof
+    kw.update(cli_risk.rekey_kwargs(args))
     return kw
 
 
@@ -465,6 +470,7 @@ def _server_config(args: argparse.Namespace) -> ServerConfig:
     kw.update(cli_adaptive.server_kwargs(args))
     kw.update(cli_workers.server_kwargs(args))
     kw.update(cli_did.server_kwargs(args))
+    kw.update(cli_risk.risk_kwargs(args))
     kw["preference"] = args.preference
     kw.update(ledger_cli.transparency_server_kwargs(args, [certified.chain]))
     return ServerConfig(certificates=(certified,), **kw)
@@ -477,9 +483,10 @@ def cmd_serve(args: argparse.Namespace) -> int:
     if not args.quiet:
         handler = logging.StreamHandler(sys.stderr)
         handler.setFormatter(logging.Formatter("nautilus-tls: %(message)s"))
-        adapter_log = logging.getLogger("nautilus_tls.aio")
-        adapter_log.addHandler(handler)
-        adapter_log.setLevel(logging.DEBUG)
+        for name in ("nautilus_tls.aio", "nautilus_tls.risk"):  # handshakes, risk levels
+            adapter_log = logging.getLogger(name)
+            adapter_log.addHandler(handler)
+            adapter_log.setLevel(logging.DEBUG)
     if args.workers > 1:
         return cli_workers.run(args, lambda sock: asyncio.run(_serve(args, config, sock)))
     try:
@@ -501,6 +508,7 @@ async def _serve(
         record["client_certificate"] = info.peer_certificate_subject
         record["client_certificate_names"] = list(info.peer_certificate_names)
         record.update(cli_adaptive.session_fields(info))
+        record.update(cli_risk.log_fields(info))
         if args.json_log:
             print(json.dumps(record), flush=True)
         else:
@@ -537,6 +545,7 @@ async def _serve(
         server = await start_server(handle, args.host, args.port, config=config)
         address = server.sockets[0].getsockname()
         print(f"listening on {_format_address(address)}", flush=True)
+    cli_risk.watch_threat_level(args, config)
     async with server:
         await server.serve_forever()
 
@@ -733,6 +742,7 @@ async def _connect(args: argparse.Namespace, config: ClientConfig) -> int:
     record.update(cli_did.session_record(args, info))
     record.update(ledger_cli.transparency_record(args, info))
 
+    record["key_updates"] = writer.get_extra_info("key_updates")
     if args.send is None:
         if args.json:
             print(json.dumps(record), flush=True)
@@ -756,6 +766,7 @@ async def _connect(args: argparse.Namespace, config: ClientConfig) -> int:
         writer.close()
         await asyncio.wait_for(writer.wait_closed(), args.timeout)
     if args.json:
+        record["key_updates"] = writer.get_extra_info("key_updates")
         record["reply"] = reply.decode("utf-8", "replace")
         print(json.dumps(record), flush=True)
     else:

@@ -46,6 +46,7 @@ from nautilus_tls.crypto.x509 import (
 )
 from nautilus_tls.errors import ConfigError
 from nautilus_tls.policy import Policy, PolicyName, Preference, policy_named, resolve
+from nautilus_tls.risk.engine import RiskEngine
 from nautilus_tls.session.anti_replay import AntiReplay, MemoryAntiReplay
 from nautilus_tls.session.client_store import ClientSessionStore, MemorySessionStore
 from nautilus_tls.session.ticket_keys import StatefulTickets, StatelessTickets, TicketKeyManager
@@ -143,6 +144,13 @@ def _check_limits(cfg: _CommonConfig) -> None:
             raise ConfigError(f"{name} must be positive")
 
 
+def _check_rekey(cfg: _CommonConfig) -> None:
+    for name in ("rekey_bytes", "rekey_records", "rekey_seconds"):
+        value = getattr(cfg, name)
+        if value is not None and (isinstance(value, bool) or not value > 0):
+            raise ConfigError(f"{name} must be positive (or None for no policy)")
+
+
 def _check_alpn(protocols: Sequence[bytes]) -> None:
     for p in protocols:
         if not isinstance(p, bytes) or not 1 <= len(p) <= 255:
@@ -187,6 +195,18 @@ class _CommonConfig:
     # Handshake tracing (`connect --trace`, nautilus_tls.tools.trace): called with every
     # handshake byte sent and received. Handshake messages only: no secret, no application data.
     handshake_trace: HandshakeTrace | None = field(default=None, repr=False, compare=False)
+    # Key rotation by policy (RFC 8446 §4.6.3): send a KeyUpdate once this many plaintext
+    # bytes or records went out under one key, or the key has been in use this many seconds
+    # (checked when there is data to send), whichever comes first. None: only before the AEAD
+    # limit and on request, as without them. rekey_request_peer asks the peer to update too.
+    rekey_bytes: int | None = None
+    rekey_records: int | None = None
+    rekey_seconds: float | None = None
+    rekey_request_peer: bool = False
+    # Risk-adaptive security (nautilus_tls.risk): the engine that raises the floor per peer
+    # (a server: per client address; a client: per server), never below this config;
+    # connections report their handshakes to it. None: a static policy.
+    risk: RiskEngine | None = field(default=None, compare=False)
 
     @property
     def security_policy(self) -> Policy:
@@ -239,6 +259,9 @@ class _CommonConfig:
         if self.handshake_timeout <= 0:
             raise ConfigError("handshake_timeout must be positive")
         _check_limits(self)
+        _check_rekey(self)
+        if self.risk is not None and not isinstance(self.risk, RiskEngine):
+            raise ConfigError("risk must be a nautilus_tls.risk.RiskEngine")
         if self.max_handshake_message_size < defaults.MIN_HANDSHAKE_MESSAGE_SIZE:
             raise ConfigError(
                 f"max_handshake_message_size must be at least {defaults.MIN_HANDSHAKE_MESSAGE_SIZE}"

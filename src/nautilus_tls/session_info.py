@@ -71,6 +71,14 @@ class SessionInfo:
     # What adaptive negotiation decided for this handshake and why (nautilus_tls.adaptive);
     # None when it was off.
     negotiation: Negotiation | None = None
+    # KeyUpdates (RFC 8446 §4.6.3) so far: sent (by policy, on request, answering the peer or
+    # before the AEAD limit) and received. Connection.info keeps them current.
+    key_updates_sent: int = 0
+    key_updates_received: int = 0
+    # With a risk engine (config.risk): the level this handshake ran at ("baseline",
+    # "elevated", "high") and why; None without an engine.
+    risk_level: str | None = None
+    risk_reason: str | None = None
 
     @property
     def transparency(self) -> TransparencyReport | None:
@@ -96,6 +104,9 @@ class SessionInfo:
             "early_data": self.early_data,
             "early_data_sent": self.early_data_sent,
             "negotiation": self.negotiation.as_dict() if self.negotiation is not None else None,
+            "key_updates": {"sent": self.key_updates_sent, "received": self.key_updates_received},
+            "risk_level": self.risk_level,
+            "risk_reason": self.risk_reason,
         }
 
 

@@ -132,6 +132,9 @@ class _TLSProtocol(asyncio.Protocol):
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self._transport = cast(asyncio.Transport, transport)  # a stream transport
+        conn = self._conn
+        if isinstance(conn, ServerConnection) and conn.peer_address is None:
+            conn.set_peer_address(self._peer_host())  # a risk engine judges by address
         timeout = self._handshake_timeout
         if self._handshake_deadline is not None:
             timeout = max(0.0, self._handshake_deadline - self._loop.time())

@@ -266,15 +266,16 @@ def _connection_for(
     config: ClientConfig | ServerConfig,
     server_hostname: str | None,
 ) -> Connection:
+    peer = transport.get_extra_info("peername")
     if isinstance(config, ServerConfig):
-        return ServerConnection(config)
+        address = str(peer[0]) if isinstance(peer, tuple) and peer else None
+        return ServerConnection(config, peer_address=address)
     if not isinstance(config, ClientConfig):
         raise ConfigError(
             f"config must be a ClientConfig or a ServerConfig, not {type(config).__name__}"
         )
     if not server_hostname:
         raise ConfigError("start_tls needs server_hostname for a client connection")
-    peer = transport.get_extra_info("peername")
     port = int(peer[1]) if isinstance(peer, tuple) and len(peer) >= 2 else None
     return ClientConnection(
         config,
