@@ -46,6 +46,7 @@ PART_OF: dict[str, str] = {
     "cli_workers": "cli",
     "cli_asgi": "cli",
     "cli_connect": "cli",
+    "cli_certs": "cli",
     "__main__": "cli",
 }
 

@@ -25,6 +25,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
+from cryptography import x509
+from cryptography.exceptions import UnsupportedAlgorithm
+from cryptography.hazmat.primitives import serialization
+
 from nautilus_tls import defaults
 from nautilus_tls.auth.api import CertificateType, Credential, PeerVerifier
 from nautilus_tls.auth.x509 import (
@@ -41,8 +45,9 @@ from nautilus_tls.crypto.x509 import (
     TrustStore,
     X509Profile,
     load_certificate_chain_pem,
+    subject_of,
 )
-from nautilus_tls.errors import ConfigError
+from nautilus_tls.errors import ConfigError, TLSError
 from nautilus_tls.policy import Policy, PolicyName, Preference, policy_named, resolve
 from nautilus_tls.session.anti_replay import AntiReplay, MemoryAntiReplay
 from nautilus_tls.session.client_store import ClientSessionStore, MemorySessionStore
@@ -83,6 +88,20 @@ class CertifiedKey:
         # Checked against every algorithm the library has; a config checks its own provider.
         if not DEFAULT_PROVIDER.schemes_for_key(self.private_key, certificate=self.chain[0]):
             raise ConfigError("this private key type cannot sign a TLS 1.3 CertificateVerify")
+        if not _key_fits_certificate(self.private_key, self.chain[0]):
+            raise ConfigError(
+                "the private key does not match the certificate: the end-entity certificate "
+                f"({_subject_or_unknown(self.chain[0])}) holds another key's public half"
+            )
+
+    def __repr__(self) -> str:
+        # Short: the DER chain is kilobytes (ML-DSA) and the key is never shown.
+        count = len(self.chain)
+        names = ", ".join(self._names[:4]) + (", ..." if len(self._names) > 4 else "")
+        return (
+            f"CertifiedKey(subject={_subject_or_unknown(self.chain[0])!r}, names=[{names}], "
+            f"chain={count} certificate{'s' if count != 1 else ''})"
+        )
 
     @classmethod
     def from_pem(
@@ -95,11 +114,30 @@ class CertifiedKey:
 
     @classmethod
     def from_files(
-        cls, certificate: str | Path, key: str | Path, *, password: bytes | None = None
+        cls,
+        certificate: str | Path,
+        key: str | Path,
+        *,
+        password: bytes | None = None,
+        labels: tuple[str, str] = ("certificate file", "key file"),
     ) -> CertifiedKey:
-        return cls.from_pem(
-            Path(certificate).read_bytes(), Path(key).read_bytes(), password=password
-        )
+        """Load a PEM chain and its key. A ConfigError names the file at fault, after its
+        label (a command line passes its option names: ``("--cert", "--key")``)."""
+        cert_label, key_label = labels
+        chain_pem = _read_file(cert_label, certificate)
+        key_pem = _read_file(key_label, key)
+        try:
+            chain = load_certificate_chain_pem(chain_pem)
+        except ConfigError as exc:
+            raise ConfigError(f"{cert_label} {certificate}: {exc}") from None
+        try:
+            private_key = load_private_key_pem(key_pem, password)
+        except ConfigError as exc:
+            raise ConfigError(f"{key_label} {key}: {exc}") from None
+        try:
+            return cls(chain=chain, private_key=private_key)
+        except ConfigError as exc:
+            raise ConfigError(f"{key_label} {key} with {cert_label} {certificate}: {exc}") from None
 
     @property
     def names(self) -> tuple[str, ...]:
@@ -120,6 +158,36 @@ class CertifiedKey:
 
     def sign(self, provider: CryptoProvider, scheme: int, message: bytes) -> bytes:
         return provider.sign(self.private_key, scheme, message)
+
+
+def _read_file(label: str, path: str | Path) -> bytes:
+    try:
+        return Path(path).read_bytes()
+    except OSError as exc:
+        raise ConfigError(f"{label} {path}: {exc.strerror or exc}") from None
+
+
+def _key_fits_certificate(key: PrivateKey, certificate: bytes) -> bool:
+    """Whether ``certificate`` (DER) holds the public half of ``key``. A provider's own key
+    kinds (SLH-DSA) have no ``public_key()``: their signer already checked the binding in
+    ``schemes_for_key``; a certificate that does not parse fails later, with its own error."""
+    public_key = getattr(key, "public_key", None)
+    if public_key is None:
+        return True
+    try:
+        theirs = x509.load_der_x509_certificate(certificate).public_key()
+    except (ValueError, UnsupportedAlgorithm, x509.InvalidVersion):
+        return True
+    spki = (serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
+    ours: bytes = public_key().public_bytes(*spki)
+    return ours == theirs.public_bytes(*spki)
+
+
+def _subject_or_unknown(certificate: bytes) -> str:
+    try:
+        return subject_of(certificate) or "no subject"
+    except (ValueError, TLSError):
+        return "unparsable"
 
 
 def _check_limits(cfg: _CommonConfig) -> None:
