@@ -141,7 +141,8 @@ def cmd_ticket_keys(args: argparse.Namespace) -> int:
     try:
         if args.action == "rotate":
             key = manager.rotate()
-            print(f"rotated: the current ticket key is now {key.key_id.hex()}")
+            created = _when(key.created_at, time.time())
+            print(f"rotated: new current ticket key {key.key_id.hex()} (created {created})")
         stored = key_store.keys()  # newest first
     except SessionStoreError:
         print(

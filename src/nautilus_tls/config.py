@@ -48,7 +48,15 @@ from nautilus_tls.crypto.x509 import (
     subject_of,
 )
 from nautilus_tls.errors import ConfigError, TLSError
-from nautilus_tls.policy import Policy, PolicyName, Preference, policy_named, resolve
+from nautilus_tls.policy import (
+    Kind,
+    Policy,
+    PolicyName,
+    Preference,
+    codes_for_names,
+    policy_named,
+    resolve,
+)
 from nautilus_tls.session.anti_replay import AntiReplay, MemoryAntiReplay
 from nautilus_tls.session.client_store import ClientSessionStore, MemorySessionStore
 from nautilus_tls.session.ticket_keys import StatefulTickets, StatelessTickets, TicketKeyManager
@@ -160,6 +168,87 @@ class CertifiedKey:
         return provider.sign(self.private_key, scheme, message)
 
 
+# Lists of code points a config also accepts as names (the names `nautilus-tls algorithms`
+# prints): ClientConfig(groups=("X25519MLKEM768", "x25519")).
+_CODE_LISTS: tuple[tuple[str, Kind], ...] = (
+    ("groups", "group"),
+    ("cipher_suites", "cipher suite"),
+    ("signature_schemes", "signature scheme"),
+)
+_EXAMPLES: dict[str, str] = {
+    "group": '("X25519MLKEM768", "x25519")',
+    "cipher suite": '("TLS_AES_256_GCM_SHA384",)',
+    "signature scheme": '("mldsa65", "ecdsa_secp256r1_sha256")',
+    "certificate scheme": '("mldsa65",)',
+}
+_NUMBERS = (
+    "handshake_timeout",
+    "min_security_level",
+    "max_handshake_message_size",
+    "max_handshake_bytes",
+    "max_certificate_chain_length",
+    "max_certificate_chain_size",
+    "max_buffered_plaintext",
+)
+
+
+def _shown(value: object) -> str:
+    text = repr(value)
+    return text if len(text) <= 40 else text[:37] + "..."
+
+
+def _codes(field_name: str, kind: Kind, value: object, provider: CryptoProvider) -> tuple[int, ...]:
+    """``value`` as code points: each item an int or a name (or comma-separated names)."""
+    if isinstance(value, str | bytes) or not isinstance(value, Sequence):
+        raise ConfigError(
+            f"{field_name} must be a sequence of names or code points, e.g. "
+            f"{_EXAMPLES[kind]}, not {type(value).__name__} {_shown(value)}"
+        )
+    codes: list[int] = []
+    for item in value:
+        if isinstance(item, int) and not isinstance(item, bool):
+            codes.append(item)
+        elif isinstance(item, str):
+            try:
+                codes.extend(codes_for_names(kind, item, provider))
+            except ValueError as exc:
+                raise ConfigError(f"{field_name}: {exc}") from None
+        else:
+            raise ConfigError(
+                f"{field_name}: {_shown(item)} is neither a {kind} name nor a code point"
+            )
+    return tuple(codes)
+
+
+def _alpn(value: object) -> tuple[bytes, ...]:
+    """ALPN protocols as bytes; ``str`` items are encoded (ASCII: RFC 7301 names are)."""
+    if isinstance(value, str | bytes) or not isinstance(value, Sequence):
+        raise ConfigError(
+            'alpn_protocols must be a sequence of protocols, e.g. ("h2", "http/1.1"), not '
+            f"{type(value).__name__} {_shown(value)}"
+        )
+    protocols: list[bytes] = []
+    for item in value:
+        if isinstance(item, str):
+            try:
+                item = item.encode("ascii")
+            except UnicodeEncodeError:
+                raise ConfigError(f"alpn_protocols: {item!r} is not ASCII; give bytes") from None
+        if not isinstance(item, bytes | bytearray):
+            raise ConfigError(f"alpn_protocols: {_shown(item)} is neither str nor bytes")
+        protocols.append(bytes(item))
+    return tuple(protocols)
+
+
+def _check_numbers(cfg: _CommonConfig) -> None:
+    for name in _NUMBERS:
+        value = getattr(cfg, name)
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise ConfigError(
+                f"{name} must be a number, not {type(value).__name__} {_shown(value)}"
+            )
+
+
 def _read_file(label: str, path: str | Path) -> bytes:
     try:
         return Path(path).read_bytes()
@@ -258,6 +347,11 @@ class _CommonConfig:
         for the client to store."""
         if not isinstance(self.provider, CryptoProvider):
             raise ConfigError("provider must be a CryptoProvider")
+        _check_numbers(self)
+        for name, kind in _CODE_LISTS:
+            object.__setattr__(self, name, _codes(name, kind, getattr(self, name), self.provider))
+        key_share_groups = _codes("key_share_groups", "group", key_share_groups, self.provider)
+        object.__setattr__(self, "alpn_protocols", _alpn(self.alpn_protocols))
         if not isinstance(self.policy, Policy):
             object.__setattr__(self, "policy", policy_named(self.policy))
         for s in self.signature_schemes:
