@@ -745,6 +745,9 @@ class ClientConnection(Connection):
 
 
 class ServerConnection(Connection):
+    """The server side: answers one client's handshake with a certificate of the config's
+    (chosen by SNI and signature algorithms), then carries its application data."""
+
     def __init__(
         self,
         config: ServerConfig,

@@ -26,6 +26,9 @@ from enum import IntEnum
 
 
 class AlertLevel(IntEnum):
+    """An alert's level (RFC 8446 §6): TLS 1.3 treats every alert but close_notify and
+    user_canceled as fatal."""
+
     WARNING = 1
     FATAL = 2
 
