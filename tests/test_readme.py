@@ -4,8 +4,9 @@ namespace (a later block uses the ``config`` an earlier one made).
 What the test adds is only what the README says is there: the development certificates
 (its "Development certificates" block, run first, in a scratch directory), the echo server of
 its asyncio block running while the later blocks talk to "the echo server above", and, for
-the httpx block, ``nautilus-tls serve --mode http``. The README's port 8443 becomes a free
-port (one per server) so that the test can run beside anything on 8443.
+the httpx block, ``nautilus-tls serve --mode http``, and for the stapling block a transparency
+log (``nautilus-tls ledger serve``) holding the server's certificate. The README's ports
+(8443, 8600) become free ports so that the test can run beside anything on them.
 """
 
 from __future__ import annotations
@@ -25,6 +26,8 @@ import pytest
 from interop.procs import LineProcess
 from interop.serve import command
 
+from nautilus_tls.config import CertifiedKey
+
 README = Path(__file__).resolve().parent.parent / "README.md"
 TIMEOUT = 60.0
 
@@ -39,13 +42,14 @@ def block(marker: str) -> str:
     return found[0]
 
 
-CERTS, ASYNCIO, BLOCKING, HTTPX, SANS_IO, PLUGIN = (
+CERTS, ASYNCIO, BLOCKING, HTTPX, SANS_IO, PLUGIN, STAPLING = (
     "write_pem_bundle(",
     "async def serve()",
     "TLSListener(",
     "HTTPTransport(",
     "ClientConnection(config",
     "extension_hooks=(Hello(),)",
+    "TransparencyStapler(",
 )
 
 
@@ -96,7 +100,7 @@ def wait_listening(port: int) -> None:
 
 
 def test_every_python_block_is_run_here() -> None:
-    markers = (CERTS, ASYNCIO, BLOCKING, HTTPX, SANS_IO, PLUGIN)
+    markers = (CERTS, ASYNCIO, BLOCKING, HTTPX, SANS_IO, PLUGIN, STAPLING)
     assert len(python_blocks()) == len(markers)
     for marker in markers:
         block(marker)
@@ -138,3 +142,23 @@ def test_the_readme_blocks_run_as_written(
 
     run(block(PLUGIN), namespace)
     assert namespace["config"].extension_hooks[0].ext_type == 0xFF42
+
+    # The stapling block, against `nautilus-tls ledger serve` (which writes log.pub) holding
+    # the certificate its sh block adds; `certified` is the key pair that block serves.
+    ledger_port = free_port()
+    ledger = [*command(), "ledger", "serve", "--port", str(ledger_port), "--db", "ledger.sqlite"]
+    add = [*command(), "ledger", "add", "--log", f"http://127.0.0.1:{ledger_port}",
+           "--cert", "certs/server.pem"]  # fmt: skip
+    with LineProcess(ledger, cwd=tmp_path) as log_server:
+        log_server.wait_for(r"listening on http://", TIMEOUT, stream="stdout")
+        added = LineProcess(add, cwd=tmp_path).start()
+        assert added.wait(TIMEOUT) == 0, added.tail()
+        added.stop()
+        namespace["certified"] = CertifiedKey.from_files("certs/server.pem", "certs/server.key")
+        try:
+            run(block(STAPLING).replace("8600", str(ledger_port)), namespace)
+            assert namespace["client"].require_transparency is not None
+            assert namespace["stapler"] in namespace["server"].extension_hooks
+        finally:
+            if "stapler" in namespace:
+                namespace["stapler"].close()

@@ -14,6 +14,10 @@ Subcommands::
     nautilus-tls asgi     MODULE:APP --cert F --key F [--host H] [--port P] [--workers N]
     nautilus-tls algorithms [--measure] [--markdown | --json] [--output F]
     nautilus-tls ledger   serve|add|monitor ...   (a transparency log; see nautilus_tls.ledger.cli)
+    nautilus-tls did      create --method key|web ...   (DIDs; see nautilus_tls.cli_did)
+
+``serve --quic`` and ``connect --quic [--get PATH]`` run the same over QUIC (UDP) and HTTP/3;
+see nautilus_tls.cli_quic.
 
 serve and connect also take ``--policy pq-only|hybrid|compat``, ``--min-security-level N``
 and ``--sigalgs LIST`` (same as ``--schemes``); connect ``--key-shares LIST``, serve
@@ -44,17 +48,38 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, TextIO
 
-from nautilus_tls import _version, cli_asgi, cli_certs, cli_connect, cli_sessions, cli_workers
+from nautilus_tls import (
+    _version,
+    cli_adaptive,
+    cli_asgi,
+    cli_certs,
+    cli_connect,
+    cli_did,
+    cli_quic,
+    cli_sessions,
+    cli_workers,
+)
 from nautilus_tls.aio import TLSReader, TLSWriter, connect, start_server
 from nautilus_tls.config import CertifiedKey, ClientConfig, ServerConfig
-from nautilus_tls.crypto.provider import DEFAULT_PROVIDER, with_frodokem
+from nautilus_tls.crypto.provider import (
+    DEFAULT_PROVIDER,
+    with_bike,
+    with_composite,
+    with_frodokem,
+)
 from nautilus_tls.crypto.x509 import X509_PROFILES, TrustStore, subject_of
 from nautilus_tls.errors import ConfigError, MissingCloseNotify, ProtocolError, TLSError
+from nautilus_tls.ledger import cli as ledger_cli
 from nautilus_tls.ledger.cli import add_ledger_command, cmd_ledger
 from nautilus_tls.policy import PRESETS, Kind, codes_for_names
 from nautilus_tls.session_info import SessionInfo
 from nautilus_tls.tools import catalog
-from nautilus_tls.tools.certgen import ALGORITHMS, write_pem_bundle
+from nautilus_tls.tools.certgen import (
+    ALGORITHMS,
+    CERT_ALGORITHMS,
+    COMPOSITE_ALGORITHMS,
+    write_pem_bundle,
+)
 from nautilus_tls.tools.demo import run_demo
 
 __all__ = ["build_parser", "main"]
@@ -179,7 +204,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     cert = sub.add_parser("cert", help="make a development CA, server and client certificate")
     cert.add_argument(
-        "--alg", choices=ALGORITHMS, default="mldsa65", help="key algorithm (default mldsa65)"
+        "--alg",
+        choices=CERT_ALGORITHMS,
+        default="mldsa65",
+        help="key algorithm (default mldsa65; mldsa65-ecdsa-p256 and mldsa65-ed25519 are "
+        "composite ML-DSA, draft-ietf-lamps-pq-composite-sigs, for Nautilus peers only)",
     )
     cert.add_argument(
         "--out",
@@ -242,6 +271,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     cli_sessions.add_server_flags(serve)
     cli_workers.add_worker_flags(serve)
+    cli_did.add_server_flags(serve)
+    ledger_cli.add_transparency_server_flags(serve)
 
     conn = sub.add_parser("connect", help="connect to a TLS server")
     conn.add_argument("address", type=_host_port, metavar="HOST:PORT")
@@ -272,7 +303,11 @@ def build_parser() -> argparse.ArgumentParser:
         "--groups, else the first of --groups)",
     )
     cli_sessions.add_client_flags(conn)
+    cli_adaptive.add_client_flags(conn)
     cli_connect.add_connect_flags(conn)
+    cli_quic.add_flags(serve, conn)
+    cli_did.add_client_flags(conn)
+    ledger_cli.add_transparency_client_flags(conn)
     cli_sessions.add_ticket_keys_command(sub)
 
     demo = sub.add_parser("demo", help="a full post-quantum handshake on 127.0.0.1, explained")
@@ -289,6 +324,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     add_ledger_command(sub)
     cli_asgi.add_asgi_command(sub, tls_options=_add_tls_options)
+    cli_did.add_did_command(sub)
 
     algs = sub.add_parser(
         "algorithms", help="list every group, cipher suite and signature scheme (and cost)"
@@ -319,10 +355,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         "ticket-keys": cli_sessions.cmd_ticket_keys,
         "ledger": cmd_ledger,
         "asgi": cmd_asgi,
+        "did": cli_did.cmd_did,
     }
     try:
         return commands[args.command](args)
-    except (CliError, ConfigError) as exc:
+    except (CliError, ConfigError, cli_did.DidUsageError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_USAGE
     except OSError as exc:
@@ -392,6 +429,9 @@ def cmd_cert(args: argparse.Namespace) -> int:
     out = Path(args.out)
     print(f"serve:   nautilus-tls serve --cert {out / 'server.pem'} --key {out / 'server.key'}")
     print(f"connect: nautilus-tls connect localhost:{DEFAULT_PORT} --cafile {out / 'ca.pem'}")
+    if args.alg in COMPOSITE_ALGORITHMS:
+        print("composite keys: only Nautilus peers whose configs list the composite schemes")
+        print("(provider with_composite(DEFAULT_PROVIDER); code points 0xFE10/0xFE11) accept them")
     return EXIT_OK
 
 
@@ -429,13 +469,17 @@ def _server_config(args: argparse.Namespace) -> ServerConfig:
         kw["client_auth"] = "require" if args.require_client_cert else "request"
     kw.update(cli_sessions.server_kwargs(args))
     kw.update(cli_workers.server_kwargs(args))
+    kw.update(cli_did.server_kwargs(args))
     kw["preference"] = args.preference
+    kw.update(ledger_cli.transparency_server_kwargs(args, [c.chain for c in certified]))
     return ServerConfig(certificates=certified, **kw)
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
     config = _server_config(args)
     cli_sessions.warn_if_no_tickets(config, args.ticket_store)
+    if args.quic:
+        config = cli_quic.serve_config(args, config)
     if not args.quiet:
         handler = logging.StreamHandler(sys.stderr)
         handler.setFormatter(logging.Formatter("nautilus-tls: %(message)s"))
@@ -445,7 +489,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     if args.workers > 1:
         return cli_workers.run(args, lambda sock: asyncio.run(_serve(args, config, sock)))
     try:
-        asyncio.run(_serve(args, config))
+        asyncio.run(cli_quic.serve(args, config) if args.quic else _serve(args, config))
     except KeyboardInterrupt:
         print("stopped", file=sys.stderr)
     return EXIT_OK
@@ -565,8 +609,9 @@ def _http_response(
 
 
 def cmd_algorithms(args: argparse.Namespace) -> int:
-    # The listing includes the add-ons a config must combine explicitly (FrodoKEM).
-    provider = with_frodokem(DEFAULT_PROVIDER)
+    # The listing includes the add-ons a config must combine explicitly (FrodoKEM, composite
+    # ML-DSA, BIKE).
+    provider = with_bike(with_composite(with_frodokem(DEFAULT_PROVIDER)))
     table = catalog.rows(provider)
     if args.measure:
         catalog.measure(table, provider=provider)
@@ -623,7 +668,10 @@ def _client_config(args: argparse.Namespace) -> ClientConfig:
     if client_key is not None:
         kw["client_certificate"] = client_key
     kw.update(cli_sessions.client_kwargs(args))
+    kw.update(cli_adaptive.client_kwargs(args))
     kw.update(cli_connect.client_kwargs(args))
+    kw.update(cli_did.client_kwargs(args))
+    kw.update(ledger_cli.transparency_client_kwargs(args))
     return ClientConfig(**kw)
 
 
@@ -636,6 +684,8 @@ def cmd_connect(args: argparse.Namespace) -> int:
             flush=True,
         )
     config = _client_config(args)
+    if args.quic or args.get is not None:
+        return cli_quic.cmd_connect(args, config)
     try:
         return asyncio.run(_connect(args, config))
     except KeyboardInterrupt:
@@ -683,7 +733,10 @@ async def _connect(args: argparse.Namespace, config: ClientConfig) -> int:
     record["server_certificate_names"] = list(info.peer_certificate_names)
     record["peer_chain"] = [subject_of(der) for der in info.peer_certificates]
     record["verified"] = not config.insecure_skip_verify
+    record.update(cli_adaptive.session_fields(info))
     cli_connect.extend_record(record, info, args)
+    record.update(cli_did.session_record(args, info))
+    record.update(ledger_cli.transparency_record(args, info))
 
     if args.send is None:
         if args.json:
@@ -763,6 +816,7 @@ def _print_session(record: dict[str, object], out: TextIO) -> None:
         f"  early data        {record['early_data']}"
         + (f" ({record['early_data_sent']} bytes as 0-RTT)" if record["early_data_sent"] else ""),
         f"  verified          {verified}",
+        *cli_adaptive.describe(record),
         "  peer chain",
     ]
     chain = record["peer_chain"]

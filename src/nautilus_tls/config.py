@@ -23,13 +23,15 @@ import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from cryptography import x509
 from cryptography.exceptions import UnsupportedAlgorithm
 from cryptography.hazmat.primitives import serialization
 
 from nautilus_tls import defaults
+from nautilus_tls.adaptive.client import AdaptiveNegotiation
+from nautilus_tls.adaptive.server import AdaptiveServer
 from nautilus_tls.auth.api import CertificateType, Credential, PeerVerifier
 from nautilus_tls.auth.x509 import (
     InsecureSkipVerifier,
@@ -38,7 +40,7 @@ from nautilus_tls.auth.x509 import (
     trust_fingerprint,
 )
 from nautilus_tls.crypto.certnames import names_of
-from nautilus_tls.crypto.provider import DEFAULT_PROVIDER, CryptoProvider
+from nautilus_tls.crypto.provider import DEFAULT_PROVIDER, CryptoProvider, with_composite
 from nautilus_tls.crypto.signatures import PrivateKey, load_private_key_pem
 from nautilus_tls.crypto.x509 import (
     X509_PROFILES,
@@ -68,6 +70,9 @@ from nautilus_tls.wire.enums import (
 from nautilus_tls.wire.extension_hook import ExtensionHook, plugin_problem
 from nautilus_tls.wire.messages import CertificateEntry
 
+if TYPE_CHECKING:
+    from nautilus_tls.ledger.transparency import RequireTransparency
+
 ClientAuth = Literal["none", "request", "require"]
 RaggedEof = Literal["error", "allow"]
 KeyLogCallback = Callable[[str], None]
@@ -78,6 +83,11 @@ sent, record fragments when received), before encryption / after decryption."""
 
 def _env_keylog() -> str | None:
     return os.environ.get("SSLKEYLOGFILE") or None
+
+
+# Every signature scheme the library has, add-ons included (composite ML-DSA), for the key check
+# of a CertifiedKey, which exists before any config (and provider) it goes into.
+_EVERY_SCHEME = with_composite(DEFAULT_PROVIDER)
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,7 +104,7 @@ class CertifiedKey:
         if not self.chain:
             raise ConfigError("a certificate chain needs at least the end-entity certificate")
         # Checked against every algorithm the library has; a config checks its own provider.
-        if not DEFAULT_PROVIDER.schemes_for_key(self.private_key, certificate=self.chain[0]):
+        if not _EVERY_SCHEME.schemes_for_key(self.private_key, certificate=self.chain[0]):
             raise ConfigError("this private key type cannot sign a TLS 1.3 CertificateVerify")
         if not _key_fits_certificate(self.private_key, self.chain[0]):
             raise ConfigError(
@@ -422,8 +432,21 @@ class ClientConfig(_CommonConfig):
     # Resumption modes offered, in preference order. psk_ke has no fresh key exchange (no
     # forward secrecy against a later ticket-key leak), so only psk_dhe_ke by default.
     psk_modes: tuple[int, ...] = (PskKeyExchangeMode.psk_dhe_ke,)
+    # Adaptive negotiation (nautilus_tls.adaptive): learn per server which key shares avoid a
+    # HelloRetryRequest, within the policy (never outside groups, never below its PQ floor),
+    # and remember downgrades. None (default): the policy's key shares, always.
+    adaptive: AdaptiveNegotiation | None = None
+
+    # Certificate transparency (issue 16): accept the server's chain only with a stapled
+    # proof that it is in one of these logs (nautilus_tls.ledger.transparency). It adds its
+    # extension plug-in to extension_hooks and wraps the verifier.
+    require_transparency: RequireTransparency | None = None
 
     def __post_init__(self) -> None:
+        if self.adaptive is not None and not isinstance(self.adaptive, AdaptiveNegotiation):
+            raise ConfigError("adaptive must be an AdaptiveNegotiation or None")
+        if (req := self.require_transparency) is not None and req.hook not in self.extension_hooks:
+            object.__setattr__(self, "extension_hooks", (*self.extension_hooks, req.hook))
         if self.keylog_file is None:
             # Clients honour SSLKEYLOGFILE (the convention of browsers and curl): debugging
             # one's own connections.
@@ -445,13 +468,18 @@ class ClientConfig(_CommonConfig):
         """The verifier the handshake judges the server with: ``verifier``, else X.509 from
         ``trust_store``, ``x509_profile`` and ``certificate_schemes`` (built per call, so a
         ``dataclasses.replace`` of those fields takes effect)."""
+        base: PeerVerifier
         if self.verifier is not None:
-            return self.verifier
-        if self.insecure_skip_verify:
-            return InsecureSkipVerifier()
-        return X509ServerVerifier(
-            self.effective_trust_store(), self.x509_profile, self.certificate_schemes
-        )
+            base = self.verifier
+        elif self.insecure_skip_verify:
+            base = InsecureSkipVerifier()
+        else:
+            base = X509ServerVerifier(
+                self.effective_trust_store(), self.x509_profile, self.certificate_schemes
+            )
+        if self.require_transparency is not None:
+            return self.require_transparency.verifier(base)
+        return base
 
     def server_trust_fingerprint(self) -> bytes | None:
         """How this config judges servers, as 32 stable bytes: the trust store's roots and
@@ -500,8 +528,14 @@ class ServerConfig(_CommonConfig):
     # Take keylog_file from $SSLKEYLOGFILE. Off by default: a variable left set in a server's
     # environment would otherwise write every client's traffic secrets to disk.
     keylog_from_environment: bool = False
+    # Adaptive choice (nautilus_tls.adaptive.server): ChaCha20-Poly1305 for clients that list
+    # it first, the cheaper post-quantum group under CPU load; within the policy. Off (None)
+    # by default.
+    adaptive: AdaptiveServer | None = None
 
     def __post_init__(self) -> None:
+        if self.adaptive is not None and not isinstance(self.adaptive, AdaptiveServer):
+            raise ConfigError("adaptive must be an AdaptiveServer or None")
         if self.keylog_file is None and self.keylog_from_environment:
             object.__setattr__(self, "keylog_file", _env_keylog())
         _, chain_schemes = self._validate_common(

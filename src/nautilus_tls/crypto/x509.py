@@ -24,7 +24,9 @@ Failures become :class:`BadCertificate` with the alert RFC 8446 §6.2 asks for:
   constraints, and malformed DER (we pick ``bad_certificate`` over ``decode_error`` for a
   certificate that does not parse: the Certificate message itself parsed fine).
 
-ML-DSA (44/65/87) keys and signatures are accepted by cryptography 50's verifier.
+ML-DSA (44/65/87) keys and signatures are accepted by cryptography 50's verifier. A chain with
+a composite ML-DSA key or signature (draft-ietf-lamps-pq-composite-sigs), which that verifier
+does not know, is validated by :mod:`.composite_x509` instead, with the same alerts.
 
 A server certificate is always checked against a name: ``server_name`` is required. Callers
 that run with ``insecure_*`` verification switched off skip this module altogether.
@@ -49,6 +51,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.utils import CryptographyDeprecationWarning
 from cryptography.x509 import verification
 
+from nautilus_tls.crypto import composite_x509
 from nautilus_tls.crypto import der as _der
 from nautilus_tls.crypto.certnames import names_of
 from nautilus_tls.errors import (
@@ -585,6 +588,11 @@ def verify_server_chain(
     subject = _subject_for(server_name)
     certificates = _split_chain(chain)
     when = _utc(now)
+    if composite_x509.involves_composite(certificates):
+        composite_x509.verify_chain(
+            certificates, store.certificates, when, subject=subject, client=False, profile=profile
+        )
+        return
     verifier = _policy_builder(store, when, profile, client=False).build_server_verifier(subject)
     _run_verifier(verifier, certificates, store, when, profile, server_name)
 
@@ -610,6 +618,11 @@ def verify_client_chain(
     certificate needs no subjectAltName: the subject DN may be its only identity."""
     certificates = _split_chain(chain)
     when = _utc(now)
+    if composite_x509.involves_composite(certificates):
+        composite_x509.verify_chain(
+            certificates, store.certificates, when, subject=None, client=True, profile=profile
+        )
+        return
     verifier = _policy_builder(store, when, profile, client=True).build_client_verifier()
     _run_verifier(verifier, certificates, store, when, profile)
 
@@ -632,6 +645,9 @@ _SIGNATURE_SCHEMES: dict[x509.ObjectIdentifier, tuple[int, ...]] = {
     _SIG.ML_DSA_44: (0x0904,),
     _SIG.ML_DSA_65: (0x0905,),
     _SIG.ML_DSA_87: (0x0906,),
+    # Composite ML-DSA (draft-ietf-lamps-pq-composite-sigs): our private-use code points.
+    x509.ObjectIdentifier("1.3.6.1.5.5.7.6.45"): (0xFE10,),
+    x509.ObjectIdentifier("1.3.6.1.5.5.7.6.48"): (0xFE11,),
 }
 _PSS_SCHEMES = {"sha256": (0x0804, 0x0809), "sha384": (0x0805, 0x080A), "sha512": (0x0806, 0x080B)}
 
@@ -652,6 +668,8 @@ def _is_self_signed(cert: x509.Certificate) -> bool:
     copied onto a certificate that another key signed (with any algorithm)."""
     if cert.issuer != cert.subject:
         return False
+    if composite_x509.involves_composite([cert]):
+        return composite_x509.signed_by(cert, cert)
     try:
         cert.verify_directly_issued_by(cert)
     except (InvalidSignature, ValueError, TypeError, UnsupportedAlgorithm):
