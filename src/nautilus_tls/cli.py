@@ -52,6 +52,7 @@ from nautilus_tls import (
     _version,
     cli_adaptive,
     cli_asgi,
+    cli_certs,
     cli_connect,
     cli_did,
     cli_quic,
@@ -232,9 +233,15 @@ def build_parser() -> argparse.ArgumentParser:
         "--port", type=int, default=DEFAULT_PORT, help=f"port (default {DEFAULT_PORT}; 0 picks one)"
     )
     serve.add_argument(
-        "--cert", metavar="F", help="certificate chain PEM (default: make a development bundle)"
+        "--cert",
+        metavar="F",
+        action="append",
+        help="certificate chain PEM (default: make a development bundle); repeatable with "
+        "--key: each connection gets the pair that fits its SNI and signature algorithms",
     )
-    serve.add_argument("--key", metavar="F", help="private key PEM for --cert")
+    serve.add_argument(
+        "--key", metavar="F", action="append", help="private key PEM for the matching --cert"
+    )
     serve.add_argument(
         "--alg", choices=ALGORITHMS, default="mldsa65", help="algorithm of a generated bundle"
     )
@@ -392,7 +399,7 @@ def _load_key_pair(cert: str | None, key: str | None) -> CertifiedKey | None:
         return None
     if cert is None or key is None:
         raise CliError("--cert and --key go together")
-    return CertifiedKey.from_files(cert, key)
+    return cli_certs.load_pair(cert, key)
 
 
 def _log_record(info: SessionInfo, peer: Any) -> dict[str, object]:
@@ -439,8 +446,8 @@ def cmd_cert(args: argparse.Namespace) -> int:
 
 def _server_config(args: argparse.Namespace) -> ServerConfig:
     generated_ca: Path | None = None
-    certified = _load_key_pair(args.cert, args.key)
-    if certified is None:
+    certified = cli_certs.load_pairs(args.cert, args.key)
+    if not certified:
         out = (
             Path(args.cert_dir)
             if args.cert_dir
@@ -450,7 +457,7 @@ def _server_config(args: argparse.Namespace) -> ServerConfig:
         if args.host not in names and args.host not in ("0.0.0.0", "::", ""):
             names.append(args.host)
         paths = write_pem_bundle(out, args.alg, names)
-        certified = CertifiedKey.from_files(paths["server_pem"], paths["server_key"])
+        certified = (CertifiedKey.from_files(paths["server_pem"], paths["server_key"]),)
         generated_ca = paths["ca_pem"]
         print(
             f"no --cert given: made a {args.alg} development bundle in {out} "
@@ -472,12 +479,13 @@ def _server_config(args: argparse.Namespace) -> ServerConfig:
     kw.update(cli_did.server_kwargs(args))
     kw.update(cli_risk.risk_kwargs(args))
     kw["preference"] = args.preference
-    kw.update(ledger_cli.transparency_server_kwargs(args, [certified.chain]))
-    return ServerConfig(certificates=(certified,), **kw)
+    kw.update(ledger_cli.transparency_server_kwargs(args, [c.chain for c in certified]))
+    return ServerConfig(certificates=certified, **kw)
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
     config = _server_config(args)
+    cli_sessions.warn_if_no_tickets(config, args.ticket_store)
     if args.quic:
         config = cli_quic.serve_config(args, config)
     if not args.quiet:

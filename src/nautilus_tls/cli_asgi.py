@@ -15,7 +15,8 @@ from typing import Any
 
 from nautilus_tls import cli_workers
 from nautilus_tls.aio.streams import TLSWriter
-from nautilus_tls.config import CertifiedKey, ServerConfig
+from nautilus_tls.cli_certs import load_pair
+from nautilus_tls.config import ServerConfig
 from nautilus_tls.errors import ConfigError
 
 __all__ = ["add_asgi_command", "cmd_asgi"]
@@ -83,9 +84,7 @@ def cmd_asgi(args: argparse.Namespace, tls_kwargs: dict[str, Any]) -> int:
     app = asgi.load_app(args.app, args.app_dir)  # in the parent: a bad name fails once, early
     tls_kwargs.setdefault("alpn_protocols", (b"http/1.1",))  # uvicorn speaks HTTP/1.1
     tls_kwargs.update(cli_workers.server_kwargs(args))
-    config = ServerConfig(
-        certificates=(CertifiedKey.from_files(args.cert, args.key),), **tls_kwargs
-    )
+    config = ServerConfig(certificates=(load_pair(args.cert, args.key),), **tls_kwargs)
     on_handshake = _handshake_logger(args.workers) if args.json_log else None
 
     def run(sock: socket.socket | None, on_listening: Any = None) -> None:

@@ -25,6 +25,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
+from cryptography import x509
+from cryptography.exceptions import UnsupportedAlgorithm
+from cryptography.hazmat.primitives import serialization
+
 from nautilus_tls import defaults
 from nautilus_tls.adaptive.client import AdaptiveNegotiation
 from nautilus_tls.adaptive.server import AdaptiveServer
@@ -43,9 +47,18 @@ from nautilus_tls.crypto.x509 import (
     TrustStore,
     X509Profile,
     load_certificate_chain_pem,
+    subject_of,
 )
-from nautilus_tls.errors import ConfigError
-from nautilus_tls.policy import Policy, PolicyName, Preference, policy_named, resolve
+from nautilus_tls.errors import ConfigError, TLSError
+from nautilus_tls.policy import (
+    Kind,
+    Policy,
+    PolicyName,
+    Preference,
+    codes_for_names,
+    policy_named,
+    resolve,
+)
 from nautilus_tls.risk.engine import RiskEngine
 from nautilus_tls.session.anti_replay import AntiReplay, MemoryAntiReplay
 from nautilus_tls.session.client_store import ClientSessionStore, MemorySessionStore
@@ -94,6 +107,20 @@ class CertifiedKey:
         # Checked against every algorithm the library has; a config checks its own provider.
         if not _EVERY_SCHEME.schemes_for_key(self.private_key, certificate=self.chain[0]):
             raise ConfigError("this private key type cannot sign a TLS 1.3 CertificateVerify")
+        if not _key_fits_certificate(self.private_key, self.chain[0]):
+            raise ConfigError(
+                "the private key does not match the certificate: the end-entity certificate "
+                f"({_subject_or_unknown(self.chain[0])}) holds another key's public half"
+            )
+
+    def __repr__(self) -> str:
+        # Short: the DER chain is kilobytes (ML-DSA) and the key is never shown.
+        count = len(self.chain)
+        names = ", ".join(self._names[:4]) + (", ..." if len(self._names) > 4 else "")
+        return (
+            f"CertifiedKey(subject={_subject_or_unknown(self.chain[0])!r}, names=[{names}], "
+            f"chain={count} certificate{'s' if count != 1 else ''})"
+        )
 
     @classmethod
     def from_pem(
@@ -106,11 +133,30 @@ class CertifiedKey:
 
     @classmethod
     def from_files(
-        cls, certificate: str | Path, key: str | Path, *, password: bytes | None = None
+        cls,
+        certificate: str | Path,
+        key: str | Path,
+        *,
+        password: bytes | None = None,
+        labels: tuple[str, str] = ("certificate file", "key file"),
     ) -> CertifiedKey:
-        return cls.from_pem(
-            Path(certificate).read_bytes(), Path(key).read_bytes(), password=password
-        )
+        """Load a PEM chain and its key. A ConfigError names the file at fault, after its
+        label (a command line passes its option names: ``("--cert", "--key")``)."""
+        cert_label, key_label = labels
+        chain_pem = _read_file(cert_label, certificate)
+        key_pem = _read_file(key_label, key)
+        try:
+            chain = load_certificate_chain_pem(chain_pem)
+        except ConfigError as exc:
+            raise ConfigError(f"{cert_label} {certificate}: {exc}") from None
+        try:
+            private_key = load_private_key_pem(key_pem, password)
+        except ConfigError as exc:
+            raise ConfigError(f"{key_label} {key}: {exc}") from None
+        try:
+            return cls(chain=chain, private_key=private_key)
+        except ConfigError as exc:
+            raise ConfigError(f"{key_label} {key} with {cert_label} {certificate}: {exc}") from None
 
     @property
     def names(self) -> tuple[str, ...]:
@@ -131,6 +177,117 @@ class CertifiedKey:
 
     def sign(self, provider: CryptoProvider, scheme: int, message: bytes) -> bytes:
         return provider.sign(self.private_key, scheme, message)
+
+
+# Lists of code points a config also accepts as names (the names `nautilus-tls algorithms`
+# prints): ClientConfig(groups=("X25519MLKEM768", "x25519")).
+_CODE_LISTS: tuple[tuple[str, Kind], ...] = (
+    ("groups", "group"),
+    ("cipher_suites", "cipher suite"),
+    ("signature_schemes", "signature scheme"),
+)
+_EXAMPLES: dict[str, str] = {
+    "group": '("X25519MLKEM768", "x25519")',
+    "cipher suite": '("TLS_AES_256_GCM_SHA384",)',
+    "signature scheme": '("mldsa65", "ecdsa_secp256r1_sha256")',
+    "certificate scheme": '("mldsa65",)',
+}
+_NUMBERS = (
+    "handshake_timeout",
+    "min_security_level",
+    "max_handshake_message_size",
+    "max_handshake_bytes",
+    "max_certificate_chain_length",
+    "max_certificate_chain_size",
+    "max_buffered_plaintext",
+)
+
+
+def _shown(value: object) -> str:
+    text = repr(value)
+    return text if len(text) <= 40 else text[:37] + "..."
+
+
+def _codes(field_name: str, kind: Kind, value: object, provider: CryptoProvider) -> tuple[int, ...]:
+    """``value`` as code points: each item an int or a name (or comma-separated names)."""
+    if isinstance(value, str | bytes) or not isinstance(value, Sequence):
+        raise ConfigError(
+            f"{field_name} must be a sequence of names or code points, e.g. "
+            f"{_EXAMPLES[kind]}, not {type(value).__name__} {_shown(value)}"
+        )
+    codes: list[int] = []
+    for item in value:
+        if isinstance(item, int) and not isinstance(item, bool):
+            codes.append(item)
+        elif isinstance(item, str):
+            try:
+                codes.extend(codes_for_names(kind, item, provider))
+            except ValueError as exc:
+                raise ConfigError(f"{field_name}: {exc}") from None
+        else:
+            raise ConfigError(
+                f"{field_name}: {_shown(item)} is neither a {kind} name nor a code point"
+            )
+    return tuple(codes)
+
+
+def _alpn(value: object) -> tuple[bytes, ...]:
+    """ALPN protocols as bytes; ``str`` items are encoded (ASCII: RFC 7301 names are)."""
+    if isinstance(value, str | bytes) or not isinstance(value, Sequence):
+        raise ConfigError(
+            'alpn_protocols must be a sequence of protocols, e.g. ("h2", "http/1.1"), not '
+            f"{type(value).__name__} {_shown(value)}"
+        )
+    protocols: list[bytes] = []
+    for item in value:
+        if isinstance(item, str):
+            try:
+                item = item.encode("ascii")
+            except UnicodeEncodeError:
+                raise ConfigError(f"alpn_protocols: {item!r} is not ASCII; give bytes") from None
+        if not isinstance(item, bytes | bytearray):
+            raise ConfigError(f"alpn_protocols: {_shown(item)} is neither str nor bytes")
+        protocols.append(bytes(item))
+    return tuple(protocols)
+
+
+def _check_numbers(cfg: _CommonConfig) -> None:
+    for name in _NUMBERS:
+        value = getattr(cfg, name)
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise ConfigError(
+                f"{name} must be a number, not {type(value).__name__} {_shown(value)}"
+            )
+
+
+def _read_file(label: str, path: str | Path) -> bytes:
+    try:
+        return Path(path).read_bytes()
+    except OSError as exc:
+        raise ConfigError(f"{label} {path}: {exc.strerror or exc}") from None
+
+
+def _key_fits_certificate(key: PrivateKey, certificate: bytes) -> bool:
+    """Whether ``certificate`` (DER) holds the public half of ``key``. A provider's own key
+    kinds (SLH-DSA) have no ``public_key()``: their signer already checked the binding in
+    ``schemes_for_key``; a certificate that does not parse fails later, with its own error."""
+    public_key = getattr(key, "public_key", None)
+    if public_key is None:
+        return True
+    try:
+        theirs = x509.load_der_x509_certificate(certificate).public_key()
+    except (ValueError, UnsupportedAlgorithm, x509.InvalidVersion):
+        return True
+    spki = (serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
+    ours: bytes = public_key().public_bytes(*spki)
+    return ours == theirs.public_bytes(*spki)
+
+
+def _subject_or_unknown(certificate: bytes) -> str:
+    try:
+        return subject_of(certificate) or "no subject"
+    except (ValueError, TLSError):
+        return "unparsable"
 
 
 def _check_limits(cfg: _CommonConfig) -> None:
@@ -220,6 +377,11 @@ class _CommonConfig:
         for the client to store."""
         if not isinstance(self.provider, CryptoProvider):
             raise ConfigError("provider must be a CryptoProvider")
+        _check_numbers(self)
+        for name, kind in _CODE_LISTS:
+            object.__setattr__(self, name, _codes(name, kind, getattr(self, name), self.provider))
+        key_share_groups = _codes("key_share_groups", "group", key_share_groups, self.provider)
+        object.__setattr__(self, "alpn_protocols", _alpn(self.alpn_protocols))
         if not isinstance(self.policy, Policy):
             object.__setattr__(self, "policy", policy_named(self.policy))
         for s in self.signature_schemes:

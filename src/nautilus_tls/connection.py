@@ -859,11 +859,13 @@ class ClientConnection(Connection):
 
 
 class ServerConnection(Connection):
-    """The server side. With ``config.risk`` (:mod:`nautilus_tls.risk`) and the client's
-    ``peer_address``, the handshake runs at the level the engine assesses for that address
-    (its floor raised on top of ``config``, :mod:`nautilus_tls.handshake.risk_floor`), and
-    its outcome is reported back to the engine. An adapter that learns the address only once
-    the transport is up calls :meth:`set_peer_address` before feeding any bytes."""
+    """The server side: answers one client's handshake with a certificate of the config's
+    (chosen by SNI and signature algorithms), then carries its application data. With
+    ``config.risk`` (:mod:`nautilus_tls.risk`) and the client's ``peer_address``, the
+    handshake runs at the level the engine assesses for that address (its floor raised on top
+    of ``config``, :mod:`nautilus_tls.handshake.risk_floor`), and its outcome is reported back
+    to the engine. An adapter that learns the address only once the transport is up calls
+    :meth:`set_peer_address` before feeding any bytes."""
 
     def __init__(
         self,

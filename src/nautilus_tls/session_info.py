@@ -44,6 +44,10 @@ class TransparencyEvidence(Protocol):
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class SessionInfo:
+    """What the handshake negotiated (names as ``nautilus-tls algorithms`` prints them), the
+    peer's certificates and names, and whether the session was resumed, retried (HRR) or
+    carried 0-RTT data. Holds no secret."""
+
     version: str = "TLSv1.3"
     cipher_suite: str
     group: str | None

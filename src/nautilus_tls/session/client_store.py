@@ -223,6 +223,9 @@ def session_key(
 
 
 class ClientSessionStore(Protocol):
+    """Where a client keeps the tickets servers sent it, by :func:`session_key` (server name,
+    port, ALPN): in memory, or in a file shared by runs of a program."""
+
     def put(self, key: str, ticket: ClientTicket) -> None:
         """Keep ``ticket`` for ``key``."""
         ...
