@@ -85,14 +85,14 @@ def aioquic_client_config(alg: str, alpn: str = ECHO_ALPN) -> QuicConfiguration:
 _tasks: set[asyncio.Task[None]] = set()
 
 
-def _stream_handler(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+def echo_stream_handler(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
     task = asyncio.ensure_future(echo_handler(reader, writer))
     _tasks.add(task)  # kept until done: asyncio holds tasks only weakly
     task.add_done_callback(_tasks.discard)
 
 
 async def start_aioquic_echo(cfg: QuicConfiguration) -> QuicServer:
-    return await aioquic_serve(HOST, 0, configuration=cfg, stream_handler=_stream_handler)
+    return await aioquic_serve(HOST, 0, configuration=cfg, stream_handler=echo_stream_handler)
 
 
 async def start_our_echo(
@@ -103,7 +103,7 @@ async def start_our_echo(
         0,
         configuration=cfg or quic_config(is_client=False),
         tls_config=tls_config,
-        stream_handler=_stream_handler,
+        stream_handler=echo_stream_handler,
     )
 
 
