@@ -11,6 +11,11 @@ from typing import Any
 
 import pytest
 from certificates import pki
+
+# qh3 comes with the test extra (like aioquic): missing means a broken install, not a skip.
+from qh3 import H3Connection, QuicConfiguration, QuicConnectionProtocol, h3_events, quic_events
+from qh3 import connect as qh3_connect
+from qh3 import serve as qh3_serve
 from quic.quicpeers import (
     H3_SERVER_BODY,
     HOST,
@@ -26,11 +31,6 @@ from nautilus_tls.quic.h3 import http3_get, serve_http3
 from nautilus_tls.session.client_store import MemorySessionStore
 from nautilus_tls.session_info import SessionInfo
 from nautilus_tls.tools.certgen import cert_to_pem, key_to_pem
-
-qh3 = pytest.importorskip("qh3", reason="qh3 is an interop peer of the test extra")
-from qh3 import H3Connection, QuicConfiguration, QuicConnectionProtocol, h3_events, quic_events  # noqa: E402  # noqa: E402
-from qh3 import connect as qh3_connect  # noqa: E402
-from qh3 import serve as qh3_serve  # noqa: E402
 
 pytestmark = pytest.mark.interop
 
