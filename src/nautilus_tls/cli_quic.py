@@ -10,7 +10,9 @@ flags of the TCP commands (groups, suites, ALPN, certificates, session files).
   ``hello_retry``, and ``reply`` or ``status`` and ``body``). Two key shares by default
   (X25519MLKEM768 and x25519); ``--key-shares`` chooses.
 
-0-RTT over QUIC is not offered yet (``--early-data`` is refused with ``--quic``).
+0-RTT is not offered from the command line yet (``--early-data`` is refused with ``--quic``:
+session files do not keep the server's transport parameters, RFC 9000 §7.4.1); the library
+API does it within one process.
 """
 
 from __future__ import annotations
@@ -41,7 +43,13 @@ def add_flags(serve: argparse.ArgumentParser, connect: argparse.ArgumentParser) 
 
 def _no_early_data(args: argparse.Namespace) -> None:
     if getattr(args, "early_data", None):
-        raise ConfigError("0-RTT over QUIC is not supported yet: drop --early-data")
+        # RFC 9000 §7.4.1: 0-RTT needs the server's transport parameters from the connection
+        # that brought the ticket; session files do not keep them (the library API does, in
+        # memory, within one process).
+        raise ConfigError(
+            "0-RTT over QUIC from the command line is not supported yet (session files do not"
+            " keep the server's transport parameters): drop --early-data"
+        )
 
 
 # --- serve -----------------------------------------------------------------------------------

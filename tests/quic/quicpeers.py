@@ -91,8 +91,17 @@ def echo_stream_handler(reader: asyncio.StreamReader, writer: asyncio.StreamWrit
     task.add_done_callback(_tasks.discard)
 
 
-async def start_aioquic_echo(cfg: QuicConfiguration) -> QuicServer:
-    return await aioquic_serve(HOST, 0, configuration=cfg, stream_handler=echo_stream_handler)
+async def start_aioquic_echo(cfg: QuicConfiguration, *, tickets: bool = False) -> QuicServer:
+    """An unmodified aioquic echo server; with ``tickets``, it issues and takes tickets."""
+    store: dict[bytes, Any] = {}
+    return await aioquic_serve(
+        HOST,
+        0,
+        configuration=cfg,
+        stream_handler=echo_stream_handler,
+        session_ticket_fetcher=store.pop if tickets else None,
+        session_ticket_handler=(lambda t: store.__setitem__(t.ticket, t)) if tickets else None,
+    )
 
 
 async def start_our_echo(

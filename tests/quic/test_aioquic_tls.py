@@ -235,3 +235,25 @@ def test_refuses_a_server_quic_configuration_with_a_client_tls_config() -> None:
         NautilusQuicConnection(
             configuration=quic_config(is_client=True), tls_config=our_server_config()
         )
+
+
+def test_refuses_a_ticket_with_another_max_early_data_with_protocol_violation() -> None:
+    # RFC 9001 §4.6.1: max_early_data_size in a QUIC ticket is 0xffffffff (or absent).
+    class OddTickets(QuicConnection):
+        """Unmodified aioquic, except that its tickets say max_early_data 1024."""
+
+        def _initialize(self, peer_cid: bytes) -> None:
+            super()._initialize(peer_cid)
+            self.tls._max_early_data = 1024
+
+    clock = Clock()
+    client, _ = memory_pair(our_client_config("ecdsa-p256"), None)
+    store: dict[bytes, Any] = {}
+    client.connect(SERVER, now=clock.now)
+    server = OddTickets(
+        configuration=aioquic_server_config("ecdsa-p256"),
+        original_destination_connection_id=client.original_destination_connection_id,
+        session_ticket_handler=lambda t: store.__setitem__(t.ticket, t),
+    )
+    exchange(client, server, clock)
+    assert _terminated(server).error_code == QuicErrorCode.PROTOCOL_VIOLATION

@@ -11,7 +11,6 @@ from quic.quicpeers import (
     aioquic_client_config,
     aioquic_server_config,
     echo_once,
-    echo_stream_handler,
     our_client,
     our_client_config,
     our_server_config,
@@ -72,20 +71,12 @@ def test_an_unmodified_aioquic_client_talks_to_our_server(alg: str) -> None:
 
 
 def test_our_client_resumes_with_an_unmodified_aioquic_server() -> None:
-    from aioquic.asyncio import serve as aioquic_serve
-
     from nautilus_tls.session.client_store import MemorySessionStore
 
-    tickets: dict[bytes, object] = {}
     cfg = our_client_config("ecdsa-p256", session_store=MemorySessionStore())
 
     async def main() -> list[SessionInfo]:
-        server = await aioquic_serve(
-            "127.0.0.1", 0, configuration=aioquic_server_config("ecdsa-p256"),
-            session_ticket_fetcher=tickets.pop,
-            session_ticket_handler=lambda t: tickets.__setitem__(t.ticket, t),
-            stream_handler=echo_stream_handler,
-        )  # fmt: skip
+        server = await start_aioquic_echo(aioquic_server_config("ecdsa-p256"), tickets=True)
         infos = []
         try:
             for _ in range(2):
@@ -145,3 +136,27 @@ def test_an_unmodified_aioquic_client_sends_0rtt_that_our_server_accepts() -> No
     first, second = _aioquic_client_twice(scfg, early=True)
     assert first == (b"early bird", False, False)
     assert second == (b"early bird", True, True)
+
+
+def test_our_client_sends_0rtt_that_an_unmodified_aioquic_server_accepts() -> None:
+    from nautilus_tls.quic.api import connect
+    from nautilus_tls.session.client_store import MemorySessionStore
+
+    cfg = our_client_config("ecdsa-p256", session_store=MemorySessionStore())
+
+    async def main() -> tuple[SessionInfo, bytes]:
+        server = await start_aioquic_echo(aioquic_server_config("ecdsa-p256"), tickets=True)
+        port = port_of(server)
+        try:
+            async with connect("127.0.0.1", port, config=cfg, server_name="localhost") as first:
+                await first.request(b"ticket please")
+            async with connect(
+                "127.0.0.1", port, config=cfg, server_name="localhost", early_data=b"early"
+            ) as second:
+                return second.info, await second.early_reply()
+        finally:
+            server.close()
+
+    info, reply = run(main())
+    assert info.resumed and info.early_data == "accepted"
+    assert reply == b"early"
