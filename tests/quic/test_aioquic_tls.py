@@ -257,3 +257,42 @@ def test_refuses_a_ticket_with_another_max_early_data_with_protocol_violation() 
     )
     exchange(client, server, clock)
     assert _terminated(server).error_code == QuicErrorCode.PROTOCOL_VIOLATION
+
+
+class _RawCryptoClient(QuicConnection):
+    """Unmodified aioquic's transport whose first CRYPTO data is ``first_flight`` instead of
+    its TLS ClientHello (a hostile or broken client)."""
+
+    first_flight = b""
+
+    def _initialize(self, peer_cid: bytes) -> None:
+        super()._initialize(peer_cid)
+        flight = self.first_flight
+
+        def handle_message(data: bytes, output: Any) -> None:
+            if not data:  # the start: what a ClientHello would be
+                output[tls.Epoch.INITIAL].push_bytes(flight)
+
+        self.tls.handle_message = handle_message  # type: ignore[method-assign]
+
+
+@pytest.mark.parametrize(
+    ("flight", "alert"),
+    [
+        # A whole message whose body ends inside the random (a partial one is waited for).
+        (bytes.fromhex("01000003") + b"\x03\x03\x00", AlertDescription.decode_error),
+        (bytes.fromhex("02000002") + b"\x03\x03", AlertDescription.unexpected_message),  # SH
+        (bytes.fromhex("0d000000"), AlertDescription.unexpected_message),  # CertificateRequest
+        (bytes.fromhex("01ffffff"), AlertDescription.decode_error),  # 16 MiB declared
+    ],
+    ids=["truncated-client-hello", "server-hello-from-a-client", "cert-request", "huge-length"],
+)
+def test_answers_bad_first_crypto_data_with_the_crypto_error_of_its_alert(
+    flight: bytes, alert: AlertDescription
+) -> None:
+    clock = Clock()
+    client = _RawCryptoClient(configuration=aioquic_client_config("ecdsa-p256"))
+    client.first_flight = flight
+    _, make_server = memory_pair(None, our_server_config("ecdsa-p256"))
+    _connect(client, make_server, clock)
+    assert _terminated(client).error_code == CRYPTO_ERROR + alert
