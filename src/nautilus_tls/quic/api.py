@@ -93,6 +93,17 @@ def _remember(store: Any, key: str) -> Callable[[bytes], None]:
     return keep
 
 
+def remember_transport_parameters(store: Any, key: str, params: bytes) -> None:
+    """Remember a server's transport parameters for 0-RTT with ``store``'s tickets for
+    ``key`` (e.g. loaded from a file: the CLI keeps them beside its session file)."""
+    _remember(store, key)(params)
+
+
+def remembered_transport_parameters(store: Any) -> dict[str, bytes]:
+    """What is remembered beside ``store``, by session key."""
+    return dict(_REMEMBERED.get(store, {}))
+
+
 class QuicClient:
     """A connected QUIC client: its negotiated session and its streams. After
     ``connect(..., early_data=...)``, ``early_stream`` is the stream that carried it."""
@@ -256,6 +267,8 @@ __all__ = [
     "connect",
     "echo",
     "quic_client_config",
+    "remember_transport_parameters",
+    "remembered_transport_parameters",
     "serve",
     "server_quic_configuration",
     "with_quic_key_shares",
