@@ -296,3 +296,20 @@ def test_answers_bad_first_crypto_data_with_the_crypto_error_of_its_alert(
     _, make_server = memory_pair(None, our_server_config("ecdsa-p256"))
     _connect(client, make_server, clock)
     assert _terminated(client).error_code == CRYPTO_ERROR + alert
+
+
+def test_refuses_crypto_data_at_a_level_left_behind_with_unexpected_message() -> None:
+    # RFC 9001 §4.1.3: the server reads at HANDSHAKE once its flight is out; a handshake
+    # message in an Initial packet then is unexpected_message.
+    clock = Clock()
+    client, make_server = memory_pair(
+        None, our_server_config("ecdsa-p256"), client_quic=aioquic_client_config("ecdsa-p256")
+    )
+    client.connect(SERVER, now=clock.now)
+    server = make_server(client.original_destination_connection_id)
+    for data, _ in client.datagrams_to_send(now=clock.now):  # the ClientHello
+        server.receive_datagram(data, ("1.2.3.4", 1234), now=clock.now)
+    # Before the client hears the server's flight, it sends more CRYPTO data at INITIAL.
+    client._crypto_streams[tls.Epoch.INITIAL].sender.write(bytes.fromhex("14000020") + bytes(32))
+    exchange(client, server, clock)
+    assert _terminated(client).error_code == CRYPTO_ERROR + AlertDescription.unexpected_message
