@@ -95,7 +95,7 @@ def _qh3_echo(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> Non
     asyncio.ensure_future(echo(reader, writer))  # noqa: RUF006  # the server keeps the loop
 
 
-def test_our_client_resumes_with_a_qh3_server() -> None:
+def test_our_client_resumes_with_a_qh3_server_and_sends_0rtt() -> None:
     tickets: dict[bytes, Any] = {}
     config = _our_client(b"nautilus-echo", session_store=MemorySessionStore())
 
@@ -107,10 +107,12 @@ def test_our_client_resumes_with_a_qh3_server() -> None:
         )  # fmt: skip
         infos = []
         try:
-            for _ in range(2):
+            for early in (None, b"early echo"):  # the second resumes and sends 0-RTT
                 async with connect(
-                    HOST, port_of(server), config=config, server_name="localhost"
+                    HOST, port_of(server), config=config, server_name="localhost", early_data=early
                 ) as c:
+                    if early is not None:
+                        assert await c.early_reply() == early
                     assert await c.request(b"echo me") == b"echo me"
                     infos.append(c.info)
         finally:
@@ -120,36 +122,41 @@ def test_our_client_resumes_with_a_qh3_server() -> None:
     first, second = run(main())
     assert first.group == "X25519MLKEM768"
     assert not first.resumed and second.resumed
+    assert second.early_data == "accepted"
 
 
-def test_a_qh3_client_resumes_with_our_server() -> None:
+def test_a_qh3_client_resumes_with_our_server_and_sends_0rtt() -> None:
     tickets: list[Any] = []
     # qh3 builds its ClientHello in a fixed 2048-byte buffer: a hybrid share plus a ticket
     # with a SHA-384 binder overflows it (BufferWriteError in qh3), so this server prefers
     # TLS_AES_128_GCM_SHA256 (a 32-byte binder).
-    scfg = pki(ALG).server_config(alpn_protocols=(b"nautilus-echo",), cipher_suites=(0x1301,))
+    scfg = pki(ALG).server_config(
+        alpn_protocols=(b"nautilus-echo",), cipher_suites=(0x1301,), max_early_data=0xFFFFFFFF
+    )
 
-    async def main() -> list[bool]:
+    async def main() -> list[tuple[bool, bool]]:
         server = await serve(echo, HOST, 0, config=scfg)
-        resumed = []
+        seen = []
         try:
-            for _ in range(2):
+            for attempt in range(2):  # the second resumes, and sends before it is connected
                 cfg = _qh3_client_config("nautilus-echo")
                 if tickets:
                     cfg.session_ticket = tickets[-1]
                 async with qh3_connect(
-                    HOST, port_of(server), configuration=cfg, session_ticket_handler=tickets.append
-                ) as client:
+                    HOST, port_of(server), configuration=cfg,
+                    session_ticket_handler=tickets.append, wait_connected=attempt == 0,
+                ) as client:  # fmt: skip
                     reader, writer = await client.create_stream()
                     writer.write(b"ping")
                     writer.write_eof()
                     assert await reader.read() == b"ping"
-                    resumed.append(bool(client._quic.tls.session_resumed))
+                    tls = client._quic.tls
+                    seen.append((bool(tls.session_resumed), bool(tls.early_data_accepted)))
         finally:
             server.close()
-        return resumed
+        return seen
 
-    assert run(main()) == [False, True]
+    assert run(main()) == [(False, False), (True, True)]
 
 
 def test_qh3_cannot_accept_an_ml_dsa_certificate_and_says_handshake_failure() -> None:
