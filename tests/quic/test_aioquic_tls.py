@@ -11,6 +11,8 @@ from aioquic.quic.connection import QuicConnection
 from aioquic.quic.events import ConnectionTerminated, HandshakeCompleted, ProtocolNegotiated
 from aioquic.quic.packet import QuicErrorCode
 from quic.quicpeers import (
+    CLIENT_ADDR,
+    SERVER_ADDR,
     Clock,
     aioquic_client_config,
     aioquic_server_config,
@@ -313,3 +315,49 @@ def test_refuses_crypto_data_at_a_level_left_behind_with_unexpected_message() ->
     client._crypto_streams[tls.Epoch.INITIAL].sender.write(bytes.fromhex("14000020") + bytes(32))
     exchange(client, server, clock)
     assert _terminated(client).error_code == CRYPTO_ERROR + AlertDescription.unexpected_message
+
+
+def _exchange_with_losses(
+    client: QuicConnection, server: QuicConnection, clock: Clock, drop: set[int]
+) -> None:
+    """Carry datagrams both ways, dropping those whose running number is in ``drop``, and
+    fire loss-recovery timers when nothing moves (bounded)."""
+    sent = 0
+    for _ in range(200):
+        moved = False
+        for src, dst, addr in ((client, server, CLIENT_ADDR), (server, client, SERVER_ADDR)):
+            for data, _ in src.datagrams_to_send(now=clock.now):
+                sent += 1
+                moved = True
+                if sent not in drop:
+                    dst.receive_datagram(data, addr, now=clock.now)
+        if client._handshake_complete and server._handshake_complete and not moved:
+            return
+        if not moved:
+            timers = [t for t in (client.get_timer(), server.get_timer()) if t is not None]
+            if not timers:
+                return
+            clock.now = max(clock.now, min(timers))
+            for conn in (client, server):
+                timer = conn.get_timer()
+                if timer is not None and timer <= clock.now:
+                    conn.handle_timer(now=clock.now)
+    raise AssertionError("the lossy exchange did not settle")
+
+
+@pytest.mark.parametrize(
+    "drop",
+    [{1}, {2}, {2, 3}, {3}, {4}],
+    ids=["client-hello", "server-initial", "server-flight", "server-second", "client-finished"],
+)
+def test_completes_the_handshake_when_datagrams_are_lost(drop: set[int]) -> None:
+    # aioquic's loss recovery retransmits CRYPTO data; the engine must take the repeated and
+    # reordered flights it then sees without complaint.
+    clock = Clock()
+    client, make_server = memory_pair(our_client_config(), our_server_config())
+    client.connect(SERVER, now=clock.now)
+    server = make_server(client.original_destination_connection_id)
+    _exchange_with_losses(client, server, clock, drop)
+    assert client._handshake_complete and server._handshake_complete
+    assert isinstance(client, NautilusQuicConnection) and client.session_info is not None
+    assert client._close_event is None and server._close_event is None
