@@ -23,6 +23,7 @@ import hmac
 from dataclasses import dataclass, field
 from functools import lru_cache
 
+from nautilus_tls.adaptive.client import AdaptiveHandshake
 from nautilus_tls.config import ClientConfig, is_ip_address
 from nautilus_tls.crypto.kem import KeyExchange
 from nautilus_tls.crypto.keyschedule import KeySchedule, finished_verify_data, resumption_psk
@@ -47,7 +48,6 @@ from nautilus_tls.handshake.common import (
     DropEarlyWriteKey,
     Epoch,
     HandshakeContext,
-    SendChangeCipherSpec,
     SendEarlyData,
     SendHandshake,
     check_finished,
@@ -55,6 +55,7 @@ from nautilus_tls.handshake.common import (
     session_info,
     unexpected,
 )
+from nautilus_tls.handshake.hooks import ExtensionHooks, refuse_unsolicited
 from nautilus_tls.proofs import FinishedVerified, PeerVerified, SignatureVerified, require
 from nautilus_tls.session.client_store import ClientTicket
 from nautilus_tls.session_info import SessionInfo
@@ -69,6 +70,7 @@ from nautilus_tls.wire.enums import (
 )
 from nautilus_tls.wire.messages import (
     Certificate,
+    CertificateEntry,
     CertificateRequest,
     CertificateVerify,
     ClientHello,
@@ -97,15 +99,11 @@ class ClientContext(HandshakeContext):
     writes_early: bool = False  # the early traffic key is our write key
     # The server as the ticket remembers it, re-verified when the ticket was taken.
     resumed_peer: PeerVerified | None = field(default=None, repr=False)
+    # Adaptive negotiation's decision for this connection (None when config.adaptive is off).
+    adaptive: AdaptiveHandshake | None = field(default=None, repr=False)
 
     def psk_modes(self) -> tuple[int, ...]:
         return self.config.psk_modes
-
-    def send_ccs_once(self) -> None:
-        # RFC 9001 §8.4: never over QUIC.
-        if self.config.middlebox_compatibility and not self.quic and not self.sent_ccs:
-            self.sent_ccs = True
-            self.actions.append(SendChangeCipherSpec())
 
 
 class ClientState:
@@ -296,15 +294,32 @@ def start_client(ctx: ClientContext) -> ClientState:
     # Compatibility mode sends a fake session id so middleboxes see a TLS 1.2 resumption.
     # RFC 9001 §8.4: a QUIC client must not request compatibility mode.
     compatible = ctx.config.middlebox_compatibility and not ctx.quic
+    ctx.middlebox_compatibility = compatible
     ctx.session_id = ctx.entropy.random_bytes(32) if compatible else b""
     ctx.ticket = _take_ticket(ctx)
-    shares = _make_key_shares(ctx, ctx.config.key_share_groups)
+    shares = _make_key_shares(ctx, _first_key_share_groups(ctx))
     client_hello = _bind(ctx, _client_hello(ctx, shares), [])
     raw = client_hello.encode()
     ctx.actions.append(SendHandshake(Epoch.INITIAL, raw))
     if ext.get_extension(client_hello.extensions, ExtensionType.early_data) is not None:
         _send_early_data(ctx, raw)
     return ExpectServerHello(client_hello=client_hello, client_hello_raw=raw, earlier=[])
+
+
+def _first_key_share_groups(ctx: ClientContext) -> tuple[int, ...]:
+    """The policy's key share groups, or adaptive negotiation's choice among the groups the
+    policy allows (the offered groups themselves never change)."""
+    config = ctx.config
+    if config.adaptive is None:
+        return config.key_share_groups
+    ctx.adaptive = config.adaptive.start(
+        ctx.session_key,
+        allowed=config.groups,
+        policy_shares=config.key_share_groups,
+        provider=config.provider,
+        clock=ctx.clock,
+    )
+    return ctx.adaptive.key_share_groups
 
 
 def _send_early_data(ctx: ClientContext, client_hello_raw: bytes) -> None:
@@ -319,7 +334,6 @@ def _send_early_data(ctx: ClientContext, client_hello_raw: bytes) -> None:
         transcript.digest()
     )
     ctx.keylog.log("CLIENT_EARLY_TRAFFIC_SECRET", ctx.client_random, secret)
-    ctx.send_ccs_once()  # RFC 8446 §D.4: before the early data in compatibility mode
     ctx.install("write", Epoch.EARLY, params, secret)
     ctx.writes_early = True
     # RFC 8446 §4.2.10: at most max_early_data bytes go early; the rest is not cut off but
@@ -392,6 +406,11 @@ class ExpectServerHello(ClientState):
             raise PeerMisbehaved(
                 "ServerHello cipher suite differs from HelloRetryRequest's (RFC 8446 §4.1.4)"
             )
+        offered = frozenset(e.ext_type for e in self.client_hello.extensions)
+        ctx.hooks.receive(
+            HandshakeType.server_hello, sh.extensions, ctx.peer_extensions, only=offered
+        )
+        ctx.peer_certificate_may_carry = offered
         return self._accept(ctx, sh, raw, params)
 
     def _retry(
@@ -418,9 +437,13 @@ class ExpectServerHello(ClientState):
                 raise PeerMisbehaved(
                     "HelloRetryRequest selected a group we already sent a share for"
                 )
+            if ctx.adaptive is not None:
+                ctx.adaptive.on_hello_retry(group)  # may refuse a downgrade (strict)
             ctx.offered_groups_with_share.clear()
             shares = _make_key_shares(ctx, (group,))
         else:
+            if ctx.adaptive is not None:
+                ctx.adaptive.on_hello_retry(None)
             old = ext.get_extension(self.client_hello.extensions, ExtensionType.key_share)
             shares = ext.decode_key_share_ch(old or b"\x00\x00")
         if ctx.ticket is not None:
@@ -441,7 +464,6 @@ class ExpectServerHello(ClientState):
             # goes out in plaintext, not under the early key the server will never derive.
             ctx.writes_early = False
             ctx.actions.append(DropEarlyWriteKey())
-        ctx.send_ccs_once()
         ctx.actions.append(SendHandshake(Epoch.INITIAL, ch2_raw))
         return ExpectServerHello(
             client_hello=ch2,
@@ -470,6 +492,8 @@ class ExpectServerHello(ClientState):
                 raise PeerMisbehaved(
                     f"server key_share is for group {ctx.config.provider.group_name(entry.group)} we sent no share for (RFC 8446 §4.2.8)"
                 )
+            if ctx.adaptive is not None:
+                ctx.adaptive.on_server_hello(entry.group)  # may refuse a downgrade (strict)
             shared_secret = kex.decapsulate(entry.key_exchange)
             group = entry.group
         ctx.offered_groups_with_share.clear()  # drop private keys as soon as they are used
@@ -602,7 +626,7 @@ class ExpectCertificateOrCertificateRequest(ClientState):
     def handle(self, ctx: ClientContext, msg_type: int, body: bytes, raw: bytes) -> ClientState:
         if msg_type == HandshakeType.certificate_request:
             cr = expect_message(msg_type, body, CertificateRequest, self.name)
-            ext.check_allowed(cr.extensions, HandshakeType.certificate_request)
+            ctx.hooks.check_allowed(cr.extensions, HandshakeType.certificate_request)
             # RFC 8446 §4.3.2: the context is empty in the main handshake.
             if cr.certificate_request_context:
                 raise PeerMisbehaved(
@@ -614,6 +638,10 @@ class ExpectCertificateOrCertificateRequest(ClientState):
                     "CertificateRequest without signature_algorithms (RFC 8446 §4.3.2)",
                     alert=AlertDescription.missing_extension,
                 )
+            # CertificateRequest extensions are the server's own (RFC 8446 §4.3.2); what a
+            # plug-in receives here it may answer in our Certificate.
+            ctx.hooks.receive(HandshakeType.certificate_request, cr.extensions, ctx.peer_extensions)
+            ctx.our_certificate_may_carry = frozenset(e.ext_type for e in cr.extensions)
             self.keys.transcript.update(raw)
             return ExpectCertificate(
                 keys=self.keys,
@@ -626,10 +654,17 @@ class ExpectCertificateOrCertificateRequest(ClientState):
 
 
 def check_certificate_message(
-    cert: Certificate, expected_context: bytes, *, max_length: int, max_size: int
+    cert: Certificate,
+    expected_context: bytes,
+    *,
+    max_length: int,
+    max_size: int,
+    hooks: ExtensionHooks,
+    may_carry: frozenset[int],
 ) -> tuple[bytes, ...]:
     """Common checks on a Certificate message, before any certificate is parsed; returns
-    the DER chain (may be empty). The bounds come from the configuration."""
+    the DER chain (may be empty). The bounds come from the configuration; ``may_carry`` are
+    the extensions our ClientHello or CertificateRequest offered (RFC 8446 §4.4.2)."""
     if not hmac.compare_digest(cert.certificate_request_context, expected_context):
         raise PeerMisbehaved(
             "Certificate has the wrong certificate_request_context (RFC 8446 §4.4.2)"
@@ -643,10 +678,42 @@ def check_certificate_message(
     if size > max_size:
         raise BadCertificate(f"certificate chain of {size} bytes exceeds the limit of {max_size}")
     for entry in entries:
-        ext.check_allowed(entry.extensions, HandshakeType.certificate)
+        hooks.check_allowed(entry.extensions, HandshakeType.certificate)
+        refuse_unsolicited(entry.extensions, may_carry, "a Certificate entry")
         if not entry.cert_data:
             raise DecodeError("empty certificate in chain")
     return tuple(e.cert_data for e in entries)
+
+
+def with_leaf_extensions(
+    entries: tuple[CertificateEntry, ...], hooks: ExtensionHooks, ctx: HandshakeContext
+) -> tuple[CertificateEntry, ...]:
+    """Our Certificate's entries with the plug-ins' extensions in the end-entity entry, where
+    RFC 8446 §4.4.2 puts what applies to the whole chain; only what the peer asked for."""
+    if not entries or not hooks:
+        return entries
+    leaf = entries[0]
+    added = hooks.offer(
+        HandshakeType.certificate,
+        leaf.extensions,
+        ctx.peer_extensions,
+        only=ctx.our_certificate_may_carry,
+    )
+    if not added:
+        return entries
+    return (
+        CertificateEntry(cert_data=leaf.cert_data, extensions=(*leaf.extensions, *added)),
+        *entries[1:],
+    )
+
+
+def receive_leaf_extensions(ctx: HandshakeContext, cert: Certificate) -> None:
+    """The plug-ins that asked for a Certificate extension check the peer's end-entity
+    entry (an empty Certificate has none)."""
+    leaf = cert.certificate_list[0].extensions if cert.certificate_list else ()
+    ctx.hooks.receive(
+        HandshakeType.certificate, leaf, ctx.peer_extensions, only=ctx.peer_certificate_may_carry
+    )
 
 
 @dataclass(slots=True)
@@ -663,10 +730,13 @@ class ExpectCertificate(ClientState):
             b"",
             max_length=ctx.config.max_certificate_chain_length,
             max_size=ctx.config.max_certificate_chain_size,
+            hooks=ctx.hooks,
+            may_carry=ctx.peer_certificate_may_carry,
         )
         if not chain:
             # RFC 8446 §4.4.2.4: the server must send a certificate.
             raise DecodeError("server sent an empty Certificate message")
+        receive_leaf_extensions(ctx, cert)
         # RFC 8446 §4.4.2.4: the verifier's refusal carries its alert (X.509: path
         # validation for the server name, then signature_algorithms_cert, §4.2.3).
         verifier = ctx.config.peer_verifier()
@@ -744,7 +814,6 @@ class ExpectFinished(ClientState):
             # RFC 8446 §4.5: EndOfEarlyData, still under the early traffic key (never over
             # QUIC, RFC 9001 §8.3).
             ctx.send(Epoch.EARLY, EndOfEarlyData(), transcript)
-        ctx.send_ccs_once()
         if ctx.writes_early:
             ctx.writes_early = False
             ctx.install("write", Epoch.HANDSHAKE, keys.params, keys.c_hs)
@@ -768,6 +837,13 @@ class ExpectFinished(ClientState):
             early_data=ctx.early_data_status,
             early_data_sent=ctx.early_data_sent,
         )
+        if ctx.adaptive is not None:
+            info = ctx.adaptive.on_complete(
+                info,
+                group=self.negotiated.group,
+                suite=keys.params.suite,
+                resumed=self.negotiated.resumed,
+            )
         ctx.actions.append(CompleteHandshake(info))
         return ClientConnected(
             params=keys.params,
@@ -804,7 +880,9 @@ class ExpectFinished(ClientState):
             Epoch.HANDSHAKE,
             Certificate(
                 certificate_request_context=b"",
-                certificate_list=credential.certificate_entries(),
+                certificate_list=with_leaf_extensions(
+                    credential.certificate_entries(), ctx.hooks, ctx
+                ),
             ),
             transcript,
         )
@@ -849,6 +927,8 @@ class ClientConnected(ClientState):
         if not nst.ticket:
             raise DecodeError("empty ticket")
         ctx.hooks.check_allowed(nst.extensions, HandshakeType.new_session_ticket)
+        # NewSessionTicket extensions are the server's own (RFC 8446 §4.6.1).
+        ctx.hooks.receive(HandshakeType.new_session_ticket, nst.extensions, ctx.peer_extensions)
         early = ext.get_extension(nst.extensions, ExtensionType.early_data)
         # How the server was judged, so a later verifying config can refuse this ticket.
         trust = ctx.config.server_trust_fingerprint()

@@ -21,6 +21,7 @@ import hmac
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
+from nautilus_tls.adaptive.server import ServerOrder
 from nautilus_tls.config import CertifiedKey, ServerConfig
 from nautilus_tls.crypto.keyschedule import KeySchedule, finished_verify_data, resumption_psk
 from nautilus_tls.crypto.provider import CryptoProvider
@@ -37,13 +38,16 @@ from nautilus_tls.errors import (
     RemoteProtocolError,
     TLSError,
 )
-from nautilus_tls.handshake.client import check_certificate_message
+from nautilus_tls.handshake.client import (
+    check_certificate_message,
+    receive_leaf_extensions,
+    with_leaf_extensions,
+)
 from nautilus_tls.handshake.common import (
     CompleteHandshake,
     Epoch,
     ExpectEarlyData,
     HandshakeContext,
-    SendChangeCipherSpec,
     SendHandshake,
     check_finished,
     expect_message,
@@ -87,6 +91,8 @@ def is_post_quantum(provider: CryptoProvider, group: int) -> bool:
 @dataclass(slots=True, kw_only=True)
 class ServerContext(HandshakeContext):
     config: ServerConfig
+    # config.adaptive's order for this handshake (from the first ClientHello), when it is on.
+    adaptive_order: ServerOrder | None = None
 
 
 class ServerState:
@@ -127,6 +133,10 @@ def _check_client_hello(ctx: ServerContext, ch: ClientHello) -> None:
         raise PeerMisbehaved("non-empty legacy_session_id over QUIC (RFC 9001 §8.4)")
     ctx.hooks.check_allowed(ch.extensions, HandshakeType.client_hello)
     ctx.hooks.receive(HandshakeType.client_hello, ch.extensions, ctx.peer_extensions)
+    ctx.our_certificate_may_carry = frozenset(e.ext_type for e in ch.extensions)
+    # RFC 8446 §D.4: a non-empty session id asks for middlebox compatibility (the TCP
+    # transport's business); RFC 9001 §8.4: never over QUIC.
+    ctx.middlebox_compatibility = bool(ch.legacy_session_id) and not ctx.quic
 
 
 def _by_preference(cfg: ServerConfig, ours: Sequence[int], theirs: Sequence[int]) -> list[int]:
@@ -156,8 +166,8 @@ def _refuse(
     )
 
 
-def _choose_suite(cfg: ServerConfig, ch: ClientHello) -> SuiteParams:
-    for suite in _by_preference(cfg, cfg.cipher_suites, ch.cipher_suites):
+def _choose_suite(cfg: ServerConfig, ch: ClientHello, ours: Sequence[int]) -> SuiteParams:
+    for suite in _by_preference(cfg, ours, ch.cipher_suites):
         params = cfg.provider.suite_params(suite)
         if params is not None:
             return params
@@ -165,13 +175,16 @@ def _choose_suite(cfg: ServerConfig, ch: ClientHello) -> SuiteParams:
 
 
 def _choose_group(
-    cfg: ServerConfig, client_groups: tuple[int, ...], shares: dict[int, bytes]
+    cfg: ServerConfig,
+    client_groups: tuple[int, ...],
+    shares: dict[int, bytes],
+    ours: Sequence[int],
 ) -> tuple[int, bool]:
     """(group, have_share). Use a share the client sent when it is good enough; otherwise ask
     (HelloRetryRequest) for the best mutual group. "Best" follows ``cfg.preference``; "good
     enough": the best mutual group that has a share, unless a post-quantum group is mutual and
     the shared one is classical (with ``prefer_post_quantum``)."""
-    mutual = _by_preference(cfg, cfg.groups, client_groups)
+    mutual = _by_preference(cfg, ours, client_groups)
     if not mutual:
         raise _refuse(cfg, "group", client_groups, cfg.groups)
     best = mutual[0]
@@ -209,9 +222,26 @@ class _Choice:
     server_name: str | None
 
 
+def _our_order(ctx: ServerContext, ch: ClientHello) -> tuple[Sequence[int], Sequence[int]]:
+    """Our suites and groups in the order to try them: the policy's, or as the adaptive rules
+    reorder them (decided once, at the first ClientHello, so the second one agrees)."""
+    cfg = ctx.config
+    if cfg.adaptive is None:
+        return cfg.cipher_suites, cfg.groups
+    if ctx.adaptive_order is None:
+        ctx.adaptive_order = cfg.adaptive.order(
+            cfg.provider,
+            our_suites=cfg.cipher_suites,
+            client_suites=ch.cipher_suites,
+            our_groups=cfg.groups,
+        )
+    return ctx.adaptive_order.cipher_suites, ctx.adaptive_order.groups
+
+
 def _choose(ctx: ServerContext, ch: ClientHello) -> tuple[_Choice, dict[int, bytes]]:
     cfg = ctx.config
-    params = _choose_suite(cfg, ch)
+    our_suites, our_groups = _our_order(ctx, ch)
+    params = _choose_suite(cfg, ch, our_suites)
 
     sg = ext.get_extension(ch.extensions, ExtensionType.supported_groups)
     if sg is None:
@@ -228,7 +258,7 @@ def _choose(ctx: ServerContext, ch: ClientHello) -> tuple[_Choice, dict[int, byt
         if entry.group in shares:
             raise PeerMisbehaved("two key shares for the same group")
         shares[entry.group] = entry.key_exchange
-    group, _ = _choose_group(cfg, client_groups, shares)
+    group, _ = _choose_group(cfg, client_groups, shares, our_groups)
 
     sa = ext.get_extension(ch.extensions, ExtensionType.signature_algorithms)
     if sa is None:
@@ -480,7 +510,6 @@ class ExpectClientHello(ServerState):
         )
         hrr_raw = hrr.encode()
         ctx.actions.append(SendHandshake(Epoch.INITIAL, hrr_raw))
-        _send_ccs_if_compatible(ctx, ch)
         return ExpectSecondClientHello(
             first=ch, choice=choice, cookie=cookie, earlier=[raw, hrr_raw]
         )
@@ -488,15 +517,6 @@ class ExpectClientHello(ServerState):
 
 def _skip_budget(ctx: ServerContext) -> int:
     return max(ctx.config.max_early_data, EARLY_DATA_SKIP_LIMIT)
-
-
-def _send_ccs_if_compatible(ctx: ServerContext, ch: ClientHello) -> None:
-    # RFC 8446 §D.4: in compatibility mode (non-empty session id) the server sends a dummy
-    # ChangeCipherSpec right after its first handshake message.
-    # RFC 9001 §8.4: never over QUIC.
-    if ch.legacy_session_id and not ctx.quic and not ctx.sent_ccs:
-        ctx.sent_ccs = True
-        ctx.actions.append(SendChangeCipherSpec())
 
 
 @dataclass(slots=True)
@@ -650,6 +670,13 @@ def send_server_flight(
                 data=ext.encode_pre_shared_key_sh(resumption.index),
             )
         )
+    # RFC 8446 §4.2: plug-ins answer only what the client offered.
+    sh_exts += ctx.hooks.offer(
+        HandshakeType.server_hello,
+        sh_exts,
+        ctx.peer_extensions,
+        only=ctx.our_certificate_may_carry,
+    )
     sh = ServerHello(
         random=ctx.entropy.random_bytes(32),
         legacy_session_id_echo=ch.legacy_session_id,
@@ -657,7 +684,6 @@ def send_server_flight(
         extensions=tuple(sh_exts),
     )
     ctx.send(Epoch.INITIAL, sh, transcript)
-    _send_ccs_if_compatible(ctx, ch)
 
     schedule.enter_handshake(shared_secret)
     c_hs, s_hs = schedule.handshake_traffic_secrets(transcript.digest())
@@ -764,6 +790,9 @@ def _send_certificate_request(ctx: ServerContext, transcript: Transcript) -> tup
                     data=ext.encode_certificate_authorities(names),
                 )
             )
+    # CertificateRequest extensions are the server's own (RFC 8446 §4.3.2).
+    cr_exts += ctx.hooks.offer(HandshakeType.certificate_request, cr_exts, ctx.peer_extensions)
+    ctx.peer_certificate_may_carry = frozenset(e.ext_type for e in cr_exts)
     ctx.send(
         Epoch.HANDSHAKE,
         CertificateRequest(certificate_request_context=b"", extensions=tuple(cr_exts)),
@@ -777,7 +806,8 @@ def _send_certificate(ctx: ServerContext, choice: _Choice, transcript: Transcrip
     ctx.send(
         Epoch.HANDSHAKE,
         Certificate(
-            certificate_request_context=b"", certificate_list=credential.certificate_entries()
+            certificate_request_context=b"",
+            certificate_list=with_leaf_extensions(credential.certificate_entries(), ctx.hooks, ctx),
         ),
         transcript,
     )
@@ -848,7 +878,10 @@ class ExpectClientCertificate(ServerState):
             b"",
             max_length=ctx.config.max_certificate_chain_length,
             max_size=ctx.config.max_certificate_chain_size,
+            hooks=ctx.hooks,
+            may_carry=ctx.peer_certificate_may_carry,
         )
+        receive_leaf_extensions(ctx, cert)
         self.keys.transcript.update(raw)
         if not chain:
             if ctx.config.client_auth == "require":
@@ -933,6 +966,13 @@ class ExpectClientFinished(ServerState):
             resumed=session.resumed,
             early_data=session.early_data,
         )
+        if ctx.adaptive_order is not None:
+            info = dataclasses.replace(
+                info,
+                negotiation=ctx.adaptive_order.negotiation(
+                    ctx.config.provider, keys.params.suite, session.group
+                ),
+            )
         ctx.actions.append(CompleteHandshake(info))
         _send_tickets(ctx, keys.params, resumption, session)
         return ServerConnected(
@@ -963,6 +1003,10 @@ def _send_tickets(
                 data=ext.encode_early_data_nst(cfg.max_early_data),
             ),
         )
+    # NewSessionTicket extensions are the server's own (RFC 8446 §4.6.1).
+    nst_exts += tuple(
+        ctx.hooks.offer(HandshakeType.new_session_ticket, nst_exts, ctx.peer_extensions)
+    )
     binding = cfg.client_auth_binding()
     for i in range(cfg.session_tickets):
         nonce = i.to_bytes(1, "big")
