@@ -30,7 +30,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("wire",),
     ("defaults", "events"),
     ("crypto",),
-    ("policy", "session", "auth", "ledger"),
+    ("policy", "session", "auth", "ledger", "pake"),
     ("config",),
     ("record", "handshake"),
     ("connection",),
