@@ -11,7 +11,13 @@ from nautilus_tls.pake.errors import PakeAuthenticationFailed, PakeRateLimited, 
 from nautilus_tls.pake.ksf import Ksf
 from nautilus_tls.pake.opaque import OpaqueLoginClient, OpaqueSession
 from nautilus_tls.pake.ratelimit import FailedLoginLimiter
-from nautilus_tls.pake.server import PakeServer, opaque_setup, register, spake2plus_identities
+from nautilus_tls.pake.server import (
+    PakeServer,
+    opaque_setup,
+    register,
+    spake2plus_identities,
+    spake2plus_salt,
+)
 from nautilus_tls.pake.spake2plus import Spake2PlusProver, Spake2PlusSession
 from nautilus_tls.pake.store import Method, PakeStore
 
@@ -84,13 +90,15 @@ def test_wrong_password_and_unknown_user_fail_identically(
     assert errors[0] == errors[1]
 
 
-def test_unknown_spake2plus_user_gets_a_stable_salt(sqlite_store: PakeStore) -> None:
-    server = PakeServer(sqlite_store, default_ksf=KSF)
+def test_spake2plus_salt_is_per_user_and_the_same_for_unknown_users(
+    sqlite_store: PakeStore,
+) -> None:
+    server = _server_with_alice(sqlite_store, "spake2plus")
     s = Spake2PlusSession(b"t")
-    first, second = (server.spake2plus_login("ghost", s) for _ in range(2))
-    assert first.salt == second.salt and len(first.salt) == 16
-    assert first.ksf == KSF
-    assert server.spake2plus_login("ghost2", s).salt != first.salt
+    known, ghost = server.spake2plus_login("alice", s), server.spake2plus_login("ghost", s)
+    assert known.salt == spake2plus_salt("alice") and ghost.salt == spake2plus_salt("ghost")
+    assert len(ghost.salt) == 16 and ghost.salt != known.salt
+    assert ghost.ksf == known.ksf == KSF
 
 
 @pytest.mark.parametrize("method", ["opaque", "spake2plus"])

@@ -9,13 +9,13 @@ registration avoids; an application that registers users over the network drives
 
 :class:`PakeServer` starts logins: it applies the failed-login limit first, looks the user up,
 and for an unknown user builds the fake record (OPAQUE RFC 9807 §6.3.2.2; SPAKE2+ the keyed
-record of :func:`~nautilus_tls.pake.spake2plus.fake_record`, with a keyed salt and the default
-KSF), so both cases run the same code and send the same message shapes.
+record of :func:`~nautilus_tls.pake.spake2plus.fake_record`, with the same name-derived salt
+and the default KSF), so both cases run the same code and send the same message shapes.
 """
 
 from __future__ import annotations
 
-import hmac
+import hashlib
 import os
 from dataclasses import dataclass, field
 
@@ -27,7 +27,14 @@ from nautilus_tls.pake.ratelimit import FailedLoginLimiter
 from nautilus_tls.pake.spake2plus import Spake2PlusRecord, Spake2PlusSession, Spake2PlusVerifier
 from nautilus_tls.pake.store import Method, PakeStore, StoredRecord, check_user
 
-__all__ = ["PakeServer", "Spake2PlusLogin", "register", "spake2plus_identities"]
+__all__ = [
+    "PakeServer",
+    "Spake2PlusLogin",
+    "opaque_setup",
+    "register",
+    "spake2plus_identities",
+    "spake2plus_salt",
+]
 
 SALT_LEN = 16
 _OPAQUE_SETUP = "opaque-setup-ristretto255"
@@ -38,6 +45,19 @@ def spake2plus_identities(user: str) -> tuple[bytes, bytes]:
     """(idProver, idVerifier) for SPAKE2+: the user name, and no verifier name (RFC 9383
     allows empty identities; the TLS binding already ties the exchange to the handshake)."""
     return user.encode(), b""
+
+
+def spake2plus_salt(user: str) -> bytes:
+    """The SPAKE2+ KSF salt of ``user``: derived from the name, not random.
+
+    In TLS the client sends shareP in its first flight, before the server could tell it a
+    random salt (RFC 9383 leaves the PBKDF's salt to the application; Matter, for one, spends
+    an extra exchange on it). A per-user salt still stops one precomputed dictionary from
+    serving every user; it does not stop one per user name across deployments, which the
+    memory-hard KSF makes expensive. Unknown users get the same formula, so the salt does not
+    tell them apart.
+    """
+    return hashlib.sha256(b"nautilus-tls SPAKE2+ salt v1\x00" + user.encode()).digest()[:SALT_LEN]
 
 
 def opaque_setup(store: PakeStore) -> OpaqueServerSetup:
@@ -61,7 +81,7 @@ def register(
         record, _export_key = client.finalize(response)
         store.put(StoredRecord(user, "opaque", record.to_bytes(), ksf))
     else:
-        salt = os.urandom(SALT_LEN)
+        salt = spake2plus_salt(user)
         id_p, id_v = spake2plus_identities(user)
         secrets_ = spake2plus.derive_secrets(password, id_p, id_v, salt=salt, ksf=ksf)
         store.put(StoredRecord(user, "spake2plus", secrets_.record().to_bytes(), ksf, salt))
@@ -109,7 +129,7 @@ class PakeServer:
         else:
             key = self.store.server_secret(_FAKE_KEY, lambda: os.urandom(32))
             record = spake2plus.fake_record(key, user.encode())
-            salt = hmac.digest(key, b"salt" + user.encode(), "sha256")[:SALT_LEN]
+            salt = spake2plus_salt(user)
             ksf = self.default_ksf
         return Spake2PlusLogin(Spake2PlusVerifier(record, session), salt, ksf)
 
