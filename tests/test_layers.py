@@ -41,7 +41,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("cli",),
 )
 # Modules that are part of a unit under another name: the CLI's helpers and entry point.
-PART_OF: dict[str, str] = {"cli_sessions": "cli", "__main__": "cli"}
+PART_OF: dict[str, str] = {"cli_sessions": "cli", "cli_pake": "cli", "__main__": "cli"}
 
 LAYER_OF: dict[str, int] = {unit: i for i, layer in enumerate(LAYERS) for unit in layer}
 PROTOCOL_TOP = LAYER_OF["connection"]  # everything up to here is the sans-I/O protocol core

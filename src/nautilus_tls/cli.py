@@ -12,6 +12,8 @@ Subcommands::
     nautilus-tls demo     [--alg mldsa65] [--mutual] [--json]
     nautilus-tls algorithms [--measure] [--markdown | --json] [--output F]
     nautilus-tls ledger   serve|add|monitor ...   (a transparency log; see nautilus_tls.ledger.cli)
+    nautilus-tls pake     register|remove --store F --user U [--method opaque|spake2plus]
+                          (password logins' record store; see nautilus_tls.cli_pake)
 
 serve and connect also take ``--policy pq-only|hybrid|compat``, ``--min-security-level N``
 and ``--sigalgs LIST`` (same as ``--schemes``); connect ``--key-shares LIST``, serve
@@ -43,6 +45,7 @@ from typing import Any, TextIO
 
 from nautilus_tls import _version, cli_sessions
 from nautilus_tls.aio import TLSReader, TLSWriter, connect, start_server
+from nautilus_tls.cli_pake import add_pake_command, cmd_pake
 from nautilus_tls.config import CertifiedKey, ClientConfig, ServerConfig
 from nautilus_tls.crypto.provider import DEFAULT_PROVIDER, with_frodokem
 from nautilus_tls.crypto.x509 import X509_PROFILES, TrustStore, subject_of
@@ -277,6 +280,7 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--json", action="store_true", help="print the report as JSON")
 
     add_ledger_command(sub)
+    add_pake_command(sub)
 
     algs = sub.add_parser(
         "algorithms", help="list every group, cipher suite and signature scheme (and cost)"
@@ -306,6 +310,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "algorithms": cmd_algorithms,
         "ticket-keys": cli_sessions.cmd_ticket_keys,
         "ledger": cmd_ledger,
+        "pake": cmd_pake,
     }
     try:
         return commands[args.command](args)
