@@ -5,10 +5,10 @@ hit the rate limit."""
 from __future__ import annotations
 
 import pytest
+from pake.helpers import KSF, PASSWORD
 
 from nautilus_tls.pake import spake2plus
 from nautilus_tls.pake.errors import PakeAuthenticationFailed, PakeRateLimited, PakeStateError
-from nautilus_tls.pake.ksf import Ksf
 from nautilus_tls.pake.opaque import OpaqueLoginClient, OpaqueSession
 from nautilus_tls.pake.ratelimit import FailedLoginLimiter
 from nautilus_tls.pake.server import (
@@ -20,9 +20,6 @@ from nautilus_tls.pake.server import (
 )
 from nautilus_tls.pake.spake2plus import Spake2PlusProver, Spake2PlusSession
 from nautilus_tls.pake.store import Method, PakeStore
-
-KSF = Ksf("argon2id", cost=1, memory=8192)
-PASSWORD = b"correct horse battery staple"
 
 
 def _opaque_login(server: PakeServer, user: str, password: bytes) -> bytes:

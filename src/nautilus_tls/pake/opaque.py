@@ -509,6 +509,17 @@ class OpaqueLoginServer:
         self._expected_client_mac, self._session_key = ake.client_mac, ake.session_key
         return credential_response + server_nonce + server_keyshare + ake.server_mac
 
+    def session_key_unconfirmed(self) -> bytes:
+        """The session key before KE3, for a carrier whose own check replaces KE3.
+
+        TLS (:mod:`nautilus_tls.pake.tls`) mixes this key into the handshake secret, so the
+        client's Finished proves it holds the key, as KE3 would. For an unknown user this is
+        random bytes: nothing the client sends can match it.
+        """
+        if self._session_key is None:
+            raise PakeStateError("OPAQUE server: no session key before ke2()")
+        return self._session_key if self._known else os.urandom(len(self._session_key))
+
     def finish(self, ke3: bytes) -> bytes:
         """Check the client's MAC; returns the session key. Raises PakeAuthenticationFailed."""
         if self._expected_client_mac is None or self._session_key is None or self._finished:

@@ -266,6 +266,16 @@ class Spake2PlusVerifier:
         self._keys = _key_schedule(self._session, share_p, share_v, z, v, self._w0)
         return share_v, self._keys.confirm_v
 
+    def shared_key_unconfirmed(self) -> bytes:
+        """K_shared before confirmP, for a carrier whose own check replaces confirmP.
+
+        TLS (:mod:`nautilus_tls.pake.tls`) mixes it into the handshake secret, so the client's
+        Finished proves it holds K_shared, as confirmP would (draft-ietf-tls-pake).
+        """
+        if self._keys is None:
+            raise PakeStateError("SPAKE2+ verifier: no shared key before respond()")
+        return self._keys.shared
+
     def finish(self, confirm_p: bytes) -> bytes:
         """Check confirmP; returns K_shared. Raises PakeAuthenticationFailed."""
         if self._keys is None or self._done:
