@@ -4,16 +4,19 @@ users, the rate limit, missing or malformed extensions end with the documented a
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 from levels import CLIENT_PARAMS, SERVER_PARAMS, engines, expect_alert, run
+from loopback import ADAPTERS
 from pairs import client_config, pump, server_config
 from pake.helpers import KSF, PASSWORD
 
 from nautilus_tls.connection import ClientConnection, ServerConnection
-from nautilus_tls.errors import AlertDescription
+from nautilus_tls.errors import AlertDescription, ProtocolError
 from nautilus_tls.handshake.hooks import with_plugin_secrets
 from nautilus_tls.handshake.quic_params import QuicTransportParameters
 from nautilus_tls.pake.ratelimit import FailedLoginLimiter
@@ -27,6 +30,7 @@ from nautilus_tls.pake.tls import (
     decode_client_hello,
     encode_client_hello,
 )
+from nautilus_tls.wire.enums import HandshakeType
 
 METHODS = ["opaque", "spake2plus"]
 
@@ -178,3 +182,68 @@ def test_plugin_secret_never_stands_alone() -> None:
         AlertDescription.missing_extension,
         lambda: with_plugin_secrets(None, {PAKE_EXTENSION: outcome}),
     )
+
+
+@pytest.mark.parametrize("adapter", sorted(ADAPTERS))
+@pytest.mark.parametrize("method", METHODS)
+def test_login_over_real_sockets(store: SQLiteRecordStore, adapter: str, method: str) -> None:
+    # The adapters take plug-ins from the configuration: one client configuration per
+    # connection, since a PakeClientHook is one login.
+    client_cfg = client_config(extension_hooks=(_client_hook(method),))
+    server_cfg = server_config(extension_hooks=(_server_hook(store),))
+    client_info, server_info = ADAPTERS[adapter](client_cfg, server_cfg)
+    assert client_info.group == server_info.group == "X25519MLKEM768"
+    assert store.failures("alice", 0, 1e12) == 0
+
+
+def test_a_relay_between_two_sessions_fails(store: SQLiteRecordStore) -> None:
+    # A man in the middle runs a server for the victim and a client to the real server and
+    # copies the PAKE messages across. The PAKE check passes (the answer is the real server's),
+    # but the attacker does not know the PAKE key, and each side's key exchange is with the
+    # attacker: the victim's Finished check fails.
+    class Relayed:
+        def __init__(self) -> None:
+            self.key = os.urandom(64)  # the attacker's best guess at the PAKE key
+
+        def handshake_secret_input(self) -> bytes:
+            return self.key
+
+        def handshake_confirmed(self) -> None:
+            raise AssertionError("the relay must not complete")
+
+    class RelayClient(_RawPake):  # towards the real server: the victim's ClientHello share
+        answer: bytes | None = None
+
+        def receive(self, message: int, data: bytes | None) -> object:
+            RelayClient.answer = data
+            return Relayed()
+
+    @dataclass(frozen=True)
+    class RelayServer:  # towards the victim: the real server's answer
+        ext_type: int = PAKE_EXTENSION
+        messages: frozenset[int] = frozenset(
+            {HandshakeType.client_hello, HandshakeType.server_hello}
+        )
+
+        def receive(self, message: int, data: bytes | None) -> object:
+            return Relayed()
+
+        def offer(self, message: int, peer: object | None) -> bytes | None:
+            return RelayClient.answer
+
+    victim_hook = _client_hook("opaque")
+    victim_ch = victim_hook.offer(HandshakeType.client_hello, None)
+    assert victim_ch is not None
+    to_real, real = _engines(RelayClient(victim_ch), _server_hook(store))
+    with pytest.raises(ProtocolError):
+        run(to_real, real)  # the attacker cannot finish with the real server either
+    assert RelayClient.answer is not None
+    victim, fake_server = engines(
+        client_hooks=(QuicTransportParameters(CLIENT_PARAMS), victim_hook),
+        server_hooks=(QuicTransportParameters(SERVER_PARAMS), RelayServer()),
+    )
+    with pytest.raises(ProtocolError) as info:
+        run(victim, fake_server)
+    assert info.value.alert in (AlertDescription.decrypt_error, AlertDescription.bad_record_mac)
+    assert "Finished" in str(info.value)  # the PAKE check passed; the key schedule did not
+    assert not victim.complete
