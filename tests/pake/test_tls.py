@@ -247,3 +247,35 @@ def test_a_relay_between_two_sessions_fails(store: SQLiteRecordStore) -> None:
     assert info.value.alert in (AlertDescription.decrypt_error, AlertDescription.bad_record_mac)
     assert "Finished" in str(info.value)  # the PAKE check passed; the key schedule did not
     assert not victim.complete
+
+
+@pytest.mark.parametrize("method", METHODS)
+def test_login_across_a_hello_retry_request_runs_and_counts_once(
+    store: SQLiteRecordStore, method: str
+) -> None:
+    # The client's first share is for a group the server does not take: HelloRetryRequest.
+    # The second ClientHello repeats the PAKE share; the server runs the PAKE once, for the
+    # ServerHello, and counts one attempt (cleared by the Finished).
+    from nautilus_tls.wire.enums import NamedGroup
+
+    counted: list[int] = []
+
+    class Counting(PakeServer):
+        def finished(self, user: str, *, ok: bool) -> None:
+            counted.append(ok)
+            super().finished(user, ok=ok)
+
+    ccfg = client_config(
+        groups=(NamedGroup.x25519, NamedGroup.secp256r1), key_share_groups=(NamedGroup.x25519,)
+    )
+    hook = PakeServerHook(Counting(store, default_ksf=KSF))
+    scfg = server_config(groups=(NamedGroup.secp256r1,), extension_hooks=(hook,))
+    client = ClientConnection(ccfg, "localhost", extension_hooks=[_client_hook(method)])
+    server = ServerConnection(scfg)
+    client.start()
+    pump(client, server)
+    client.send_data(b"after retry")
+    pump(client, server)
+    assert client.info is not None and client.info.hello_retry
+    assert server.peer_extensions[PAKE_EXTENSION].outcome.confirmed  # type: ignore[attr-defined]
+    assert counted == [False, True]
