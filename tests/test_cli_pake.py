@@ -100,3 +100,36 @@ def test_bad_user_or_empty_password_is_one_error_line(
     assert main(["pake", "register", "--store", str(tmp_path / "u.db"), "--user", user]) == 2
     err = capsys.readouterr().err
     assert err.startswith("error: ") and err.count("\n") == 1
+
+
+@pytest.mark.parametrize("method", ["opaque", "spake2plus"])
+def test_serve_with_a_pake_store_and_connect_with_a_password(
+    tls_pem_dir: dict[str, Path],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    method: str,
+) -> None:
+    from test_cli import connect_json, serve
+
+    pem, db = tls_pem_dir, str(tmp_path / "users.db")
+    monkeypatch.setenv("NAUTILUS_PASSWORD", SECRET)
+    assert main(["pake", "register", "--store", db, "--user", "alice", "--method", method]) == 0
+    target = ["--servername", "localhost", "--cafile", str(pem["ca_pem"])]
+    login = ["--pake-user", "alice", "--pake", method, "--send", "hello"]
+    with serve(
+        "--cert", str(pem["server_pem"]), "--key", str(pem["server_key"]), "--pake-store", db
+    ) as server:
+        address = f"127.0.0.1:{server.port}"
+        status, record, _ = connect_json(capsys, address, *target, *login)
+        assert status == 0
+        assert record["auth"] == method and record["reply"] == "hello"
+        assert record["group"] == "X25519MLKEM768"
+
+        monkeypatch.setenv("NAUTILUS_PASSWORD", "wrong password")
+        status, record, err = connect_json(capsys, address, *target, *login)
+        assert status == 1 and record == {}  # no session, no application data
+        assert err.count("\n") == 1 and "decrypt_error" in err, err
+
+        status, _, err = connect_json(capsys, address, *target, "--send", "no login")
+        assert status == 1 and "missing_extension" in err

@@ -43,7 +43,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, TextIO
 
-from nautilus_tls import _version, cli_sessions
+from nautilus_tls import _version, cli_pake, cli_sessions
 from nautilus_tls.aio import TLSReader, TLSWriter, connect, start_server
 from nautilus_tls.cli_pake import add_pake_command, cmd_pake
 from nautilus_tls.config import CertifiedKey, ClientConfig, ServerConfig
@@ -235,6 +235,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="whose order picks the suite and group (default server)",
     )
     cli_sessions.add_server_flags(serve)
+    cli_pake.add_server_flags(serve)
 
     conn = sub.add_parser("connect", help="connect to a TLS server")
     conn.add_argument("address", type=_host_port, metavar="HOST:PORT")
@@ -265,6 +266,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--groups, else the first of --groups)",
     )
     cli_sessions.add_client_flags(conn)
+    cli_pake.add_client_flags(conn)
     cli_sessions.add_ticket_keys_command(sub)
 
     demo = sub.add_parser("demo", help="a full post-quantum handshake on 127.0.0.1, explained")
@@ -415,6 +417,7 @@ def _server_config(args: argparse.Namespace) -> ServerConfig:
         kw["client_trust_store"] = TrustStore.from_file(ca_file)
         kw["client_auth"] = "require" if args.require_client_cert else "request"
     kw.update(cli_sessions.server_kwargs(args))
+    kw.update(cli_pake.server_kwargs(args))
     kw["preference"] = args.preference
     return ServerConfig(certificates=(certified,), **kw)
 
@@ -597,6 +600,7 @@ def _client_config(args: argparse.Namespace) -> ClientConfig:
     if client_key is not None:
         kw["client_certificate"] = client_key
     kw.update(cli_sessions.client_kwargs(args))
+    kw.update(cli_pake.client_kwargs(args))
     return ClientConfig(**kw)
 
 
@@ -655,6 +659,7 @@ async def _connect(args: argparse.Namespace, config: ClientConfig) -> int:
     record["server_certificate_names"] = list(info.peer_certificate_names)
     record["peer_chain"] = [subject_of(der) for der in info.peer_certificates]
     record["verified"] = not config.insecure_skip_verify
+    record.update(cli_pake.json_fields(config.extension_hooks))
 
     if args.send is None:
         if args.json:

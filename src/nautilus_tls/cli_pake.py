@@ -5,8 +5,14 @@
     nautilus-tls pake register --store users.db --user alice [--method opaque|spake2plus]
                                [--ksf argon2id|scrypt]
     nautilus-tls pake remove   --store users.db --user alice [--method ...]
+    nautilus-tls serve   ... --pake-store users.db [--pake-optional]
+    nautilus-tls connect ... --pake-user alice [--pake opaque|spake2plus] [--pake-ksf ...]
 
-The password comes from the environment variable ``NAUTILUS_PASSWORD``, else from a prompt
+``serve --pake-store`` requires every client to log in with a password (OPAQUE or SPAKE2+,
+inside the TLS handshake; ``--pake-optional`` also lets clients without one in) and still
+presents its certificate; ``connect --pake-user`` logs in, and its ``--json`` record says
+``"auth": "opaque"`` or ``"spake2plus"``. A wrong password ends the handshake with
+decrypt_error before any application data. The password comes from the environment variable ``NAUTILUS_PASSWORD``, else from a prompt
 (twice, without echo); it is used to compute the record and never stored or printed. The
 store is a SQLite file (created with mode 0600) or a ``redis://`` / ``unix://`` URL.
 """
@@ -23,7 +29,17 @@ from nautilus_tls.errors import ConfigError
 from nautilus_tls.pake.ksf import Ksf
 from nautilus_tls.pake.store import METHODS, PakeStore
 
-__all__ = ["add_pake_command", "cmd_pake", "open_store", "read_password"]
+__all__ = [
+    "add_client_flags",
+    "add_pake_command",
+    "add_server_flags",
+    "client_kwargs",
+    "cmd_pake",
+    "json_fields",
+    "open_store",
+    "read_password",
+    "server_kwargs",
+]
 
 EXIT_OK, EXIT_FAILED = 0, 1
 PASSWORD_ENV = "NAUTILUS_PASSWORD"
@@ -44,6 +60,63 @@ def add_pake_command(sub: Any) -> None:
                 default="argon2id",
                 help="key stretching function (default argon2id, libsodium's interactive level)",
             )
+
+
+def _ksf(name: str) -> Ksf:
+    """The KSF a command-line name stands for (the same on register and connect)."""
+    return Ksf() if name == "argon2id" else Ksf("scrypt", cost=15, memory=8)
+
+
+def add_server_flags(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--pake-store", metavar="F", help="password logins against this record store (file or URL)"
+    )
+    p.add_argument(
+        "--pake-optional", action="store_true", help="with --pake-store: clients may skip the login"
+    )
+
+
+def add_client_flags(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--pake-user", metavar="U", help="log in as U with a password (OPAQUE/SPAKE2+)")
+    p.add_argument(
+        "--pake", choices=METHODS, default="opaque", help="login method (default opaque)"
+    )
+    p.add_argument(
+        "--pake-ksf",
+        choices=("argon2id", "scrypt"),
+        default="argon2id",
+        help="the key stretching the user registered with (default argon2id)",
+    )
+
+
+def server_kwargs(args: argparse.Namespace) -> dict[str, Any]:
+    if not args.pake_store:
+        return {}
+    from nautilus_tls.pake.server import PakeServer
+    from nautilus_tls.pake.tls import PakeServerHook
+
+    hook = PakeServerHook(PakeServer(open_store(args.pake_store)), required=not args.pake_optional)
+    return {"extension_hooks": (hook,)}
+
+
+def client_kwargs(args: argparse.Namespace) -> dict[str, Any]:
+    if not args.pake_user:
+        return {}
+    from nautilus_tls.pake.tls import PakeClientHook
+
+    password = read_password(confirm=False)
+    hook = PakeClientHook(args.pake_user, password, method=args.pake, ksf=_ksf(args.pake_ksf))
+    return {"extension_hooks": (hook,)}
+
+
+def json_fields(hooks: tuple[object, ...]) -> dict[str, object]:
+    """``{"auth": method}`` when a password login authenticated this connection."""
+    from nautilus_tls.pake.tls import PakeClientHook
+
+    for hook in hooks:
+        if isinstance(hook, PakeClientHook) and hook.outcome is not None:
+            return {"auth": hook.outcome.method}
+    return {}
 
 
 def open_store(spec: str) -> PakeStore:
@@ -85,7 +158,7 @@ def cmd_pake(args: argparse.Namespace) -> int:
         # Imported here: the CLI must start without the `pake` extra (pysodium, libsodium).
         from nautilus_tls.pake.server import register
 
-        ksf = Ksf() if args.ksf == "argon2id" else Ksf("scrypt", cost=15, memory=8)
+        ksf = _ksf(args.ksf)
         register(store, args.user, read_password(confirm=True), method=args.method, ksf=ksf)
         print(f"registered {args.user!r} for {args.method} ({ksf.method}) in {args.store}")
         return EXIT_OK

@@ -166,6 +166,7 @@ class PakeClientHook:
         self._opaque: OpaqueLoginClient | None = None
         self._spake: Spake2PlusProver | None = None
         self._offer: bytes | None = None
+        self.outcome: PakeOutcome | None = None  # set once the server's proof verified
 
     def __repr__(self) -> str:
         return f"PakeClientHook(user={self.user!r}, method={self.method!r})"
@@ -214,7 +215,8 @@ class PakeClientHook:
             key = self._spake.shared_key
         else:
             raise PakeStateError("pake: a ServerHello answer before our ClientHello")
-        return PakeOutcome(self.method, self.user, key)
+        self.outcome = PakeOutcome(self.method, self.user, key)
+        return self.outcome
 
 
 # -- server ------------------------------------------------------------------------------
