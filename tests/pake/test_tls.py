@@ -78,6 +78,17 @@ def test_password_login_over_tls_with_data_both_ways(store: SQLiteRecordStore, m
     assert theirs.method == method and theirs.user == "alice"
     assert theirs.outcome.confirmed  # the client's Finished verified
     assert store.failures("alice", 0, 1e12) == 0  # the attempt was counted, then cleared
+    assert client.info is not None and server.info is not None
+    assert client.info.auth == server.info.auth == method
+
+
+def test_session_info_auth_is_none_without_a_password_login() -> None:
+    client = ClientConnection(client_config(), "localhost")
+    server = ServerConnection(server_config())
+    client.start()
+    pump(client, server)
+    assert client.info is not None and server.info is not None
+    assert client.info.auth is None and server.info.auth is None
 
 
 @pytest.mark.parametrize("method", METHODS)

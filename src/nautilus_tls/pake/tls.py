@@ -137,6 +137,11 @@ class PakeOutcome:
     server: PakeServer | None = field(default=None, repr=False)
     confirmed: bool = False
 
+    @property
+    def pake_method(self) -> Method:
+        """What :attr:`SessionInfo.auth <nautilus_tls.session_info.SessionInfo.auth>` reports."""
+        return self.method
+
     def handshake_secret_input(self) -> bytes:
         return self.key
 
@@ -241,6 +246,11 @@ class _ServerLogin:
     def handshake_confirmed(self) -> None:
         if self.outcome is not None:
             self.outcome.handshake_confirmed()
+
+    @property
+    def pake_method(self) -> Method | None:
+        """The method, once the client's Finished proved the login (SessionInfo.auth)."""
+        return self.method if self.outcome is not None and self.outcome.confirmed else None
 
 
 class PakeServerHook:
