@@ -290,3 +290,19 @@ def test_login_across_a_hello_retry_request_runs_and_counts_once(
     assert client.info is not None and client.info.hello_retry
     assert server.peer_extensions[PAKE_EXTENSION].outcome.confirmed  # type: ignore[attr-defined]
     assert counted == [False, True]
+
+
+@pytest.mark.parametrize("method", METHODS)
+def test_unknown_user_gets_a_server_answer_of_the_same_shape(
+    store: SQLiteRecordStore, method: str
+) -> None:
+    answers = {}
+    hook = _server_hook(store)
+    for user in ("alice", "nobody"):
+        client_hook = _client_hook(method, user=user)
+        offer = client_hook.offer(HandshakeType.client_hello, None)
+        login = hook.receive(HandshakeType.client_hello, offer)
+        answers[user] = hook.offer(HandshakeType.server_hello, login)
+    known, unknown = answers["alice"], answers["nobody"]
+    assert known is not None and unknown is not None
+    assert len(known) == len(unknown) and known[:4] == unknown[:4]  # NamedPAKE and length
