@@ -10,6 +10,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from levels import CLIENT_PARAMS, SERVER_PARAMS, engines, expect_alert, run
 from loopback import ADAPTERS
 from pairs import client_config, pump, server_config
@@ -28,7 +30,9 @@ from nautilus_tls.pake.tls import (
     PakeOutcome,
     PakeServerHook,
     decode_client_hello,
+    decode_server_hello,
     encode_client_hello,
+    encode_server_hello,
 )
 from nautilus_tls.wire.enums import HandshakeType
 
@@ -306,3 +310,22 @@ def test_unknown_user_gets_a_server_answer_of_the_same_shape(
     known, unknown = answers["alice"], answers["nobody"]
     assert known is not None and unknown is not None
     assert len(known) == len(unknown) and known[:4] == unknown[:4]  # NamedPAKE and length
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.binary(max_size=200))
+def test_any_extension_bytes_decode_or_fail_with_an_alert(data: bytes) -> None:
+    for decode in (decode_client_hello, decode_server_hello):
+        try:
+            decode(data)
+        except ProtocolError as exc:
+            assert exc.alert in (AlertDescription.decode_error, AlertDescription.illegal_parameter)
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.binary(min_size=1, max_size=400))
+def test_any_server_answer_fails_the_client_with_an_alert(answer: bytes) -> None:
+    hook = PakeClientHook("alice", PASSWORD, method="opaque", ksf=KSF)
+    hook.offer(HandshakeType.client_hello, None)
+    with pytest.raises(ProtocolError):
+        hook.receive(HandshakeType.server_hello, encode_server_hello(0xFE02, answer))
