@@ -59,3 +59,12 @@ def test_nonsense_limits_are_refused(sqlite_store: PakeStore) -> None:
         FailedLoginLimiter(sqlite_store, max_failures=0)
     with pytest.raises(ValueError):
         FailedLoginLimiter(sqlite_store, window=0)
+
+
+def test_an_attempt_counts_until_it_succeeds(sqlite_store: PakeStore, clock: FakeClock) -> None:
+    limiter = FailedLoginLimiter(sqlite_store, max_failures=1, window=60, clock=clock)
+    limiter.attempted("alice")
+    with pytest.raises(PakeRateLimited):
+        limiter.check("alice")
+    limiter.succeeded("alice")
+    limiter.check("alice")

@@ -276,6 +276,10 @@ def test_login_across_a_hello_retry_request_runs_and_counts_once(
     counted: list[int] = []
 
     class Counting(PakeServer):
+        def started(self, user: str) -> None:
+            counted.append(False)
+            super().started(user)
+
         def finished(self, user: str, *, ok: bool) -> None:
             counted.append(ok)
             super().finished(user, ok=ok)

@@ -58,5 +58,11 @@ class FailedLoginLimiter:
         count = self._store.add_failure(user, self._clock(), self._window)
         log.info("PAKE login failed for user %r (%d of %d allowed)", user, count, self._max)
 
+    def attempted(self, user: str) -> None:
+        """Count a login whose outcome is not known yet (TLS: it is known at the client's
+        Finished, or never, if the client gives up): a failure until :meth:`succeeded`."""
+        count = self._store.add_failure(user, self._clock(), self._window)
+        log.debug("PAKE login started for user %r (%d of %d counted)", user, count, self._max)
+
     def succeeded(self, user: str) -> None:
         self._store.clear_failures(user)

@@ -133,6 +133,10 @@ class PakeServer:
             ksf = self.default_ksf
         return Spake2PlusLogin(Spake2PlusVerifier(record, session), salt, ksf)
 
+    def started(self, user: str) -> None:
+        """A login whose result comes later: counted as failed until ``finished(ok=True)``."""
+        self.limiter.attempted(user)
+
     def finished(self, user: str, *, ok: bool) -> None:
         """Report the outcome of a login (counts failures, clears them on success)."""
         if ok:

@@ -301,7 +301,7 @@ class PakeServerHook:
             share_v, confirm_v = spake.verifier.respond(login.share)
             answer = share_v + confirm_v
             key = spake.verifier.shared_key_unconfirmed()
-        server.finished(user, ok=False)  # counted now, cleared when the client's Finished verifies
+        server.started(user)  # counted now, cleared when the client's Finished verifies
         login.answer = encode_server_hello(NAMED_PAKES[login.method], answer)
         login.outcome = PakeOutcome(login.method, user, key, server)
 
