@@ -4,8 +4,12 @@ issue 11)."""
 
 from __future__ import annotations
 
+import contextlib
 import shutil
+import socket
 import subprocess
+import threading
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -68,3 +72,30 @@ def openssl_pki(tmp_path_factory: pytest.TempPathFactory) -> Path:
     _openssl_leaf(d, "ku_client_nosan", "client", ca="ku_ca", extfile="leaf.ext")
     _openssl_leaf(d, "client_v1", "client", ca="ca", extfile=None)
     return d
+
+
+@pytest.fixture
+def black_hole() -> Iterator[int]:
+    """A loopback TCP port that accepts connections and never answers (a black-holed Redis or
+    did:web host).
+    Yields the port; the accepted sockets are closed at the end, which frees any reader."""
+    listener = socket.create_server(("127.0.0.1", 0))
+    listener.settimeout(0.05)
+    held: list[socket.socket] = []
+    stop = threading.Event()
+
+    def accept() -> None:
+        while not stop.is_set():
+            with contextlib.suppress(TimeoutError, OSError):
+                held.append(listener.accept()[0])
+
+    thread = threading.Thread(target=accept, name="black-hole", daemon=True)
+    thread.start()
+    try:
+        yield listener.getsockname()[1]
+    finally:
+        stop.set()
+        thread.join(timeout=5)
+        for conn in held:
+            conn.close()
+        listener.close()

@@ -26,22 +26,24 @@ SRC = Path(nautilus_tls.__file__).resolve().parent
 
 # Lowest first. A new top-level module or package must be placed here (the first test says so).
 LAYERS: tuple[tuple[str, ...], ...] = (
-    ("errors", "session_info", "proofs", "_version"),
+    ("errors", "session_info", "proofs", "_version", "safe_json"),
     ("wire",),
     ("defaults", "events"),
     ("crypto",),
-    ("policy", "session", "auth", "ledger", "pake"),
+    ("policy", "session", "auth", "adaptive", "risk", "pake"),
+    ("ledger",),  # its client side wraps an auth verifier (ledger.transparency)
     ("config",),
     ("record", "handshake"),
     ("connection",),
     ("sslobject",),
     ("aio", "sync"),
-    ("httpx",),
+    ("httpx", "asgi", "prefork", "quic", "did"),
     ("tools",),
     ("cli",),
 )
-# Modules that are part of a unit under another name: the CLI's helpers and entry point.
-PART_OF: dict[str, str] = {"cli_sessions": "cli", "cli_pake": "cli", "__main__": "cli"}
+# Modules that are part of a unit under another name: the CLI's entry point (and every
+# cli_*.py helper, see unit_of).
+PART_OF: dict[str, str] = {"__main__": "cli"}
 
 LAYER_OF: dict[str, int] = {unit: i for i, layer in enumerate(LAYERS) for unit in layer}
 PROTOCOL_TOP = LAYER_OF["connection"]  # everything up to here is the sans-I/O protocol core
@@ -52,6 +54,8 @@ def unit_of(module: str) -> str | None:
     parts = module.split(".")
     if parts[0] != PACKAGE or len(parts) == 1:
         return None
+    if parts[1].startswith("cli_"):
+        return "cli"
     return PART_OF.get(parts[1], parts[1])
 
 

@@ -12,13 +12,23 @@ from importlib import import_module
 from typing import TYPE_CHECKING
 
 __all__ = [
+    "AlertReceived",
     "CertifiedKey",
     "ClientConfig",
     "ClientConnection",
+    "ConfigError",
+    "ConnectionClosed",
+    "DataReceived",
+    "EarlyDataReceived",
+    "Event",
+    "HandshakeCompleted",
+    "HandshakeTimeout",
+    "KeyUpdated",
     "ProtocolError",
     "ServerConfig",
     "ServerConnection",
     "SessionInfo",
+    "SessionTicketReceived",
     "TLSError",
     "TLSListener",
     "TLSReader",
@@ -31,13 +41,23 @@ __all__ = [
 
 # Which module each public name lives in.
 _HOMES: dict[str, str] = {
+    "AlertReceived": "nautilus_tls.events",
     "CertifiedKey": "nautilus_tls.config",
     "ClientConfig": "nautilus_tls.config",
     "ClientConnection": "nautilus_tls.connection",
+    "ConfigError": "nautilus_tls.errors",
+    "ConnectionClosed": "nautilus_tls.events",
+    "DataReceived": "nautilus_tls.events",
+    "EarlyDataReceived": "nautilus_tls.events",
+    "Event": "nautilus_tls.events",
+    "HandshakeCompleted": "nautilus_tls.events",
+    "HandshakeTimeout": "nautilus_tls.errors",
+    "KeyUpdated": "nautilus_tls.events",
     "ProtocolError": "nautilus_tls.errors",
     "ServerConfig": "nautilus_tls.config",
     "ServerConnection": "nautilus_tls.connection",
     "SessionInfo": "nautilus_tls.session_info",
+    "SessionTicketReceived": "nautilus_tls.events",
     "TLSError": "nautilus_tls.errors",
     "TLSListener": "nautilus_tls.sync",
     "TLSReader": "nautilus_tls.aio",
@@ -55,7 +75,17 @@ if TYPE_CHECKING:
     from nautilus_tls.config import CertifiedKey, ClientConfig, ServerConfig
     from nautilus_tls.connection import ClientConnection, ServerConnection
     from nautilus_tls.crypto.x509 import TrustStore
-    from nautilus_tls.errors import ProtocolError, TLSError
+    from nautilus_tls.errors import ConfigError, HandshakeTimeout, ProtocolError, TLSError
+    from nautilus_tls.events import (
+        AlertReceived,
+        ConnectionClosed,
+        DataReceived,
+        EarlyDataReceived,
+        Event,
+        HandshakeCompleted,
+        KeyUpdated,
+        SessionTicketReceived,
+    )
     from nautilus_tls.session_info import SessionInfo
     from nautilus_tls.sync import TLSListener, TLSSocket
 

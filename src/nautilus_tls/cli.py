@@ -6,14 +6,20 @@ Subcommands::
     nautilus-tls serve    [--host H] [--port P] [--cert F --key F] [--client-ca F]
                           [--require-client-cert] [--groups LIST] [--suites LIST] [--alpn LIST]
                           [--mode echo|http] [--keylog F] [--json-log] [--x509-profile P]
+                          [--workers N] [--ticket-key-file F]
     nautilus-tls connect  HOST:PORT [--servername N] [--cafile F] [--insecure] [--cert F --key F]
                           [--groups LIST] [--suites LIST] [--alpn LIST] [--send TEXT] [--json]
                           [--x509-profile webpki|private] [--ragged-eof error|allow]
     nautilus-tls demo     [--alg mldsa65] [--mutual] [--json]
+    nautilus-tls asgi     MODULE:APP --cert F --key F [--host H] [--port P] [--workers N]
     nautilus-tls algorithms [--measure] [--markdown | --json] [--output F]
     nautilus-tls ledger   serve|add|monitor ...   (a transparency log; see nautilus_tls.ledger.cli)
+    nautilus-tls did      create --method key|web ...   (DIDs; see nautilus_tls.cli_did)
     nautilus-tls pake     register|remove --store F --user U [--method opaque|spake2plus]
                           (password logins' record store; see nautilus_tls.cli_pake)
+
+``serve --quic`` and ``connect --quic [--get PATH]`` run the same over QUIC (UDP) and HTTP/3;
+see nautilus_tls.cli_quic.
 
 serve and connect also take ``--policy pq-only|hybrid|compat``, ``--min-security-level N``
 and ``--sigalgs LIST`` (same as ``--schemes``); connect ``--key-shares LIST``, serve
@@ -36,6 +42,7 @@ import json
 import logging
 import os
 import re
+import socket
 import sys
 import tempfile
 import threading
@@ -43,18 +50,41 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, TextIO
 
-from nautilus_tls import _version, cli_pake, cli_sessions
+from nautilus_tls import (
+    _version,
+    cli_adaptive,
+    cli_asgi,
+    cli_certs,
+    cli_connect,
+    cli_did,
+    cli_pake,
+    cli_quic,
+    cli_risk,
+    cli_sessions,
+    cli_workers,
+)
 from nautilus_tls.aio import TLSReader, TLSWriter, connect, start_server
 from nautilus_tls.cli_pake import add_pake_command, cmd_pake
 from nautilus_tls.config import CertifiedKey, ClientConfig, ServerConfig
-from nautilus_tls.crypto.provider import DEFAULT_PROVIDER, with_frodokem
+from nautilus_tls.crypto.provider import (
+    DEFAULT_PROVIDER,
+    with_bike,
+    with_composite,
+    with_frodokem,
+)
 from nautilus_tls.crypto.x509 import X509_PROFILES, TrustStore, subject_of
 from nautilus_tls.errors import ConfigError, MissingCloseNotify, ProtocolError, TLSError
+from nautilus_tls.ledger import cli as ledger_cli
 from nautilus_tls.ledger.cli import add_ledger_command, cmd_ledger
 from nautilus_tls.policy import PRESETS, Kind, codes_for_names
 from nautilus_tls.session_info import SessionInfo
 from nautilus_tls.tools import catalog
-from nautilus_tls.tools.certgen import ALGORITHMS, write_pem_bundle
+from nautilus_tls.tools.certgen import (
+    ALGORITHMS,
+    CERT_ALGORITHMS,
+    COMPOSITE_ALGORITHMS,
+    write_pem_bundle,
+)
 from nautilus_tls.tools.demo import run_demo
 
 __all__ = ["build_parser", "main"]
@@ -179,7 +209,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     cert = sub.add_parser("cert", help="make a development CA, server and client certificate")
     cert.add_argument(
-        "--alg", choices=ALGORITHMS, default="mldsa65", help="key algorithm (default mldsa65)"
+        "--alg",
+        choices=CERT_ALGORITHMS,
+        default="mldsa65",
+        help="key algorithm (default mldsa65; mldsa65-ecdsa-p256 and mldsa65-ed25519 are "
+        "composite ML-DSA, draft-ietf-lamps-pq-composite-sigs, for Nautilus peers only)",
     )
     cert.add_argument(
         "--out",
@@ -203,9 +237,15 @@ def build_parser() -> argparse.ArgumentParser:
         "--port", type=int, default=DEFAULT_PORT, help=f"port (default {DEFAULT_PORT}; 0 picks one)"
     )
     serve.add_argument(
-        "--cert", metavar="F", help="certificate chain PEM (default: make a development bundle)"
+        "--cert",
+        metavar="F",
+        action="append",
+        help="certificate chain PEM (default: make a development bundle); repeatable with "
+        "--key: each connection gets the pair that fits its SNI and signature algorithms",
     )
-    serve.add_argument("--key", metavar="F", help="private key PEM for --cert")
+    serve.add_argument(
+        "--key", metavar="F", action="append", help="private key PEM for the matching --cert"
+    )
     serve.add_argument(
         "--alg", choices=ALGORITHMS, default="mldsa65", help="algorithm of a generated bundle"
     )
@@ -235,6 +275,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="whose order picks the suite and group (default server)",
     )
     cli_sessions.add_server_flags(serve)
+    cli_adaptive.add_server_flags(serve)
+    cli_workers.add_worker_flags(serve)
+    cli_did.add_server_flags(serve)
+    ledger_cli.add_transparency_server_flags(serve)
+    cli_risk.add_rekey_flags(serve)
+    cli_risk.add_risk_flags(serve)
     cli_pake.add_server_flags(serve)
 
     conn = sub.add_parser("connect", help="connect to a TLS server")
@@ -266,6 +312,12 @@ def build_parser() -> argparse.ArgumentParser:
         "--groups, else the first of --groups)",
     )
     cli_sessions.add_client_flags(conn)
+    cli_adaptive.add_client_flags(conn)
+    cli_connect.add_connect_flags(conn)
+    cli_quic.add_flags(serve, conn)
+    cli_did.add_client_flags(conn)
+    ledger_cli.add_transparency_client_flags(conn)
+    cli_risk.add_rekey_flags(conn)
     cli_pake.add_client_flags(conn)
     cli_sessions.add_ticket_keys_command(sub)
 
@@ -282,6 +334,8 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--json", action="store_true", help="print the report as JSON")
 
     add_ledger_command(sub)
+    cli_asgi.add_asgi_command(sub, tls_options=_add_tls_options)
+    cli_did.add_did_command(sub)
     add_pake_command(sub)
 
     algs = sub.add_parser(
@@ -312,11 +366,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         "algorithms": cmd_algorithms,
         "ticket-keys": cli_sessions.cmd_ticket_keys,
         "ledger": cmd_ledger,
+        "asgi": cmd_asgi,
+        "did": cli_did.cmd_did,
         "pake": cmd_pake,
     }
     try:
         return commands[args.command](args)
-    except (CliError, ConfigError) as exc:
+    except (CliError, ConfigError, cli_did.DidUsageError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_USAGE
     except OSError as exc:
@@ -342,6 +398,7 @@ def _common_config(args: argparse.Namespace) -> dict[str, Any]:
         kw["keylog_file"] = args.keylog
     kw["x509_profile"] = args.x509_profile
     kw["ragged_eof"] = args.ragged_eof
+    kw.update(cli_risk.rekey_kwargs(args))
     return kw
 
 
@@ -350,7 +407,7 @@ def _load_key_pair(cert: str | None, key: str | None) -> CertifiedKey | None:
         return None
     if cert is None or key is None:
         raise CliError("--cert and --key go together")
-    return CertifiedKey.from_files(cert, key)
+    return cli_certs.load_pair(cert, key)
 
 
 def _log_record(info: SessionInfo, peer: Any) -> dict[str, object]:
@@ -366,7 +423,12 @@ def _log_record(info: SessionInfo, peer: Any) -> dict[str, object]:
         "resumed": info.resumed,
         "early_data": info.early_data,
         "early_data_sent": info.early_data_sent,
+        "hello_retry": info.hello_retry,
     }
+
+
+def cmd_asgi(args: argparse.Namespace) -> int:
+    return cli_asgi.cmd_asgi(args, _common_config(args))
 
 
 # --- cert -------------------------------------------------------------------------------------
@@ -381,6 +443,9 @@ def cmd_cert(args: argparse.Namespace) -> int:
     out = Path(args.out)
     print(f"serve:   nautilus-tls serve --cert {out / 'server.pem'} --key {out / 'server.key'}")
     print(f"connect: nautilus-tls connect localhost:{DEFAULT_PORT} --cafile {out / 'ca.pem'}")
+    if args.alg in COMPOSITE_ALGORITHMS:
+        print("composite keys: only Nautilus peers whose configs list the composite schemes")
+        print("(provider with_composite(DEFAULT_PROVIDER); code points 0xFE10/0xFE11) accept them")
     return EXIT_OK
 
 
@@ -389,8 +454,8 @@ def cmd_cert(args: argparse.Namespace) -> int:
 
 def _server_config(args: argparse.Namespace) -> ServerConfig:
     generated_ca: Path | None = None
-    certified = _load_key_pair(args.cert, args.key)
-    if certified is None:
+    certified = cli_certs.load_pairs(args.cert, args.key)
+    if not certified:
         out = (
             Path(args.cert_dir)
             if args.cert_dir
@@ -400,7 +465,7 @@ def _server_config(args: argparse.Namespace) -> ServerConfig:
         if args.host not in names and args.host not in ("0.0.0.0", "::", ""):
             names.append(args.host)
         paths = write_pem_bundle(out, args.alg, names)
-        certified = CertifiedKey.from_files(paths["server_pem"], paths["server_key"])
+        certified = (CertifiedKey.from_files(paths["server_pem"], paths["server_key"]),)
         generated_ca = paths["ca_pem"]
         print(
             f"no --cert given: made a {args.alg} development bundle in {out} "
@@ -417,40 +482,59 @@ def _server_config(args: argparse.Namespace) -> ServerConfig:
         kw["client_trust_store"] = TrustStore.from_file(ca_file)
         kw["client_auth"] = "require" if args.require_client_cert else "request"
     kw.update(cli_sessions.server_kwargs(args))
-    kw.update(cli_pake.server_kwargs(args))
+    kw.update(cli_adaptive.server_kwargs(args))
+    kw.update(cli_workers.server_kwargs(args))
+    kw.update(cli_did.server_kwargs(args))
+    kw.update(cli_risk.risk_kwargs(args))
     kw["preference"] = args.preference
-    return ServerConfig(certificates=(certified,), **kw)
+    kw.update(ledger_cli.transparency_server_kwargs(args, [c.chain for c in certified]))
+    kw.update(cli_pake.server_kwargs(args, kw))
+    return ServerConfig(certificates=certified, **kw)
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
     config = _server_config(args)
+    cli_sessions.warn_if_no_tickets(config, args.ticket_store)
+    if args.quic:
+        config = cli_quic.serve_config(args, config)
     if not args.quiet:
         handler = logging.StreamHandler(sys.stderr)
         handler.setFormatter(logging.Formatter("nautilus-tls: %(message)s"))
-        adapter_log = logging.getLogger("nautilus_tls.aio")
-        adapter_log.addHandler(handler)
-        adapter_log.setLevel(logging.DEBUG)
+        for name in ("nautilus_tls.aio", "nautilus_tls.risk"):  # handshakes, risk levels
+            adapter_log = logging.getLogger(name)
+            adapter_log.addHandler(handler)
+            adapter_log.setLevel(logging.DEBUG)
+    if args.workers > 1:
+        return cli_workers.run(args, lambda sock: asyncio.run(_serve(args, config, sock)))
     try:
-        asyncio.run(_serve(args, config))
+        asyncio.run(cli_quic.serve(args, config) if args.quic else _serve(args, config))
     except KeyboardInterrupt:
         print("stopped", file=sys.stderr)
     return EXIT_OK
 
 
-async def _serve(args: argparse.Namespace, config: ServerConfig) -> None:
+async def _serve(
+    args: argparse.Namespace, config: ServerConfig, sock: socket.socket | None = None
+) -> None:
     async def handle(reader: TLSReader, writer: TLSWriter) -> None:
         info = writer.info
         peer = writer.get_extra_info("peername")
         record = _log_record(info, peer)
+        if sock is not None:  # one of --workers N: say which one answered
+            record["worker"] = os.getpid()
         record["client_certificate"] = info.peer_certificate_subject
         record["client_certificate_names"] = list(info.peer_certificate_names)
+        record.update(cli_adaptive.session_fields(info))
+        record.update(cli_risk.log_fields(info))
         if args.json_log:
             print(json.dumps(record), flush=True)
         else:
             print(
-                f"handshake from {record['peer']}: {info.version} {info.group} "
-                f"{info.cipher_suite} {info.signature_scheme} alpn={info.alpn} "
-                f"client_certificate={info.peer_certificate_subject}",
+                f"handshake from {record['peer']}: {info.version} {info.group or '-'} "
+                f"{info.cipher_suite} {info.signature_scheme or '-'} alpn={info.alpn or '-'} "
+                f"client_certificate={info.peer_certificate_subject or '-'} "
+                f"resumed={'yes' if info.resumed else 'no'} "
+                f"hello_retry={'yes' if info.hello_retry else 'no'}",
                 flush=True,
             )
         try:
@@ -472,9 +556,13 @@ async def _serve(args: argparse.Namespace, config: ServerConfig) -> None:
         finally:
             writer.close()
 
-    server = await start_server(handle, args.host, args.port, config=config)
-    address = server.sockets[0].getsockname()
-    print(f"listening on {_format_address(address)}", flush=True)
+    if sock is not None:  # a pre-forked worker: the parent has said where it listens
+        server = await start_server(handle, sock=sock, config=config)
+    else:
+        server = await start_server(handle, args.host, args.port, config=config)
+        address = server.sockets[0].getsockname()
+        print(f"listening on {_format_address(address)}", flush=True)
+    cli_risk.watch_threat_level(args, config)
     async with server:
         await server.serve_forever()
 
@@ -542,8 +630,9 @@ def _http_response(
 
 
 def cmd_algorithms(args: argparse.Namespace) -> int:
-    # The listing includes the add-ons a config must combine explicitly (FrodoKEM).
-    provider = with_frodokem(DEFAULT_PROVIDER)
+    # The listing includes the add-ons a config must combine explicitly (FrodoKEM, composite
+    # ML-DSA, BIKE).
+    provider = with_bike(with_composite(with_frodokem(DEFAULT_PROVIDER)))
     table = catalog.rows(provider)
     if args.measure:
         catalog.measure(table, provider=provider)
@@ -600,7 +689,11 @@ def _client_config(args: argparse.Namespace) -> ClientConfig:
     if client_key is not None:
         kw["client_certificate"] = client_key
     kw.update(cli_sessions.client_kwargs(args))
-    kw.update(cli_pake.client_kwargs(args))
+    kw.update(cli_adaptive.client_kwargs(args))
+    kw.update(cli_connect.client_kwargs(args))
+    kw.update(cli_did.client_kwargs(args))
+    kw.update(ledger_cli.transparency_client_kwargs(args))
+    kw.update(cli_pake.client_kwargs(args, kw))
     return ClientConfig(**kw)
 
 
@@ -613,6 +706,8 @@ def cmd_connect(args: argparse.Namespace) -> int:
             flush=True,
         )
     config = _client_config(args)
+    if args.quic or args.get is not None:
+        return cli_quic.cmd_connect(args, config)
     try:
         return asyncio.run(_connect(args, config))
     except KeyboardInterrupt:
@@ -628,8 +723,7 @@ def _describe_failure(exc: TLSError) -> str:
 
 
 async def _connect(args: argparse.Namespace, config: ClientConfig) -> int:
-    host, port = args.address
-    server_name = args.servername or host
+    host, port, server_name = cli_connect.target(args)
     try:
         reader, writer = await connect(
             host,
@@ -637,8 +731,10 @@ async def _connect(args: argparse.Namespace, config: ClientConfig) -> int:
             config=config,
             server_name=server_name,
             early_data=cli_sessions.early_data(args),
+            connect_timeout=args.connect_timeout,
         )
     except TLSError as exc:
+        cli_connect.print_trace_after_failure(args)
         print(
             f"error: TLS handshake with {host}:{port} failed: {_describe_failure(exc)}",
             file=sys.stderr,
@@ -659,8 +755,13 @@ async def _connect(args: argparse.Namespace, config: ClientConfig) -> int:
     record["server_certificate_names"] = list(info.peer_certificate_names)
     record["peer_chain"] = [subject_of(der) for der in info.peer_certificates]
     record["verified"] = not config.insecure_skip_verify
+    record.update(cli_adaptive.session_fields(info))
+    cli_connect.extend_record(record, info, args)
+    record.update(cli_did.session_record(args, info))
+    record.update(ledger_cli.transparency_record(args, info))
     record.update(cli_pake.json_fields(config.extension_hooks))
 
+    record["key_updates"] = writer.get_extra_info("key_updates")
     if args.send is None:
         if args.json:
             print(json.dumps(record), flush=True)
@@ -684,6 +785,7 @@ async def _connect(args: argparse.Namespace, config: ClientConfig) -> int:
         writer.close()
         await asyncio.wait_for(writer.wait_closed(), args.timeout)
     if args.json:
+        record["key_updates"] = writer.get_extra_info("key_updates")
         record["reply"] = reply.decode("utf-8", "replace")
         print(json.dumps(record), flush=True)
     else:
@@ -727,23 +829,26 @@ async def _exchange(
 def _print_session(record: dict[str, object], out: TextIO) -> None:
     verified = "yes" if record["verified"] else "NO (--insecure)"
     lines = [
-        f"connected to {record['peer']} (server name {record['server_name']})",
+        f"connected to {record['peer']} (server name {record['server_name'] or '-'})",
         f"  protocol          {record['version']}",
-        f"  key exchange      {record['group']}",
+        f"  key exchange      {record['group'] or '- (resumed without (EC)DHE)'}",
         f"  cipher suite      {record['cipher_suite']}",
-        f"  signature scheme  {record['signature_scheme']}",
+        f"  signature scheme  {record['signature_scheme'] or '- (resumed)'}",
         f"  ALPN              {record['alpn'] or '-'}",
         f"  client cert       {record['client_certificate'] or '-'}",
         f"  resumed           {'yes' if record['resumed'] else 'no'}",
+        f"  hello retry       {'yes' if record.get('hello_retry') else 'no'}",
         f"  early data        {record['early_data']}"
         + (f" ({record['early_data_sent']} bytes as 0-RTT)" if record["early_data_sent"] else ""),
         f"  verified          {verified}",
+        *cli_adaptive.describe(record),
         "  peer chain",
     ]
     chain = record["peer_chain"]
     if isinstance(chain, list):
-        lines += [f"    {i} {subject}" for i, subject in enumerate(chain)]
+        lines += [f"    {i} {subject or '-'}" for i, subject in enumerate(chain)]
     print("\n".join(lines), file=out, flush=True)
+    cli_connect.print_extras(record, out)
 
 
 async def _relay(reader: TLSReader, writer: TLSWriter) -> int:

@@ -6,11 +6,16 @@
 from __future__ import annotations
 
 import argparse
+import logging
 import sys
+import time
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from nautilus_tls.errors import ConfigError
+from nautilus_tls.session._util import SessionStoreError
 from nautilus_tls.session.client_store import ClientTicket, FileSessionStore
 from nautilus_tls.session.ticket_keys import StatelessTickets, TicketKeyManager
 
@@ -107,13 +112,71 @@ def server_kwargs(args: argparse.Namespace) -> dict[str, Any]:
     return kw
 
 
+def store_address(url: str) -> str:
+    """Where a Redis URL points, without its user name or password."""
+    try:
+        parts = urlsplit(url)
+        host = parts.hostname or parts.path or "?"
+        return f"{parts.scheme}://{host}" + (f":{parts.port}" if parts.port else "")
+    except ValueError:
+        return "the ticket store"
+
+
+def _when(created_at: float, now: float) -> str:
+    stamp = datetime.fromtimestamp(created_at, UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+    age = max(0.0, now - created_at)
+    hours, rest = divmod(int(age), 3600)
+    return f"{stamp} ({hours} h {rest // 60} min ago)"
+
+
+def _one_line_store_errors() -> None:
+    """The store's own warning would repeat ours: a command line says it once."""
+    logging.getLogger("nautilus_tls.session").addHandler(logging.NullHandler())
+
+
 def cmd_ticket_keys(args: argparse.Namespace) -> int:
+    _one_line_store_errors()
     key_store, _ = _redis(args.ticket_store)
     manager = TicketKeyManager(key_store)
-    if args.action == "rotate":
-        key = manager.rotate()
-        print(f"rotated: new current ticket key {key.key_id.hex()} (created {key.created_at:.0f})")
-    stored = key_store.keys()  # newest first
-    for key in stored:
-        print(f"key {key.key_id.hex()} created {key.created_at:.0f}", file=sys.stdout)
+    try:
+        if args.action == "rotate":
+            key = manager.rotate()
+            created = _when(key.created_at, time.time())
+            print(f"rotated: new current ticket key {key.key_id.hex()} (created {created})")
+        stored = key_store.keys()  # newest first
+    except SessionStoreError:
+        print(
+            f"error: cannot reach the ticket store at {store_address(args.ticket_store)}",
+            file=sys.stderr,
+        )
+        return 1
+    if not stored:
+        print(
+            f"no ticket keys in {store_address(args.ticket_store)} (the first server that "
+            "issues a ticket makes one; `ticket-keys rotate` makes one now)"
+        )
+    now = time.time()
+    for i, key in enumerate(stored):
+        role = "current" if i == 0 else "opens older tickets"
+        print(f"key {key.key_id.hex()}  created {_when(key.created_at, now)}  {role}")
     return 0
+
+
+def warn_if_no_tickets(config: Any, ticket_store: str | None) -> None:
+    """serve: say so at start when tickets cannot be issued (resumption then never works)."""
+    if config.session_tickets == 0:
+        return
+    tickets = config.tickets
+    if not isinstance(tickets, StatelessTickets):
+        return
+    _one_line_store_errors()
+    try:
+        tickets.keys.current_key()
+    except SessionStoreError as exc:
+        where = store_address(ticket_store) if ticket_store else "the ticket key store"
+        print(
+            f"warning: cannot reach {where} ({exc}): no session tickets will be issued, so "
+            "clients cannot resume, until it answers",
+            file=sys.stderr,
+            flush=True,
+        )

@@ -23,9 +23,15 @@ import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
+
+from cryptography import x509
+from cryptography.exceptions import UnsupportedAlgorithm
+from cryptography.hazmat.primitives import serialization
 
 from nautilus_tls import defaults
+from nautilus_tls.adaptive.client import AdaptiveNegotiation
+from nautilus_tls.adaptive.server import AdaptiveServer
 from nautilus_tls.auth.api import CertificateType, Credential, PeerVerifier
 from nautilus_tls.auth.x509 import (
     InsecureSkipVerifier,
@@ -34,16 +40,26 @@ from nautilus_tls.auth.x509 import (
     trust_fingerprint,
 )
 from nautilus_tls.crypto.certnames import names_of
-from nautilus_tls.crypto.provider import DEFAULT_PROVIDER, CryptoProvider
+from nautilus_tls.crypto.provider import DEFAULT_PROVIDER, CryptoProvider, with_composite
 from nautilus_tls.crypto.signatures import PrivateKey, load_private_key_pem
 from nautilus_tls.crypto.x509 import (
     X509_PROFILES,
     TrustStore,
     X509Profile,
     load_certificate_chain_pem,
+    subject_of,
 )
-from nautilus_tls.errors import ConfigError
-from nautilus_tls.policy import Policy, PolicyName, Preference, policy_named, resolve
+from nautilus_tls.errors import ConfigError, TLSError
+from nautilus_tls.policy import (
+    Kind,
+    Policy,
+    PolicyName,
+    Preference,
+    codes_for_names,
+    policy_named,
+    resolve,
+)
+from nautilus_tls.risk.engine import RiskEngine
 from nautilus_tls.session.anti_replay import AntiReplay, MemoryAntiReplay
 from nautilus_tls.session.client_store import ClientSessionStore, MemorySessionStore
 from nautilus_tls.session.ticket_keys import StatefulTickets, StatelessTickets, TicketKeyManager
@@ -55,13 +71,24 @@ from nautilus_tls.wire.enums import (
 from nautilus_tls.wire.extension_hook import ExtensionHook, plugin_problem
 from nautilus_tls.wire.messages import CertificateEntry
 
+if TYPE_CHECKING:
+    from nautilus_tls.ledger.transparency import RequireTransparency
+
 ClientAuth = Literal["none", "request", "require"]
 RaggedEof = Literal["error", "allow"]
 KeyLogCallback = Callable[[str], None]
+HandshakeTrace = Callable[[str, bytes], None]
+"""``(direction, data)``: "sent" or "received" and the handshake bytes (whole messages when
+sent, record fragments when received), before encryption / after decryption."""
 
 
 def _env_keylog() -> str | None:
     return os.environ.get("SSLKEYLOGFILE") or None
+
+
+# Every signature scheme the library has, add-ons included (composite ML-DSA), for the key check
+# of a CertifiedKey, which exists before any config (and provider) it goes into.
+_EVERY_SCHEME = with_composite(DEFAULT_PROVIDER)
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,8 +105,22 @@ class CertifiedKey:
         if not self.chain:
             raise ConfigError("a certificate chain needs at least the end-entity certificate")
         # Checked against every algorithm the library has; a config checks its own provider.
-        if not DEFAULT_PROVIDER.schemes_for_key(self.private_key, certificate=self.chain[0]):
+        if not _EVERY_SCHEME.schemes_for_key(self.private_key, certificate=self.chain[0]):
             raise ConfigError("this private key type cannot sign a TLS 1.3 CertificateVerify")
+        if not _key_fits_certificate(self.private_key, self.chain[0]):
+            raise ConfigError(
+                "the private key does not match the certificate: the end-entity certificate "
+                f"({_subject_or_unknown(self.chain[0])}) holds another key's public half"
+            )
+
+    def __repr__(self) -> str:
+        # Short: the DER chain is kilobytes (ML-DSA) and the key is never shown.
+        count = len(self.chain)
+        names = ", ".join(self._names[:4]) + (", ..." if len(self._names) > 4 else "")
+        return (
+            f"CertifiedKey(subject={_subject_or_unknown(self.chain[0])!r}, names=[{names}], "
+            f"chain={count} certificate{'s' if count != 1 else ''})"
+        )
 
     @classmethod
     def from_pem(
@@ -92,11 +133,30 @@ class CertifiedKey:
 
     @classmethod
     def from_files(
-        cls, certificate: str | Path, key: str | Path, *, password: bytes | None = None
+        cls,
+        certificate: str | Path,
+        key: str | Path,
+        *,
+        password: bytes | None = None,
+        labels: tuple[str, str] = ("certificate file", "key file"),
     ) -> CertifiedKey:
-        return cls.from_pem(
-            Path(certificate).read_bytes(), Path(key).read_bytes(), password=password
-        )
+        """Load a PEM chain and its key. A ConfigError names the file at fault, after its
+        label (a command line passes its option names: ``("--cert", "--key")``)."""
+        cert_label, key_label = labels
+        chain_pem = _read_file(cert_label, certificate)
+        key_pem = _read_file(key_label, key)
+        try:
+            chain = load_certificate_chain_pem(chain_pem)
+        except ConfigError as exc:
+            raise ConfigError(f"{cert_label} {certificate}: {exc}") from None
+        try:
+            private_key = load_private_key_pem(key_pem, password)
+        except ConfigError as exc:
+            raise ConfigError(f"{key_label} {key}: {exc}") from None
+        try:
+            return cls(chain=chain, private_key=private_key)
+        except ConfigError as exc:
+            raise ConfigError(f"{key_label} {key} with {cert_label} {certificate}: {exc}") from None
 
     @property
     def names(self) -> tuple[str, ...]:
@@ -119,6 +179,117 @@ class CertifiedKey:
         return provider.sign(self.private_key, scheme, message)
 
 
+# Lists of code points a config also accepts as names (the names `nautilus-tls algorithms`
+# prints): ClientConfig(groups=("X25519MLKEM768", "x25519")).
+_CODE_LISTS: tuple[tuple[str, Kind], ...] = (
+    ("groups", "group"),
+    ("cipher_suites", "cipher suite"),
+    ("signature_schemes", "signature scheme"),
+)
+_EXAMPLES: dict[str, str] = {
+    "group": '("X25519MLKEM768", "x25519")',
+    "cipher suite": '("TLS_AES_256_GCM_SHA384",)',
+    "signature scheme": '("mldsa65", "ecdsa_secp256r1_sha256")',
+    "certificate scheme": '("mldsa65",)',
+}
+_NUMBERS = (
+    "handshake_timeout",
+    "min_security_level",
+    "max_handshake_message_size",
+    "max_handshake_bytes",
+    "max_certificate_chain_length",
+    "max_certificate_chain_size",
+    "max_buffered_plaintext",
+)
+
+
+def _shown(value: object) -> str:
+    text = repr(value)
+    return text if len(text) <= 40 else text[:37] + "..."
+
+
+def _codes(field_name: str, kind: Kind, value: object, provider: CryptoProvider) -> tuple[int, ...]:
+    """``value`` as code points: each item an int or a name (or comma-separated names)."""
+    if isinstance(value, str | bytes) or not isinstance(value, Sequence):
+        raise ConfigError(
+            f"{field_name} must be a sequence of names or code points, e.g. "
+            f"{_EXAMPLES[kind]}, not {type(value).__name__} {_shown(value)}"
+        )
+    codes: list[int] = []
+    for item in value:
+        if isinstance(item, int) and not isinstance(item, bool):
+            codes.append(item)
+        elif isinstance(item, str):
+            try:
+                codes.extend(codes_for_names(kind, item, provider))
+            except ValueError as exc:
+                raise ConfigError(f"{field_name}: {exc}") from None
+        else:
+            raise ConfigError(
+                f"{field_name}: {_shown(item)} is neither a {kind} name nor a code point"
+            )
+    return tuple(codes)
+
+
+def _alpn(value: object) -> tuple[bytes, ...]:
+    """ALPN protocols as bytes; ``str`` items are encoded (ASCII: RFC 7301 names are)."""
+    if isinstance(value, str | bytes) or not isinstance(value, Sequence):
+        raise ConfigError(
+            'alpn_protocols must be a sequence of protocols, e.g. ("h2", "http/1.1"), not '
+            f"{type(value).__name__} {_shown(value)}"
+        )
+    protocols: list[bytes] = []
+    for item in value:
+        if isinstance(item, str):
+            try:
+                item = item.encode("ascii")
+            except UnicodeEncodeError:
+                raise ConfigError(f"alpn_protocols: {item!r} is not ASCII; give bytes") from None
+        if not isinstance(item, bytes | bytearray):
+            raise ConfigError(f"alpn_protocols: {_shown(item)} is neither str nor bytes")
+        protocols.append(bytes(item))
+    return tuple(protocols)
+
+
+def _check_numbers(cfg: _CommonConfig) -> None:
+    for name in _NUMBERS:
+        value = getattr(cfg, name)
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise ConfigError(
+                f"{name} must be a number, not {type(value).__name__} {_shown(value)}"
+            )
+
+
+def _read_file(label: str, path: str | Path) -> bytes:
+    try:
+        return Path(path).read_bytes()
+    except OSError as exc:
+        raise ConfigError(f"{label} {path}: {exc.strerror or exc}") from None
+
+
+def _key_fits_certificate(key: PrivateKey, certificate: bytes) -> bool:
+    """Whether ``certificate`` (DER) holds the public half of ``key``. A provider's own key
+    kinds (SLH-DSA) have no ``public_key()``: their signer already checked the binding in
+    ``schemes_for_key``; a certificate that does not parse fails later, with its own error."""
+    public_key = getattr(key, "public_key", None)
+    if public_key is None:
+        return True
+    try:
+        theirs = x509.load_der_x509_certificate(certificate).public_key()
+    except (ValueError, UnsupportedAlgorithm, x509.InvalidVersion):
+        return True
+    spki = (serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
+    ours: bytes = public_key().public_bytes(*spki)
+    return ours == theirs.public_bytes(*spki)
+
+
+def _subject_or_unknown(certificate: bytes) -> str:
+    try:
+        return subject_of(certificate) or "no subject"
+    except (ValueError, TLSError):
+        return "unparsable"
+
+
 def _check_limits(cfg: _CommonConfig) -> None:
     for name in (
         "max_handshake_bytes",
@@ -128,6 +299,13 @@ def _check_limits(cfg: _CommonConfig) -> None:
     ):
         if getattr(cfg, name) < 1:
             raise ConfigError(f"{name} must be positive")
+
+
+def _check_rekey(cfg: _CommonConfig) -> None:
+    for name in ("rekey_bytes", "rekey_records", "rekey_seconds"):
+        value = getattr(cfg, name)
+        if value is not None and (isinstance(value, bool) or not value > 0):
+            raise ConfigError(f"{name} must be positive (or None for no policy)")
 
 
 def _check_alpn(protocols: Sequence[bytes]) -> None:
@@ -171,6 +349,21 @@ class _CommonConfig:
     # build in, offered, parsed and checked by themselves; what they receive from the peer is
     # SessionInfo.peer_extensions.
     extension_hooks: tuple[ExtensionHook, ...] = ()
+    # Handshake tracing (`connect --trace`, nautilus_tls.tools.trace): called with every
+    # handshake byte sent and received. Handshake messages only: no secret, no application data.
+    handshake_trace: HandshakeTrace | None = field(default=None, repr=False, compare=False)
+    # Key rotation by policy (RFC 8446 §4.6.3): send a KeyUpdate once this many plaintext
+    # bytes or records went out under one key, or the key has been in use this many seconds
+    # (checked when there is data to send), whichever comes first. None: only before the AEAD
+    # limit and on request, as without them. rekey_request_peer asks the peer to update too.
+    rekey_bytes: int | None = None
+    rekey_records: int | None = None
+    rekey_seconds: float | None = None
+    rekey_request_peer: bool = False
+    # Risk-adaptive security (nautilus_tls.risk): the engine that raises the floor per peer
+    # (a server: per client address; a client: per server), never below this config;
+    # connections report their handshakes to it. None: a static policy.
+    risk: RiskEngine | None = field(default=None, compare=False)
 
     @property
     def security_policy(self) -> Policy:
@@ -184,6 +377,11 @@ class _CommonConfig:
         for the client to store."""
         if not isinstance(self.provider, CryptoProvider):
             raise ConfigError("provider must be a CryptoProvider")
+        _check_numbers(self)
+        for name, kind in _CODE_LISTS:
+            object.__setattr__(self, name, _codes(name, kind, getattr(self, name), self.provider))
+        key_share_groups = _codes("key_share_groups", "group", key_share_groups, self.provider)
+        object.__setattr__(self, "alpn_protocols", _alpn(self.alpn_protocols))
         if not isinstance(self.policy, Policy):
             object.__setattr__(self, "policy", policy_named(self.policy))
         for s in self.signature_schemes:
@@ -223,6 +421,9 @@ class _CommonConfig:
         if self.handshake_timeout <= 0:
             raise ConfigError("handshake_timeout must be positive")
         _check_limits(self)
+        _check_rekey(self)
+        if self.risk is not None and not isinstance(self.risk, RiskEngine):
+            raise ConfigError("risk must be a nautilus_tls.risk.RiskEngine")
         if self.max_handshake_message_size < defaults.MIN_HANDSHAKE_MESSAGE_SIZE:
             raise ConfigError(
                 f"max_handshake_message_size must be at least {defaults.MIN_HANDSHAKE_MESSAGE_SIZE}"
@@ -254,8 +455,24 @@ class ClientConfig(_CommonConfig):
     # Resumption modes offered, in preference order. psk_ke has no fresh key exchange (no
     # forward secrecy against a later ticket-key leak), so only psk_dhe_ke by default.
     psk_modes: tuple[int, ...] = (PskKeyExchangeMode.psk_dhe_ke,)
+    # Adaptive negotiation (nautilus_tls.adaptive): learn per server which key shares avoid a
+    # HelloRetryRequest, within the policy (never outside groups, never below its PQ floor),
+    # and remember downgrades. None (default): the policy's key shares, always.
+    adaptive: AdaptiveNegotiation | None = None
+
+    # Certificate transparency (issue 16): accept the server's chain only with a stapled
+    # proof that it is in one of these logs (nautilus_tls.ledger.transparency). It adds its
+    # extension plug-in to extension_hooks and wraps the verifier.
+    require_transparency: RequireTransparency | None = None
 
     def __post_init__(self) -> None:
+        if self.adaptive is not None and not isinstance(self.adaptive, AdaptiveNegotiation):
+            raise ConfigError("adaptive must be an AdaptiveNegotiation or None")
+        # The requirement's plug-in, and no other's (a dataclasses.replace keeps the old one).
+        hooks = [h for h in self.extension_hooks if not getattr(h, "from_requirement", False)]
+        if self.require_transparency is not None:
+            hooks.append(self.require_transparency.hook)
+        object.__setattr__(self, "extension_hooks", tuple(hooks))
         if self.keylog_file is None:
             # Clients honour SSLKEYLOGFILE (the convention of browsers and curl): debugging
             # one's own connections.
@@ -277,13 +494,18 @@ class ClientConfig(_CommonConfig):
         """The verifier the handshake judges the server with: ``verifier``, else X.509 from
         ``trust_store``, ``x509_profile`` and ``certificate_schemes`` (built per call, so a
         ``dataclasses.replace`` of those fields takes effect)."""
+        base: PeerVerifier
         if self.verifier is not None:
-            return self.verifier
-        if self.insecure_skip_verify:
-            return InsecureSkipVerifier()
-        return X509ServerVerifier(
-            self.effective_trust_store(), self.x509_profile, self.certificate_schemes
-        )
+            base = self.verifier
+        elif self.insecure_skip_verify:
+            base = InsecureSkipVerifier()
+        else:
+            base = X509ServerVerifier(
+                self.effective_trust_store(), self.x509_profile, self.certificate_schemes
+            )
+        if self.require_transparency is not None:
+            return self.require_transparency.verifier(base)
+        return base
 
     def server_trust_fingerprint(self) -> bytes | None:
         """How this config judges servers, as 32 stable bytes: the trust store's roots and
@@ -332,8 +554,14 @@ class ServerConfig(_CommonConfig):
     # Take keylog_file from $SSLKEYLOGFILE. Off by default: a variable left set in a server's
     # environment would otherwise write every client's traffic secrets to disk.
     keylog_from_environment: bool = False
+    # Adaptive choice (nautilus_tls.adaptive.server): ChaCha20-Poly1305 for clients that list
+    # it first, the cheaper post-quantum group under CPU load; within the policy. Off (None)
+    # by default.
+    adaptive: AdaptiveServer | None = None
 
     def __post_init__(self) -> None:
+        if self.adaptive is not None and not isinstance(self.adaptive, AdaptiveServer):
+            raise ConfigError("adaptive must be an AdaptiveServer or None")
         if self.keylog_file is None and self.keylog_from_environment:
             object.__setattr__(self, "keylog_file", _env_keylog())
         _, chain_schemes = self._validate_common(

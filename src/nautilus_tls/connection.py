@@ -22,6 +22,8 @@ failed connection stays failed. Bad input never raises anything but :class:`TLSE
 
 from __future__ import annotations
 
+import dataclasses
+import logging
 import traceback
 from collections import deque
 from collections.abc import Iterable, Mapping
@@ -31,6 +33,7 @@ from typing import Literal
 from nautilus_tls import defaults
 from nautilus_tls.config import ClientConfig, ServerConfig
 from nautilus_tls.crypto.keyschedule import next_traffic_secret
+from nautilus_tls.crypto.provider import DEFAULT_PROVIDER, CryptoProvider
 from nautilus_tls.crypto.suites import SuiteParams
 from nautilus_tls.errors import (
     AlertDescription,
@@ -40,6 +43,7 @@ from nautilus_tls.errors import (
     LocalProtocolError,
     MissingCloseNotify,
     PeerAlert,
+    PeerIncompatible,
     ProtocolError,
     RemoteProtocolError,
     TLSError,
@@ -71,6 +75,7 @@ from nautilus_tls.handshake.common import (
 )
 from nautilus_tls.handshake.engine import ClientHandshake, ServerHandshake
 from nautilus_tls.handshake.hooks import ExtensionHook
+from nautilus_tls.handshake.risk_floor import client_config_for, config_for
 from nautilus_tls.record.deframer import RECORD_HEADER_LEN, Record, RecordDeframer
 from nautilus_tls.record.protection import (
     AEAD_TAG_LEN,
@@ -78,9 +83,14 @@ from nautilus_tls.record.protection import (
     iter_fragments,
     plaintext_record,
 )
+from nautilus_tls.record.rekey import RekeySchedule
+from nautilus_tls.risk.engine import Assessment, RiskEngine, Signal, signal_for_failure
+from nautilus_tls.risk.levels import Level
 from nautilus_tls.session_info import SessionInfo
 from nautilus_tls.wire.enums import ContentType, KeyUpdateRequest
 from nautilus_tls.wire.messages import KeyUpdate
+
+risk_logger = logging.getLogger("nautilus_tls.risk")
 
 _CCS_RECORD = plaintext_record(ContentType.change_cipher_spec, b"\x01")
 
@@ -153,17 +163,27 @@ class _SpentHandshake:
 class Connection:
     """TLS 1.3 over a byte stream. Use :class:`ClientConnection` or :class:`ServerConnection`."""
 
+    # Risk-adaptive security (config.risk): the engine, the peer it judges (a client's
+    # address; a server's name) and the level this handshake runs at. Set by the subclasses.
+    _risk_engine: RiskEngine | None = None
+    _risk_peer: str | None = None
+    _assessment: Assessment | None = None
+    _risk_provider: CryptoProvider = DEFAULT_PROVIDER
+
     def __init__(
         self,
         handshake: ClientHandshake | ServerHandshake,
         config: ClientConfig | ServerConfig,
+        clock: Clock | None = None,
     ) -> None:
         self._handshake: ClientHandshake | ServerHandshake | _SpentHandshake = handshake
         self._is_client = handshake.is_client
         self._deframer = RecordDeframer(max_buffer=defaults.MAX_RECEIVE_BUFFER)
         self._ragged_eof = config.ragged_eof
+        self._trace = config.handshake_trace
         self._out: list[bytes] = []
         self._events: deque[Event] = deque()
+        self._pending_data: list[bytes] = []
         self._read: RecordProtector | None = None
         self._write: RecordProtector | None = None
         self._read_epoch = Epoch.INITIAL
@@ -188,6 +208,17 @@ class Connection:
         self._early_data_limit = 0  # server: 0-RTT bytes we still accept
         self._early_data_rest = b""  # client: early data over max_early_data, sent after
         self._early_skip: _EarlyDataSkip | None = None  # server: rejected 0-RTT we may skip
+        self._set_rekey(config, clock)
+
+    def _set_rekey(self, config: ClientConfig | ServerConfig, clock: Clock | None) -> None:
+        """Key rotation by policy (config.rekey_*), on top of the AEAD limit."""
+        self._rekey = RekeySchedule(
+            max_bytes=config.rekey_bytes,
+            max_records=config.rekey_records,
+            max_seconds=config.rekey_seconds,
+            clock=clock or config.provider.clock,
+        )
+        self._rekey_request_peer = config.rekey_request_peer
 
     # --- inspection ---------------------------------------------------------------------
 
@@ -201,8 +232,20 @@ class Connection:
 
     @property
     def info(self) -> SessionInfo | None:
-        """What the handshake negotiated, once it is complete."""
-        return self._info
+        """What the handshake negotiated, once it is complete, with the KeyUpdates sent and
+        received so far."""
+        info = self._info
+        if info is None or (info.key_updates_sent, info.key_updates_received) == (
+            self._key_updates_sent,
+            self._key_updates_received,
+        ):
+            return info
+        self._info = info = dataclasses.replace(
+            info,
+            key_updates_sent=self._key_updates_sent,
+            key_updates_received=self._key_updates_received,
+        )
+        return info
 
     @property
     def peer_extensions(self) -> Mapping[int, object]:
@@ -251,7 +294,24 @@ class Connection:
         return data
 
     def next_event(self) -> Event | None:
+        if self._pending_data:
+            self._flush_data()
         return self._events.popleft() if self._events else None
+
+    def _emit(self, event: Event) -> None:
+        # Application data waiting to be handed over goes first: events keep the order in
+        # which their records arrived.
+        if self._pending_data:
+            self._flush_data()
+        self._events.append(event)
+
+    def _flush_data(self) -> None:
+        """One DataReceived for the application data records that arrived in a row: one
+        event (and one wake-up of an adapter's reader) per read instead of per record."""
+        pending = self._pending_data
+        data = b"".join(pending) if len(pending) > 1 else pending[0]
+        pending.clear()
+        self._events.append(DataReceived(data=data))
 
     def receive_data(self, data: bytes) -> None:
         """Feed bytes read from the transport; ``b""`` means the peer closed its side."""
@@ -291,10 +351,14 @@ class Connection:
         if write is None:
             raise LocalProtocolError("no application keys")
         view = memoryview(data)
+        rekey = self._rekey
         for chunk in iter_fragments(view, defaults.MAX_PLAINTEXT):
             if write.needs_key_update():
                 write = self._send_key_update(request_peer=False)
+            elif rekey.active and rekey.due() is not None:
+                write = self._send_key_update(request_peer=self._rekey_request_peer)
             self._out.append(write.seal(ContentType.application_data, chunk))
+            rekey.charge(len(chunk))
         self._key_updates_in_row = 0
 
     def close(self) -> None:
@@ -437,6 +501,8 @@ class Connection:
         self._empty_records = 0
         # Plaintext records carry the INITIAL level; protected ones the level of their key.
         level = self._read_epoch if self._read is not None else Epoch.INITIAL
+        if self._trace is not None:
+            self._trace("received", bytes(data))
         self._run(self._handshake.receive(level, data))
 
     def _on_key_update(self, msg: PeerKeyUpdate) -> None:
@@ -455,7 +521,7 @@ class Connection:
         self._read_app_secret = next_traffic_secret(params.hash_name, self._read_app_secret)
         self._read = RecordProtector(params, self._read_app_secret)
         self._key_updates_received += 1
-        self._events.append(KeyUpdated(direction="receive", requested_by_peer=False))
+        self._emit(KeyUpdated(direction="receive", requested_by_peer=False))
         if msg.update_requested and not self._we_closed:
             self._send_key_update(request_peer=False, answering_peer=True)
 
@@ -465,7 +531,7 @@ class Connection:
         level, description = data[0], data[1]
         if description == AlertDescription.close_notify:
             self._peer_closed = True
-            self._events.append(ConnectionClosed(clean=True))
+            self._emit(ConnectionClosed(clean=True))
             if self._state == "handshaking" or self._we_closed:
                 self._set_closed()
             return
@@ -476,10 +542,10 @@ class Connection:
                 raise RemoteProtocolError(
                     "too many warning alerts", alert=AlertDescription.unexpected_message
                 )
-            self._events.append(AlertReceived(description=description, level=level))
+            self._emit(AlertReceived(description=description, level=level))
             return
         # RFC 8446 §6.2: every other alert is fatal whatever its level says.
-        self._events.append(AlertReceived(description=description, level=level))
+        self._emit(AlertReceived(description=description, level=level))
         raise PeerAlert(description, level)
 
     def _on_application_data(self, data: bytes) -> None:
@@ -491,7 +557,7 @@ class Connection:
                 )
             self._early_data_limit -= len(data)
             if data:
-                self._events.append(EarlyDataReceived(data=data))
+                self._emit(EarlyDataReceived(data=data))
             return
         if self._state != "connected" or self._read_epoch != Epoch.APPLICATION:
             raise RemoteProtocolError(
@@ -511,7 +577,8 @@ class Connection:
             return
         self._empty_records = 0
         self._key_updates_in_row = 0
-        self._events.append(DataReceived(data=data))
+        # Consecutive records of one read become one DataReceived (see _emit).
+        self._pending_data.append(data)
 
     def _on_eof(self) -> None:
         if self._peer_closed or self._state in ("closed", "failed"):
@@ -520,7 +587,7 @@ class Connection:
             # ragged_eof="allow" (ssl's suppress_ragged_eofs): a peer that just closes the
             # socket after whole records ends the stream as if it had sent close_notify.
             self._peer_closed = True
-            self._events.append(ConnectionClosed(clean=True))
+            self._emit(ConnectionClosed(clean=True))
             if self._we_closed:
                 self._set_closed()
             return
@@ -531,7 +598,7 @@ class Connection:
         self._error = MissingCloseNotify(
             f"connection closed by peer without close_notify{where} (possible truncation)"
         )
-        self._events.append(ConnectionClosed(clean=False, error=str(self._error)))
+        self._emit(ConnectionClosed(clean=False, error=str(self._error)))
         self._forget_keys()
 
     def _ragged_eof_allowed(self) -> bool:
@@ -565,18 +632,18 @@ class Connection:
             elif isinstance(action, PeerKeyUpdate):
                 self._on_key_update(action)
             elif isinstance(action, TicketReceived):
-                self._events.append(
+                self._emit(
                     SessionTicketReceived(
                         lifetime=action.lifetime, max_early_data=action.max_early_data
                     )
                 )
             elif isinstance(action, CompleteHandshake):
-                self._info = action.info
+                self._info = self._handshake_completed(action.info)
                 if not isinstance(self._handshake, _SpentHandshake):
                     self._peer_extensions = self._handshake.peer_extensions
                 self._state = "connected"
-                self._events.append(HandshakeCompleted(info=action.info))
-                self._send_early_data_rest(action.info)
+                self._emit(HandshakeCompleted(info=self._info))
+                self._send_early_data_rest(self._info)
 
     def _send_handshake(self, action: SendHandshake) -> None:
         write = self._write
@@ -592,6 +659,8 @@ class Connection:
             )
         if self._is_client and self._first_flight_sent:
             self._client_ccs_once()
+        if self._trace is not None:
+            self._trace("sent", bytes(action.data))
         for chunk in iter_fragments(memoryview(action.data), defaults.MAX_PLAINTEXT):
             if write is None:
                 # RFC 8446 §5.1: the first ClientHello's records may say 0x0301 for old
@@ -644,6 +713,7 @@ class Connection:
             self._write_epoch = action.epoch
             if action.epoch == Epoch.APPLICATION:
                 self._write_app_secret = action.secret
+                self._rekey.restart()
 
     def _send_key_update(
         self, *, request_peer: bool, answering_peer: bool = False
@@ -661,9 +731,47 @@ class Connection:
         )
         self._write_app_secret = next_traffic_secret(params.hash_name, self._write_app_secret)
         self._write = RecordProtector(params, self._write_app_secret)
+        self._rekey.restart()
         self._key_updates_sent += 1
-        self._events.append(KeyUpdated(direction="send", requested_by_peer=answering_peer))
+        self._emit(KeyUpdated(direction="send", requested_by_peer=answering_peer))
         return self._write
+
+    def _handshake_failed(self, error: ProtocolError) -> None:
+        """The handshake ended with ``error``: tell the risk engine what it says of the peer."""
+        engine, assessment = self._risk_engine, self._assessment
+        if engine is None or assessment is None:
+            return
+        if assessment.level != Level.BASELINE and isinstance(error, PeerIncompatible):
+            # The refusal names the level and why, so every log of it explains itself; it is
+            # not held against the peer (the floor caused it, not the peer).
+            error.args = (f"{error.args[0] if error.args else error} [{_risk_note(assessment)}]",)
+            risk_logger.warning(
+                "refused %s at risk level %s (%s): %s",
+                self._risk_peer,
+                assessment.level.label,
+                assessment.reason,
+                error.args[0],
+            )
+            return
+        signal = signal_for_failure(error)
+        if signal is not None:
+            engine.record(self._risk_peer, signal)
+
+    def _handshake_completed(self, info: SessionInfo) -> SessionInfo:
+        """The handshake finished: tell the risk engine (a classical group where a post-quantum
+        one was seen before is a downgrade) and say in the info at which level it ran."""
+        engine, assessment = self._risk_engine, self._assessment
+        if engine is None or assessment is None:
+            return info
+        group = self._risk_provider.group_by_name(info.group) if info.group else None
+        # A resumption without a key exchange (psk_ke) says nothing about downgrades.
+        if group is not None:
+            engine.handshake_completed(self._risk_peer, post_quantum=group.post_quantum)
+        if not self._is_client and info.early_data == "rejected":
+            engine.record(self._risk_peer, Signal.EARLY_DATA_REFUSED)
+        return dataclasses.replace(
+            info, risk_level=assessment.level.label, risk_reason=assessment.reason
+        )
 
     def _send_alert(
         self, description: AlertDescription, level: AlertLevel = AlertLevel.FATAL
@@ -677,11 +785,13 @@ class Connection:
     def _fail(self, error: ProtocolError) -> None:
         if self._state == "failed":
             return
+        if self._state == "handshaking":
+            self._handshake_failed(error)
         self._state = "failed"
         self._error = error
         if not isinstance(error, PeerAlert):
             self._send_alert(alert_for(error))
-        self._events.append(ConnectionClosed(clean=False, error=str(error)))
+        self._emit(ConnectionClosed(clean=False, error=str(error)))
         self._forget_keys()
 
     def _set_closed(self) -> None:
@@ -719,7 +829,16 @@ class ClientConnection(Connection):
         does not ("rejected", or "none" if no 0-RTT was possible), none of ``early_data`` was
         delivered: send it again. ``session_key`` names the server in the session store
         (default: its name + ALPN). ``extension_hooks`` are extension plug-ins
-        (:mod:`nautilus_tls.handshake.hooks`)."""
+        (:mod:`nautilus_tls.handshake.hooks`). With ``config.risk`` the handshake runs at the
+        level the engine assesses for this server (``session_key``, else ``server_name``):
+        post-quantum groups only when it is raised, and no 0-RTT."""
+        if config.risk is not None:
+            self._risk_engine, self._risk_provider = config.risk, config.provider
+            self._risk_peer = session_key or server_name
+            self._assessment = config.risk.assess(self._risk_peer)
+            config = client_config_for(config, self._assessment)
+            if not self._assessment.floor.early_data:
+                early_data = None  # replayable data waits for a full handshake
         handshake = ClientHandshake(
             config,
             server_name,
@@ -729,7 +848,7 @@ class ClientConnection(Connection):
             session_key=session_key,
             extension_hooks=extension_hooks,
         )
-        super().__init__(handshake, config)
+        super().__init__(handshake, config, clock)
 
     def start(self) -> None:
         """Queue the ClientHello."""
@@ -740,6 +859,14 @@ class ClientConnection(Connection):
 
 
 class ServerConnection(Connection):
+    """The server side: answers one client's handshake with a certificate of the config's
+    (chosen by SNI and signature algorithms), then carries its application data. With
+    ``config.risk`` (:mod:`nautilus_tls.risk`) and the client's ``peer_address``, the
+    handshake runs at the level the engine assesses for that address (its floor raised on top
+    of ``config``, :mod:`nautilus_tls.handshake.risk_floor`), and its outcome is reported back
+    to the engine. An adapter that learns the address only once the transport is up calls
+    :meth:`set_peer_address` before feeding any bytes."""
+
     def __init__(
         self,
         config: ServerConfig,
@@ -747,13 +874,62 @@ class ServerConnection(Connection):
         entropy: Entropy | None = None,
         clock: Clock | None = None,
         extension_hooks: Iterable[ExtensionHook] = (),
+        peer_address: str | None = None,
     ) -> None:
-        super().__init__(
-            ServerHandshake(
-                config,
-                entropy=entropy or config.provider.entropy,
-                clock=clock or config.provider.clock,
-                extension_hooks=extension_hooks,
-            ),
+        self._base_config = config
+        # Kept only to set the handshake up again in set_peer_address; dropped with the keys
+        # (a pinned entropy source can reach secrets).
+        self._entropy: Entropy | None = entropy or config.provider.entropy
+        self._hooks = tuple(extension_hooks)
+        self._risk_peer = peer_address
+        config = self._assess(config)
+        super().__init__(self._new_handshake(config, clock), config, clock)
+        self._server_clock = clock
+
+    def _assess(self, config: ServerConfig) -> ServerConfig:
+        if config.risk is None:
+            return config
+        self._risk_engine, self._risk_provider = config.risk, config.provider
+        self._assessment = config.risk.assess(self._risk_peer)
+        return config_for(config, self._assessment)
+
+    def _new_handshake(self, config: ServerConfig, clock: Clock | None) -> ServerHandshake:
+        if self._entropy is None:
+            raise ConnectionClosedError("the connection is closed")
+        return ServerHandshake(
             config,
+            entropy=self._entropy,
+            clock=clock or config.provider.clock,
+            extension_hooks=self._hooks,
         )
+
+    @property
+    def peer_address(self) -> str | None:
+        return self._risk_peer
+
+    def set_peer_address(self, address: str | None) -> None:
+        """Name the client's address (before any of its bytes arrived): with a risk engine,
+        the handshake is set up again at the level assessed for ``address``."""
+        if self._first_flight_sent or self._deframer.buffered or self._state != "handshaking":
+            raise LocalProtocolError("the peer address must be set before the handshake starts")
+        hs = self._handshake
+        if isinstance(hs, ServerHandshake) and hs.received_client_hello:
+            raise LocalProtocolError("the peer address must be set before the handshake starts")
+        self._risk_peer = address
+        if self._base_config.risk is None:
+            return
+        before = self._assessment
+        config = self._assess(self._base_config)
+        after = self._assessment
+        if before is not None and after is not None and before.level == after.level:
+            return  # the same floor: the handshake already set up is the right one
+        self._handshake = self._new_handshake(config, self._server_clock)
+        self._set_rekey(config, self._server_clock)
+
+    def _forget_keys(self) -> None:
+        super()._forget_keys()
+        self._entropy = None
+
+
+def _risk_note(assessment: Assessment) -> str:
+    return f"risk level {assessment.level.label}: {assessment.reason}"

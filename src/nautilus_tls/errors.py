@@ -26,6 +26,9 @@ from enum import IntEnum
 
 
 class AlertLevel(IntEnum):
+    """An alert's level (RFC 8446 §6): TLS 1.3 treats every alert but close_notify and
+    user_canceled as fatal."""
+
     WARNING = 1
     FATAL = 2
 
@@ -158,10 +161,23 @@ class MissingCloseNotify(RemoteProtocolError):
         return Exception.__str__(self)
 
 
-class HandshakeTimeout(LocalProtocolError):
-    """The handshake did not finish within the configured time."""
+class HandshakeTimeout(LocalProtocolError, TimeoutError):
+    """The handshake did not finish within the configured time.
+
+    Also a :class:`TimeoutError`, so ``except TimeoutError`` catches it as it catches any
+    other timeout. The alert it sends is user_canceled (RFC 8446 §6.1 has no timeout alert),
+    but the message does not say so: nobody cancelled anything, the time ran out.
+    """
 
     default_alert = AlertDescription.user_canceled
+
+    def __init__(self, message: str, *, alert: AlertDescription | None = None) -> None:
+        # OSError's constructor (TimeoutError's) would read a 2-tuple of args as errno and
+        # strerror; ProtocolError's takes the message alone.
+        LocalProtocolError.__init__(self, message, alert=alert)
+
+    def __str__(self) -> str:
+        return Exception.__str__(self)
 
 
 def alert_for(error: BaseException) -> AlertDescription:

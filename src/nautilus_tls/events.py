@@ -12,16 +12,20 @@ from nautilus_tls.session_info import SessionInfo
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Event:
-    pass
+    """Base class of everything ``Connection.next_event()`` returns."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class HandshakeCompleted(Event):
+    """The handshake finished; ``info`` is everything it negotiated."""
+
     info: SessionInfo
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class DataReceived(Event):
+    """Application data from the peer, decrypted and authenticated."""
+
     data: bytes
 
 
@@ -51,6 +55,8 @@ class SessionTicketReceived(Event):
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class AlertReceived(Event):
+    """The peer sent an alert (``description``, ``level`` as on the wire, RFC 8446 §6)."""
+
     description: int
     level: int
 

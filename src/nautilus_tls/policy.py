@@ -262,6 +262,8 @@ def _first_names(
 
 @dataclass(frozen=True, slots=True)
 class Resolved:
+    """A configuration's algorithm lists after its policy and minimum level were applied."""
+
     policy: Policy
     min_security_level: int
     groups: tuple[int, ...]

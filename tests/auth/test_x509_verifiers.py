@@ -166,6 +166,9 @@ def _counting_full_validation(monkeypatch: pytest.MonkeyPatch) -> list[str | Non
         real(chain, name, *args, **kw)  # type: ignore[arg-type]
 
     monkeypatch.setattr(plugin, "verify_server_chain", counted)
+    # The memory of validated paths is per process: start from none, so what earlier tests
+    # validated does not count here.
+    monkeypatch.setattr(plugin, "_VALIDATED_PATHS", plugin._ValidatedPaths(max_entries=256))
     return calls
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime
 import ipaddress
+import re
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -471,3 +472,51 @@ def test_private_profile_still_requires_a_real_ca(
             profile="private",
         )
     assert _alert(exc) is AlertDescription.bad_certificate
+
+
+# --- messages a user can act on ------------------------------------------------------------
+
+
+def test_a_name_mismatch_says_which_name_was_expected_and_which_the_certificate_has() -> None:
+    root = make_ca("p256")
+    leaf = make_leaf("p256", root, names=("example.com", "127.0.0.1"))
+    with pytest.raises(BadCertificate) as exc:
+        verify_server_chain(
+            [leaf.der], "other.example", TrustStore.from_certificates([root.der]), NOW
+        )
+    assert str(exc.value).endswith(
+        "expected 'other.example', the certificate is for: example.com, 127.0.0.1 "
+        "(alert: bad_certificate)"
+    )
+
+
+def test_an_unknown_ca_names_the_missing_issuer_and_how_to_trust_it() -> None:
+    root, other = make_ca("p256"), make_ca("p256", "Other CA")
+    leaf = make_leaf("p256", root)
+    with pytest.raises(BadCertificate) as exc:
+        verify_server_chain(
+            [leaf.der], "example.com", TrustStore.from_certificates([other.der]), NOW
+        )
+    text = str(exc.value)
+    assert f"its issuer '{root.cert.subject.rfc4514_string()}' is not a trusted CA" in text
+    assert "trust the CA that issued it with --cafile FILE" in text
+    client = make_leaf("p256", root, eku=CLIENT)
+    with pytest.raises(BadCertificate) as exc:
+        verify_client_chain([client.der], TrustStore.from_certificates([other.der]), NOW)
+    assert "with --client-ca FILE" in str(exc.value)
+
+
+def test_an_expired_certificate_gives_its_validity_dates_and_now() -> None:
+    root = make_ca("p256")
+    leaf = make_leaf("p256", root, valid=(-1, 30))
+    later = NOW + 60 * DAY
+    with pytest.raises(BadCertificate) as exc:
+        verify_server_chain(
+            [leaf.der], "example.com", TrustStore.from_certificates([root.der]), later
+        )
+    before = (NOW - DAY).strftime("%Y-%m-%d")
+    after = (NOW + 30 * DAY).strftime("%Y-%m-%d")
+    assert re.search(
+        rf"is valid from {before} \S+ UTC to {after} \S+ UTC, and it is now 2026-03-02 00:00:00 UTC",
+        str(exc.value),
+    ), str(exc.value)

@@ -38,6 +38,8 @@ from dataclasses import dataclass
 from functools import cache
 from typing import Any
 
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
 from fuzz import world
 from nautilus_tls.connection import Connection
 from nautilus_tls.defaults import MAX_LIST_ENTRIES
@@ -50,6 +52,8 @@ from nautilus_tls.errors import (
     TLSError,
 )
 from nautilus_tls.events import Event
+from nautilus_tls.ledger import staple
+from nautilus_tls.ledger.sth import LogKey, TreeHead
 from nautilus_tls.record.deframer import RecordDeframer
 from nautilus_tls.record.protection import RecordProtector
 from nautilus_tls.wire import extensions as ext
@@ -378,7 +382,35 @@ EXTENSION_CODECS: tuple[tuple[int, Decoder, Encoder | None], ...] = (
     (41, ext.decode_pre_shared_key_sh, ext.encode_pre_shared_key_sh),
     (42, ext.decode_early_data_nst, ext.encode_early_data_nst),
     (47, ext.decode_certificate_authorities, ext.encode_certificate_authorities),
+    # The transparency plug-in's two copies (nautilus_tls.ledger.staple, issue 16).
+    (staple.TRANSPARENCY_EXTENSION, staple.decode_known_logs, staple.encode_known_logs),
+    (staple.TRANSPARENCY_EXTENSION, staple.decode_items, staple.encode_items),
 )
+
+
+def transparency_seeds() -> list[bytes]:
+    """A ClientHello copy and a stapled proof (fixed log key, so seeds are stable)."""
+    key = LogKey(Ed25519PrivateKey.from_private_bytes(bytes(range(32))))
+    sth = key.sign(TreeHead(3, 1_700_000_000_000, bytes(range(32))))
+    item = staple.StapledItem(
+        staple.LoggedAs.X509_CHAIN,
+        bytes(32),
+        2,
+        (bytes(32), bytes(range(32))),
+        sth,
+        1,
+        (bytes(32),),
+    )
+    known = staple.encode_known_logs({key.public.log_id: 3})
+    stapled = staple.encode_items(
+        [item, dataclasses.replace(item, consistency_from=0, consistency_path=())]
+    )
+    index = {codec[1]: i for i, codec in enumerate(EXTENSION_CODECS)}
+    return [
+        bytes((1, index[staple.decode_known_logs])) + known,
+        bytes((1, index[staple.decode_known_logs])) + b"\x00\x00",
+        bytes((1, index[staple.decode_items])) + stapled,
+    ]
 
 
 _LIST_ENCODERS: tuple[Encoder, ...] = (
@@ -459,6 +491,7 @@ def codec_seeds() -> list[bytes]:
                             seeds.append(bytes((1, i)) + e.data)
             del index
     seeds += oversized_codec_seeds()
+    seeds += transparency_seeds()
     return list(dict.fromkeys(seeds))
 
 

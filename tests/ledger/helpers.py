@@ -3,7 +3,13 @@
 from __future__ import annotations
 
 import datetime
+import os
+import re
+import subprocess
+import sys
+import threading
 import time
+from pathlib import Path
 
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes
@@ -82,3 +88,42 @@ class SwitchableLog:
 
     def __getattr__(self, name: str) -> object:
         return getattr(self.current, name)
+
+
+START_TIMEOUT = 30.0
+SRC = str(Path(__file__).resolve().parents[2] / "src")
+
+
+def env() -> dict[str, str]:
+    return {**os.environ, "PYTHONPATH": SRC + os.pathsep + os.environ.get("PYTHONPATH", "")}
+
+
+class LedgerServer:
+    """``nautilus-tls ledger serve`` as a separate process on 127.0.0.1, ephemeral port."""
+
+    def __init__(self, db: str, key: Path) -> None:
+        cmd = [sys.executable, "-m", "nautilus_tls", "ledger", "serve", "--db", db,
+               "--port", "0", "--key", str(key)]  # fmt: skip
+        self.proc = subprocess.Popen(
+            cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env()
+        )
+        first: list[str] = []
+        reader = threading.Thread(target=lambda: first.append(self.proc.stdout.readline()))  # type: ignore[union-attr]
+        reader.start()
+        reader.join(START_TIMEOUT)
+        found = re.match(r"listening on (http://\S+) ", first[0] if first else "")
+        if not found:
+            self.stop()
+            raise AssertionError(f"ledger serve did not start: {self.proc.stderr.read()}")  # type: ignore[union-attr]
+        self.url = found.group(1)
+
+    def stop(self) -> None:
+        self.proc.terminate()  # this PID only
+        try:
+            self.proc.wait(START_TIMEOUT)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait(START_TIMEOUT)
+        for stream in (self.proc.stdout, self.proc.stderr):
+            if stream is not None:
+                stream.close()

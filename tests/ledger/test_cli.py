@@ -7,26 +7,17 @@ from __future__ import annotations
 import contextlib
 import io
 import json
-import os
-import re
 import subprocess
-import sys
-import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+from ledger.helpers import LedgerServer
+from test_cli import connect_json, serve
 
 from nautilus_tls.cli import main
 from nautilus_tls.ledger.client import LedgerClient
 from nautilus_tls.ledger.sth import LogPublicKey
-
-START_TIMEOUT = 30.0
-SRC = str(Path(__file__).resolve().parents[2] / "src")
-
-
-def _env() -> dict[str, str]:
-    return {**os.environ, "PYTHONPATH": SRC + os.pathsep + os.environ.get("PYTHONPATH", "")}
 
 
 def _cli(*args: str) -> subprocess.CompletedProcess[str]:
@@ -35,35 +26,6 @@ def _cli(*args: str) -> subprocess.CompletedProcess[str]:
     with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
         code = main(["ledger", *args])
     return subprocess.CompletedProcess(args, code, out.getvalue(), err.getvalue())
-
-
-class LedgerServer:
-    def __init__(self, db: str, key: Path) -> None:
-        cmd = [sys.executable, "-m", "nautilus_tls", "ledger", "serve", "--db", db,
-               "--port", "0", "--key", str(key)]  # fmt: skip
-        self.proc = subprocess.Popen(
-            cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=_env()
-        )
-        first: list[str] = []
-        reader = threading.Thread(target=lambda: first.append(self.proc.stdout.readline()))  # type: ignore[union-attr]
-        reader.start()
-        reader.join(START_TIMEOUT)
-        found = re.match(r"listening on (http://\S+) ", first[0] if first else "")
-        if not found:
-            self.stop()
-            raise AssertionError(f"ledger serve did not start: {self.proc.stderr.read()}")  # type: ignore[union-attr]
-        self.url = found.group(1)
-
-    def stop(self) -> None:
-        self.proc.terminate()  # this PID only
-        try:
-            self.proc.wait(START_TIMEOUT)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait(START_TIMEOUT)
-        for stream in (self.proc.stdout, self.proc.stderr):
-            if stream is not None:
-                stream.close()
 
 
 @pytest.fixture
@@ -163,3 +125,97 @@ def test_monitor_exits_non_zero_when_the_tree_head_is_not_signed_by_the_given_ke
     done = _cli("monitor", "--log", server.url, "--log-key", str(other / "log.pub"), "--count", "1")
     assert done.returncode == 1
     assert json.loads(done.stdout)["event"] == "inconsistent"
+
+
+# --- serve --transparency-log / connect --require-transparency --------------------------------
+
+
+def _connect_args(port: int, pem: dict[str, Path], *extra: str) -> list[str]:
+    return [f"127.0.0.1:{port}", "--servername", "localhost", "--cafile", str(pem["ca_pem"]),
+            "--send", "ping", *extra]  # fmt: skip
+
+
+Connect = Callable[..., tuple[int, dict[str, object], str]]
+
+
+@pytest.fixture
+def connect_requiring(
+    server: LedgerServer,
+    tmp_path: Path,
+    tls_pem_dir: dict[str, Path],
+    capsys: pytest.CaptureFixture[str],
+) -> Connect:
+    """``connect --require-transparency log.pub EXTRA`` to a ``serve --transparency-log URL``
+    of the test's log."""
+    pem = tls_pem_dir
+
+    def run(*extra: str) -> tuple[int, dict[str, object], str]:
+        with serve("--cert", str(pem["server_pem"]), "--key", str(pem["server_key"]),
+                   "--transparency-log", server.url) as tls:  # fmt: skip
+            log_pub = str(tmp_path / "log.pub")
+            args = _connect_args(tls.port, pem, "--require-transparency", log_pub, *extra)
+            return connect_json(capsys, *args)
+
+    return run
+
+
+def test_connect_requires_a_stapled_proof_and_reports_it_in_json(
+    server: LedgerServer, tmp_path: Path, tls_pem_dir: dict[str, Path], connect_requiring: Connect
+) -> None:
+    _cli("add", "--log", server.url, "--did", "did:example:first")
+    added = _cli("add", "--log", server.url, "--cert", str(tls_pem_dir["server_pem"]))
+    assert added.returncode == 0, added.stderr
+    state = tmp_path / "heads.json"
+    status, record, err = connect_requiring("--transparency-state", str(state))
+    assert status == 0, err
+    transparency = record["transparency"]
+    assert isinstance(transparency, dict)
+    assert transparency["index"] == int(added.stdout) == 1
+    assert transparency["tree_size"] == 2
+    assert transparency["verified"] is True
+    assert record["reply"] == "ping"
+    # The newest tree head is remembered for split-view checks on later connections.
+    assert json.loads(state.read_text()).keys() == {transparency["log_id"]}
+
+
+def test_connect_refuses_a_certificate_that_is_not_in_the_log(
+    server: LedgerServer, connect_requiring: Connect
+) -> None:
+    _cli("add", "--log", server.url, "--did", "did:example:only")
+    status, _record, err = connect_requiring()
+    assert status != 0
+    assert "certificate_unknown" in err
+    assert "not in a trusted log" in err
+
+
+def test_serve_starts_when_its_log_is_down(
+    tmp_path: Path, tls_pem_dir: dict[str, Path], capsys: pytest.CaptureFixture[str]
+) -> None:
+    pem = tls_pem_dir
+    with serve("--cert", str(pem["server_pem"]), "--key", str(pem["server_key"]),
+               "--transparency-log", "http://127.0.0.1:9") as tls:  # fmt: skip
+        status, record, err = connect_json(capsys, *_connect_args(tls.port, pem))
+    assert status == 0, err
+    assert "transparency" not in record
+
+
+def test_connect_with_an_unreadable_log_key_is_a_usage_error(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    bad = tmp_path / "log.pub"
+    bad.write_text("not a key")
+    status = main(["connect", "127.0.0.1:9", "--require-transparency", str(bad)])
+    assert status != 0
+    assert "--require-transparency" in capsys.readouterr().err
+
+
+def test_anchor_through_an_unreachable_node_fails_with_the_reason(
+    server: LedgerServer, tmp_path: Path
+) -> None:
+    pytest.importorskip("web3")
+    pytest.importorskip("vyper")
+    _cli("add", "--log", server.url, "--did", "did:example:anchored")
+    done = _cli("anchor", "--log", server.url, "--log-key", str(tmp_path / "log.pub"),
+                "--rpc", "http://127.0.0.1:9", "--deploy")  # fmt: skip
+    assert done.returncode == 1
+    assert "cannot anchor through http://127.0.0.1:9" in done.stderr

@@ -8,14 +8,11 @@ directory (no TCP port, no persistence), and stopped by PID at the end. Without
 
 from __future__ import annotations
 
-import contextlib
 import itertools
 import os
 import shutil
-import socket
 import subprocess
 import tempfile
-import threading
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -116,29 +113,3 @@ def redis_prefix() -> str:
 def counting_random_bytes() -> Callable[[int], bytes]:
     """Deterministic, never-repeating "random" bytes (for reproducible key ids)."""
     return counting_random()
-
-
-@pytest.fixture
-def black_hole() -> Iterator[int]:
-    """A loopback TCP port that accepts connections and never answers (a black-holed Redis).
-    Yields the port; the accepted sockets are closed at the end, which frees any reader."""
-    listener = socket.create_server(("127.0.0.1", 0))
-    listener.settimeout(0.05)
-    held: list[socket.socket] = []
-    stop = threading.Event()
-
-    def accept() -> None:
-        while not stop.is_set():
-            with contextlib.suppress(TimeoutError, OSError):
-                held.append(listener.accept()[0])
-
-    thread = threading.Thread(target=accept, name="black-hole", daemon=True)
-    thread.start()
-    try:
-        yield listener.getsockname()[1]
-    finally:
-        stop.set()
-        thread.join(timeout=5)
-        for conn in held:
-            conn.close()
-        listener.close()

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from nautilus_tls import cli
-from nautilus_tls.crypto.provider import DEFAULT_PROVIDER
+from nautilus_tls.crypto.provider import DEFAULT_PROVIDER, with_composite
 from nautilus_tls.tools import catalog
 
 pytest.importorskip("pqcrypto", reason="the pq extra (pqcrypto) is not installed")
@@ -67,10 +67,13 @@ def test_measure_fills_in_costs() -> None:
 def test_algorithms_command(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert cli.main(["algorithms"]) == 0
     text = capsys.readouterr().out
-    assert "GROUPS (35)" in text and "X25519HQC256" in text and "0xFE35" in text
+    assert "GROUPS (41)" in text and "X25519HQC256" in text and "0xFE35" in text
     # The FrodoKEM add-on is listed though no config gets it without asking (14 groups).
     assert "X25519FrodoKEM1344SHAKE" in text and "0xFE5B" in text
     assert "cannot be negotiated" in text
+    # So are BIKE (six groups) and composite ML-DSA, with what the reader must know about BIKE.
+    assert "X25519BIKEL5" in text and "0xFE65" in text and "mldsa65_ed25519_sha512" in text
+    assert "NIST did not select BIKE" in text and "2^-128" in text
     assert cli.main(["algorithms", "--json"]) == 0
     data = json.loads(capsys.readouterr().out)
     assert data["pqcrypto_available"] is True
@@ -99,3 +102,14 @@ def test_readme_algorithm_tables_come_from_the_tool() -> None:
     block = readme[readme.index(README_BEGIN) : readme.index(README_END)]
     for row in catalog.rows():
         assert f"| `{row.name}` | {row.code_text} | {row.level} | {row.post_quantum} |" in block
+
+
+def test_the_composite_schemes_are_listed_and_measured() -> None:
+    provider = with_composite(DEFAULT_PROVIDER)
+    table = [r for r in catalog.rows(provider) if r.name.startswith("mldsa65_e")]
+    assert [(r.name, r.code_text, r.level, r.standing) for r in table] == [
+        ("mldsa65_ecdsa_secp256r1_sha512", "0xFE10", 192, "private use"),
+        ("mldsa65_ed25519_sha512", "0xFE11", 192, "private use"),
+    ]
+    catalog.measure(table, budget=0.001, provider=provider)
+    assert all(set(r.costs) == {"sign", "verify"} and r.costs["sign"] > 0 for r in table)

@@ -132,6 +132,9 @@ class _TLSProtocol(asyncio.Protocol):
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self._transport = cast(asyncio.Transport, transport)  # a stream transport
+        conn = self._conn
+        if isinstance(conn, ServerConnection) and conn.peer_address is None:
+            conn.set_peer_address(self._peer_host())  # a risk engine judges by address
         timeout = self._handshake_timeout
         if self._handshake_deadline is not None:
             timeout = max(0.0, self._handshake_deadline - self._loop.time())
@@ -843,6 +846,7 @@ async def connect(
     config: ClientConfig,
     server_name: str | None = None,
     early_data: bytes | None = None,
+    connect_timeout: float | None = None,
     **kwargs: Any,
 ) -> tuple[TLSReader, TLSWriter]:
     """Open a TCP connection, run the TLS handshake and return ``(reader, writer)``.
@@ -853,7 +857,8 @@ async def connect(
     ("rejected": send it again) or no 0-RTT happened ("none"). Beyond the ticket's
     max_early_data it is not cut: ``writer.info.early_data_sent`` bytes go early and, when
     accepted, the rest follows as ordinary data right after the handshake.
-    ``config.handshake_timeout`` bounds TCP connect and handshake together. Raises the
+    ``config.handshake_timeout`` bounds TCP connect and handshake together;
+    ``connect_timeout``, if given, bounds the TCP connect alone as well. Raises the
     :class:`~nautilus_tls.errors.ProtocolError` that ended the handshake (its ``.alert`` says
     which alert), :class:`~nautilus_tls.errors.HandshakeTimeout`, or the ``OSError`` of the
     TCP connect. Other keyword arguments go to :meth:`asyncio.loop.create_connection`.
@@ -878,12 +883,16 @@ async def connect(
             max_buffered=config.max_buffered_plaintext,
         )
 
+    limit = config.handshake_timeout
+    connect_deadline = deadline
+    if connect_timeout is not None and loop.time() + connect_timeout < deadline:
+        limit, connect_deadline = connect_timeout, loop.time() + connect_timeout
     try:
-        async with asyncio.timeout_at(deadline):
+        async with asyncio.timeout_at(connect_deadline):
             _, protocol = await loop.create_connection(factory, host, port, **kwargs)
     except TimeoutError as exc:
         raise HandshakeTimeout(
-            f"TCP connect to {host}:{port} did not finish within {config.handshake_timeout:g} s"
+            f"TCP connect to {host}:{port} did not finish within {limit:g} s"
         ) from exc
     await protocol.wait_handshake()
     return protocol.reader, protocol.writer

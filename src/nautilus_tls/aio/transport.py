@@ -244,13 +244,17 @@ async def create_server(
     port: int | None = None,
     *,
     config: ServerConfig,
+    on_handshake: Callable[[TLSWriter], None] | None = None,
     **kwargs: Any,
 ) -> asyncio.Server:
     """Like :meth:`asyncio.loop.create_server` with TLS: each connection gets a protocol from
     ``protocol_factory`` once its handshake has finished (with the handshake limits of
-    :func:`nautilus_tls.aio.start_server`, which this is built on)."""
+    :func:`nautilus_tls.aio.start_server`, which this is built on). ``on_handshake(writer)``,
+    if given, is called first (``writer.info`` says what was negotiated: a server logs it)."""
 
     async def handler(reader: TLSReader, writer: TLSWriter) -> None:
+        if on_handshake is not None:
+            on_handshake(writer)
         transport = TLSTransport(writer._protocol, protocol_factory(), config)
         await transport._start()
 
@@ -262,15 +266,16 @@ def _connection_for(
     config: ClientConfig | ServerConfig,
     server_hostname: str | None,
 ) -> Connection:
+    peer = transport.get_extra_info("peername")
     if isinstance(config, ServerConfig):
-        return ServerConnection(config)
+        address = str(peer[0]) if isinstance(peer, tuple) and peer else None
+        return ServerConnection(config, peer_address=address)
     if not isinstance(config, ClientConfig):
         raise ConfigError(
             f"config must be a ClientConfig or a ServerConfig, not {type(config).__name__}"
         )
     if not server_hostname:
         raise ConfigError("start_tls needs server_hostname for a client connection")
-    peer = transport.get_extra_info("peername")
     port = int(peer[1]) if isinstance(peer, tuple) and len(peer) >= 2 else None
     return ClientConnection(
         config,

@@ -3,13 +3,22 @@
 pyca/cryptography re-encodes a public key when asked for its SPKI, and an RSASSA-PSS key
 comes back as rsaEncryption: the algorithm that decides between ``rsa_pss_pss_*`` and
 ``rsa_pss_rsae_*`` (RFC 8446 §4.2.3) is lost. So the SPKI is taken from the certificate's
-own bytes, and its algorithm OID read from them. Nothing here builds DER, and every read is
-bounded by the input: a malformed input raises ``ValueError``.
+own bytes, and its algorithm OID read from them. Nothing here builds DER (the few writers
+the composite signatures need are in :mod:`.derwrite`), and every read is bounded by the
+input: a malformed input raises ``ValueError``.
 """
 
 from __future__ import annotations
 
-__all__ = ["spki_algorithm_oid", "spki_from_tbs"]
+__all__ = [
+    "algorithm_oid",
+    "content_of",
+    "oid_of",
+    "sequence_elements",
+    "spki_algorithm_oid",
+    "spki_from_tbs",
+    "spki_parts",
+]
 
 _SEQUENCE = 0x30
 _OID = 0x06
@@ -96,3 +105,47 @@ def spki_algorithm_oid(spki: bytes) -> str:
         raise ValueError("AlgorithmIdentifier has no OID")
     _, _, oid_start, oid_end = inner[0]
     return _dotted(spki[oid_start:oid_end])
+
+
+# --- whole elements, for the composite ML-DSA structures (draft-ietf-lamps-pq-composite-sigs)
+
+
+def sequence_elements(data: bytes) -> list[bytes]:
+    """The encoded elements of ``data``, which must be exactly one SEQUENCE."""
+    tag, start, end = _element(data, 0)
+    if tag != _SEQUENCE or end != len(data):
+        raise ValueError("not one DER SEQUENCE")
+    return [data[s:stop] for _, s, _, stop in _children(data, start, end)]
+
+
+def content_of(element: bytes, tag: int) -> bytes:
+    """The content octets of ``element``, which must be exactly one element with ``tag``."""
+    found, start, end = _element(element, 0)
+    if found != tag or end != len(element):
+        raise ValueError(f"expected one DER element with tag {tag:#04x}")
+    return element[start:end]
+
+
+def oid_of(element: bytes) -> str:
+    """The dotted OID of an encoded OBJECT IDENTIFIER element."""
+    return _dotted(content_of(element, _OID))
+
+
+def algorithm_oid(element: bytes) -> str:
+    """The OID of an encoded AlgorithmIdentifier (parameters, if any, ignored)."""
+    inner = sequence_elements(element)
+    if not inner:
+        raise ValueError("empty AlgorithmIdentifier")
+    return oid_of(inner[0])
+
+
+def spki_parts(spki: bytes) -> tuple[str, bytes]:
+    """(algorithm OID, public key octets) of a DER SubjectPublicKeyInfo whose key is a BIT
+    STRING of whole octets."""
+    fields = sequence_elements(spki)
+    if len(fields) != 2:
+        raise ValueError("SubjectPublicKeyInfo has not two fields")
+    bits = content_of(fields[1], 0x03)
+    if not bits or bits[0] != 0:
+        raise ValueError("public key BIT STRING has unused bits")
+    return algorithm_oid(fields[0]), bits[1:]

@@ -48,6 +48,7 @@ from nautilus_tls.wire.enums import NamedGroup, first_name
 __all__ = [
     "MAX_KEY_SHARE_LEN",
     "PRIVATE_USE_GROUPS",
+    "BikeGroup",
     "EcdhKem",
     "FrodoGroup",
     "GroupInfo",
@@ -105,6 +106,19 @@ class FrodoGroup(IntEnum):
     SecP256r1FrodoKEM640SHAKE = 0xFE5D
 
 
+class BikeGroup(IntEnum):
+    """The BIKE add-on's private-use group code points (RFC 8446 §4.2.7), negotiated only
+    between peers whose providers both include ``bike_provider()``; the X25519 hybrids put the
+    BIKE share first. NIST did not select BIKE (see :mod:`nautilus_tls.crypto.bike`)."""
+
+    BIKEL1 = 0xFE60
+    BIKEL3 = 0xFE61
+    BIKEL5 = 0xFE62
+    X25519BIKEL1 = 0xFE63
+    X25519BIKEL3 = 0xFE64
+    X25519BIKEL5 = 0xFE65
+
+
 class KeyExchange(Protocol):
     """The client's half of a key exchange, after key generation."""
 
@@ -155,7 +169,7 @@ class Kem(Protocol):
 def group_label(group: int) -> str:
     """A group's name for messages, without a provider: our private-use name, else the IANA
     name, else its hex value (a provider's own name is ``CryptoProvider.group_name``)."""
-    return first_name(group, PrivateGroup, FrodoGroup, NamedGroup)
+    return first_name(group, PrivateGroup, FrodoGroup, BikeGroup, NamedGroup)
 
 
 def _bad_share(group: int, what: str) -> PeerMisbehaved:

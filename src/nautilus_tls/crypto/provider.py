@@ -19,6 +19,13 @@ Providers
     and with X25519, and FrodoKEM-640 with P-256. Not in :data:`DEFAULT_PROVIDER` — pure Python
     and not constant-time, and its shares are 10-22 kB — so it is combined explicitly:
     ``with_frodokem(DEFAULT_PROVIDER)``; ``nautilus-tls algorithms`` lists it.
+    :func:`bike_provider` — the add-on over :mod:`~nautilus_tls.crypto.bike` (numpy): BIKE
+    L1/L3/L5 (round 4) alone and with X25519. NIST did not select BIKE (it selected HQC);
+    combined explicitly, ``with_bike(DEFAULT_PROVIDER)``.
+    :func:`composite_provider` — the add-on over :mod:`~nautilus_tls.crypto.composite`
+    (pyca/cryptography only): composite ML-DSA-65 with ECDSA P-256 and with Ed25519
+    (draft-ietf-lamps-pq-composite-sigs) on private-use code points; combined explicitly,
+    ``with_composite(DEFAULT_PROVIDER)``, while the draft is a draft.
     :data:`DEFAULT_PROVIDER` — what a config uses unless told otherwise:
     ``default_provider() | pqcrypto_provider()``. The add-on's entries are always present; without
     the package they are *unavailable* (``GroupInfo.available`` is False): never offered or
@@ -92,13 +99,25 @@ Our private-use code points (not IANA-assigned; Nautilus peers only):
 0xFE5B  X25519FrodoKEM1344SHAKE  FrodoKEM-1344-SHAKE || X25519
 0xFE5C  SecP256r1FrodoKEM640AES  P-256 || FrodoKEM-640-AES (ECDH first, as SecP256r1MLKEM768)
 0xFE5D  SecP256r1FrodoKEM640SHAKE  P-256 || FrodoKEM-640-SHAKE
+0xFE60  BIKEL1                BIKE-L1, round 4 (crypto/bike.py; bike_provider()); not NIST-selected
+0xFE61  BIKEL3                BIKE-L3
+0xFE62  BIKEL5                BIKE-L5
+0xFE63  X25519BIKEL1          BIKE-L1 || X25519; secrets concatenated alike
+0xFE64  X25519BIKEL3          BIKE-L3 || X25519
+0xFE65  X25519BIKEL5          BIKE-L5 || X25519
 0xFE00  slhdsa_sha2_128s      SLH-DSA-SHA2-128s, key bound by certificate extension
 0xFE01  slhdsa_sha2_128f      SLH-DSA-SHA2-128f
 0xFE03  slhdsa_sha2_192f      SLH-DSA-SHA2-192f
 0xFE05  slhdsa_sha2_256f      SLH-DSA-SHA2-256f
+0xFE10  mldsa65_ecdsa_secp256r1_sha512  composite id-MLDSA65-ECDSA-P256-SHA512
+                              (draft-ietf-lamps-pq-composite-sigs; composite_provider())
+0xFE11  mldsa65_ed25519_sha512  composite id-MLDSA65-Ed25519-SHA512
 ======  ====================  =========================================================
 
-The groups are in the NamedGroup space, the ``slhdsa_*`` schemes in the SignatureScheme space.
+The groups are in the NamedGroup space, the ``slhdsa_*`` and ``mldsa65_*`` schemes in the
+SignatureScheme space. A composite scheme signs the CertificateVerify content as the draft's
+message ``M`` with the empty context; its key is the certificate's composite
+SubjectPublicKeyInfo, and such chains are validated by :mod:`~nautilus_tls.crypto.composite_x509`.
 """
 
 from __future__ import annotations
@@ -114,10 +133,11 @@ from typing import Protocol, TypeVar
 
 from cryptography.hazmat.primitives import hpke
 
-from nautilus_tls.crypto import frodokem, pqclean, signatures, slhdsa, suites
+from nautilus_tls.crypto import bike, composite, frodokem, pqclean, signatures, slhdsa, suites
 from nautilus_tls.crypto.kem import (
     MAX_KEY_SHARE_LEN,
     PRIVATE_USE_GROUPS,
+    BikeGroup,
     EcdhKem,
     FrodoGroup,
     GroupInfo,
@@ -151,7 +171,9 @@ __all__ = [
     "SuiteEntry",
     "SystemEntropy",
     "aes_128_ccm_entry",
+    "bike_provider",
     "combine",
+    "composite_provider",
     "default_provider",
     "frodokem_provider",
     "group_entry",
@@ -160,6 +182,8 @@ __all__ = [
     "suite_entry",
     "unnegotiable_kem_entry",
     "wall_clock",
+    "with_bike",
+    "with_composite",
     "with_frodokem",
     "with_pqcrypto",
 ]
@@ -867,3 +891,87 @@ def frodokem_provider() -> CryptoProvider:
 def with_frodokem(base: CryptoProvider) -> CryptoProvider:
     """``base`` plus the FrodoKEM add-on (its randomness and clock kept)."""
     return combine(base, frodokem_provider())
+
+
+# --- the composite ML-DSA add-on: draft-ietf-lamps-pq-composite-sigs, private-use code points ---
+
+_COMPOSITE = "draft-ietf-lamps-pq-composite-sigs (crypto/composite.py; valid only if both verify)"
+
+
+def _composite_schemes() -> tuple[SchemeEntry, ...]:
+    ps = composite.CompositeSignatureScheme
+    return tuple(
+        signature_scheme_entry(
+            composite.CompositeScheme(algorithm, scheme=code),
+            code=code,
+            name=code.name,
+            level=192,  # ML-DSA-65's category 3; the classical half adds no level, only a hedge
+            post_quantum=True,
+            public_key_len=algorithm.public_key_len,
+            signature_len=algorithm.max_signature_len,
+            reference=_COMPOSITE,
+            note=f"ML-DSA-65 + {'ECDSA P-256' if algorithm.trad == 'ecdsa-p256' else 'Ed25519'}",
+        )
+        for code, algorithm in (
+            (ps.mldsa65_ecdsa_secp256r1_sha512, composite.MLDSA65_ECDSA_P256),
+            (ps.mldsa65_ed25519_sha512, composite.MLDSA65_ED25519),
+        )
+    )
+
+
+@functools.cache
+def composite_provider() -> CryptoProvider:
+    """The composite ML-DSA add-on: ML-DSA-65 with ECDSA P-256 (0xFE10) and with Ed25519
+    (0xFE11) for CertificateVerify. Meant to be combined with a base: :func:`with_composite`."""
+    return CryptoProvider(signature_schemes=_composite_schemes())
+
+
+def with_composite(base: CryptoProvider) -> CryptoProvider:
+    """``base`` plus the composite ML-DSA add-on (its randomness and clock kept)."""
+    return combine(base, composite_provider())
+
+
+# --- the BIKE add-on: our numpy implementation, private-use code points ------------------------
+
+_BIKE = (
+    "BIKE round 4 (crypto/bike.py, numpy; not constant-time). Not selected by NIST (HQC was); "
+    "decoding failure ~2^-128/2^-192/2^-256 (L1/L3/L5) per decapsulation: a failed handshake"
+)
+
+
+def _bike_groups() -> tuple[GroupEntry, ...]:
+    alone: list[GroupEntry] = []
+    hybrids: list[GroupEntry] = []
+    for params in bike.PARAMETER_SETS.values():
+        suffix = params.name.replace("-", "")
+        pq = PrimitiveKem(bike.BikeKem(params), group=BikeGroup[suffix])
+        hybrid = HybridKem(_X25519, pq, pq_first=True, group=BikeGroup[f"X25519{suffix}"])
+        for kem, name, is_hybrid, out in (
+            (pq, suffix, False, alone),
+            (hybrid, f"X25519{suffix}", True, hybrids),
+        ):
+            out.append(
+                group_entry(
+                    kem,
+                    name=name,
+                    level=params.level,
+                    post_quantum=True,
+                    hybrid=is_hybrid,
+                    requires=bike.PACKAGE,
+                    reference=_BIKE,
+                )
+            )
+    return (*hybrids, *alone)
+
+
+@functools.cache
+def bike_provider() -> CryptoProvider:
+    """The BIKE add-on: L1/L3/L5 alone and with X25519 (private-use code points 0xFE60-0xFE65).
+    Without ``numpy`` its entries are present but unavailable. NIST did not select BIKE; meant to
+    be combined explicitly: :func:`with_bike`."""
+    return CryptoProvider(groups=_bike_groups())
+
+
+def with_bike(base: CryptoProvider) -> CryptoProvider:
+    """``base`` plus the BIKE add-on (its randomness and clock kept)."""
+    return combine(base, bike_provider())

@@ -39,7 +39,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed448, ed25519, mldsa, padding, rsa
 from cryptography.x509.oid import PublicKeyAlgorithmOID
 
-from nautilus_tls.crypto import der, pqclean, slhdsa
+from nautilus_tls.crypto import composite, der, pqclean, slhdsa
 from nautilus_tls.errors import (
     AlertDescription,
     BadCertificate,
@@ -431,11 +431,17 @@ def verify_provided(
 
 def load_private_key_pem(data: bytes, password: bytes | None = None) -> PrivateKey:
     """Load a PEM private key of a type we can sign CertificateVerify with (including our
-    own SLH-DSA PEM, see :mod:`nautilus_tls.crypto.slhdsa`)."""
+    own SLH-DSA PEM, see :mod:`nautilus_tls.crypto.slhdsa`, and composite ML-DSA PKCS#8,
+    see :mod:`nautilus_tls.crypto.composite`)."""
     if slhdsa.is_pem(data):
         if password is not None:
             raise ConfigError("SLH-DSA private key files are not encrypted; drop the password")
         return slhdsa.load_pem(data)
+    composite_key = composite.load_pem(data)
+    if composite_key is not None:
+        if password is not None:
+            raise ConfigError("composite private key files are not encrypted; drop the password")
+        return composite_key
     try:
         key = serialization.load_pem_private_key(data, password)
     except (ValueError, TypeError, UnsupportedAlgorithm):
@@ -457,7 +463,8 @@ PRIVATE_USE_SCHEMES = range(0xFE00, 0x10000)
 class PrivateSignatureScheme(IntEnum):
     """Our private-use signature scheme code points: SLH-DSA (FIPS 205) with the key bound to
     the certificate by an extension (see :mod:`nautilus_tls.crypto.slhdsa`). Not IANA-assigned;
-    negotiated only between peers whose providers both have them."""
+    negotiated only between peers whose providers both have them. (Composite ML-DSA's are
+    :class:`~nautilus_tls.crypto.composite.CompositeSignatureScheme`.)"""
 
     slhdsa_sha2_128s = 0xFE00
     slhdsa_sha2_128f = 0xFE01
@@ -513,7 +520,9 @@ class SignatureProvider(Protocol):
 def scheme_label(code: int) -> str:
     """A scheme's name for messages, without a provider: our private-use name, else the IANA
     name, else its hex value (a provider's own name is ``CryptoProvider.scheme_name``)."""
-    return first_name(code, PrivateSignatureScheme, SignatureScheme)
+    return first_name(
+        code, PrivateSignatureScheme, composite.CompositeSignatureScheme, SignatureScheme
+    )
 
 
 _RSA_NOTE = "2048-bit key; the level follows the modulus"

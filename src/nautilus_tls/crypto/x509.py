@@ -24,7 +24,9 @@ Failures become :class:`BadCertificate` with the alert RFC 8446 §6.2 asks for:
   constraints, and malformed DER (we pick ``bad_certificate`` over ``decode_error`` for a
   certificate that does not parse: the Certificate message itself parsed fine).
 
-ML-DSA (44/65/87) keys and signatures are accepted by cryptography 50's verifier.
+ML-DSA (44/65/87) keys and signatures are accepted by cryptography 50's verifier. A chain with
+a composite ML-DSA key or signature (draft-ietf-lamps-pq-composite-sigs), which that verifier
+does not know, is validated by :mod:`.composite_x509` instead, with the same alerts.
 
 A server certificate is always checked against a name: ``server_name`` is required. Callers
 that run with ``insecure_*`` verification switched off skip this module altogether.
@@ -49,7 +51,9 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.utils import CryptographyDeprecationWarning
 from cryptography.x509 import verification
 
+from nautilus_tls.crypto import composite_x509
 from nautilus_tls.crypto import der as _der
+from nautilus_tls.crypto.certnames import names_of
 from nautilus_tls.errors import (
     AlertDescription,
     BadCertificate,
@@ -474,15 +478,36 @@ def _culprit(
     return f"an issuer of {_name_text(chain[0], 'subject')!r}"
 
 
+def _validity_text(chain: Sequence[x509.Certificate], now: datetime.datetime) -> str:
+    """When the first certificate out of its validity period is valid, and when now is."""
+    late = next((c for c in chain if _not_valid_at(c, now)), chain[0])
+    stamp = "%Y-%m-%d %H:%M:%S UTC"
+    return (
+        f"; {_name_text(late, 'subject')!r} is valid from "
+        f"{late.not_valid_before_utc.strftime(stamp)} to {late.not_valid_after_utc.strftime(stamp)}"
+        f", and it is now {now.strftime(stamp)}"
+    )
+
+
+def _names_text(chain: Sequence[x509.Certificate], expected: str) -> str:
+    """Which name was expected and which names the end-entity certificate has."""
+    names = names_of(chain[0].public_bytes(serialization.Encoding.DER))
+    shown = ", ".join(names[:10]) + (f" and {len(names) - 10} more" if len(names) > 10 else "")
+    return f"; expected {expected!r}, the certificate is for: {shown or 'no DNS name or IP'}"
+
+
 def _classify(
     error: verification.VerificationError,
     chain: Sequence[x509.Certificate],
     store: TrustStore,
     now: datetime.datetime,
     profile: X509Profile,
+    expected_name: str | None = None,
 ) -> BadCertificate:
     """Turn a verifier failure into the alert RFC 8446 §6.2 names, with a message that names
-    the certificate, the rule and the option that relaxes it (if any)."""
+    the certificate, the rule and the option that relaxes it (if any): for a server's
+    certificate (``expected_name`` given), also the name expected and the names it has, and
+    where to add a missing CA; for an expired one, its validity dates."""
     message = str(error)
     reason = message.split(" (encountered processing", 1)[0].removeprefix("validation failed: ")
     if "not valid at validation time" in message or _not_valid_at(chain[0], now):
@@ -503,6 +528,18 @@ def _classify(
     detail += f"; verifier: {reason})" if rule is not None else ")"
     if rule is not None and rule.relaxed_by_private and profile == "webpki":
         detail += f"; {_RELAX_PROFILE}"
+    if alert is AlertDescription.certificate_expired:
+        detail += _validity_text(chain, now)
+    elif expected_name is not None and "subjectAltName" in message:
+        detail += _names_text(chain, expected_name)
+    elif alert is AlertDescription.unknown_ca:
+        detail += (
+            "; trust the CA that issued it with --cafile FILE (connect) or "
+            "ClientConfig(trust_store=TrustStore.from_file(FILE))"
+            if expected_name is not None
+            else "; trust the CA that issued it with --client-ca FILE (serve) or "
+            "ServerConfig(client_trust_store=TrustStore.from_file(FILE))"
+        )
     return BadCertificate(detail, alert=alert)
 
 
@@ -518,11 +555,12 @@ def _run_verifier(
     store: TrustStore,
     when: datetime.datetime,
     profile: X509Profile,
+    expected_name: str | None = None,
 ) -> None:
     try:
         verifier.verify(certificates[0], certificates[1:])
     except verification.VerificationError as exc:
-        raise _classify(exc, certificates, store, when, profile) from None
+        raise _classify(exc, certificates, store, when, profile, expected_name) from None
     except ValueError:  # parsed lazily: a malformed field can surface only here
         raise BadCertificate(
             "peer certificate does not parse", alert=AlertDescription.bad_certificate
@@ -550,8 +588,13 @@ def verify_server_chain(
     subject = _subject_for(server_name)
     certificates = _split_chain(chain)
     when = _utc(now)
+    if composite_x509.involves_composite(certificates):
+        composite_x509.verify_chain(
+            certificates, store.certificates, when, subject=subject, client=False, profile=profile
+        )
+        return
     verifier = _policy_builder(store, when, profile, client=False).build_server_verifier(subject)
-    _run_verifier(verifier, certificates, store, when, profile)
+    _run_verifier(verifier, certificates, store, when, profile, server_name)
 
 
 def chain_valid_at(chain: Sequence[bytes], now: datetime.datetime) -> bool:
@@ -575,6 +618,11 @@ def verify_client_chain(
     certificate needs no subjectAltName: the subject DN may be its only identity."""
     certificates = _split_chain(chain)
     when = _utc(now)
+    if composite_x509.involves_composite(certificates):
+        composite_x509.verify_chain(
+            certificates, store.certificates, when, subject=None, client=True, profile=profile
+        )
+        return
     verifier = _policy_builder(store, when, profile, client=True).build_client_verifier()
     _run_verifier(verifier, certificates, store, when, profile)
 
@@ -597,6 +645,9 @@ _SIGNATURE_SCHEMES: dict[x509.ObjectIdentifier, tuple[int, ...]] = {
     _SIG.ML_DSA_44: (0x0904,),
     _SIG.ML_DSA_65: (0x0905,),
     _SIG.ML_DSA_87: (0x0906,),
+    # Composite ML-DSA (draft-ietf-lamps-pq-composite-sigs): our private-use code points.
+    x509.ObjectIdentifier("1.3.6.1.5.5.7.6.45"): (0xFE10,),
+    x509.ObjectIdentifier("1.3.6.1.5.5.7.6.48"): (0xFE11,),
 }
 _PSS_SCHEMES = {"sha256": (0x0804, 0x0809), "sha384": (0x0805, 0x080A), "sha512": (0x0806, 0x080B)}
 
@@ -617,6 +668,8 @@ def _is_self_signed(cert: x509.Certificate) -> bool:
     copied onto a certificate that another key signed (with any algorithm)."""
     if cert.issuer != cert.subject:
         return False
+    if composite_x509.involves_composite([cert]):
+        return composite_x509.signed_by(cert, cert)
     try:
         cert.verify_directly_issued_by(cert)
     except (InvalidSignature, ValueError, TypeError, UnsupportedAlgorithm):

@@ -23,6 +23,7 @@ import hmac
 from dataclasses import dataclass, field
 from functools import lru_cache
 
+from nautilus_tls.adaptive.client import AdaptiveHandshake
 from nautilus_tls.config import ClientConfig, is_ip_address
 from nautilus_tls.crypto.kem import KeyExchange
 from nautilus_tls.crypto.keyschedule import KeySchedule, finished_verify_data, resumption_psk
@@ -98,6 +99,8 @@ class ClientContext(HandshakeContext):
     writes_early: bool = False  # the early traffic key is our write key
     # The server as the ticket remembers it, re-verified when the ticket was taken.
     resumed_peer: PeerVerified | None = field(default=None, repr=False)
+    # Adaptive negotiation's decision for this connection (None when config.adaptive is off).
+    adaptive: AdaptiveHandshake | None = field(default=None, repr=False)
 
     def psk_modes(self) -> tuple[int, ...]:
         return self.config.psk_modes
@@ -294,13 +297,29 @@ def start_client(ctx: ClientContext) -> ClientState:
     ctx.middlebox_compatibility = compatible
     ctx.session_id = ctx.entropy.random_bytes(32) if compatible else b""
     ctx.ticket = _take_ticket(ctx)
-    shares = _make_key_shares(ctx, ctx.config.key_share_groups)
+    shares = _make_key_shares(ctx, _first_key_share_groups(ctx))
     client_hello = _bind(ctx, _client_hello(ctx, shares), [])
     raw = client_hello.encode()
     ctx.actions.append(SendHandshake(Epoch.INITIAL, raw))
     if ext.get_extension(client_hello.extensions, ExtensionType.early_data) is not None:
         _send_early_data(ctx, raw)
     return ExpectServerHello(client_hello=client_hello, client_hello_raw=raw, earlier=[])
+
+
+def _first_key_share_groups(ctx: ClientContext) -> tuple[int, ...]:
+    """The policy's key share groups, or adaptive negotiation's choice among the groups the
+    policy allows (the offered groups themselves never change)."""
+    config = ctx.config
+    if config.adaptive is None:
+        return config.key_share_groups
+    ctx.adaptive = config.adaptive.start(
+        ctx.session_key,
+        allowed=config.groups,
+        policy_shares=config.key_share_groups,
+        provider=config.provider,
+        clock=ctx.clock,
+    )
+    return ctx.adaptive.key_share_groups
 
 
 def _send_early_data(ctx: ClientContext, client_hello_raw: bytes) -> None:
@@ -418,9 +437,13 @@ class ExpectServerHello(ClientState):
                 raise PeerMisbehaved(
                     "HelloRetryRequest selected a group we already sent a share for"
                 )
+            if ctx.adaptive is not None:
+                ctx.adaptive.on_hello_retry(group)  # may refuse a downgrade (strict)
             ctx.offered_groups_with_share.clear()
             shares = _make_key_shares(ctx, (group,))
         else:
+            if ctx.adaptive is not None:
+                ctx.adaptive.on_hello_retry(None)
             old = ext.get_extension(self.client_hello.extensions, ExtensionType.key_share)
             shares = ext.decode_key_share_ch(old or b"\x00\x00")
         if ctx.ticket is not None:
@@ -469,6 +492,8 @@ class ExpectServerHello(ClientState):
                 raise PeerMisbehaved(
                     f"server key_share is for group {ctx.config.provider.group_name(entry.group)} we sent no share for (RFC 8446 §4.2.8)"
                 )
+            if ctx.adaptive is not None:
+                ctx.adaptive.on_server_hello(entry.group)  # may refuse a downgrade (strict)
             shared_secret = kex.decapsulate(entry.key_exchange)
             group = entry.group
         ctx.offered_groups_with_share.clear()  # drop private keys as soon as they are used
@@ -813,6 +838,13 @@ class ExpectFinished(ClientState):
             early_data=ctx.early_data_status,
             early_data_sent=ctx.early_data_sent,
         )
+        if ctx.adaptive is not None:
+            info = ctx.adaptive.on_complete(
+                info,
+                group=self.negotiated.group,
+                suite=keys.params.suite,
+                resumed=self.negotiated.resumed,
+            )
         ctx.actions.append(CompleteHandshake(info))
         return ClientConnected(
             params=keys.params,

@@ -21,6 +21,7 @@ import hmac
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
+from nautilus_tls.adaptive.server import ServerOrder
 from nautilus_tls.config import CertifiedKey, ServerConfig
 from nautilus_tls.crypto.keyschedule import KeySchedule, finished_verify_data, resumption_psk
 from nautilus_tls.crypto.provider import CryptoProvider
@@ -91,6 +92,8 @@ def is_post_quantum(provider: CryptoProvider, group: int) -> bool:
 @dataclass(slots=True, kw_only=True)
 class ServerContext(HandshakeContext):
     config: ServerConfig
+    # config.adaptive's order for this handshake (from the first ClientHello), when it is on.
+    adaptive_order: ServerOrder | None = None
 
 
 class ServerState:
@@ -164,8 +167,8 @@ def _refuse(
     )
 
 
-def _choose_suite(cfg: ServerConfig, ch: ClientHello) -> SuiteParams:
-    for suite in _by_preference(cfg, cfg.cipher_suites, ch.cipher_suites):
+def _choose_suite(cfg: ServerConfig, ch: ClientHello, ours: Sequence[int]) -> SuiteParams:
+    for suite in _by_preference(cfg, ours, ch.cipher_suites):
         params = cfg.provider.suite_params(suite)
         if params is not None:
             return params
@@ -173,13 +176,16 @@ def _choose_suite(cfg: ServerConfig, ch: ClientHello) -> SuiteParams:
 
 
 def _choose_group(
-    cfg: ServerConfig, client_groups: tuple[int, ...], shares: dict[int, bytes]
+    cfg: ServerConfig,
+    client_groups: tuple[int, ...],
+    shares: dict[int, bytes],
+    ours: Sequence[int],
 ) -> tuple[int, bool]:
     """(group, have_share). Use a share the client sent when it is good enough; otherwise ask
     (HelloRetryRequest) for the best mutual group. "Best" follows ``cfg.preference``; "good
     enough": the best mutual group that has a share, unless a post-quantum group is mutual and
     the shared one is classical (with ``prefer_post_quantum``)."""
-    mutual = _by_preference(cfg, cfg.groups, client_groups)
+    mutual = _by_preference(cfg, ours, client_groups)
     if not mutual:
         raise _refuse(cfg, "group", client_groups, cfg.groups)
     best = mutual[0]
@@ -217,9 +223,26 @@ class _Choice:
     server_name: str | None
 
 
+def _our_order(ctx: ServerContext, ch: ClientHello) -> tuple[Sequence[int], Sequence[int]]:
+    """Our suites and groups in the order to try them: the policy's, or as the adaptive rules
+    reorder them (decided once, at the first ClientHello, so the second one agrees)."""
+    cfg = ctx.config
+    if cfg.adaptive is None:
+        return cfg.cipher_suites, cfg.groups
+    if ctx.adaptive_order is None:
+        ctx.adaptive_order = cfg.adaptive.order(
+            cfg.provider,
+            our_suites=cfg.cipher_suites,
+            client_suites=ch.cipher_suites,
+            our_groups=cfg.groups,
+        )
+    return ctx.adaptive_order.cipher_suites, ctx.adaptive_order.groups
+
+
 def _choose(ctx: ServerContext, ch: ClientHello) -> tuple[_Choice, dict[int, bytes]]:
     cfg = ctx.config
-    params = _choose_suite(cfg, ch)
+    our_suites, our_groups = _our_order(ctx, ch)
+    params = _choose_suite(cfg, ch, our_suites)
 
     sg = ext.get_extension(ch.extensions, ExtensionType.supported_groups)
     if sg is None:
@@ -236,7 +259,7 @@ def _choose(ctx: ServerContext, ch: ClientHello) -> tuple[_Choice, dict[int, byt
         if entry.group in shares:
             raise PeerMisbehaved("two key shares for the same group")
         shares[entry.group] = entry.key_exchange
-    group, _ = _choose_group(cfg, client_groups, shares)
+    group, _ = _choose_group(cfg, client_groups, shares, our_groups)
 
     sa = ext.get_extension(ch.extensions, ExtensionType.signature_algorithms)
     if sa is None:
@@ -946,6 +969,13 @@ class ExpectClientFinished(ServerState):
             resumed=session.resumed,
             early_data=session.early_data,
         )
+        if ctx.adaptive_order is not None:
+            info = dataclasses.replace(
+                info,
+                negotiation=ctx.adaptive_order.negotiation(
+                    ctx.config.provider, keys.params.suite, session.group
+                ),
+            )
         ctx.actions.append(CompleteHandshake(info))
         _send_tickets(ctx, keys.params, resumption, session)
         return ServerConnected(

@@ -21,7 +21,6 @@ detail goes to the server log, not to the client). Request bodies are read only 
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -32,6 +31,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from nautilus_tls import safe_json
 from nautilus_tls.ledger.encoding import b64decode as unb64
 from nautilus_tls.ledger.encoding import b64encode as b64
 from nautilus_tls.ledger.entries import MAX_ENTRY_SIZE, Entry
@@ -103,7 +103,7 @@ def create_app(ledger: TransparencyLog) -> Starlette:
 
     async def add_entry(request: Request) -> dict[str, Any]:
         try:
-            body = json.loads(await _read_body(request))
+            body = safe_json.loads(await _read_body(request))
         except (ValueError, UnicodeDecodeError):
             raise BadRequest("body is not JSON") from None
         if not isinstance(body, dict):

@@ -7,12 +7,12 @@ and responses are read only up to a size limit.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from typing import Any
 
 import httpx
 
+from nautilus_tls import safe_json
 from nautilus_tls.ledger.encoding import b64decode, b64encode
 from nautilus_tls.ledger.entries import Entry
 from nautilus_tls.ledger.errors import LedgerError, UnknownEntryError
@@ -80,7 +80,7 @@ class LedgerClient:
         except httpx.HTTPError as exc:
             raise LedgerError(f"cannot reach the log at {self.base_url}: {exc}") from None
         try:
-            data = json.loads(body)
+            data = safe_json.loads(body)
         except (ValueError, UnicodeDecodeError):
             raise LedgerError(f"log answered {status} with something that is not JSON") from None
         if not isinstance(data, dict):
@@ -109,6 +109,11 @@ class LedgerClient:
 
     def prove_inclusion(self, leaf_hash: bytes, sth: SignedTreeHead) -> int:
         """Fetch and verify the proof that ``leaf_hash`` is in ``sth``'s tree; return its index."""
+        return self.inclusion_proof(leaf_hash, sth)[0]
+
+    def inclusion_proof(self, leaf_hash: bytes, sth: SignedTreeHead) -> tuple[int, list[bytes]]:
+        """The index and inclusion path of ``leaf_hash`` in ``sth``'s tree, verified against
+        its root (a server staples them, :mod:`.stapler`)."""
         data = self._call(
             "GET",
             "get-proof-by-hash",
@@ -117,7 +122,13 @@ class LedgerClient:
         index = _int(data.get("leaf_index"), "leaf index")
         path = _b64_list(data.get("inclusion_path"), "inclusion path", MAX_PROOF_NODES)
         verify_inclusion(leaf_hash, index, sth.tree_size, path, sth.root_hash)
-        return index
+        return index, path
+
+    def consistency_path(self, first: int, second: int) -> list[bytes]:
+        """The log's consistency proof from size ``first`` to ``second`` (0 < first < second),
+        unverified: only the holder of the first root can check it."""
+        data = self._call("GET", "get-sth-consistency", params={"first": first, "second": second})
+        return _b64_list(data.get("consistency"), "consistency proof", MAX_PROOF_NODES)
 
     def prove_consistency(self, old: SignedTreeHead, new: SignedTreeHead) -> None:
         """Raise ProofError unless ``new``'s tree extends ``old``'s (no fork, no rewrite)."""
@@ -125,12 +136,7 @@ class LedgerClient:
             return  # every tree extends the empty one
         proof: list[bytes] = []
         if old.tree_size < new.tree_size:
-            data = self._call(
-                "GET",
-                "get-sth-consistency",
-                params={"first": old.tree_size, "second": new.tree_size},
-            )
-            proof = _b64_list(data.get("consistency"), "consistency proof", MAX_PROOF_NODES)
+            proof = self.consistency_path(old.tree_size, new.tree_size)
         verify_consistency(old.tree_size, new.tree_size, old.root_hash, new.root_hash, proof)
 
     def entries(self, start: int, end: int) -> list[bytes]:

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 __all__ = [
+    "AnchorError",
+    "AnchorMismatchError",
     "EntryError",
     "LedgerError",
+    "NotAnchoredError",
     "ProofError",
     "SignatureError",
     "StoreError",
@@ -34,3 +37,15 @@ class StoreError(LedgerError):
 
 class UnknownEntryError(LedgerError):
     """The log holds no such entry (or not within the requested tree size)."""
+
+
+class AnchorError(LedgerError):
+    """The chain refused an anchor, or could not be read (:mod:`.anchor`)."""
+
+
+class NotAnchoredError(AnchorError):
+    """A tree head's size has no anchored root (yet)."""
+
+
+class AnchorMismatchError(AnchorError):
+    """The anchored root of a tree size is not the tree head's: a split view."""

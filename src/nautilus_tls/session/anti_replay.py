@@ -22,6 +22,9 @@ __all__ = ["AntiReplay", "MemoryAntiReplay", "replay_digest"]
 
 
 class AntiReplay(Protocol):
+    """Where a server records the 0-RTT ClientHellos it has accepted, so that a replay of one
+    is refused (RFC 8446 §8): in memory for one process, or Redis for a fleet."""
+
     def first_use(self, key: bytes, ttl: float) -> bool:
         """True exactly once per ``key`` within ``ttl`` seconds (recording it atomically)."""
         ...

@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Protocol
 from urllib.parse import quote, quote_from_bytes
 
+from nautilus_tls import safe_json
 from nautilus_tls.errors import ConfigError
 from nautilus_tls.session._util import (
     MAX_TICKET_LIFETIME,
@@ -222,6 +223,9 @@ def session_key(
 
 
 class ClientSessionStore(Protocol):
+    """Where a client keeps the tickets servers sent it, by :func:`session_key` (server name,
+    port, ALPN): in memory, or in a file shared by runs of a program."""
+
     def put(self, key: str, ticket: ClientTicket) -> None:
         """Keep ``ticket`` for ``key``."""
         ...
@@ -370,7 +374,7 @@ class FileSessionStore:
         if len(raw) > self._max_file_size:
             raise ConfigError(f"session file {self._path} is larger than allowed")
         try:
-            doc = json.loads(raw)
+            doc = safe_json.loads(raw)
             if not isinstance(doc, dict) or doc.get("format") != _FILE_FORMAT:
                 raise ValueError("not a session file")
             version = doc.get("version")

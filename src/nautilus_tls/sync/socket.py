@@ -358,7 +358,7 @@ class TLSListener:
         config = self._config
         tls = TLSSocket(
             sock,
-            ServerConnection(config),
+            ServerConnection(config, peer_address=str(addr[0])),
             timeout=timeout,
             max_buffered=config.max_buffered_plaintext,
         )

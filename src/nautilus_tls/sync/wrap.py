@@ -193,7 +193,9 @@ def wrap_socket(
             session_key=session_key(server_hostname, port, config.alpn_protocols),
         )
     elif isinstance(config, ServerConfig):
-        conn = ServerConnection(config)
+        peer = sock.getpeername()  # a risk engine (config.risk) judges by address
+        address = str(peer[0]) if isinstance(peer, tuple) and peer else None
+        conn = ServerConnection(config, peer_address=address)
     else:
         raise ConfigError(
             f"config must be a ClientConfig or a ServerConfig, not {type(config).__name__}"

@@ -26,7 +26,7 @@ from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric import ec, ed448, ed25519, mldsa, rsa
 
-from nautilus_tls.crypto import pqclean, signatures, slhdsa
+from nautilus_tls.crypto import composite, pqclean, signatures, slhdsa
 from nautilus_tls.crypto.provider import DEFAULT_PROVIDER, CryptoProvider
 from nautilus_tls.wire.enums import SignatureScheme
 
@@ -209,6 +209,9 @@ def _measure_scheme(
         row.costs["sign"] = _time_us(lambda: key.sign(message), budget)
         row.costs["verify"] = _time_us(lambda: slh.verify(public, sig, message), budget)
         return
+    if isinstance(signer, composite.CompositeScheme):
+        _measure_composite(row, signer, message, budget)
+        return
     entry = signatures._SCHEMES.get(row.code)
     if entry is None:
         return  # PKCS#1 v1.5: certificates only, not something we sign with
@@ -222,6 +225,16 @@ def _measure_scheme(
     signature = entry.sign(private, message)
     row.costs["sign"] = _time_us(lambda: entry.sign(private, message), budget)
     row.costs["verify"] = _time_us(lambda: entry.verify(public_key, signature, message), budget)
+
+
+def _measure_composite(
+    row: Row, signer: composite.CompositeScheme, message: bytes, budget: float
+) -> None:
+    """Both components: ML-DSA-65 and the classical signature over the representative."""
+    key = composite.CompositePrivateKey.generate(signer.algorithm)
+    public, sig = key.public_key_bytes, key.sign(message)
+    row.costs["sign"] = _time_us(lambda: key.sign(message), budget)
+    row.costs["verify"] = _time_us(lambda: signer.verify(public, sig, message), budget)
 
 
 def _measure_suite(provider: CryptoProvider, row: Row, budget: float) -> None:
@@ -335,6 +348,19 @@ def _notes(*, plain: bool) -> list[str]:
         "Certificates with an SLH-DSA SubjectPublicKeyInfo, SLH-DSA-signed chains and raw "
         "public keys (RFC 7250) are not supported. SHA2-192s/256s are not registered "
         "(0.4-0.6 s per signature).",
+        bullet + "Composite ML-DSA (mldsa65_ecdsa_secp256r1_sha512, mldsa65_ed25519_sha512; "
+        "draft-ietf-lamps-pq-composite-sigs): ML-DSA-65 and a classical signature over one "
+        "message representative, valid only if both verify; the certificate's "
+        "SubjectPublicKeyInfo is the composite key, and composite chains are validated by "
+        "the library itself (pyca/cryptography's verifier does not know the OIDs). In the "
+        "add-on provider `with_composite(...)`, Nautilus peers only.",
+        bullet + "BIKE (BIKEL1/L3/L5, alone and with X25519; round 4, our numpy implementation, "
+        "`with_bike(...)`): NIST did not select BIKE — in 2025 it chose HQC as its code-based "
+        "KEM. BIKE's decoder fails with an estimated probability of 2^-128, 2^-192 and 2^-256 "
+        "per decapsulation at L1, L3 and L5 (extrapolated from simulations, not proven); a failure makes the two "
+        "sides derive different secrets, so the handshake fails at Finished and is retried, "
+        "with no secret exposed. Ephemeral TLS key shares keep reaction attacks, which need "
+        "many decapsulations under one key, out of reach.",
         bullet + "HQC, sntrup761, Classic McEliece and SLH-DSA need the optional package "
         "pqcrypto (`pip install 'nautilus-tls[pq]'`); without it they are listed as "
         "unavailable and cannot be configured.",

@@ -3,6 +3,12 @@
 Every algorithm the library signs with is available, post-quantum first::
 
     mldsa44 | mldsa65 | mldsa87 | ed25519 | ecdsa-p256 | ecdsa-p384 | rsa2048
+    mldsa65-ecdsa-p256 | mldsa65-ed25519     (composite ML-DSA, draft-ietf-lamps-pq-composite-sigs)
+
+A composite algorithm makes a composite CA as well (pyca/cryptography cannot sign with a
+composite key, so :mod:`nautilus_tls.crypto.composite_x509` signs those certificates); its keys
+are PKCS#8 under the composite OID, which only this library loads. Serving them needs the
+composite add-on provider (``with_composite``) and its schemes listed in the configs.
 
 The certificates follow the rules that strict verifiers enforce (pyca/cryptography's
 ``x509.verification`` web PKI policy, OpenSSL 3.5 in Node.js 24): random positive serials,
@@ -26,6 +32,8 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, mldsa, rsa
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
+from nautilus_tls.crypto import composite, composite_x509
+
 CertKey: TypeAlias = (
     mldsa.MLDSA44PrivateKey
     | mldsa.MLDSA65PrivateKey
@@ -33,6 +41,7 @@ CertKey: TypeAlias = (
     | ed25519.Ed25519PrivateKey
     | ec.EllipticCurvePrivateKey
     | rsa.RSAPrivateKey
+    | composite.CompositePrivateKey
 )
 """A private key that certgen makes and that can sign certificates."""
 
@@ -45,6 +54,13 @@ ALGORITHMS: Final[tuple[str, ...]] = (
     "ecdsa-p384",
     "rsa2048",
 )
+"""The algorithms every verifier we test against knows (pyca/cryptography, OpenSSL in Node)."""
+
+COMPOSITE_ALGORITHMS: Final[tuple[str, ...]] = ("mldsa65-ecdsa-p256", "mldsa65-ed25519")
+"""Composite ML-DSA (draft-ietf-lamps-pq-composite-sigs): only this library validates them."""
+
+CERT_ALGORITHMS: Final[tuple[str, ...]] = ALGORITHMS + COMPOSITE_ALGORITHMS
+"""What ``nautilus-tls cert --alg`` offers."""
 
 BACKDATE: Final = datetime.timedelta(minutes=5)
 """How far in the past validity starts, so that a peer with a slightly slow clock accepts it."""
@@ -73,10 +89,46 @@ def generate_key(alg: str) -> CertKey:
         return ec.generate_private_key(ec.SECP384R1())
     if alg == "rsa2048":
         return rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    raise ValueError(f"unknown key algorithm {alg!r}; expected one of {', '.join(ALGORITHMS)}")
+    if alg in _COMPOSITE:
+        return composite.CompositePrivateKey.generate(_COMPOSITE[alg])
+    raise ValueError(f"unknown key algorithm {alg!r}; expected one of {', '.join(CERT_ALGORITHMS)}")
 
 
-def _signature_hash(issuer_key: CertKey) -> hashes.SHA256 | hashes.SHA384 | None:
+_COMPOSITE: Final = {
+    "mldsa65-ecdsa-p256": composite.MLDSA65_ECDSA_P256,
+    "mldsa65-ed25519": composite.MLDSA65_ED25519,
+}
+
+
+def _builder_key(key: CertKey) -> x509.CertificateBuilder:
+    """A builder holding ``key``'s public key (a composite key is put in when signing)."""
+    if isinstance(key, composite.CompositePrivateKey):
+        return x509.CertificateBuilder()  # composite_x509.sign_certificate sets the key
+    return x509.CertificateBuilder().public_key(key.public_key())
+
+
+def _ski(key: CertKey) -> x509.SubjectKeyIdentifier:
+    if isinstance(key, composite.CompositePrivateKey):
+        return composite_x509.subject_key_identifier(key)
+    return x509.SubjectKeyIdentifier.from_public_key(key.public_key())
+
+
+def _sign(builder: x509.CertificateBuilder, key: CertKey, issuer_key: CertKey) -> bytes:
+    """The DER certificate ``issuer_key`` signs for ``key``: composite keys go together (a
+    composite CA issues composite leaves), the rest through pyca/cryptography."""
+    is_composite = isinstance(key, composite.CompositePrivateKey)
+    if isinstance(issuer_key, composite.CompositePrivateKey) and is_composite:
+        assert isinstance(key, composite.CompositePrivateKey)
+        return composite_x509.sign_certificate(builder, key, issuer_key)
+    if isinstance(issuer_key, composite.CompositePrivateKey) or is_composite:
+        raise ValueError("a composite certificate needs a composite CA (and the reverse)")
+    cert = builder.sign(issuer_key, _signature_hash(issuer_key))
+    return cert.public_bytes(serialization.Encoding.DER)
+
+
+def _signature_hash(
+    issuer_key: CertKey,
+) -> hashes.SHA256 | hashes.SHA384 | None:
     """The hash for a certificate signed by ``issuer_key`` (None: the algorithm has its own)."""
     if isinstance(issuer_key, ec.EllipticCurvePrivateKey):
         return hashes.SHA384() if issuer_key.curve.key_size >= 384 else hashes.SHA256()
@@ -114,6 +166,24 @@ def _general_name(name: str) -> x509.GeneralName:
         return x509.DNSName(name)
 
 
+def _builder(
+    subject: x509.Name,
+    issuer: x509.Name,
+    key: CertKey,
+    start: datetime.datetime,
+    end: datetime.datetime,
+) -> x509.CertificateBuilder:
+    """What every certificate here starts from: names, key, a random serial, validity."""
+    return (
+        _builder_key(key)
+        .subject_name(subject)
+        .issuer_name(issuer)
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(start)
+        .not_valid_after(end)
+    )
+
+
 def make_ca(
     alg: str,
     common_name: str,
@@ -124,16 +194,10 @@ def make_ca(
     """A self-signed root CA that may issue leaves only (path length 0): ``(cert_der, key)``."""
     key = generate_key(alg)
     start, end = _validity(not_before, not_after, CA_LIFETIME)
-    ski = x509.SubjectKeyIdentifier.from_public_key(key.public_key())
+    ski = _ski(key)
     name = _name(common_name)
-    cert = (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(start)
-        .not_valid_after(end)
+    builder = (
+        _builder(name, name, key, start, end)
         .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
         .add_extension(
             x509.KeyUsage(
@@ -153,9 +217,8 @@ def make_ca(
         .add_extension(
             x509.AuthorityKeyIdentifier.from_issuer_subject_key_identifier(ski), critical=False
         )
-        .sign(key, _signature_hash(key))
     )
-    return cert.public_bytes(serialization.Encoding.DER), key
+    return _sign(builder, key, key), key
 
 
 def make_leaf(
@@ -181,14 +244,8 @@ def make_leaf(
     start, end = _validity(not_before, not_after, LEAF_LIFETIME)
     ca_ski = ca_cert.extensions.get_extension_for_class(x509.SubjectKeyIdentifier).value
     usage = ExtendedKeyUsageOID.CLIENT_AUTH if client else ExtendedKeyUsageOID.SERVER_AUTH
-    cert = (
-        x509.CertificateBuilder()
-        .subject_name(_name(names[0]))
-        .issuer_name(ca_cert.subject)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(start)
-        .not_valid_after(end)
+    builder = (
+        _builder(_name(names[0]), ca_cert.subject, key, start, end)
         .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
         .add_extension(
             x509.KeyUsage(
@@ -208,13 +265,38 @@ def make_leaf(
         .add_extension(
             x509.SubjectAlternativeName([_general_name(n) for n in names]), critical=False
         )
-        .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
+        .add_extension(_ski(key), critical=False)
         .add_extension(
             x509.AuthorityKeyIdentifier.from_issuer_subject_key_identifier(ca_ski), critical=False
         )
-        .sign(ca_key, _signature_hash(ca_key))
     )
-    return cert.public_bytes(serialization.Encoding.DER), key
+    return _sign(builder, key, ca_key), key
+
+
+def make_self_issued(
+    key: CertKey,
+    uri: str,
+    names: list[str] | None = None,
+    *,
+    not_before: datetime.datetime | None = None,
+    not_after: datetime.datetime | None = None,
+) -> bytes:
+    """A DER certificate signed by ``key`` itself, naming ``uri`` (a subjectAltName URI, such
+    as a DID) and ``names``: what a DID holder presents until raw public keys exist
+    (:mod:`nautilus_tls.did.certificate`). No CA vouches for it; its key is its identity."""
+    start, end = _validity(not_before, not_after, LEAF_LIFETIME)
+    name = _name("DID holder")
+    builder = (
+        _builder(name, name, key, start, end)
+        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+        .add_extension(
+            x509.SubjectAlternativeName(
+                [x509.UniformResourceIdentifier(uri), *(_general_name(n) for n in names or [])]
+            ),
+            critical=False,
+        )
+    )
+    return _sign(builder, key, key)
 
 
 def cert_to_pem(cert_der: bytes) -> bytes:
@@ -224,6 +306,8 @@ def cert_to_pem(cert_der: bytes) -> bytes:
 
 def key_to_pem(key: CertKey) -> bytes:
     """Unencrypted PKCS#8 PEM ("BEGIN PRIVATE KEY") for a private key."""
+    if isinstance(key, composite.CompositePrivateKey):
+        return key.private_bytes_pem()
     return key.private_bytes(
         serialization.Encoding.PEM,
         serialization.PrivateFormat.PKCS8,
@@ -243,8 +327,10 @@ def ca_alg_for(alg: str) -> str:
     Ed25519 leaf key. An Ed25519 leaf therefore gets an ECDSA P-256 CA; the key that signs the
     TLS CertificateVerify is still Ed25519.
     """
-    if alg not in ALGORITHMS:
-        raise ValueError(f"unknown key algorithm {alg!r}; expected one of {', '.join(ALGORITHMS)}")
+    if alg not in CERT_ALGORITHMS:
+        raise ValueError(
+            f"unknown key algorithm {alg!r}; expected one of {', '.join(CERT_ALGORITHMS)}"
+        )
     return _BUNDLE_CA_ALG.get(alg, alg)
 
 

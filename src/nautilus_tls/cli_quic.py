@@ -1,0 +1,169 @@
+"""``serve --quic`` and ``connect --quic``: the command line over QUIC (UDP), with the TLS
+flags of the TCP commands (groups, suites, ALPN, certificates, session files).
+
+- ``serve --quic --mode echo``: every bidirectional stream is echoed; ALPN ``nautilus-echo``
+  unless ``--alpn`` says otherwise. ``--mode http``: HTTP/3 with ALPN ``h3``; ``GET /``
+  answers 200 with a small page that names the negotiated group.
+- ``connect --quic HOST:PORT``: ``--send TEXT`` opens one stream, sends, finishes and prints
+  the reply; ``--get PATH`` is an HTTP/3 GET that prints the body; ``--json`` prints one
+  object (``group``, ``cipher_suite``, ``alpn``, ``resumed``, ``early_data``,
+  ``hello_retry``, and ``reply`` or ``status`` and ``body``). Two key shares by default
+  (X25519MLKEM768 and x25519); ``--key-shares`` chooses.
+
+0-RTT over QUIC is not offered yet (``--early-data`` is refused with ``--quic``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import dataclasses
+import json
+import sys
+from typing import Any
+
+from nautilus_tls.config import ClientConfig, ServerConfig
+from nautilus_tls.errors import ConfigError, ProtocolError, TLSError
+from nautilus_tls.session_info import SessionInfo
+
+ECHO_ALPN = b"nautilus-echo"
+H3_ALPN = b"h3"
+EXIT_OK, EXIT_FAILED = 0, 1
+
+
+def add_flags(serve: argparse.ArgumentParser, connect: argparse.ArgumentParser) -> None:
+    serve.add_argument("--quic", action="store_true", help="serve over QUIC (UDP) instead of TCP")
+    connect.add_argument("--quic", action="store_true", help="connect over QUIC (UDP)")
+    connect.add_argument(
+        "--get", metavar="PATH", help="with --quic: an HTTP/3 GET of PATH; print the body"
+    )
+
+
+def _no_early_data(args: argparse.Namespace) -> None:
+    if getattr(args, "early_data", None):
+        raise ConfigError("0-RTT over QUIC is not supported yet: drop --early-data")
+
+
+# --- serve -----------------------------------------------------------------------------------
+
+
+def serve_config(args: argparse.Namespace, config: ServerConfig) -> ServerConfig:
+    """``config`` for QUIC: the mode's ALPN unless ``--alpn`` was given."""
+    _no_early_data(args)
+    if args.alpn:
+        if args.mode == "http" and H3_ALPN not in config.alpn_protocols:
+            raise ConfigError("--mode http over QUIC is HTTP/3: --alpn must include h3")
+        return config
+    return dataclasses.replace(
+        config, alpn_protocols=(H3_ALPN if args.mode == "http" else ECHO_ALPN,)
+    )
+
+
+async def serve(args: argparse.Namespace, config: ServerConfig) -> None:
+    """Run the QUIC server of ``serve --quic`` (``config`` from :func:`serve_config`)."""
+    from nautilus_tls.quic.api import echo, serve
+    from nautilus_tls.quic.h3 import serve_http3
+
+    if args.mode == "http":
+        endpoint = await serve_http3(args.host, args.port, config=config)
+    else:
+        endpoint = await serve(echo, args.host, args.port, config=config)
+    host, port = endpoint.address
+    alpn = ",".join(p.decode() for p in config.alpn_protocols)
+    print(f"QUIC (UDP), mode {args.mode}, ALPN {alpn}", flush=True)
+    print(f"listening on {f'[{host}]' if ':' in host else host}:{port}", flush=True)
+    try:
+        await asyncio.Event().wait()  # until interrupted
+    finally:
+        endpoint.close()
+
+
+# --- connect ---------------------------------------------------------------------------------
+
+
+def connect_config(args: argparse.Namespace, config: ClientConfig) -> ClientConfig:
+    """``config`` for QUIC: ALPN from the request kind unless ``--alpn``; two key shares
+    (X25519MLKEM768, x25519) unless ``--key-shares`` (issue 13 item 4)."""
+    from nautilus_tls.quic.api import with_quic_key_shares
+
+    _no_early_data(args)
+    if args.send is not None and args.get is not None:
+        raise ConfigError("give --send or --get, not both")
+    if not args.alpn:
+        alpn = H3_ALPN if args.get is not None else ECHO_ALPN
+        config = dataclasses.replace(config, alpn_protocols=(alpn,))
+    return config if args.key_shares else with_quic_key_shares(config)
+
+
+def cmd_connect(args: argparse.Namespace, config: ClientConfig) -> int:
+    if not args.quic:
+        raise ConfigError("--get is an HTTP/3 request: it needs --quic")
+    config = connect_config(args, config)
+    try:
+        return asyncio.run(asyncio.wait_for(_connect(args, config), args.timeout))
+    except TimeoutError:
+        print(f"error: no answer within {args.timeout:g} s", file=sys.stderr)
+        return EXIT_FAILED
+    except KeyboardInterrupt:
+        return EXIT_FAILED
+
+
+def record_of(info: SessionInfo) -> dict[str, Any]:
+    return {
+        "transport": "quic",
+        "version": info.version,
+        "cipher_suite": info.cipher_suite,
+        "group": info.group,
+        "signature_scheme": info.signature_scheme,
+        "alpn": info.alpn,
+        "server_name": info.server_name,
+        "server_certificate": info.peer_certificate_subject,
+        "resumed": info.resumed,
+        "early_data": info.early_data,
+        "hello_retry": info.hello_retry,
+    }
+
+
+def _failure(exc: TLSError) -> str:
+    if isinstance(exc, ProtocolError):
+        return f"{exc.alert.name}: {exc.args[0] if exc.args else type(exc).__name__}"
+    return str(exc)
+
+
+async def _connect(args: argparse.Namespace, config: ClientConfig) -> int:
+    from nautilus_tls.cli import _unescape  # the --send escapes of the TCP command
+    from nautilus_tls.quic.api import connect
+    from nautilus_tls.quic.h3 import http3_get
+
+    host, port = args.address
+    name = args.servername or host
+    record: dict[str, Any]
+    try:
+        if args.get is not None:
+            response, info = await http3_get(host, port, args.get, config=config, server_name=name)
+            record = record_of(info)
+            record["status"] = response.status
+            record["body"] = response.body.decode("utf-8", "replace")
+        else:
+            async with connect(host, port, config=config, server_name=name) as client:
+                record = record_of(client.info)
+                if args.send is not None:
+                    reply = await client.request(_unescape(args.send).encode())
+                    record["reply"] = reply.decode("utf-8", "replace")
+    except TLSError as exc:
+        print(f"error: QUIC connection to {host}:{port} failed: {_failure(exc)}", file=sys.stderr)
+        return EXIT_FAILED
+    except OSError as exc:
+        print(f"error: cannot reach {host}:{port}: {exc}", file=sys.stderr)
+        return EXIT_FAILED
+    if args.json:
+        print(json.dumps(record), flush=True)
+        return EXIT_OK
+    session = {k: v for k, v in record.items() if k not in ("reply", "body")}
+    for key, value in session.items():
+        print(f"  {key:<18} {value}", file=sys.stderr)
+    if "status" in record:
+        print(f"  {'status':<18} {record['status']}", file=sys.stderr)
+    sys.stdout.write(record.get("reply", record.get("body", "")))
+    sys.stdout.flush()
+    return EXIT_OK

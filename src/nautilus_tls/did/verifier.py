@@ -1,0 +1,183 @@
+"""A PeerVerifier that authenticates the peer by DID (issue 15).
+
+The peer presents a key (today: in a self-issued certificate, :mod:`.certificate`; with RFC
+7250, as a raw SubjectPublicKeyInfo) and proves it holds the private key with
+CertificateVerify. This verifier decides whether that key may speak for a DID:
+
+* **client, pinned DID** (``expect_did=``): the key must be one that ``expect_did``
+  authorizes under ``authentication`` (for did:key, the key the DID encodes; for did:web,
+  a key of its document). Anything else: ``bad_certificate``.
+* **server, allow-list** (``trust_dids=``): the client's claimed DID (the ``did:`` URI in
+  its certificate; without one, the did:key of its key) must be listed: otherwise
+  ``access_denied`` (RFC 8446 §6.2: a valid identity that access control refuses); then
+  the key must be one the DID authorizes: otherwise ``bad_certificate``.
+* **server, any resolvable DID** (``resolve_any=True``): as the allow-list, without the
+  list.
+
+A DID that cannot be resolved (unreachable did:web host, bad document) ends the handshake
+with ``certificate_unknown``; the message names the DID and the reason. Every refusal is
+also logged on ``nautilus_tls.did`` at WARNING. The certificate around the key is not
+judged (no chain, no validity period): the DID, not a CA, vouches for the key.
+
+Resolution blocks (did:web does HTTPS); with the asyncio adapter, resolve the DIDs once
+before (the resolver caches them for its TTL) or expect the event loop to wait.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from nautilus_tls.auth.raw_key import is_raw_public_key, peer_spki
+from nautilus_tls.auth.spki import KeyVerifier
+from nautilus_tls.auth.x509 import trust_fingerprint
+from nautilus_tls.did.certificate import did_of_certificate
+from nautilus_tls.did.errors import DidError, InvalidDid
+from nautilus_tls.did.key import canonical_spki, did_key_from_spki, parse_did_key
+from nautilus_tls.did.resolver import DidResolver
+from nautilus_tls.did.web import did_web_url
+from nautilus_tls.errors import AlertDescription, BadCertificate
+from nautilus_tls.proofs import PeerVerified, peer_verified
+
+if TYPE_CHECKING:
+    pass
+
+__all__ = ["DidPeerVerifier", "check_did"]
+
+logger = logging.getLogger("nautilus_tls.did")
+
+
+def check_did(did: str) -> str:
+    """``did`` if it is a well-formed did:key or did:web (no network), else InvalidDid."""
+    if did.startswith("did:key:"):
+        parse_did_key(did)
+    elif did.startswith("did:web:"):
+        did_web_url(did)
+    else:
+        raise InvalidDid(f"unsupported DID {did[:100]!r}: did:key and did:web are supported")
+    return did
+
+
+def _describe_key(spki: bytes) -> str:
+    try:
+        return did_key_from_spki(spki)
+    except DidError:
+        return "SPKI sha256:" + hashlib.sha256(spki).hexdigest()
+
+
+def _refuse(message: str, alert: AlertDescription) -> BadCertificate:
+    logger.warning("refused peer (%s): %s", alert.name, message)
+    return BadCertificate(message, alert=alert)
+
+
+@dataclass(frozen=True)
+class DidPeerVerifier(KeyVerifier):
+    """Judge the peer by DID. Give ``expect_did`` (a client pinning its server's DID), or
+    ``trust_dids`` and/or ``resolve_any`` (a server accepting clients' DIDs).
+    ``resolver``: where DIDs are resolved (its did:web resolver holds the TLS config, cache
+    and limits)."""
+
+    expect_did: str | None = None
+    trust_dids: tuple[str, ...] = ()
+    resolve_any: bool = False
+    resolver: DidResolver = field(default_factory=DidResolver, compare=False)
+
+    def __post_init__(self) -> None:
+        if self.expect_did is not None and (self.trust_dids or self.resolve_any):
+            raise ValueError("give expect_did, or trust_dids / resolve_any, not both")
+        if self.expect_did is None and not self.trust_dids and not self.resolve_any:
+            raise ValueError("give expect_did, trust_dids or resolve_any")
+        for did in (self.expect_did, *self.trust_dids):
+            if did is not None:
+                check_did(did)
+        object.__setattr__(self, "trust_dids", tuple(self.trust_dids))
+
+    def verify_resumed(
+        self, certificates: tuple[bytes, ...], server_name: str | None, now: float
+    ) -> PeerVerified:
+        if not certificates:
+            raise _refuse("the peer presented no key", AlertDescription.bad_certificate)
+        spki = peer_spki(certificates[0])
+        try:
+            presented = canonical_spki(spki)
+        except DidError:
+            raise _refuse(
+                "the peer's key is of a type no DID can name",
+                AlertDescription.unsupported_certificate,
+            ) from None
+        did = self.expect_did or self._claimed_did(certificates[0], presented)
+        if self.expect_did is None and not self.resolve_any and did not in self.trust_dids:
+            raise _refuse(f"the peer's DID {did} is not trusted", AlertDescription.access_denied)
+        try:
+            keys = self.resolver.authentication_keys(did)
+        except DidError as exc:
+            raise _refuse(
+                f"cannot verify DID {did}: {exc}", AlertDescription.certificate_unknown
+            ) from None
+        if not any(canonical_spki(k.spki) == presented for k in keys):
+            raise _refuse(
+                f"expected {did}, but the peer's key is {_describe_key(presented)}, which {did}"
+                " does not list under authentication",
+                AlertDescription.bad_certificate,
+            )
+        return peer_verified(spki=spki, identity=did, certificates=certificates)
+
+    def _claimed_did(self, cert_data: bytes, presented: bytes) -> str:
+        """The DID the peer claims: the ``did:`` URI of its certificate; for a raw public
+        key (or a certificate without one) its did:key, unless that is not listed and a
+        listed did:web names the key."""
+        if is_raw_public_key(cert_data):
+            return self._did_for_raw_key(presented)
+        try:
+            claimed = did_of_certificate(cert_data)
+        except InvalidDid as exc:
+            raise _refuse(str(exc), AlertDescription.bad_certificate) from None
+        if claimed is not None:
+            try:
+                return check_did(claimed)
+            except InvalidDid as exc:
+                raise _refuse(
+                    f"the peer claims a bad DID: {exc}", AlertDescription.bad_certificate
+                ) from None
+        try:
+            return did_key_from_spki(presented)
+        except DidError:
+            raise _refuse(
+                "the peer names no DID and its key cannot be a did:key",
+                AlertDescription.unsupported_certificate,
+            ) from None
+
+    def _did_for_raw_key(self, presented: bytes) -> str:
+        try:
+            own = did_key_from_spki(presented)
+        except DidError:
+            own = None
+        if own is not None and (self.resolve_any or own in self.trust_dids):
+            return own
+        # A raw key names no DID: find a listed did:web whose document lists it (bounded by
+        # the allow-list; each resolution is cached).
+        for did in self.trust_dids:
+            if not did.startswith("did:web:"):
+                continue
+            try:
+                keys = self.resolver.authentication_keys(did)
+            except DidError:
+                continue
+            if any(canonical_spki(k.spki) == presented for k in keys):
+                return did
+        if own is None:
+            raise _refuse(
+                "the peer's raw key cannot be a did:key and no listed DID names it",
+                AlertDescription.unsupported_certificate,
+            )
+        return own
+
+    def fingerprint(self) -> bytes | None:
+        return trust_fingerprint(
+            b"did verification v1",
+            (self.expect_did or "").encode(),
+            b"\x01" if self.resolve_any else b"\x00",
+            *(did.encode() for did in sorted(self.trust_dids)),
+        )

@@ -1,0 +1,244 @@
+"""UDP endpoints for :class:`~nautilus_tls.quic.aioquic_tls.NautilusQuicConnection` on asyncio.
+
+aioquic's own ``connect`` and ``serve`` construct its ``QuicConnection`` themselves, so they
+cannot carry our TLS. These are their counterparts for ours: a client socket
+(:func:`open_connection`) and a server demultiplexer (:class:`QuicEndpoint`) that routes
+datagrams by connection ID, answers unknown versions with Version Negotiation (RFC 9000 §6),
+starts a connection only for a full-size Initial (RFC 9000 §14.1, anti-amplification) and
+keeps at most ``max_connections`` of them. The per-connection protocol is aioquic's
+:class:`~aioquic.asyncio.QuicConnectionProtocol` (or a subclass, e.g. for HTTP/3).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import dataclasses
+import socket
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from functools import partial
+from typing import Any, cast
+
+from aioquic._buffer import Buffer
+from aioquic.asyncio.protocol import QuicConnectionProtocol, QuicStreamHandler
+from aioquic.quic.configuration import SMALLEST_MAX_DATAGRAM_SIZE, QuicConfiguration
+from aioquic.quic.packet import (
+    QuicPacketType,
+    encode_quic_version_negotiation,
+    pull_quic_header,
+)
+
+from nautilus_tls.config import ClientConfig, ServerConfig
+from nautilus_tls.errors import ConnectionClosedError, HandshakeTimeout, PeerAlert, TLSError
+from nautilus_tls.quic.aioquic_tls import NautilusQuicConnection
+
+DEFAULT_MAX_CONNECTIONS = 1024
+CRYPTO_ERROR = 0x100  # RFC 9001 §4.8
+
+ProtocolFactory = Callable[..., QuicConnectionProtocol]
+
+
+@asynccontextmanager
+async def open_connection(
+    host: str,
+    port: int,
+    *,
+    configuration: QuicConfiguration,
+    tls_config: ClientConfig,
+    create_protocol: ProtocolFactory = QuicConnectionProtocol,
+    stream_handler: QuicStreamHandler | None = None,
+    wait_connected: bool = True,
+    session_key: str | None = None,
+) -> AsyncIterator[QuicConnectionProtocol]:
+    """A QUIC client connection with our TLS, its handshake done (within the config's
+    ``handshake_timeout``) unless ``wait_connected`` is false; closed on exit.
+
+    A failed handshake raises the :class:`~nautilus_tls.errors.TLSError` that ended it: ours
+    (its ``.alert`` is what we sent as CRYPTO_ERROR), :class:`~nautilus_tls.errors.PeerAlert`
+    for the peer's CRYPTO_ERROR, :class:`~nautilus_tls.errors.HandshakeTimeout`, or
+    :class:`~nautilus_tls.errors.ConnectionClosedError` for any other close."""
+    loop = asyncio.get_running_loop()
+    infos = await loop.getaddrinfo(host, port, type=socket.SOCK_DGRAM)
+    family, _, _, _, addr = infos[0]
+    if configuration.server_name is None:
+        configuration = dataclasses.replace(configuration, server_name=host)
+    connection = NautilusQuicConnection(
+        configuration=configuration, tls_config=tls_config, session_key=session_key
+    )
+    local = ("::", 0) if family == socket.AF_INET6 else ("0.0.0.0", 0)
+    transport, protocol = await loop.create_datagram_endpoint(
+        lambda: create_protocol(connection, stream_handler=stream_handler),
+        local_addr=local,
+        family=family,
+    )
+    quic = protocol
+    try:
+        quic.connect(cast(Any, addr), transmit=True)
+        if wait_connected:
+            try:
+                await asyncio.wait_for(quic.wait_connected(), tls_config.handshake_timeout)
+            except TimeoutError:
+                raise HandshakeTimeout(
+                    f"QUIC handshake with {host}:{port} did not finish within"
+                    f" {tls_config.handshake_timeout:g} s"
+                ) from None
+            except ConnectionError:
+                raise handshake_failure(connection) from None
+        yield quic
+    finally:
+        quic.close()
+        # A peer that is gone never acknowledges: the close frame went out, the socket goes.
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(quic.wait_closed(), 2.0)
+        transport.close()
+
+
+def handshake_failure(connection: NautilusQuicConnection) -> TLSError:
+    """Why ``connection`` closed before its handshake completed, as our error type."""
+    if connection.tls_error is not None:
+        return connection.tls_error
+    closed = connection._close_event
+    if closed is None:
+        return ConnectionClosedError("the QUIC connection closed during the handshake")
+    code = closed.error_code
+    if CRYPTO_ERROR <= code < CRYPTO_ERROR + 0x100:
+        # RFC 9001 §4.8: CRYPTO_ERROR carries the TLS alert in its low byte.
+        return PeerAlert(code - CRYPTO_ERROR)
+    return ConnectionClosedError(
+        f"the QUIC connection closed during the handshake: error {code:#x} {closed.reason_phrase!r}"
+    )
+
+
+class QuicEndpoint(asyncio.DatagramProtocol):
+    """The server side: one UDP socket, many connections, each with our TLS."""
+
+    def __init__(
+        self,
+        *,
+        configuration: QuicConfiguration,
+        tls_config: ServerConfig,
+        create_protocol: ProtocolFactory = QuicConnectionProtocol,
+        stream_handler: QuicStreamHandler | None = None,
+        max_connections: int = DEFAULT_MAX_CONNECTIONS,
+    ) -> None:
+        if configuration.is_client:
+            raise ValueError("a server endpoint needs a server QUIC configuration")
+        self._configuration = configuration
+        self._tls_config = tls_config
+        self._create_protocol = create_protocol
+        self._stream_handler = stream_handler
+        self._max_connections = max_connections
+        self._by_cid: dict[bytes, QuicConnectionProtocol] = {}
+        self._transport: asyncio.DatagramTransport | None = None
+
+    @property
+    def connections(self) -> int:
+        return len(set(self._by_cid.values()))
+
+    @property
+    def address(self) -> tuple[str, int]:
+        if self._transport is None:
+            raise RuntimeError("the endpoint is not bound")
+        host, port = self._transport.get_extra_info("sockname")[:2]
+        return host, port
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self._transport = cast(asyncio.DatagramTransport, transport)
+
+    def close(self) -> None:
+        for protocol in set(self._by_cid.values()):
+            protocol.close()
+        if self._transport is not None:
+            self._transport.close()
+
+    def datagram_received(self, data: bytes, addr: Any) -> None:
+        if self._transport is None:
+            return
+        try:
+            header = pull_quic_header(
+                Buffer(data=data), host_cid_length=self._configuration.connection_id_length
+            )
+        except ValueError:
+            return  # not QUIC, or truncated: dropped (RFC 9000 §12.2 allows it)
+        supported = self._configuration.supported_versions
+        if (
+            header.version is not None
+            and header.packet_type != QuicPacketType.VERSION_NEGOTIATION
+            and header.version not in supported
+        ):
+            # RFC 9000 §6.1 (never in answer to a Version Negotiation packet: no ping-pong).
+            self._transport.sendto(
+                encode_quic_version_negotiation(
+                    source_cid=header.destination_cid,
+                    destination_cid=header.source_cid,
+                    supported_versions=supported,
+                ),
+                addr,
+            )
+            return
+        protocol = self._by_cid.get(header.destination_cid)
+        if protocol is None:
+            protocol = self._accept(header.packet_type, header.destination_cid, len(data))
+        if protocol is not None:
+            protocol.datagram_received(data, addr)
+
+    def _accept(
+        self, packet_type: QuicPacketType, dcid: bytes, size: int
+    ) -> QuicConnectionProtocol | None:
+        # RFC 9000 §14.1: a client's first datagram is at least 1200 bytes; smaller ones
+        # would let a spoofer amplify. A full server stops taking new connections.
+        if packet_type != QuicPacketType.INITIAL or size < SMALLEST_MAX_DATAGRAM_SIZE:
+            return None
+        if self.connections >= self._max_connections:
+            return None
+        connection = NautilusQuicConnection(
+            configuration=self._configuration,
+            tls_config=self._tls_config,
+            original_destination_connection_id=dcid,
+        )
+        protocol = self._create_protocol(connection, stream_handler=self._stream_handler)
+        protocol.connection_made(cast(asyncio.BaseTransport, self._transport))
+        protocol._connection_id_issued_handler = partial(self._issued, protocol=protocol)
+        protocol._connection_id_retired_handler = partial(self._retired, protocol=protocol)
+        protocol._connection_terminated_handler = partial(self._terminated, protocol=protocol)
+        self._by_cid[dcid] = protocol
+        self._by_cid[connection.host_cid] = protocol
+        return protocol
+
+    def _issued(self, cid: bytes, protocol: QuicConnectionProtocol) -> None:
+        self._by_cid[cid] = protocol
+
+    def _retired(self, cid: bytes, protocol: QuicConnectionProtocol) -> None:
+        if self._by_cid.get(cid) is protocol:
+            del self._by_cid[cid]
+
+    def _terminated(self, protocol: QuicConnectionProtocol) -> None:
+        for cid in [c for c, p in self._by_cid.items() if p is protocol]:
+            del self._by_cid[cid]
+
+
+async def start_endpoint(
+    host: str,
+    port: int,
+    *,
+    configuration: QuicConfiguration,
+    tls_config: ServerConfig,
+    create_protocol: ProtocolFactory = QuicConnectionProtocol,
+    stream_handler: QuicStreamHandler | None = None,
+    max_connections: int = DEFAULT_MAX_CONNECTIONS,
+) -> QuicEndpoint:
+    """Bind a :class:`QuicEndpoint` on ``host``:``port`` (0: an ephemeral port)."""
+    loop = asyncio.get_running_loop()
+    _, protocol = await loop.create_datagram_endpoint(
+        partial(
+            QuicEndpoint,
+            configuration=configuration,
+            tls_config=tls_config,
+            create_protocol=create_protocol,
+            stream_handler=stream_handler,
+            max_connections=max_connections,
+        ),
+        local_addr=(host, port),
+    )
+    return protocol

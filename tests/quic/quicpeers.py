@@ -1,0 +1,215 @@
+"""QUIC peers for the tests: our TLS on aioquic's transport (NautilusQuicConnection) and
+UNMODIFIED aioquic, over loopback UDP (asyncio) or datagram by datagram in memory.
+
+Certificates come from the tests' one PKI (certificates.py). Everything is bounded: loops
+have a round limit and every await a timeout.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable, Coroutine
+from contextlib import AbstractAsyncContextManager
+from typing import Any, TypeVar
+
+from aioquic.asyncio import serve as aioquic_serve
+from aioquic.asyncio.client import connect as aioquic_connect
+from aioquic.asyncio.protocol import QuicConnectionProtocol
+from aioquic.asyncio.server import QuicServer
+from aioquic.quic.configuration import QuicConfiguration
+from aioquic.quic.connection import QuicConnection
+from aioquic.quic.events import QuicEvent
+from certificates import pki
+
+from nautilus_tls.config import ClientConfig, ServerConfig
+from nautilus_tls.quic.aioquic_tls import NautilusQuicConnection
+from nautilus_tls.quic.api import echo as echo_handler
+from nautilus_tls.quic.endpoint import QuicEndpoint, open_connection, start_endpoint
+from nautilus_tls.session_info import SessionInfo
+from nautilus_tls.tools.certgen import cert_to_pem
+from nautilus_tls.wire.enums import NamedGroup
+
+HOST = "127.0.0.1"
+ECHO_ALPN = "nautilus-echo"
+TIMEOUT = 20.0
+T = TypeVar("T")
+
+# What browsers send over QUIC, and the QUIC default of issue 13 item 4.
+TWO_SHARES = (NamedGroup.X25519MLKEM768, NamedGroup.x25519)
+GROUPS = (NamedGroup.X25519MLKEM768, NamedGroup.x25519, NamedGroup.secp256r1)
+
+
+def run(coro: Coroutine[Any, Any, T], timeout: float = TIMEOUT) -> T:
+    return asyncio.run(asyncio.wait_for(coro, timeout))
+
+
+# --- configurations ---------------------------------------------------------------------------
+
+
+def our_client_config(alg: str = "mldsa65", **kw: Any) -> ClientConfig:
+    kw.setdefault("groups", GROUPS)
+    kw.setdefault("key_share_groups", TWO_SHARES)
+    kw.setdefault("alpn_protocols", (ECHO_ALPN.encode(),))
+    return pki(alg).client_config(**kw)
+
+
+def our_server_config(alg: str = "mldsa65", **kw: Any) -> ServerConfig:
+    kw.setdefault("alpn_protocols", (ECHO_ALPN.encode(),))
+    return pki(alg).server_config(**kw)
+
+
+def quic_config(*, is_client: bool, alpn: str = ECHO_ALPN, **kw: Any) -> QuicConfiguration:
+    return QuicConfiguration(is_client=is_client, alpn_protocols=[alpn], **kw)
+
+
+def aioquic_server_config(alg: str, alpn: str = ECHO_ALPN) -> QuicConfiguration:
+    """An unmodified aioquic server configuration with the test PKI's ``alg`` leaf."""
+    from cryptography import x509
+
+    cfg = quic_config(is_client=False, alpn=alpn)
+    server = pki(alg).server
+    cfg.certificate = x509.load_der_x509_certificate(server.chain[0])
+    cfg.private_key = server.private_key
+    return cfg
+
+
+def aioquic_client_config(alg: str, alpn: str = ECHO_ALPN) -> QuicConfiguration:
+    cfg = quic_config(is_client=True, alpn=alpn, server_name="localhost")
+    cfg.load_verify_locations(cadata=cert_to_pem(pki(alg).ca_der))
+    return cfg
+
+
+# --- loopback UDP -----------------------------------------------------------------------------
+
+
+_tasks: set[asyncio.Task[None]] = set()
+
+
+def _stream_handler(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    task = asyncio.ensure_future(echo_handler(reader, writer))
+    _tasks.add(task)  # kept until done: asyncio holds tasks only weakly
+    task.add_done_callback(_tasks.discard)
+
+
+async def start_aioquic_echo(cfg: QuicConfiguration) -> QuicServer:
+    return await aioquic_serve(HOST, 0, configuration=cfg, stream_handler=_stream_handler)
+
+
+async def start_our_echo(
+    tls_config: ServerConfig, cfg: QuicConfiguration | None = None
+) -> QuicEndpoint:
+    return await start_endpoint(
+        HOST,
+        0,
+        configuration=cfg or quic_config(is_client=False),
+        tls_config=tls_config,
+        stream_handler=_stream_handler,
+    )
+
+
+def port_of(server: QuicServer | QuicEndpoint) -> int:
+    transport = server._transport
+    assert transport is not None
+    return int(transport.get_extra_info("sockname")[1])
+
+
+async def echo_once(protocol: QuicConnectionProtocol, payload: bytes) -> bytes:
+    reader, writer = await protocol.create_stream()
+    writer.write(payload)
+    writer.write_eof()
+    return await reader.read()
+
+
+def session_info_of(protocol: QuicConnectionProtocol) -> SessionInfo:
+    """What our TLS negotiated on ``protocol``'s connection (which must be ours)."""
+    connection = protocol._quic
+    assert isinstance(connection, NautilusQuicConnection)
+    info = connection.session_info
+    assert info is not None
+    return info
+
+
+def our_client(
+    port: int, tls_config: ClientConfig, cfg: QuicConfiguration | None = None
+) -> AbstractAsyncContextManager[QuicConnectionProtocol]:
+    return open_connection(
+        HOST, port, configuration=cfg or quic_config(is_client=True), tls_config=tls_config
+    )
+
+
+def aioquic_client(
+    port: int, cfg: QuicConfiguration
+) -> AbstractAsyncContextManager[QuicConnectionProtocol]:
+    return aioquic_connect(HOST, port, configuration=cfg)
+
+
+# --- in memory, datagram by datagram ------------------------------------------------------
+
+CLIENT_ADDR = ("1.2.3.4", 1234)
+SERVER_ADDR = ("2.3.4.5", 4433)
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+
+def memory_pair(
+    client_tls: ClientConfig | None,
+    server_tls: ServerConfig | None,
+    *,
+    client_quic: QuicConfiguration | None = None,
+    server_quic: QuicConfiguration | None = None,
+) -> tuple[QuicConnection, Callable[[bytes], QuicConnection]]:
+    """A client (ours when ``client_tls`` is given, else aioquic) and a factory for the
+    server given the client's original destination connection ID."""
+    ccfg = client_quic or quic_config(is_client=True, server_name="localhost")
+    client: QuicConnection
+    if client_tls is not None:
+        client = NautilusQuicConnection(configuration=ccfg, tls_config=client_tls)
+    else:
+        client = QuicConnection(configuration=ccfg)
+
+    def server(odcid: bytes) -> QuicConnection:
+        scfg = server_quic or quic_config(is_client=False)
+        if server_tls is not None:
+            return NautilusQuicConnection(
+                configuration=scfg, tls_config=server_tls, original_destination_connection_id=odcid
+            )
+        return QuicConnection(configuration=scfg, original_destination_connection_id=odcid)
+
+    return client, server
+
+
+def exchange(
+    client: QuicConnection,
+    server: QuicConnection,
+    clock: Clock,
+    *,
+    rounds: int = 30,
+    tamper: Callable[[QuicConnection, bytes], bytes] | None = None,
+) -> None:
+    """Carry datagrams both ways until both sides are quiet (bounded)."""
+    for _ in range(rounds):
+        moved = False
+        for src, dst, addr in ((client, server, CLIENT_ADDR), (server, client, SERVER_ADDR)):
+            for data, _ in src.datagrams_to_send(now=clock.now):
+                moved = True
+                if tamper is not None:
+                    data = tamper(src, data)
+                dst.receive_datagram(data, addr, now=clock.now)
+        clock.now += 0.001
+        if not moved:
+            return
+    raise AssertionError("the QUIC exchange did not settle")
+
+
+def events_of(conn: QuicConnection) -> list[QuicEvent]:
+    out = []
+    while (event := conn.next_event()) is not None:
+        out.append(event)
+    return out
+
+
+async def gather_bounded(*aws: Awaitable[T]) -> list[T]:
+    return list(await asyncio.wait_for(asyncio.gather(*aws), TIMEOUT))

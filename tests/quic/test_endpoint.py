@@ -1,0 +1,120 @@
+"""Our QUIC client and server endpoints over loopback UDP, with our TLS on both sides."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import socket
+
+from aioquic.quic.packet import QuicProtocolVersion
+from quic.quicpeers import (
+    HOST,
+    echo_once,
+    our_client,
+    our_client_config,
+    our_server_config,
+    port_of,
+    quic_config,
+    run,
+    session_info_of,
+    start_our_echo,
+)
+
+from nautilus_tls.errors import HandshakeTimeout
+from nautilus_tls.quic.endpoint import start_endpoint
+from nautilus_tls.session_info import SessionInfo
+from nautilus_tls.wire.enums import NamedGroup
+
+
+def test_echoes_over_a_hybrid_ml_kem_ml_dsa_65_connection() -> None:
+    async def main() -> tuple[bytes, SessionInfo]:
+        server = await start_our_echo(our_server_config("mldsa65"))
+        try:
+            async with our_client(port_of(server), our_client_config("mldsa65")) as protocol:
+                return await echo_once(protocol, b"post-quantum QUIC" * 1000), session_info_of(
+                    protocol
+                )
+        finally:
+            server.close()
+
+    reply, info = run(main())
+    assert reply == b"post-quantum QUIC" * 1000
+    assert (info.group, info.signature_scheme) == ("X25519MLKEM768", "mldsa65")
+    assert info.alpn == "nautilus-echo" and not info.hello_retry
+
+
+def test_our_server_forces_a_hello_retry_request_against_our_client() -> None:
+    async def main() -> SessionInfo:
+        server = await start_our_echo(our_server_config(groups=(NamedGroup.secp256r1,)))
+        try:
+            async with our_client(port_of(server), our_client_config()) as protocol:
+                assert await echo_once(protocol, b"after HRR") == b"after HRR"
+                return session_info_of(protocol)
+        finally:
+            server.close()
+
+    info = run(main())
+    assert info.hello_retry and info.group == "secp256r1"
+
+
+def _initial_like(version: int, size: int) -> bytes:
+    # A long-header Initial: form+fixed bits, version, 8-byte DCID, 8-byte SCID, padding.
+    header = bytes([0xC0]) + version.to_bytes(4, "big") + b"\x08" + os.urandom(8) + b"\x08"
+    return header + os.urandom(8) + bytes(size - len(header) - 8)
+
+
+def _send_and_receive(port: int, datagram: bytes) -> bytes | None:
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+        sock.settimeout(1.0)
+        sock.sendto(datagram, (HOST, port))
+        try:
+            return sock.recv(2048)
+        except TimeoutError:
+            return None
+
+
+def test_answers_an_unknown_version_with_version_negotiation_and_ignores_short_initials() -> None:
+    async def main() -> tuple[bytes | None, bytes | None, int]:
+        server = await start_our_echo(our_server_config())
+        try:
+            port = port_of(server)
+            loop = asyncio.get_running_loop()
+            vn = await loop.run_in_executor(
+                None, _send_and_receive, port, _initial_like(0x0A0A0A0A, 1200)
+            )
+            short = await loop.run_in_executor(
+                None, _send_and_receive, port, _initial_like(QuicProtocolVersion.VERSION_1, 600)
+            )
+            return vn, short, server.connections
+        finally:
+            server.close()
+
+    vn, short, connections = run(main())
+    assert vn is not None and vn[1:5] == bytes(4)  # RFC 9000 §17.2.1: version 0
+    assert QuicProtocolVersion.VERSION_1.to_bytes(4, "big") in vn
+    assert short is None and connections == 0  # RFC 9000 §14.1: under 1200 bytes, dropped
+
+
+def test_stops_accepting_new_connections_at_the_limit() -> None:
+    async def main() -> tuple[int, bool]:
+        server = await start_endpoint(
+            HOST,
+            0,
+            configuration=quic_config(is_client=False),
+            tls_config=our_server_config(),
+            max_connections=1,
+        )
+        try:
+            port = port_of(server)
+            async with our_client(port, our_client_config()):
+                try:
+                    async with our_client(port, our_client_config(handshake_timeout=1.0)):
+                        second = True
+                except HandshakeTimeout:
+                    second = False
+                return server.connections, second
+        finally:
+            server.close()
+
+    connections, second = run(main())
+    assert connections == 1 and not second

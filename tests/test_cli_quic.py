@@ -1,0 +1,97 @@
+"""``nautilus-tls serve --quic`` and ``connect --quic`` (issue 13 item 5): a real server
+process on UDP loopback, the client in process."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from test_cli import connect_json, serve
+
+from nautilus_tls.cli import main
+
+
+def _connect(
+    capsys: pytest.CaptureFixture[str], port: int, cafile: Path, *args: str
+) -> tuple[int, dict[str, object], str]:
+    """``connect --quic 127.0.0.1:PORT --servername localhost --cafile F ARGS --json``."""
+    where = [f"127.0.0.1:{port}", "--quic", "--servername", "localhost", "--cafile", str(cafile)]
+    return connect_json(capsys, *where, *args)
+
+
+def test_echo_over_quic_with_two_key_shares_and_json(
+    tls_pem_dir: dict[str, Path], capsys: pytest.CaptureFixture[str]
+) -> None:
+    pem = tls_pem_dir
+    with serve("--quic", "--cert", str(pem["server_pem"]), "--key", str(pem["server_key"])) as s:
+        assert any("QUIC (UDP), mode echo, ALPN nautilus-echo" in line for line in s.preamble)
+        status, record, err = _connect(capsys, s.port, pem["ca_pem"], "--send", r"hello\n")
+    assert status == 0, err
+    assert record["reply"] == "hello\n"
+    assert record["group"] == "X25519MLKEM768"
+    assert record["alpn"] == "nautilus-echo"
+    assert (record["resumed"], record["early_data"], record["hello_retry"]) == (
+        False,
+        "none",
+        False,
+    )
+
+
+def test_http3_get_answers_a_page_naming_the_group(
+    tls_pem_dir: dict[str, Path], capsys: pytest.CaptureFixture[str]
+) -> None:
+    pem = tls_pem_dir
+    with serve(
+        "--quic", "--mode", "http", "--groups", "secp256r1",
+        "--cert", str(pem["server_pem"]), "--key", str(pem["server_key"]),
+    ) as s:  # fmt: skip
+        status, record, err = _connect(capsys, s.port, pem["ca_pem"], "--get", "/")
+    assert status == 0, err
+    assert record["status"] == 200
+    assert record["alpn"] == "h3"
+    # The server only does secp256r1: a HelloRetryRequest over QUIC, and the page says so.
+    assert record["group"] == "secp256r1" and record["hello_retry"] is True
+    assert "secp256r1" in str(record["body"])
+
+
+def test_resumes_over_quic_with_session_files(
+    tls_pem_dir: dict[str, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    pem = tls_pem_dir
+    sess = tmp_path / "sess.json"
+    with serve("--quic", "--cert", str(pem["server_pem"]), "--key", str(pem["server_key"])) as s:
+        first = _connect(capsys, s.port, pem["ca_pem"], "--send", "x", "--sess-out", str(sess))
+        second = _connect(capsys, s.port, pem["ca_pem"], "--send", "x", "--sess-in", str(sess))
+    assert first[0] == 0 and second[0] == 0, (first[2], second[2])
+    assert first[1]["resumed"] is False and second[1]["resumed"] is True
+
+
+def test_fails_with_the_alert_for_an_untrusted_server(
+    tls_pem_dir: dict[str, Path], other_pem: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    pem = tls_pem_dir
+    with serve("--quic", "--cert", str(pem["server_pem"]), "--key", str(pem["server_key"])) as s:
+        status, _, err = _connect(capsys, s.port, other_pem, "--send", "x")
+    assert status == 1
+    assert "unknown_ca" in err or "bad_certificate" in err
+
+
+@pytest.fixture
+def other_pem(tmp_path: Path) -> Path:
+    from certificates import unrelated_pki
+
+    from nautilus_tls.tools.certgen import cert_to_pem
+
+    path = tmp_path / "other-ca.pem"
+    path.write_bytes(cert_to_pem(unrelated_pki().ca_der))
+    return path
+
+
+def test_refuses_get_without_quic_and_early_data_over_quic(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["connect", "127.0.0.1:1", "--get", "/"]) == 2
+    early = tmp_path / "early"
+    early.write_bytes(b"x")
+    assert main(["connect", "127.0.0.1:1", "--quic", "--early-data", str(early)]) == 2
+    assert "0-RTT over QUIC" in capsys.readouterr().err
