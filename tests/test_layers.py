@@ -30,7 +30,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("wire",),
     ("defaults", "events"),
     ("crypto",),
-    ("policy", "session", "auth", "adaptive", "risk"),
+    ("policy", "session", "auth", "adaptive", "risk", "pake"),
     ("ledger",),  # its client side wraps an auth verifier (ledger.transparency)
     ("config",),
     ("record", "handshake"),
