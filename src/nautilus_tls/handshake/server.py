@@ -1036,8 +1036,9 @@ def _send_tickets(
             ticket=ticket,
             extensions=nst_exts,
         )
-        # Post-handshake: sent under the application key, not part of the transcript.
-        ctx.actions.append(SendHandshake(Epoch.APPLICATION, nst.encode()))
+        # Post-handshake: sent under the application key, not part of the transcript; the
+        # tickets share one record (ServerContext.send coalesces them).
+        ctx.send(Epoch.APPLICATION, nst, None)
 
 
 @dataclass(slots=True)
