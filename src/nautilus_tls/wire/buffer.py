@@ -13,6 +13,8 @@ from contextlib import contextmanager
 
 from nautilus_tls.errors import DecodeError
 
+_UINT16_PAIR = struct.Struct(">HH").unpack_from
+
 
 class Reader:
     __slots__ = ("_data", "_end", "_pos")
@@ -91,6 +93,29 @@ class Reader:
         if n < min_len:
             raise DecodeError(f"vector length {n} below minimum {min_len}")
         return Reader(self._take(n))
+
+    def type_length_values(self) -> list[tuple[int, bytes]]:
+        """The rest as ``uint16 type; opaque data<0..2^16-1>`` entries (the shape of an
+        extensions block), all consumed; a truncated entry is a DecodeError.
+
+        One loop here instead of three reader calls per entry: ClientHello and the server's
+        messages carry a dozen or more extensions per handshake.
+        """
+        data = self._data
+        pos = self._pos
+        end = self._end
+        out: list[tuple[int, bytes]] = []
+        while pos < end:
+            if pos + 4 > end:
+                raise DecodeError("message truncated")
+            entry_type, n = _UINT16_PAIR(data, pos)
+            start = pos + 4
+            pos = start + n
+            if pos > end:
+                raise DecodeError("message truncated")
+            out.append((entry_type, bytes(data[start:pos])))
+        self._pos = pos
+        return out
 
     def uint16_list(
         self, length_size: int, *, min_len: int = 0, max_count: int | None = None

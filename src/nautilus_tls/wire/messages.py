@@ -109,12 +109,9 @@ class Extension:
 
 def _read_extensions(r: Reader, where: str) -> tuple[Extension, ...]:
     """An ``Extension extensions<0..2^16-1>`` block; a repeated type is illegal_parameter."""
-    block = r.sub(2)
     exts: list[Extension] = []
     seen: set[int] = set()
-    while not block.at_end():
-        ext_type = block.uint16()
-        data = block.vector(2)
+    for ext_type, data in r.sub(2).type_length_values():
         if ext_type in seen:
             # RFC 8446 §4.2: "There MUST NOT be more than one extension of the same type in a
             # given extension block."
