@@ -169,3 +169,30 @@ def test_random_reads_raise_only_decode_error(data: bytes, ops: list[int]) -> No
                 r.uint16_list(1)
     except DecodeError:
         pass
+
+
+@given(st.lists(st.tuples(st.integers(0, 0xFFFF), st.binary(max_size=300)), max_size=8))
+def test_type_length_values_reads_what_the_writer_wrote(entries: list[tuple[int, bytes]]) -> None:
+    w = Writer()
+    for entry_type, data in entries:
+        w.uint16(entry_type)
+        w.vector(2, data)
+    r = Reader(b"\x07" + w.getvalue())
+    assert r.uint8() == 7
+    assert r.type_length_values() == entries
+    assert r.at_end()
+
+
+@pytest.mark.parametrize(
+    "block",
+    [b"\x00", b"\x00\x01\x00", b"\x00\x01\x00\x02\xaa", b"\x00\x01\x00\x00\x00\x02\x00\x05"],
+)
+def test_type_length_values_rejects_a_truncated_entry(block: bytes) -> None:
+    with pytest.raises(DecodeError, match="truncated"):
+        Reader(block).type_length_values()
+
+
+def test_writer_uint16_list_refuses_values_outside_uint16() -> None:
+    for bad in ([1, 0x10000], [-1]):
+        with pytest.raises(ValueError, match="uint16"):
+            Writer().uint16_list(2, bad)

@@ -135,10 +135,20 @@ def hkdf_expand_label(
 
     ``label`` is given without the ``"tls13 "`` prefix.
     """
-    info = hkdf_label(label, context, length)
-    algorithm = _algorithm(hash_name)
-    if length > 255 * _HASH_LEN[hash_name]:
-        raise LocalProtocolError("HKDF-Expand-Label length out of range")
+    # The hot path (~20 calls per handshake and end): a cached head, a context of at most
+    # Hash.length bytes and a length of at most Hash.length need none of the checks below, and
+    # inlining hkdf_label and _algorithm halves the Python calls per derivation.
+    head = _LABEL_HEADS.get((label, length)) if type(label) is bytes else None
+    algorithm = _ALGORITHMS.get(hash_name)
+    if head is None or algorithm is None or len(context) > 64 or length > 64:
+        info = hkdf_label(label, context, length)
+        algorithm = _algorithm(hash_name)
+        if length > 255 * _HASH_LEN[hash_name]:
+            raise LocalProtocolError("HKDF-Expand-Label length out of range")
+    elif context:
+        info = b"".join((head, bytes((len(context),)), context))
+    else:
+        info = head + _EMPTY_CONTEXT
     return HKDFExpand(algorithm, length, info).derive(secret)
 
 

@@ -101,9 +101,18 @@ class ClientContext(HandshakeContext):
     resumed_peer: PeerVerified | None = field(default=None, repr=False)
     # Adaptive negotiation's decision for this connection (None when config.adaptive is off).
     adaptive: AdaptiveHandshake | None = field(default=None, repr=False)
+    # config.server_trust_fingerprint() once per connection (a verifier and a hash over the
+    # trust store each time): every NewSessionTicket records it, and servers send two.
+    _server_trust: tuple[bytes | None] | None = field(default=None, repr=False)
 
     def psk_modes(self) -> tuple[int, ...]:
         return self.config.psk_modes
+
+    def server_trust_fingerprint(self) -> bytes | None:
+        """``config.server_trust_fingerprint()``, computed on first use."""
+        if self._server_trust is None:
+            self._server_trust = (self.config.server_trust_fingerprint(),)
+        return self._server_trust[0]
 
 
 class ClientState:
@@ -932,7 +941,7 @@ class ClientConnected(ClientState):
         ctx.hooks.receive(HandshakeType.new_session_ticket, nst.extensions, ctx.peer_extensions)
         early = ext.get_extension(nst.extensions, ExtensionType.early_data)
         # How the server was judged, so a later verifying config can refuse this ticket.
-        trust = ctx.config.server_trust_fingerprint()
+        trust = ctx.server_trust_fingerprint()
         ticket = ClientTicket(
             ticket=nst.ticket,
             psk=resumption_psk(

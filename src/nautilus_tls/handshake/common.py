@@ -278,7 +278,17 @@ class HandshakeContext:
         raw = message.encode()
         if transcript is not None:
             transcript.update(raw)
-        self.actions.append(SendHandshake(epoch, raw))
+        actions = self.actions
+        if epoch != Epoch.INITIAL and actions:
+            last = actions[-1]
+            if type(last) is SendHandshake and last.epoch == epoch:
+                # RFC 8446 §5.1: handshake messages may share a record while the key stays.
+                # A flight (EncryptedExtensions..Finished, or the tickets) becomes one record
+                # instead of one per message: fewer seals here, fewer records for the peer to
+                # deframe and open. The plaintext hellos (INITIAL) stay one per record.
+                actions[-1] = SendHandshake(epoch, last.data + raw)
+                return raw
+        actions.append(SendHandshake(epoch, raw))
         return raw
 
     def install(

@@ -104,7 +104,8 @@ class _Engine:
                 f"handshake data at level {level.name} while reading at {self._read_level.name}",
                 alert=AlertDescription.unexpected_message,
             )
-        if self.connected is None:
+        connected = self.connected  # re-read below only while the handshake runs
+        if connected is None:
             self._handshake_bytes += len(data)
             if self._handshake_bytes > self._max_handshake_bytes:
                 raise DecodeError(
@@ -115,7 +116,7 @@ class _Engine:
         actions: list[Action] = []
         while (message := reassembler.next_message()) is not None:
             msg_type, body, raw = message
-            if self.connected is None:
+            if connected is None and (connected := self.connected) is None:
                 self._handle(msg_type, body, raw)
                 taken = self._take()
             else:

@@ -201,9 +201,31 @@ def _choose_group(
     return best, False
 
 
+# What a certificate's key can sign with, per provider: provider.schemes_for_key costs ~60 us
+# (every scheme's fits_private), once per full handshake otherwise. The answer depends only on
+# the provider (frozen), the key's type and the end-entity certificate (which binds the public
+# key), so the cache holds public data and the provider, never the private key. Bounded: a
+# server has few certificates and providers.
+_KEY_SCHEMES: dict[tuple[CryptoProvider, type, bytes], tuple[int, ...]] = {}
+_KEY_SCHEMES_MAX = 64
+
+
+def _key_schemes(provider: CryptoProvider, ck: CertifiedKey) -> tuple[int, ...]:
+    if type(ck) is not CertifiedKey:  # another credential may answer differently each time
+        return tuple(ck.signature_schemes(provider))
+    key = (provider, type(ck.private_key), ck.chain[0])
+    schemes = _KEY_SCHEMES.get(key)
+    if schemes is None:
+        schemes = tuple(ck.signature_schemes(provider))
+        if len(_KEY_SCHEMES) >= _KEY_SCHEMES_MAX:
+            _KEY_SCHEMES.clear()
+        _KEY_SCHEMES[key] = schemes
+    return schemes
+
+
 def _signable(cfg: ServerConfig, ck: CertifiedKey) -> list[int]:
     """The schemes ``ck`` can sign CertificateVerify with that our policy allows."""
-    return [s for s in ck.signature_schemes(cfg.provider) if s in cfg.signature_schemes]
+    return [s for s in _key_schemes(cfg.provider, ck) if s in cfg.signature_schemes]
 
 
 def _choose_scheme(
@@ -1039,8 +1061,9 @@ def _send_tickets(
             ticket=ticket,
             extensions=nst_exts,
         )
-        # Post-handshake: sent under the application key, not part of the transcript.
-        ctx.actions.append(SendHandshake(Epoch.APPLICATION, nst.encode()))
+        # Post-handshake: sent under the application key, not part of the transcript; the
+        # tickets share one record (ServerContext.send coalesces them).
+        ctx.send(Epoch.APPLICATION, nst, None)
 
 
 @dataclass(slots=True)

@@ -27,11 +27,12 @@ from __future__ import annotations
 
 import struct
 from collections.abc import Iterator
-from typing import cast
+
+from cryptography.exceptions import InvalidTag
 
 from nautilus_tls import defaults
 from nautilus_tls.crypto.keyschedule import next_traffic_secret, traffic_key_iv
-from nautilus_tls.crypto.suites import SuiteParams, open_record
+from nautilus_tls.crypto.suites import SuiteParams
 from nautilus_tls.errors import (
     AlertDescription,
     ConfigError,
@@ -223,12 +224,15 @@ class RecordProtector:
             raise _unexpected(f"protected record with outer content type {header[0]}")
         seq = self._seq
         nonce = self._nonce(seq)
-        # cryptography accepts any buffer; the Aead protocol is typed with bytes.
-        inner = open_record(self._aead, nonce, cast(bytes, ciphertext), cast(bytes, header))
-        if inner is None:
+        try:
+            # cryptography accepts any buffer; the Aead protocol is typed with bytes. Called
+            # directly (not through suites.open_record and typing.cast): three Python calls
+            # less per record.
+            inner = self._aead.decrypt(nonce, ciphertext, header)  # type: ignore[arg-type]
+        except InvalidTag:
             raise RemoteProtocolError(
                 "record failed authentication", alert=AlertDescription.bad_record_mac
-            )
+            ) from None
         self._seq = seq + 1
         if len(inner) > _MAX_INNER_LEN:
             raise _overflow(f"decrypted record of {len(inner)} bytes exceeds 2^14 + 1")

@@ -92,8 +92,9 @@ def _encode_uint16_list(values: Sequence[int], length_size: int, lo: int, what: 
     hi = (1 << (8 * length_size)) - 2
     if not lo <= 2 * len(values) <= hi:
         raise _cannot(f"{what}: {len(values)} entries")
-    for v in values:
-        _check_uint(v, 16, what)
+    if values and not (min(values) >= 0 and max(values) <= 0xFFFF):
+        for v in values:
+            _check_uint(v, 16, what)
     w = Writer()
     w.uint16_list(length_size, tuple(values))
     return w.getvalue()

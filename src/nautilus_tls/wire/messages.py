@@ -109,12 +109,9 @@ class Extension:
 
 def _read_extensions(r: Reader, where: str) -> tuple[Extension, ...]:
     """An ``Extension extensions<0..2^16-1>`` block; a repeated type is illegal_parameter."""
-    block = r.sub(2)
     exts: list[Extension] = []
     seen: set[int] = set()
-    while not block.at_end():
-        ext_type = block.uint16()
-        data = block.vector(2)
+    for ext_type, data in r.sub(2).type_length_values():
         if ext_type in seen:
             # RFC 8446 §4.2: "There MUST NOT be more than one extension of the same type in a
             # given extension block."
@@ -130,7 +127,8 @@ def _read_extensions(r: Reader, where: str) -> tuple[Extension, ...]:
 def _write_extensions(w: Writer, extensions: tuple[Extension, ...], where: str) -> None:
     total = 0
     for ext in extensions:
-        _check_uint(ext.ext_type, 16, f"extension type in {where}")
+        if not 0 <= ext.ext_type <= 0xFFFF:
+            _check_uint(ext.ext_type, 16, f"extension type in {where}")
         total += 4 + len(ext.data)
     _check(total <= 0xFFFF, f"extensions of {where}: {total} bytes is too long")
     w.uint16(total)
@@ -144,8 +142,9 @@ _HEADER_PLACEHOLDER = bytes(4)
 
 def handshake_header(msg_type: int, length: int) -> bytes:
     """The 4-byte handshake header: ``HandshakeType msg_type; uint24 length`` (RFC 8446 §4)."""
-    _check_uint(msg_type, 8, "handshake type")
-    _check_uint(length, 24, "handshake message length")
+    if not (0 <= msg_type <= 0xFF and 0 <= length <= 0xFFFFFF):  # one test on the hot path
+        _check_uint(msg_type, 8, "handshake type")
+        _check_uint(length, 24, "handshake message length")
     return bytes((msg_type,)) + length.to_bytes(3, "big")
 
 
@@ -197,9 +196,11 @@ class ClientHello(_Message):
         w.uint16(self.legacy_version)
         w.raw(self.random)
         w.vector(1, self.legacy_session_id)
-        for suite in self.cipher_suites:
-            _check_uint(suite, 16, "cipher suite")
-        w.uint16_list(2, self.cipher_suites)
+        suites = self.cipher_suites
+        if not (min(suites) >= 0 and max(suites) <= 0xFFFF):  # nonempty: checked above
+            for suite in suites:
+                _check_uint(suite, 16, "cipher suite")
+        w.uint16_list(2, suites)
         w.vector(1, self.legacy_compression_methods)
         _write_extensions(w, self.extensions, "ClientHello")
 
