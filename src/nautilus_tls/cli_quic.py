@@ -98,6 +98,7 @@ def serve_config(args: argparse.Namespace, config: ServerConfig) -> ServerConfig
 
 async def serve(args: argparse.Namespace, config: ServerConfig) -> None:
     """Run the QUIC server of ``serve --quic`` (``config`` from :func:`serve_config`)."""
+    from nautilus_tls import cli_risk
     from nautilus_tls.quic.api import echo, serve
     from nautilus_tls.quic.h3 import serve_http3
 
@@ -109,6 +110,7 @@ async def serve(args: argparse.Namespace, config: ServerConfig) -> None:
     alpn = ",".join(p.decode() for p in config.alpn_protocols)
     print(f"QUIC (UDP), mode {args.mode}, ALPN {alpn}", flush=True)
     print(f"listening on {f'[{host}]' if ':' in host else host}:{port}", flush=True)
+    cli_risk.watch_threat_level(args, config)  # --threat-level-file on SIGHUP, as over TCP
     try:
         await asyncio.Event().wait()  # until interrupted
     finally:
@@ -159,6 +161,7 @@ def record_of(info: SessionInfo) -> dict[str, Any]:
         "resumed": info.resumed,
         "early_data": info.early_data,
         "hello_retry": info.hello_retry,
+        "key_updates": {"sent": info.key_updates_sent, "received": info.key_updates_received},
     }
 
 
