@@ -12,13 +12,11 @@ from aioquic.asyncio.protocol import QuicConnectionProtocol
 from aioquic.quic.connection import QuicConnection
 from aioquic.quic.events import StreamDataReceived
 from quic.quicpeers import (
-    HOST,
     Clock,
     aioquic_client,
     aioquic_client_config,
     aioquic_server_config,
     echo_once,
-    echo_stream_handler,
     events_of,
     exchange,
     memory_pair,
@@ -30,10 +28,10 @@ from quic.quicpeers import (
     run,
     session_info_of,
     start_aioquic_echo,
+    start_our_echo,
 )
 
 from nautilus_tls.quic.aioquic_tls import NautilusQuicConnection
-from nautilus_tls.quic.endpoint import start_endpoint
 from nautilus_tls.quic.key_update import PolicyCryptoPair
 from nautilus_tls.wire.enums import NamedGroup
 
@@ -200,19 +198,8 @@ def test_over_udp_our_server_rotates_keys_with_an_unmodified_aioquic_client() ->
     payload = b"z" * 60_000
     accepted: list[QuicConnectionProtocol] = []
 
-    def keep(*args: Any, **kw: Any) -> QuicConnectionProtocol:
-        accepted.append(QuicConnectionProtocol(*args, **kw))
-        return accepted[-1]
-
     async def main() -> list[bytes]:
-        server = await start_endpoint(
-            HOST,
-            0,
-            configuration=quic_config(is_client=False),
-            tls_config=our_server_config(ALG, rekey_records=8),
-            create_protocol=keep,
-            stream_handler=echo_stream_handler,
-        )
+        server = await start_our_echo(our_server_config(ALG, rekey_records=8), accepted=accepted)
         try:
             async with aioquic_client(port_of(server), aioquic_client_config(ALG)) as protocol:
                 return [await echo_once(protocol, payload) for _ in range(3)]
