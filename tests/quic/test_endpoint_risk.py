@@ -122,3 +122,14 @@ def test_a_client_refusing_our_certificate_counts_as_a_fatal_alert() -> None:
     assessment = engine.assess(CLIENT)
     assert assessment.level == Level.ELEVATED
     assert "1 fatal alert" in assessment.reason
+
+
+def test_a_client_without_a_common_alpn_is_reported_as_over_tcp() -> None:
+    # The handshake engine refuses it with no_application_protocol (RFC 7301 §3.2) as a
+    # RemoteProtocolError, over QUIC as over TCP: the engine hears of a protocol violation
+    # by the client, not of an alert from it.
+    engine = RiskEngine(RiskSettings(elevated_score=1, high_score=5))
+    with pytest.raises(PeerAlert) as refused:
+        _attempt(engine, our_client_config(ALG, alpn_protocols=(b"other",)))
+    assert refused.value.description == AlertDescription.no_application_protocol
+    assert engine.assess(CLIENT).reason.startswith("1 protocol violation from 127.0.0.1")

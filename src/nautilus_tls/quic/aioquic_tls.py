@@ -51,6 +51,7 @@ from nautilus_tls.errors import (
     AlertDescription,
     ConnectionClosedError,
     PeerAlert,
+    PeerIncompatible,
     ProtocolError,
     TLSError,
 )
@@ -242,8 +243,10 @@ class EngineTLS:
         if alpn is None:
             # RFC 9001 §8.1: QUIC endpoints use ALPN; a handshake that agreed on no
             # application protocol ends with no_application_protocol.
-            raise EngineAlert(
-                int(AlertDescription.no_application_protocol), "no ALPN protocol negotiated"
+            # A ProtocolError, so the handshake records it as ours (the risk engine counts
+            # it as a failed handshake, not as an alert from the peer).
+            raise PeerIncompatible(
+                "no ALPN protocol negotiated", alert=AlertDescription.no_application_protocol
             )
         self.alpn_negotiated = alpn
         if self.alpn_cb is not None:
