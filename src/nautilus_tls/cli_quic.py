@@ -161,8 +161,13 @@ def record_of(info: SessionInfo) -> dict[str, Any]:
         "resumed": info.resumed,
         "early_data": info.early_data,
         "hello_retry": info.hello_retry,
-        "key_updates": {"sent": info.key_updates_sent, "received": info.key_updates_received},
+        "key_updates": key_updates(info),
     }
+
+
+def key_updates(info: SessionInfo) -> dict[str, int]:
+    """The QUIC key updates so far (RFC 9001 §6), as the TCP connect JSON has them."""
+    return {"sent": info.key_updates_sent, "received": info.key_updates_received}
 
 
 def _failure(exc: TLSError) -> str:
@@ -198,6 +203,7 @@ async def _connect(args: argparse.Namespace, config: ClientConfig) -> int:
                 if args.send is not None:
                     reply = await client.request(_unescape(args.send).encode())
                     record["reply"] = reply.decode("utf-8", "replace")
+                record["key_updates"] = key_updates(client.info)  # they come as data flows
     except TLSError as exc:
         print(f"error: QUIC connection to {host}:{port} failed: {_failure(exc)}", file=sys.stderr)
         return EXIT_FAILED
