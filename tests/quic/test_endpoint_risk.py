@@ -13,6 +13,7 @@ import pytest
 from aioquic.asyncio.protocol import QuicConnectionProtocol
 from certificates import unrelated_pki
 from quic.quicpeers import (
+    aioquic_server_config,
     echo_once,
     our_client,
     our_client_config,
@@ -20,6 +21,7 @@ from quic.quicpeers import (
     port_of,
     run,
     session_info_of,
+    start_aioquic_echo,
     start_our_echo,
 )
 
@@ -133,3 +135,37 @@ def test_a_client_without_a_common_alpn_is_reported_as_over_tcp() -> None:
         _attempt(engine, our_client_config(ALG, alpn_protocols=(b"other",)))
     assert refused.value.description == AlertDescription.no_application_protocol
     assert engine.assess(CLIENT).reason.startswith("1 protocol violation from 127.0.0.1")
+
+
+# --- the client's floor per server (issue 21 item 3) over QUIC ------------------------------
+
+
+def test_a_client_under_a_high_threat_level_connects_post_quantum_and_says_so() -> None:
+    async def main() -> SessionInfo:
+        server = await start_our_echo(our_server_config(ALG))
+        try:
+            cfg = our_client_config(ALG, risk=RiskEngine(threat_level="high"))
+            async with our_client(port_of(server), cfg) as protocol:
+                return session_info_of(protocol)
+        finally:
+            server.close()
+
+    info = run(main())
+    assert info.group == "X25519MLKEM768"
+    assert info.risk_level == "high"
+
+
+def test_a_client_under_a_high_threat_level_refuses_a_classical_only_server() -> None:
+    # Unmodified aioquic has no post-quantum group: at "high" the client offers nothing else.
+    async def main() -> None:
+        server = await start_aioquic_echo(aioquic_server_config(ALG))
+        try:
+            cfg = our_client_config(ALG, risk=RiskEngine(threat_level="high"))
+            async with our_client(port_of(server), cfg):
+                raise AssertionError("the handshake must not complete")
+        finally:
+            server.close()
+
+    with pytest.raises(PeerAlert) as refused:
+        run(main())
+    assert refused.value.description == AlertDescription.handshake_failure

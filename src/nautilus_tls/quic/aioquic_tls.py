@@ -66,7 +66,12 @@ from nautilus_tls.handshake.common import (
 )
 from nautilus_tls.handshake.engine import ClientHandshake, ServerHandshake
 from nautilus_tls.handshake.quic_params import QuicTransportParameters
-from nautilus_tls.handshake.risk_floor import config_for, report_completion, report_failure
+from nautilus_tls.handshake.risk_floor import (
+    client_config_for,
+    config_for,
+    report_completion,
+    report_failure,
+)
 from nautilus_tls.quic.key_update import PolicyCryptoPair, update_due
 from nautilus_tls.record.rekey import RekeySchedule
 from nautilus_tls.risk.engine import Assessment
@@ -299,7 +304,9 @@ class NautilusQuicConnection(QuicConnection):
     :mod:`nautilus_tls.quic.key_update`); ``rekey_request_peer`` has nothing to add, QUIC
     always updates both directions. A server with ``tls_config.risk`` runs the handshake at
     the level the engine assesses for ``peer_address`` (the client's address) and reports
-    the outcome to it, as :class:`~nautilus_tls.connection.ServerConnection` does over TCP.
+    the outcome to it, as :class:`~nautilus_tls.connection.ServerConnection` does over TCP;
+    a client with ``tls_config.risk`` does the same for the server (its session key, else
+    its name), as :class:`~nautilus_tls.connection.ClientConnection` does.
     """
 
     def __init__(
@@ -337,6 +344,8 @@ class NautilusQuicConnection(QuicConnection):
         self._remembered_parameters = remembered_parameters
         self._on_ticket = on_ticket
         self._peer_address = peer_address
+        # Whom the risk engine judges: the client's address (server), the server (client).
+        self._risk_peer = peer_address
         self._assessment: Assessment | None = None
         self._failure_reported = False
         self._rekey_clock = clock or tls_config.provider.clock
@@ -393,19 +402,28 @@ class NautilusQuicConnection(QuicConnection):
         config = self._tls_config
         engine: ClientHandshake | ServerHandshake
         if isinstance(config, ClientConfig):
+            early_data = self._early_data
+            if config.risk is not None:
+                # The client's floor per server (issue 21 item 3), as ClientConnection has it.
+                self._risk_peer = self._session_key or self._configuration.server_name
+                self._assessment = config.risk.assess(self._risk_peer)
+                config = client_config_for(config, self._assessment)
+                check_quic_config(config)
+                if not self._assessment.floor.early_data:
+                    early_data = None  # replayable data waits for a full handshake
             engine = ClientHandshake(
                 config,
                 self._configuration.server_name,
                 entropy=config.provider.entropy,
                 clock=config.provider.clock,
                 session_key=self._session_key,
-                early_data=self._early_data,
+                early_data=early_data,
                 quic=True,
                 extension_hooks=(params,),
             )
         else:
             if config.risk is not None:
-                self._assessment = config.risk.assess(self._peer_address)
+                self._assessment = config.risk.assess(self._risk_peer)
                 config = config_for(config, self._assessment)
                 check_quic_config(config)
             engine = ServerHandshake(
@@ -477,9 +495,9 @@ class NautilusQuicConnection(QuicConnection):
     def _handshake_completed(self, info: SessionInfo) -> SessionInfo:
         config = self._tls_config
         return report_completion(
-            config.risk if isinstance(config, ServerConfig) else None,
+            config.risk,
             self._assessment,
-            self._peer_address,
+            self._risk_peer,
             info,
             provider=config.provider,
             is_client=isinstance(config, ClientConfig),
@@ -496,11 +514,9 @@ class NautilusQuicConnection(QuicConnection):
             and self.session_info is None
         ):
             self._failure_reported = True
-            config = self._tls_config
-            if isinstance(config, ServerConfig):
-                report_failure(
-                    config.risk, self._assessment, self._peer_address, self.handshake_failure()
-                )
+            report_failure(
+                self._tls_config.risk, self._assessment, self._risk_peer, self.handshake_failure()
+            )
 
     def _handle_crypto_frame(
         self, context: QuicReceiveContext, frame_type: int, buf: Buffer
