@@ -116,3 +116,61 @@ def test_sends_0rtt_over_quic_with_session_and_parameter_files(
     record = second[1]
     assert record["resumed"] is True and record["early_data"] == "accepted"
     assert record["early_reply"] == "replayable request"
+
+
+# --- issue 21 over QUIC: key rotation by policy, risk-adaptive floors -------------------------
+
+
+def test_rekey_flags_drive_quic_key_updates_both_ways(
+    tls_pem_dir: dict[str, Path], capsys: pytest.CaptureFixture[str]
+) -> None:
+    pem = tls_pem_dir
+    text = "k" * 40_000
+    with serve(
+        "--quic", "--rekey-records", "4",
+        "--cert", str(pem["server_pem"]), "--key", str(pem["server_key"]),
+    ) as s:  # fmt: skip
+        status, record, err = _connect(
+            capsys, s.port, pem["ca_pem"], "--rekey-bytes", "4096", "--send", text
+        )
+    assert status == 0, err
+    assert record["reply"] == text, record
+    updates = record["key_updates"]
+    assert isinstance(updates, dict)
+    # Ours by --rekey-bytes, the server's by --rekey-records (RFC 9001 §6 key updates).
+    assert updates["sent"] >= 1 and updates["received"] >= 1, updates
+
+
+def test_risk_adaptive_over_quic_holds_a_bursting_address_at_post_quantum_only(
+    tls_pem_dir: dict[str, Path], other_pem: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from risk.test_cli_risk import stop_and_read_stderr, wait_for_level
+
+    from nautilus_tls.cli import main as cli_main
+
+    pem = tls_pem_dir
+    with serve(
+        "--quic", "--json-log", "--risk-adaptive",
+        "--cert", str(pem["server_pem"]), "--key", str(pem["server_key"]),
+    ) as s:  # fmt: skip
+        classical = ("--groups", "x25519", "--key-shares", "x25519", "--send", "hi")
+        status, record, err = _connect(capsys, s.port, pem["ca_pem"], *classical)
+        assert status == 0 and record["group"] == "x25519", err
+        # 20 handshakes that fail: the clients do not trust the server and say so.
+        where = [f"127.0.0.1:{s.port}", "--quic", "--servername", "localhost"]
+        for _ in range(20):
+            capsys.readouterr()
+            assert cli_main(["connect", *where, "--cafile", str(other_pem), "--json"]) != 0
+        change = wait_for_level(s, "high")
+        assert change["address"] == "127.0.0.1"
+        assert "20 fatal alerts from 127.0.0.1 within 60 s" in str(change["reason"])
+        status, _, err = _connect(capsys, s.port, pem["ca_pem"], *classical)
+        assert status != 0 and "insufficient_security" in err
+        status, record, err = _connect(capsys, s.port, pem["ca_pem"], "--send", "hybrid")
+        assert status == 0, err
+        assert record["group"] == "X25519MLKEM768" and record["reply"] == "hybrid"
+        stderr = stop_and_read_stderr(s)
+    # The risk log names the level and why it refused (aioquic logs the close as well).
+    refused = [line for line in stderr.splitlines() if "refused 127.0.0.1" in line]
+    assert refused, stderr
+    assert "risk level high: 20 fatal alerts from 127.0.0.1 within 60 s" in refused[0]

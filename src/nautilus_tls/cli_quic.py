@@ -98,6 +98,7 @@ def serve_config(args: argparse.Namespace, config: ServerConfig) -> ServerConfig
 
 async def serve(args: argparse.Namespace, config: ServerConfig) -> None:
     """Run the QUIC server of ``serve --quic`` (``config`` from :func:`serve_config`)."""
+    from nautilus_tls import cli_risk
     from nautilus_tls.quic.api import echo, serve
     from nautilus_tls.quic.h3 import serve_http3
 
@@ -109,6 +110,7 @@ async def serve(args: argparse.Namespace, config: ServerConfig) -> None:
     alpn = ",".join(p.decode() for p in config.alpn_protocols)
     print(f"QUIC (UDP), mode {args.mode}, ALPN {alpn}", flush=True)
     print(f"listening on {f'[{host}]' if ':' in host else host}:{port}", flush=True)
+    cli_risk.watch_threat_level(args, config)  # --threat-level-file on SIGHUP, as over TCP
     try:
         await asyncio.Event().wait()  # until interrupted
     finally:
@@ -159,7 +161,13 @@ def record_of(info: SessionInfo) -> dict[str, Any]:
         "resumed": info.resumed,
         "early_data": info.early_data,
         "hello_retry": info.hello_retry,
+        "key_updates": key_updates(info),
     }
+
+
+def key_updates(info: SessionInfo) -> dict[str, int]:
+    """The QUIC key updates so far (RFC 9001 §6), as the TCP connect JSON has them."""
+    return {"sent": info.key_updates_sent, "received": info.key_updates_received}
 
 
 def _failure(exc: TLSError) -> str:
@@ -195,6 +203,7 @@ async def _connect(args: argparse.Namespace, config: ClientConfig) -> int:
                 if args.send is not None:
                     reply = await client.request(_unescape(args.send).encode())
                     record["reply"] = reply.decode("utf-8", "replace")
+                record["key_updates"] = key_updates(client.info)  # they come as data flows
     except TLSError as exc:
         print(f"error: QUIC connection to {host}:{port} failed: {_failure(exc)}", file=sys.stderr)
         return EXIT_FAILED

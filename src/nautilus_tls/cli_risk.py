@@ -70,9 +70,8 @@ def rekey_kwargs(args: argparse.Namespace) -> dict[str, Any]:
             kw[name] = value
     if getattr(args, "rekey_request_peer", False):
         kw["rekey_request_peer"] = True
-    if kw and getattr(args, "quic", False):
-        # QUIC updates keys in its packet layer (RFC 9001 §6), which these do not drive yet.
-        raise ConfigError("--rekey-* apply to TLS over TCP, not to --quic")
+    # Over --quic these drive QUIC key updates (RFC 9001 §6, nautilus_tls.quic.key_update);
+    # --rekey-request-peer adds nothing there: a QUIC key update moves both directions.
     return kw
 
 
@@ -113,9 +112,6 @@ def risk_kwargs(args: argparse.Namespace) -> dict[str, Any]:
         if args.threat_level or args.threat_level_file:
             raise ConfigError("--threat-level and --threat-level-file need --risk-adaptive")
         return {}
-    if getattr(args, "quic", False):
-        # The QUIC server does not name client addresses to the engine yet.
-        raise ConfigError("--risk-adaptive applies to TLS over TCP, not to --quic")
     threat = args.threat_level or "low"
     if args.threat_level_file:
         try:

@@ -23,7 +23,6 @@ failed connection stays failed. Bad input never raises anything but :class:`TLSE
 from __future__ import annotations
 
 import dataclasses
-import logging
 import traceback
 from collections import deque
 from collections.abc import Iterable, Mapping
@@ -43,7 +42,6 @@ from nautilus_tls.errors import (
     LocalProtocolError,
     MissingCloseNotify,
     PeerAlert,
-    PeerIncompatible,
     ProtocolError,
     RemoteProtocolError,
     TLSError,
@@ -75,7 +73,12 @@ from nautilus_tls.handshake.common import (
 )
 from nautilus_tls.handshake.engine import ClientHandshake, ServerHandshake
 from nautilus_tls.handshake.hooks import ExtensionHook
-from nautilus_tls.handshake.risk_floor import client_config_for, config_for
+from nautilus_tls.handshake.risk_floor import (
+    client_config_for,
+    config_for,
+    report_completion,
+    report_failure,
+)
 from nautilus_tls.record.deframer import RECORD_HEADER_LEN, Record, RecordDeframer
 from nautilus_tls.record.protection import (
     AEAD_TAG_LEN,
@@ -84,13 +87,10 @@ from nautilus_tls.record.protection import (
     plaintext_record,
 )
 from nautilus_tls.record.rekey import RekeySchedule
-from nautilus_tls.risk.engine import Assessment, RiskEngine, Signal, signal_for_failure
-from nautilus_tls.risk.levels import Level
+from nautilus_tls.risk.engine import Assessment, RiskEngine
 from nautilus_tls.session_info import SessionInfo
 from nautilus_tls.wire.enums import ContentType, KeyUpdateRequest
 from nautilus_tls.wire.messages import KeyUpdate
-
-risk_logger = logging.getLogger("nautilus_tls.risk")
 
 _CCS_RECORD = plaintext_record(ContentType.change_cipher_spec, b"\x01")
 
@@ -738,39 +738,18 @@ class Connection:
 
     def _handshake_failed(self, error: ProtocolError) -> None:
         """The handshake ended with ``error``: tell the risk engine what it says of the peer."""
-        engine, assessment = self._risk_engine, self._assessment
-        if engine is None or assessment is None:
-            return
-        if assessment.level != Level.BASELINE and isinstance(error, PeerIncompatible):
-            # The refusal names the level and why, so every log of it explains itself; it is
-            # not held against the peer (the floor caused it, not the peer).
-            error.args = (f"{error.args[0] if error.args else error} [{_risk_note(assessment)}]",)
-            risk_logger.warning(
-                "refused %s at risk level %s (%s): %s",
-                self._risk_peer,
-                assessment.level.label,
-                assessment.reason,
-                error.args[0],
-            )
-            return
-        signal = signal_for_failure(error)
-        if signal is not None:
-            engine.record(self._risk_peer, signal)
+        report_failure(self._risk_engine, self._assessment, self._risk_peer, error)
 
     def _handshake_completed(self, info: SessionInfo) -> SessionInfo:
-        """The handshake finished: tell the risk engine (a classical group where a post-quantum
-        one was seen before is a downgrade) and say in the info at which level it ran."""
-        engine, assessment = self._risk_engine, self._assessment
-        if engine is None or assessment is None:
-            return info
-        group = self._risk_provider.group_by_name(info.group) if info.group else None
-        # A resumption without a key exchange (psk_ke) says nothing about downgrades.
-        if group is not None:
-            engine.handshake_completed(self._risk_peer, post_quantum=group.post_quantum)
-        if not self._is_client and info.early_data == "rejected":
-            engine.record(self._risk_peer, Signal.EARLY_DATA_REFUSED)
-        return dataclasses.replace(
-            info, risk_level=assessment.level.label, risk_reason=assessment.reason
+        """The handshake finished: tell the risk engine and say in the info at which level
+        it ran."""
+        return report_completion(
+            self._risk_engine,
+            self._assessment,
+            self._risk_peer,
+            info,
+            provider=self._risk_provider,
+            is_client=self._is_client,
         )
 
     def _send_alert(
@@ -929,7 +908,3 @@ class ServerConnection(Connection):
     def _forget_keys(self) -> None:
         super()._forget_keys()
         self._entropy = None
-
-
-def _risk_note(assessment: Assessment) -> str:
-    return f"risk level {assessment.level.label}: {assessment.reason}"

@@ -105,13 +105,26 @@ async def start_aioquic_echo(cfg: QuicConfiguration, *, tickets: bool = False) -
 
 
 async def start_our_echo(
-    tls_config: ServerConfig, cfg: QuicConfiguration | None = None
+    tls_config: ServerConfig,
+    cfg: QuicConfiguration | None = None,
+    *,
+    accepted: list[QuicConnectionProtocol] | None = None,
 ) -> QuicEndpoint:
+    """Our echo server; every connection it accepts is appended to ``accepted`` (to read
+    the server side's session after the client is gone)."""
+
+    def keep(*args: Any, **kw: Any) -> QuicConnectionProtocol:
+        protocol = QuicConnectionProtocol(*args, **kw)
+        if accepted is not None:
+            accepted.append(protocol)
+        return protocol
+
     return await start_endpoint(
         HOST,
         0,
         configuration=cfg or quic_config(is_client=False),
         tls_config=tls_config,
+        create_protocol=keep,
         stream_handler=echo_stream_handler,
     )
 

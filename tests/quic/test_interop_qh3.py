@@ -177,3 +177,24 @@ def test_qh3_cannot_accept_an_ml_dsa_certificate_and_says_handshake_failure() ->
             server.close()
 
     assert run(main()) == 1
+
+
+def test_our_client_rotates_quic_keys_by_policy_with_a_qh3_server() -> None:
+    # RFC 9001 §6 key updates driven by rekey_bytes; qh3 (a separate QUIC stack) follows.
+    config = _our_client(b"nautilus-echo", rekey_bytes=16 * 1024)
+    payload = bytes(range(256)) * 200
+
+    async def main() -> tuple[list[bytes], SessionInfo]:
+        server = await qh3_serve(
+            HOST, 0, configuration=_qh3_server_config("nautilus-echo"), stream_handler=_qh3_echo
+        )
+        try:
+            async with connect(HOST, port_of(server), config=config, server_name="localhost") as c:
+                replies = [await c.request(payload) for _ in range(4)]
+                return replies, c.info
+        finally:
+            server.close()
+
+    replies, info = run(main())
+    assert replies == [payload] * 4
+    assert info.key_updates_sent >= 3

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from test_cli import connect_json, serve
 
-from nautilus_tls.cli import build_parser, main
+from nautilus_tls.cli import build_parser
 
 MESSAGE = "k" * 40_000  # three records of at most 16 KiB each way
 
@@ -63,8 +63,3 @@ def test_rejects_a_non_positive_rekey_flag(
         build_parser().parse_args(["connect", "localhost:1", flag, value])
     assert info.value.code == 2
     assert flag in capsys.readouterr().err
-
-
-def test_rekey_flags_are_refused_over_quic(capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["connect", "localhost:1", "--quic", "--rekey-bytes", "1000"]) == 2
-    assert "--quic" in capsys.readouterr().err

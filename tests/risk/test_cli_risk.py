@@ -146,12 +146,3 @@ def test_threat_level_without_risk_adaptive_is_a_usage_error(
 ) -> None:
     assert main(["serve", "--port", "0", "--threat-level", "high"]) == 2
     assert "--risk-adaptive" in capsys.readouterr().err
-
-
-def test_risk_adaptive_is_refused_over_quic(
-    tls_pem_dir: dict[str, Path], capsys: pytest.CaptureFixture[str]
-) -> None:
-    pem = tls_pem_dir
-    argv = ["serve", "--port", "0", "--cert", str(pem["server_pem"]), "--key"]
-    assert main([*argv, str(pem["server_key"]), "--quic", "--risk-adaptive"]) == 2
-    assert "--quic" in capsys.readouterr().err

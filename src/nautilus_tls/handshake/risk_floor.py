@@ -14,15 +14,21 @@ re-validation.
 from __future__ import annotations
 
 import dataclasses
+import logging
 from typing import Any, cast
 
 from nautilus_tls.config import ClientConfig, ServerConfig
 from nautilus_tls.crypto.kem import GroupInfo
+from nautilus_tls.crypto.provider import CryptoProvider
 from nautilus_tls.crypto.suites import SuiteInfo
-from nautilus_tls.risk.engine import Assessment
+from nautilus_tls.errors import PeerIncompatible, TLSError
+from nautilus_tls.risk.engine import Assessment, RiskEngine, Signal, signal_for_failure
 from nautilus_tls.risk.levels import Floor, Level
+from nautilus_tls.session_info import SessionInfo
 
-__all__ = ["client_config_for", "config_for"]
+__all__ = ["client_config_for", "config_for", "report_completion", "report_failure"]
+
+risk_logger = logging.getLogger("nautilus_tls.risk")
 
 
 def config_for(config: ServerConfig, assessment: Assessment) -> ServerConfig:
@@ -119,3 +125,61 @@ def _raise_client(config: ClientConfig, floor: Floor) -> ClientConfig:
     shares = tuple(g for g in config.key_share_groups if g in groups)
     changes["key_share_groups"] = groups[:1] if floor.prefer_strongest else shares
     return dataclasses.replace(config, **changes)
+
+
+# --- what a handshake's outcome tells the engine (TCP connections and QUIC alike) ----------
+
+
+def report_failure(
+    engine: RiskEngine | None,
+    assessment: Assessment | None,
+    peer: str | None,
+    error: TLSError,
+) -> None:
+    """A handshake with ``peer`` ended with ``error``: tell ``engine`` what it says of the
+    peer. A refusal caused by a raised floor is logged with its reason instead (the floor
+    caused it, not the peer) and the error's message names the level."""
+    if engine is None or assessment is None:
+        return
+    if assessment.level != Level.BASELINE and isinstance(error, PeerIncompatible):
+        error.args = (f"{error.args[0] if error.args else error} [{_risk_note(assessment)}]",)
+        risk_logger.warning(
+            "refused %s at risk level %s (%s): %s",
+            peer,
+            assessment.level.label,
+            assessment.reason,
+            error.args[0],
+        )
+        return
+    signal = signal_for_failure(error)
+    if signal is not None:
+        engine.record(peer, signal)
+
+
+def report_completion(
+    engine: RiskEngine | None,
+    assessment: Assessment | None,
+    peer: str | None,
+    info: SessionInfo,
+    *,
+    provider: CryptoProvider,
+    is_client: bool,
+) -> SessionInfo:
+    """A handshake with ``peer`` finished: tell ``engine`` (a classical group where a
+    post-quantum one was seen before is a downgrade; a server's refused 0-RTT is a signal)
+    and return ``info`` saying at which level it ran."""
+    if engine is None or assessment is None:
+        return info
+    group = provider.group_by_name(info.group) if info.group else None
+    # A resumption without a key exchange (psk_ke) says nothing about downgrades.
+    if group is not None:
+        engine.handshake_completed(peer, post_quantum=group.post_quantum)
+    if not is_client and info.early_data == "rejected":
+        engine.record(peer, Signal.EARLY_DATA_REFUSED)
+    return dataclasses.replace(
+        info, risk_level=assessment.level.label, risk_reason=assessment.reason
+    )
+
+
+def _risk_note(assessment: Assessment) -> str:
+    return f"risk level {assessment.level.label}: {assessment.reason}"

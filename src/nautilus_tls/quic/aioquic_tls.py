@@ -37,13 +37,27 @@ from typing import Any, cast
 from aioquic import tls
 from aioquic._buffer import Buffer
 from aioquic.quic.configuration import QuicConfiguration
-from aioquic.quic.connection import QuicConnection, QuicConnectionError, QuicReceiveContext
+from aioquic.quic.connection import (
+    NetworkAddress,
+    QuicConnection,
+    QuicConnectionError,
+    QuicConnectionState,
+    QuicReceiveContext,
+)
 from aioquic.quic.packet import QuicErrorCode, QuicFrameType
 
 from nautilus_tls.config import ClientConfig, ServerConfig
-from nautilus_tls.errors import AlertDescription, ProtocolError, TLSError
+from nautilus_tls.errors import (
+    AlertDescription,
+    ConnectionClosedError,
+    PeerAlert,
+    PeerIncompatible,
+    ProtocolError,
+    TLSError,
+)
 from nautilus_tls.handshake.common import (
     Action,
+    Clock,
     CompleteHandshake,
     Epoch,
     InstallSecret,
@@ -52,6 +66,15 @@ from nautilus_tls.handshake.common import (
 )
 from nautilus_tls.handshake.engine import ClientHandshake, ServerHandshake
 from nautilus_tls.handshake.quic_params import QuicTransportParameters
+from nautilus_tls.handshake.risk_floor import (
+    client_config_for,
+    config_for,
+    report_completion,
+    report_failure,
+)
+from nautilus_tls.quic.key_update import PolicyCryptoPair, update_due
+from nautilus_tls.record.rekey import RekeySchedule
+from nautilus_tls.risk.engine import Assessment
 from nautilus_tls.session_info import SessionInfo
 from nautilus_tls.wire import extensions as ext
 from nautilus_tls.wire.enums import ExtensionType, HandshakeType
@@ -64,6 +87,11 @@ QUIC_MAX_EARLY_DATA = 0xFFFFFFFF
 # aioquic's packet protection (its CryptoPair) knows these three suites only.
 QUIC_CIPHER_SUITES = frozenset({0x1301, 0x1302, 0x1303})
 CRYPTO_OUTPUT_CAPACITY = 256 * 1024
+CRYPTO_ERROR = 0x100  # RFC 9001 §4.8: CRYPTO_ERROR carries the TLS alert in its low byte
+# aioquic states in which the connection is over or on its way out.
+_CLOSING_STATES = frozenset(
+    {QuicConnectionState.CLOSING, QuicConnectionState.DRAINING, QuicConnectionState.TERMINATED}
+)
 
 
 class EngineAlert(tls.Alert):
@@ -114,6 +142,8 @@ class EngineTLS:
         self.on_ticket: Callable[[bytes], None] | None = None
         # The error that ended the handshake on our side (the API re-raises it).
         self.error: TLSError | None = None
+        # Rewrites the completed handshake's info (the connection's risk reporting).
+        self.on_complete: Callable[[SessionInfo], SessionInfo] = lambda info: info
         self._alpn_reported = False
 
     # --- what aioquic reads ----------------------------------------------------------------
@@ -180,7 +210,7 @@ class EngineTLS:
                     direction, tls.Epoch(int(action.epoch)), suite, action.secret
                 )
             elif isinstance(action, CompleteHandshake):
-                self.session_info = action.info
+                self.session_info = self.on_complete(action.info)
                 self.early_data_accepted = action.info.early_data == "accepted"
                 self._report_alpn(action.info.alpn)
                 self.state = (
@@ -218,8 +248,10 @@ class EngineTLS:
         if alpn is None:
             # RFC 9001 §8.1: QUIC endpoints use ALPN; a handshake that agreed on no
             # application protocol ends with no_application_protocol.
-            raise EngineAlert(
-                int(AlertDescription.no_application_protocol), "no ALPN protocol negotiated"
+            # A ProtocolError, so the handshake records it as ours (the risk engine counts
+            # it as a failed handshake, not as an alert from the peer).
+            raise PeerIncompatible(
+                "no ALPN protocol negotiated", alert=AlertDescription.no_application_protocol
             )
         self.alpn_negotiated = alpn
         if self.alpn_cb is not None:
@@ -266,6 +298,15 @@ class NautilusQuicConnection(QuicConnection):
     ``tls_config`` is a :class:`ClientConfig` (``server_name`` comes from the QUIC
     configuration) or a :class:`ServerConfig`; the QUIC configuration's TLS fields
     (certificates, CA files, cipher suites, ALPN, session ticket) are not used.
+
+    Key rotation by policy (``rekey_bytes``, ``rekey_records``, ``rekey_seconds`` of
+    ``tls_config``, timed by ``clock``) drives QUIC key updates (RFC 9001 §6,
+    :mod:`nautilus_tls.quic.key_update`); ``rekey_request_peer`` has nothing to add, QUIC
+    always updates both directions. A server with ``tls_config.risk`` runs the handshake at
+    the level the engine assesses for ``peer_address`` (the client's address) and reports
+    the outcome to it, as :class:`~nautilus_tls.connection.ServerConnection` does over TCP;
+    a client with ``tls_config.risk`` does the same for the server (its session key, else
+    its name), as :class:`~nautilus_tls.connection.ClientConnection` does.
     """
 
     def __init__(
@@ -277,6 +318,8 @@ class NautilusQuicConnection(QuicConnection):
         early_data: bytes | None = None,
         remembered_parameters: bytes | None = None,
         on_ticket: Callable[[bytes], None] | None = None,
+        peer_address: str | None = None,
+        clock: Clock | None = None,
         **kw: Any,
     ) -> None:
         if configuration.is_client != isinstance(tls_config, ClientConfig):
@@ -300,6 +343,13 @@ class NautilusQuicConnection(QuicConnection):
         self._early_data = early_data if remembered_parameters is not None else None
         self._remembered_parameters = remembered_parameters
         self._on_ticket = on_ticket
+        self._peer_address = peer_address
+        # Whom the risk engine judges: the client's address (server), the server (client).
+        self._risk_peer = peer_address
+        self._assessment: Assessment | None = None
+        self._failure_reported = False
+        self._rekey_clock = clock or tls_config.provider.clock
+        self._policy_pair: PolicyCryptoPair | None = None
         super().__init__(configuration=configuration, **kw)
 
     @property
@@ -308,9 +358,37 @@ class NautilusQuicConnection(QuicConnection):
 
     @property
     def session_info(self) -> SessionInfo | None:
-        """What the handshake negotiated, once it has completed."""
+        """What the handshake negotiated, once it has completed, with the QUIC key updates
+        so far."""
         tls_ = getattr(self, "tls", None)
-        return tls_.session_info if isinstance(tls_, EngineTLS) else None
+        info = tls_.session_info if isinstance(tls_, EngineTLS) else None
+        pair = self._policy_pair
+        if info is None or pair is None or not (pair.updates_sent or pair.updates_received):
+            return info
+        return dataclasses.replace(
+            info, key_updates_sent=pair.updates_sent, key_updates_received=pair.updates_received
+        )
+
+    @property
+    def peer_address(self) -> str | None:
+        return self._peer_address
+
+    def handshake_failure(self) -> TLSError:
+        """Why the connection closed (or is closing) before its handshake completed, as our
+        error type: ours, the peer's CRYPTO_ERROR as :class:`PeerAlert`, or
+        :class:`ConnectionClosedError` for any other close."""
+        if self.tls_error is not None:
+            return self.tls_error
+        closed = self._close_event
+        if closed is None:
+            return ConnectionClosedError("the QUIC connection closed during the handshake")
+        code = closed.error_code
+        if CRYPTO_ERROR <= code < CRYPTO_ERROR + 0x100:
+            return PeerAlert(code - CRYPTO_ERROR)
+        return ConnectionClosedError(
+            "the QUIC connection closed during the handshake: "
+            f"error {code:#x} {closed.reason_phrase!r}"
+        )
 
     @property
     def tls_error(self) -> TLSError | None:
@@ -324,17 +402,30 @@ class NautilusQuicConnection(QuicConnection):
         config = self._tls_config
         engine: ClientHandshake | ServerHandshake
         if isinstance(config, ClientConfig):
+            early_data = self._early_data
+            if config.risk is not None:
+                # The client's floor per server (issue 21 item 3), as ClientConnection has it.
+                self._risk_peer = self._session_key or self._configuration.server_name
+                self._assessment = config.risk.assess(self._risk_peer)
+                config = client_config_for(config, self._assessment)
+                check_quic_config(config)
+                if not self._assessment.floor.early_data:
+                    early_data = None  # replayable data waits for a full handshake
             engine = ClientHandshake(
                 config,
                 self._configuration.server_name,
                 entropy=config.provider.entropy,
                 clock=config.provider.clock,
                 session_key=self._session_key,
-                early_data=self._early_data,
+                early_data=early_data,
                 quic=True,
                 extension_hooks=(params,),
             )
         else:
+            if config.risk is not None:
+                self._assessment = config.risk.assess(self._risk_peer)
+                config = config_for(config, self._assessment)
+                check_quic_config(config)
             engine = ServerHandshake(
                 config,
                 entropy=config.provider.entropy,
@@ -356,8 +447,76 @@ class NautilusQuicConnection(QuicConnection):
         adapter.handshake_extensions = [(params.ext_type, params.local)]
         adapter.alpn_cb = self._alpn_handler
         adapter.update_traffic_key_cb = self._update_traffic_key
+        adapter.on_complete = self._handshake_completed
         # aioquic's attribute is typed as its own Context; ours has the surface it uses.
         self.tls = cast(tls.Context, adapter)
+        schedule = RekeySchedule(
+            max_bytes=config.rekey_bytes,
+            max_records=config.rekey_records,
+            max_seconds=config.rekey_seconds,
+            clock=self._rekey_clock,
+        )
+        # Installed even without a policy: it counts the peer's key updates too.
+        self._policy_pair = PolicyCryptoPair(self._cryptos[tls.Epoch.ONE_RTT], schedule)
+        self._cryptos[tls.Epoch.ONE_RTT] = self._policy_pair
+
+    def _update_traffic_key(
+        self,
+        direction: tls.Direction,
+        epoch: tls.Epoch,
+        cipher_suite: tls.CipherSuite,
+        secret: bytes,
+    ) -> None:
+        super()._update_traffic_key(direction, epoch, cipher_suite, secret)
+        if (
+            self._policy_pair is not None
+            and epoch is tls.Epoch.ONE_RTT
+            and direction is tls.Direction.ENCRYPT
+        ):
+            self._policy_pair.schedule.restart()  # the first 1-RTT key's budget starts now
+
+    def datagrams_to_send(self, now: float) -> list[tuple[bytes, NetworkAddress]]:
+        # Before any packet is built: the Key Phase bit of the next 1-RTT packet says
+        # whether it goes under the next keys.
+        pair = self._policy_pair
+        if pair is not None:
+            reason = update_due(
+                pair,
+                handshake_confirmed=self._handshake_confirmed,
+                largest_acked=self._spaces[tls.Epoch.ONE_RTT].largest_acked_packet,
+            )
+            if reason is not None:
+                logger.debug("QUIC key update by policy: %s", reason)
+                self.request_key_update()
+        return super().datagrams_to_send(now)
+
+    # --- the risk engine (server) ------------------------------------------------------------
+
+    def _handshake_completed(self, info: SessionInfo) -> SessionInfo:
+        config = self._tls_config
+        return report_completion(
+            config.risk,
+            self._assessment,
+            self._risk_peer,
+            info,
+            provider=config.provider,
+            is_client=isinstance(config, ClientConfig),
+        )
+
+    def _set_state(self, state: QuicConnectionState) -> None:
+        super()._set_state(state)
+        # Every way out of a handshake (our alert, the peer's CRYPTO_ERROR, the idle
+        # timeout) passes here: report it once to the risk engine.
+        if (
+            state in _CLOSING_STATES
+            and not self._failure_reported
+            and self._assessment is not None
+            and self.session_info is None
+        ):
+            self._failure_reported = True
+            report_failure(
+                self._tls_config.risk, self._assessment, self._risk_peer, self.handshake_failure()
+            )
 
     def _handle_crypto_frame(
         self, context: QuicReceiveContext, frame_type: int, buf: Buffer

@@ -30,11 +30,10 @@ from aioquic.quic.packet import (
 )
 
 from nautilus_tls.config import ClientConfig, ServerConfig
-from nautilus_tls.errors import ConnectionClosedError, HandshakeTimeout, PeerAlert, TLSError
+from nautilus_tls.errors import HandshakeTimeout, TLSError
 from nautilus_tls.quic.aioquic_tls import NautilusQuicConnection
 
 DEFAULT_MAX_CONNECTIONS = 1024
-CRYPTO_ERROR = 0x100  # RFC 9001 §4.8
 
 ProtocolFactory = Callable[..., QuicConnectionProtocol]
 
@@ -110,18 +109,7 @@ async def wait_handshake(protocol: QuicConnectionProtocol, timeout: float, peer:
 
 def handshake_failure(connection: NautilusQuicConnection) -> TLSError:
     """Why ``connection`` closed before its handshake completed, as our error type."""
-    if connection.tls_error is not None:
-        return connection.tls_error
-    closed = connection._close_event
-    if closed is None:
-        return ConnectionClosedError("the QUIC connection closed during the handshake")
-    code = closed.error_code
-    if CRYPTO_ERROR <= code < CRYPTO_ERROR + 0x100:
-        # RFC 9001 §4.8: CRYPTO_ERROR carries the TLS alert in its low byte.
-        return PeerAlert(code - CRYPTO_ERROR)
-    return ConnectionClosedError(
-        f"the QUIC connection closed during the handshake: error {code:#x} {closed.reason_phrase!r}"
-    )
+    return connection.handshake_failure()
 
 
 class QuicEndpoint(asyncio.DatagramProtocol):
@@ -193,12 +181,12 @@ class QuicEndpoint(asyncio.DatagramProtocol):
             return
         protocol = self._by_cid.get(header.destination_cid)
         if protocol is None:
-            protocol = self._accept(header.packet_type, header.destination_cid, len(data))
+            protocol = self._accept(header.packet_type, header.destination_cid, len(data), addr)
         if protocol is not None:
             protocol.datagram_received(data, addr)
 
     def _accept(
-        self, packet_type: QuicPacketType, dcid: bytes, size: int
+        self, packet_type: QuicPacketType, dcid: bytes, size: int, addr: Any
     ) -> QuicConnectionProtocol | None:
         # RFC 9000 §14.1: a client's first datagram is at least 1200 bytes; smaller ones
         # would let a spoofer amplify. A full server stops taking new connections.
@@ -210,6 +198,8 @@ class QuicEndpoint(asyncio.DatagramProtocol):
             configuration=self._configuration,
             tls_config=self._tls_config,
             original_destination_connection_id=dcid,
+            # The risk engine judges the client by its address (host only: its ports vary).
+            peer_address=str(addr[0]),
         )
         protocol = self._create_protocol(connection, stream_handler=self._stream_handler)
         protocol.connection_made(cast(asyncio.BaseTransport, self._transport))
