@@ -26,10 +26,11 @@ from nautilus_tls.crypto.x509 import (
 )
 from nautilus_tls.errors import AlertDescription, BadCertificate, ProtocolError
 from nautilus_tls.handshake import server as server_handshake
+from nautilus_tls.handshake.common import KeyLog, SendHandshake
 from nautilus_tls.tools.certgen import make_ca, make_leaf
 from nautilus_tls.wire import extensions as ext
 from nautilus_tls.wire.enums import ExtensionType, SignatureScheme
-from nautilus_tls.wire.messages import CertificateRequest
+from nautilus_tls.wire.messages import CertificateRequest, decode_handshake
 
 
 def classical_ca_with_mldsa_leaf(
@@ -132,21 +133,18 @@ def test_server_accepts_a_classically_signed_client_chain_by_default(
     assert client.handshake_complete and server.handshake_complete
 
 
-class _RecordingContext:
-    """Just enough of a ServerContext to see the CertificateRequest the server sends."""
-
-    def __init__(self, config: ServerConfig) -> None:
-        self.config = config
-        self.sent: list[object] = []
-
-    def send(self, epoch: object, message: object, transcript: object) -> None:
-        self.sent.append(message)
-
-
 def certificate_request_extensions(cfg: ServerConfig) -> dict[int, bytes]:
-    ctx = _RecordingContext(cfg)
-    server_handshake._send_certificate_request(ctx, Transcript("sha256"))  # type: ignore[arg-type]
-    (request,) = ctx.sent
+    """The extensions of the CertificateRequest a server with ``cfg`` sends."""
+    ctx = server_handshake.ServerContext(
+        config=cfg,
+        entropy=cfg.provider.entropy,
+        clock=cfg.provider.clock,
+        keylog=KeyLog(None, None),
+    )
+    server_handshake._send_certificate_request(ctx, Transcript("sha256"))
+    (sent,) = ctx.actions
+    assert isinstance(sent, SendHandshake)
+    request = decode_handshake(sent.data[0], sent.data[4:])
     assert isinstance(request, CertificateRequest)
     return {e.ext_type: e.data for e in request.extensions}
 

@@ -316,8 +316,23 @@ def test_sender_updates_keys_automatically_before_the_aead_limit(
     pump(client, server)
     events = drain(server)
     received = [e.data for e in events if isinstance(e, DataReceived)]
-    assert received == [b"%d" % i for i in range(30)]
-    assert sum(isinstance(e, KeyUpdated) for e in events) >= 2
+    assert b"".join(received) == b"".join(b"%d" % i for i in range(30))
+    # Each KeyUpdate splits the data: records under the old key, then under the new one.
+    updates = sum(isinstance(e, KeyUpdated) for e in events)
+    assert updates >= 2
+    assert len(received) == updates + 1
+
+
+def test_records_that_arrive_together_become_one_data_event_in_order() -> None:
+    client, server = handshake(client_config(), server_config())
+    drain(client), drain(server)
+    for part in (b"one ", b"two ", b"three"):
+        client.send_data(part)
+    client.close()
+    server.receive_data(client.data_to_send())
+    events = drain(server)
+    assert [type(e) for e in events] == [DataReceived, ConnectionClosed]
+    assert isinstance(events[0], DataReceived) and events[0].data == b"one two three"
 
 
 def test_server_picks_the_certificate_by_sni() -> None:

@@ -52,6 +52,7 @@ from nautilus_tls.wire.enums import (
     SignatureScheme,
     display_name,
 )
+from nautilus_tls.wire.extension_hook import ExtensionHook, plugin_problem
 from nautilus_tls.wire.messages import CertificateEntry
 
 ClientAuth = Literal["none", "request", "require"]
@@ -166,6 +167,10 @@ class _CommonConfig:
     # a truncation attack) or "allow" (a clean end after whole records, like ssl's
     # suppress_ragged_eofs; for servers whose browsers drop keep-alive sockets that way).
     ragged_eof: RaggedEof = "error"
+    # Extension plug-ins (nautilus_tls.handshake.hooks): extensions the handshake does not
+    # build in, offered, parsed and checked by themselves; what they receive from the peer is
+    # SessionInfo.peer_extensions.
+    extension_hooks: tuple[ExtensionHook, ...] = ()
 
     @property
     def security_policy(self) -> Policy:
@@ -211,6 +216,10 @@ class _CommonConfig:
             raise ConfigError("ragged_eof must be 'error' or 'allow'")
         if self.x509_profile not in X509_PROFILES:
             raise ConfigError(f"x509_profile must be one of: {', '.join(X509_PROFILES)}")
+        object.__setattr__(self, "extension_hooks", tuple(self.extension_hooks))
+        problem = plugin_problem(self.extension_hooks)
+        if problem is not None:
+            raise ConfigError(problem)
         if self.handshake_timeout <= 0:
             raise ConfigError("handshake_timeout must be positive")
         _check_limits(self)

@@ -65,7 +65,6 @@ from nautilus_tls.handshake.common import (
     ExpectEarlyData,
     InstallSecret,
     PeerKeyUpdate,
-    SendChangeCipherSpec,
     SendEarlyData,
     SendHandshake,
     TicketReceived,
@@ -133,6 +132,7 @@ class _SpentHandshake:
     __slots__ = ("is_client",)
     state_name = "closed"
     connected = None
+    middlebox_compatibility = False
 
     def __init__(self, is_client: bool) -> None:
         self.is_client = is_client
@@ -164,6 +164,7 @@ class Connection:
         self._ragged_eof = config.ragged_eof
         self._out: list[bytes] = []
         self._events: deque[Event] = deque()
+        self._pending_data: list[bytes] = []
         self._read: RecordProtector | None = None
         self._write: RecordProtector | None = None
         self._read_epoch = Epoch.INITIAL
@@ -182,6 +183,7 @@ class Connection:
         self._warning_alerts = 0
         self._key_updates_in_row = 0
         self._first_flight_sent = False
+        self._ccs_sent = False
         self._key_updates_sent = 0
         self._key_updates_received = 0
         self._early_data_limit = 0  # server: 0-RTT bytes we still accept
@@ -250,7 +252,24 @@ class Connection:
         return data
 
     def next_event(self) -> Event | None:
+        if self._pending_data:
+            self._flush_data()
         return self._events.popleft() if self._events else None
+
+    def _emit(self, event: Event) -> None:
+        # Application data waiting to be handed over goes first: events keep the order in
+        # which their records arrived.
+        if self._pending_data:
+            self._flush_data()
+        self._events.append(event)
+
+    def _flush_data(self) -> None:
+        """One DataReceived for the application data records that arrived in a row: one
+        event (and one wake-up of an adapter's reader) per read instead of per record."""
+        pending = self._pending_data
+        data = b"".join(pending) if len(pending) > 1 else pending[0]
+        pending.clear()
+        self._events.append(DataReceived(data=data))
 
     def receive_data(self, data: bytes) -> None:
         """Feed bytes read from the transport; ``b""`` means the peer closed its side."""
@@ -454,7 +473,7 @@ class Connection:
         self._read_app_secret = next_traffic_secret(params.hash_name, self._read_app_secret)
         self._read = RecordProtector(params, self._read_app_secret)
         self._key_updates_received += 1
-        self._events.append(KeyUpdated(direction="receive", requested_by_peer=False))
+        self._emit(KeyUpdated(direction="receive", requested_by_peer=False))
         if msg.update_requested and not self._we_closed:
             self._send_key_update(request_peer=False, answering_peer=True)
 
@@ -464,7 +483,7 @@ class Connection:
         level, description = data[0], data[1]
         if description == AlertDescription.close_notify:
             self._peer_closed = True
-            self._events.append(ConnectionClosed(clean=True))
+            self._emit(ConnectionClosed(clean=True))
             if self._state == "handshaking" or self._we_closed:
                 self._set_closed()
             return
@@ -475,10 +494,10 @@ class Connection:
                 raise RemoteProtocolError(
                     "too many warning alerts", alert=AlertDescription.unexpected_message
                 )
-            self._events.append(AlertReceived(description=description, level=level))
+            self._emit(AlertReceived(description=description, level=level))
             return
         # RFC 8446 §6.2: every other alert is fatal whatever its level says.
-        self._events.append(AlertReceived(description=description, level=level))
+        self._emit(AlertReceived(description=description, level=level))
         raise PeerAlert(description, level)
 
     def _on_application_data(self, data: bytes) -> None:
@@ -490,7 +509,7 @@ class Connection:
                 )
             self._early_data_limit -= len(data)
             if data:
-                self._events.append(EarlyDataReceived(data=data))
+                self._emit(EarlyDataReceived(data=data))
             return
         if self._state != "connected" or self._read_epoch != Epoch.APPLICATION:
             raise RemoteProtocolError(
@@ -510,7 +529,8 @@ class Connection:
             return
         self._empty_records = 0
         self._key_updates_in_row = 0
-        self._events.append(DataReceived(data=data))
+        # Consecutive records of one read become one DataReceived (see _emit).
+        self._pending_data.append(data)
 
     def _on_eof(self) -> None:
         if self._peer_closed or self._state in ("closed", "failed"):
@@ -519,7 +539,7 @@ class Connection:
             # ragged_eof="allow" (ssl's suppress_ragged_eofs): a peer that just closes the
             # socket after whole records ends the stream as if it had sent close_notify.
             self._peer_closed = True
-            self._events.append(ConnectionClosed(clean=True))
+            self._emit(ConnectionClosed(clean=True))
             if self._we_closed:
                 self._set_closed()
             return
@@ -530,7 +550,7 @@ class Connection:
         self._error = MissingCloseNotify(
             f"connection closed by peer without close_notify{where} (possible truncation)"
         )
-        self._events.append(ConnectionClosed(clean=False, error=str(self._error)))
+        self._emit(ConnectionClosed(clean=False, error=str(self._error)))
         self._forget_keys()
 
     def _ragged_eof_allowed(self) -> bool:
@@ -550,8 +570,6 @@ class Connection:
                 self._send_handshake(action)
             elif isinstance(action, InstallSecret):
                 self._install(action)
-            elif isinstance(action, SendChangeCipherSpec):
-                self._out.append(_CCS_RECORD)
             elif isinstance(action, SendEarlyData):
                 self._send_early_data(action.data)
                 self._early_data_rest = action.rest
@@ -566,7 +584,7 @@ class Connection:
             elif isinstance(action, PeerKeyUpdate):
                 self._on_key_update(action)
             elif isinstance(action, TicketReceived):
-                self._events.append(
+                self._emit(
                     SessionTicketReceived(
                         lifetime=action.lifetime, max_early_data=action.max_early_data
                     )
@@ -576,7 +594,7 @@ class Connection:
                 if not isinstance(self._handshake, _SpentHandshake):
                     self._peer_extensions = self._handshake.peer_extensions
                 self._state = "connected"
-                self._events.append(HandshakeCompleted(info=action.info))
+                self._emit(HandshakeCompleted(info=action.info))
                 self._send_early_data_rest(action.info)
 
     def _send_handshake(self, action: SendHandshake) -> None:
@@ -591,6 +609,8 @@ class Connection:
                 f"{self._write_epoch.name}",
                 alert=AlertDescription.internal_error,
             )
+        if self._is_client and self._first_flight_sent:
+            self._client_ccs_once()
         for chunk in iter_fragments(memoryview(action.data), defaults.MAX_PLAINTEXT):
             if write is None:
                 # RFC 8446 §5.1: the first ClientHello's records may say 0x0301 for old
@@ -600,11 +620,24 @@ class Connection:
             else:
                 self._out.append(write.seal(ContentType.handshake, chunk))
         self._first_flight_sent = True
+        if not self._is_client and not self._ccs_sent and self._handshake.middlebox_compatibility:
+            # RFC 8446 §D.4: the server's right after its first handshake message.
+            self._out.append(_CCS_RECORD)
+            self._ccs_sent = True
+
+    def _client_ccs_once(self) -> None:
+        """RFC 8446 §D.4, middlebox compatibility: the client's one ChangeCipherSpec goes right
+        before the first record after its first ClientHello (0-RTT data, a second ClientHello
+        or its protected second flight)."""
+        if not self._ccs_sent and self._handshake.middlebox_compatibility:
+            self._out.append(_CCS_RECORD)
+            self._ccs_sent = True
 
     def _send_early_data(self, data: bytes) -> None:
         write = self._write
         if write is None or self._write_epoch != Epoch.EARLY:
             raise LocalProtocolError("early data without early keys")
+        self._client_ccs_once()
         for chunk in iter_fragments(memoryview(data), defaults.MAX_PLAINTEXT):
             self._out.append(write.seal(ContentType.application_data, chunk))
 
@@ -648,7 +681,7 @@ class Connection:
         self._write_app_secret = next_traffic_secret(params.hash_name, self._write_app_secret)
         self._write = RecordProtector(params, self._write_app_secret)
         self._key_updates_sent += 1
-        self._events.append(KeyUpdated(direction="send", requested_by_peer=answering_peer))
+        self._emit(KeyUpdated(direction="send", requested_by_peer=answering_peer))
         return self._write
 
     def _send_alert(
@@ -667,7 +700,7 @@ class Connection:
         self._error = error
         if not isinstance(error, PeerAlert):
             self._send_alert(alert_for(error))
-        self._events.append(ConnectionClosed(clean=False, error=str(error)))
+        self._emit(ConnectionClosed(clean=False, error=str(error)))
         self._forget_keys()
 
     def _set_closed(self) -> None:

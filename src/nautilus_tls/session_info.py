@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
+from types import MappingProxyType
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -26,6 +28,11 @@ class SessionInfo:
     # ticket's max_early_data). With "accepted" the server took them and the rest followed as
     # ordinary data right after the handshake; with "rejected" none arrived: send it all again.
     early_data_sent: int = 0
+    # What the extension plug-ins (config.extension_hooks) received from the peer, by code
+    # point: a read-only view that a NewSessionTicket's plug-ins may still add to.
+    peer_extensions: Mapping[int, object] = field(
+        default_factory=lambda: MappingProxyType({}), repr=False, compare=False
+    )
 
     def as_dict(self) -> dict[str, object]:
         return {

@@ -47,7 +47,6 @@ from nautilus_tls.handshake.common import (
     DropEarlyWriteKey,
     Epoch,
     HandshakeContext,
-    SendChangeCipherSpec,
     SendEarlyData,
     SendHandshake,
     check_finished,
@@ -55,6 +54,7 @@ from nautilus_tls.handshake.common import (
     session_info,
     unexpected,
 )
+from nautilus_tls.handshake.hooks import ExtensionHooks, refuse_unsolicited
 from nautilus_tls.proofs import FinishedVerified, PeerVerified, SignatureVerified, require
 from nautilus_tls.session.client_store import ClientTicket
 from nautilus_tls.session_info import SessionInfo
@@ -69,6 +69,7 @@ from nautilus_tls.wire.enums import (
 )
 from nautilus_tls.wire.messages import (
     Certificate,
+    CertificateEntry,
     CertificateRequest,
     CertificateVerify,
     ClientHello,
@@ -100,12 +101,6 @@ class ClientContext(HandshakeContext):
 
     def psk_modes(self) -> tuple[int, ...]:
         return self.config.psk_modes
-
-    def send_ccs_once(self) -> None:
-        # RFC 9001 §8.4: never over QUIC.
-        if self.config.middlebox_compatibility and not self.quic and not self.sent_ccs:
-            self.sent_ccs = True
-            self.actions.append(SendChangeCipherSpec())
 
 
 class ClientState:
@@ -296,6 +291,7 @@ def start_client(ctx: ClientContext) -> ClientState:
     # Compatibility mode sends a fake session id so middleboxes see a TLS 1.2 resumption.
     # RFC 9001 §8.4: a QUIC client must not request compatibility mode.
     compatible = ctx.config.middlebox_compatibility and not ctx.quic
+    ctx.middlebox_compatibility = compatible
     ctx.session_id = ctx.entropy.random_bytes(32) if compatible else b""
     ctx.ticket = _take_ticket(ctx)
     shares = _make_key_shares(ctx, ctx.config.key_share_groups)
@@ -319,7 +315,6 @@ def _send_early_data(ctx: ClientContext, client_hello_raw: bytes) -> None:
         transcript.digest()
     )
     ctx.keylog.log("CLIENT_EARLY_TRAFFIC_SECRET", ctx.client_random, secret)
-    ctx.send_ccs_once()  # RFC 8446 §D.4: before the early data in compatibility mode
     ctx.install("write", Epoch.EARLY, params, secret)
     ctx.writes_early = True
     # RFC 8446 §4.2.10: at most max_early_data bytes go early; the rest is not cut off but
@@ -392,6 +387,11 @@ class ExpectServerHello(ClientState):
             raise PeerMisbehaved(
                 "ServerHello cipher suite differs from HelloRetryRequest's (RFC 8446 §4.1.4)"
             )
+        offered = frozenset(e.ext_type for e in self.client_hello.extensions)
+        ctx.hooks.receive(
+            HandshakeType.server_hello, sh.extensions, ctx.peer_extensions, only=offered
+        )
+        ctx.peer_certificate_may_carry = offered
         return self._accept(ctx, sh, raw, params)
 
     def _retry(
@@ -441,7 +441,6 @@ class ExpectServerHello(ClientState):
             # goes out in plaintext, not under the early key the server will never derive.
             ctx.writes_early = False
             ctx.actions.append(DropEarlyWriteKey())
-        ctx.send_ccs_once()
         ctx.actions.append(SendHandshake(Epoch.INITIAL, ch2_raw))
         return ExpectServerHello(
             client_hello=ch2,
@@ -602,7 +601,7 @@ class ExpectCertificateOrCertificateRequest(ClientState):
     def handle(self, ctx: ClientContext, msg_type: int, body: bytes, raw: bytes) -> ClientState:
         if msg_type == HandshakeType.certificate_request:
             cr = expect_message(msg_type, body, CertificateRequest, self.name)
-            ext.check_allowed(cr.extensions, HandshakeType.certificate_request)
+            ctx.hooks.check_allowed(cr.extensions, HandshakeType.certificate_request)
             # RFC 8446 §4.3.2: the context is empty in the main handshake.
             if cr.certificate_request_context:
                 raise PeerMisbehaved(
@@ -614,6 +613,10 @@ class ExpectCertificateOrCertificateRequest(ClientState):
                     "CertificateRequest without signature_algorithms (RFC 8446 §4.3.2)",
                     alert=AlertDescription.missing_extension,
                 )
+            # CertificateRequest extensions are the server's own (RFC 8446 §4.3.2); what a
+            # plug-in receives here it may answer in our Certificate.
+            ctx.hooks.receive(HandshakeType.certificate_request, cr.extensions, ctx.peer_extensions)
+            ctx.our_certificate_may_carry = frozenset(e.ext_type for e in cr.extensions)
             self.keys.transcript.update(raw)
             return ExpectCertificate(
                 keys=self.keys,
@@ -626,10 +629,17 @@ class ExpectCertificateOrCertificateRequest(ClientState):
 
 
 def check_certificate_message(
-    cert: Certificate, expected_context: bytes, *, max_length: int, max_size: int
+    cert: Certificate,
+    expected_context: bytes,
+    *,
+    max_length: int,
+    max_size: int,
+    hooks: ExtensionHooks,
+    may_carry: frozenset[int],
 ) -> tuple[bytes, ...]:
     """Common checks on a Certificate message, before any certificate is parsed; returns
-    the DER chain (may be empty). The bounds come from the configuration."""
+    the DER chain (may be empty). The bounds come from the configuration; ``may_carry`` are
+    the extensions our ClientHello or CertificateRequest offered (RFC 8446 §4.4.2)."""
     if not hmac.compare_digest(cert.certificate_request_context, expected_context):
         raise PeerMisbehaved(
             "Certificate has the wrong certificate_request_context (RFC 8446 §4.4.2)"
@@ -643,10 +653,42 @@ def check_certificate_message(
     if size > max_size:
         raise BadCertificate(f"certificate chain of {size} bytes exceeds the limit of {max_size}")
     for entry in entries:
-        ext.check_allowed(entry.extensions, HandshakeType.certificate)
+        hooks.check_allowed(entry.extensions, HandshakeType.certificate)
+        refuse_unsolicited(entry.extensions, may_carry, "a Certificate entry")
         if not entry.cert_data:
             raise DecodeError("empty certificate in chain")
     return tuple(e.cert_data for e in entries)
+
+
+def with_leaf_extensions(
+    entries: tuple[CertificateEntry, ...], hooks: ExtensionHooks, ctx: HandshakeContext
+) -> tuple[CertificateEntry, ...]:
+    """Our Certificate's entries with the plug-ins' extensions in the end-entity entry, where
+    RFC 8446 §4.4.2 puts what applies to the whole chain; only what the peer asked for."""
+    if not entries or not hooks:
+        return entries
+    leaf = entries[0]
+    added = hooks.offer(
+        HandshakeType.certificate,
+        leaf.extensions,
+        ctx.peer_extensions,
+        only=ctx.our_certificate_may_carry,
+    )
+    if not added:
+        return entries
+    return (
+        CertificateEntry(cert_data=leaf.cert_data, extensions=(*leaf.extensions, *added)),
+        *entries[1:],
+    )
+
+
+def receive_leaf_extensions(ctx: HandshakeContext, cert: Certificate) -> None:
+    """The plug-ins that asked for a Certificate extension check the peer's end-entity
+    entry (an empty Certificate has none)."""
+    leaf = cert.certificate_list[0].extensions if cert.certificate_list else ()
+    ctx.hooks.receive(
+        HandshakeType.certificate, leaf, ctx.peer_extensions, only=ctx.peer_certificate_may_carry
+    )
 
 
 @dataclass(slots=True)
@@ -663,10 +705,13 @@ class ExpectCertificate(ClientState):
             b"",
             max_length=ctx.config.max_certificate_chain_length,
             max_size=ctx.config.max_certificate_chain_size,
+            hooks=ctx.hooks,
+            may_carry=ctx.peer_certificate_may_carry,
         )
         if not chain:
             # RFC 8446 §4.4.2.4: the server must send a certificate.
             raise DecodeError("server sent an empty Certificate message")
+        receive_leaf_extensions(ctx, cert)
         # RFC 8446 §4.4.2.4: the verifier's refusal carries its alert (X.509: path
         # validation for the server name, then signature_algorithms_cert, §4.2.3).
         verifier = ctx.config.peer_verifier()
@@ -744,7 +789,6 @@ class ExpectFinished(ClientState):
             # RFC 8446 §4.5: EndOfEarlyData, still under the early traffic key (never over
             # QUIC, RFC 9001 §8.3).
             ctx.send(Epoch.EARLY, EndOfEarlyData(), transcript)
-        ctx.send_ccs_once()
         if ctx.writes_early:
             ctx.writes_early = False
             ctx.install("write", Epoch.HANDSHAKE, keys.params, keys.c_hs)
@@ -804,7 +848,9 @@ class ExpectFinished(ClientState):
             Epoch.HANDSHAKE,
             Certificate(
                 certificate_request_context=b"",
-                certificate_list=credential.certificate_entries(),
+                certificate_list=with_leaf_extensions(
+                    credential.certificate_entries(), ctx.hooks, ctx
+                ),
             ),
             transcript,
         )
@@ -849,6 +895,8 @@ class ClientConnected(ClientState):
         if not nst.ticket:
             raise DecodeError("empty ticket")
         ctx.hooks.check_allowed(nst.extensions, HandshakeType.new_session_ticket)
+        # NewSessionTicket extensions are the server's own (RFC 8446 §4.6.1).
+        ctx.hooks.receive(HandshakeType.new_session_ticket, nst.extensions, ctx.peer_extensions)
         early = ext.get_extension(nst.extensions, ExtensionType.early_data)
         # How the server was judged, so a later verifying config can refuse this ticket.
         trust = ctx.config.server_trust_fingerprint()

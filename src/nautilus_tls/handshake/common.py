@@ -11,8 +11,9 @@ level and checked to arrive at the level the handshake reads at. Its output is a
 - :class:`CompleteHandshake`;
 - after the handshake, :class:`TicketReceived` (the handshake processed a NewSessionTicket)
   and :class:`PeerKeyUpdate` (TLS over TCP only; QUIC refuses KeyUpdate, RFC 9001 §6);
-- :class:`SendChangeCipherSpec`: where middlebox compatibility (RFC 8446 §D.4) puts a CCS;
-  the TCP transport sends the record, and the handshake never asks for one over QUIC;
+- middlebox compatibility (RFC 8446 §D.4) is the TCP transport's: the handshake says only
+  whether the connection is in that mode (:attr:`HandshakeContext.middlebox_compatibility`),
+  and connection.py places the ChangeCipherSpec records;
 - 0-RTT: :class:`SendEarlyData` (the bytes to send under the early key), and
   :class:`DropEarlyWriteKey`, :class:`ExpectEarlyData` (accepted, or rejected with a
   budget). How early data travels — records, which records to skip and the skip budget —
@@ -32,6 +33,7 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import IntEnum
+from types import MappingProxyType
 from typing import Literal, TypeVar
 
 from nautilus_tls.crypto.certnames import names_of
@@ -73,11 +75,6 @@ class Epoch(IntEnum):
 class SendHandshake:
     epoch: Epoch
     data: bytes
-
-
-@dataclass(frozen=True, slots=True)
-class SendChangeCipherSpec:
-    """Middlebox compatibility (RFC 8446 §D.4): a plaintext CCS record, TCP only."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -148,7 +145,6 @@ class TicketReceived:
 
 Action = (
     SendHandshake
-    | SendChangeCipherSpec
     | InstallSecret
     | CompleteHandshake
     | SendEarlyData
@@ -233,6 +229,7 @@ def session_info(
         resumed=resumed,
         early_data=early_data,
         early_data_sent=early_data_sent,
+        peer_extensions=MappingProxyType(ctx.peer_extensions),
     )
 
 
@@ -260,7 +257,9 @@ class HandshakeContext:
     keylog: KeyLog
     actions: list[Action] = field(default_factory=list)
     client_random: bytes = b""
-    sent_ccs: bool = False
+    # RFC 8446 §D.4: the client asked for middlebox compatibility (a non-empty legacy session
+    # id); the TCP transport then sends the ChangeCipherSpec records. Never over QUIC.
+    middlebox_compatibility: bool = False
     hello_retry: bool = False
     # QUIC carries the handshake (RFC 9001): no ChangeCipherSpec, no compatibility-mode
     # session id and no EndOfEarlyData (RFC 9001 §8.3, §8.4).
@@ -268,6 +267,11 @@ class HandshakeContext:
     hooks: ExtensionHooks = field(default_factory=ExtensionHooks)
     # What the extension plug-ins' receive() returned for the peer's extensions, by code point.
     peer_extensions: dict[int, object] = field(default_factory=dict)
+    # RFC 8446 §4.4.2: a Certificate's extensions answer the message that asked for it (the
+    # server's the ClientHello, the client's the CertificateRequest): the code points the
+    # peer's Certificate may carry, and those ours may.
+    peer_certificate_may_carry: frozenset[int] = frozenset()
+    our_certificate_may_carry: frozenset[int] = frozenset()
 
     def send(self, epoch: Epoch, message: HandshakeMessage, transcript: Transcript | None) -> bytes:
         """Queue ``message`` at ``epoch`` (and add it to ``transcript``); its encoding."""

@@ -81,6 +81,13 @@ class _Engine:
     def connected(self) -> ClientConnected | ServerConnected | None:
         raise NotImplementedError
 
+    @property
+    def middlebox_compatibility(self) -> bool:
+        """RFC 8446 §D.4: whether this connection is in middlebox compatibility mode (the
+        client's config asked for it; the server saw a non-empty session id). The TCP
+        transport then sends the ChangeCipherSpec records; QUIC never is."""
+        return self._ctx.middlebox_compatibility
+
     # --- input ---------------------------------------------------------------------------
 
     @property
@@ -227,7 +234,7 @@ class ClientHandshake(_Engine):
             session_key=session_key or default_session_key(server_name, alpn=config.alpn_protocols),
             early_data=early_data,
             quic=quic,
-            hooks=ExtensionHooks(extension_hooks),
+            hooks=ExtensionHooks((*config.extension_hooks, *extension_hooks)),
         )
         super().__init__(self._client, config)
         self._state: ClientState | None = None
@@ -269,7 +276,7 @@ class ServerHandshake(_Engine):
             clock=clock,
             keylog=KeyLog(config.keylog_file, config.keylog_callback),
             quic=quic,
-            hooks=ExtensionHooks(extension_hooks),
+            hooks=ExtensionHooks((*config.extension_hooks, *extension_hooks)),
         )
         super().__init__(self._server, config)
         self._state: ServerState = ExpectClientHello()

@@ -21,40 +21,33 @@ connections in one process can carry different extensions. Each plug-in names
   handshake engine and of the TCP connection (for the application, and for the transport,
   e.g. QUIC's transport parameters).
 
-Hooked messages in this step: ClientHello (client offers, server receives) and
-EncryptedExtensions (server offers, client receives). The built-in extensions (versions,
-groups, key shares, signature algorithms, PSK, early data, cookie, ALPN, SNI) are still built
-by client.py / server.py; new ones (QUIC transport parameters, ECH, PAKE, transparency,
-record_size_limit) come as plug-ins.
+Hooked messages, and who answers whom (RFC 8446 §4.2, §4.4.2):
+
+- ClientHello: the client offers, the server receives;
+- ServerHello, EncryptedExtensions: the server answers only what the client offered; the
+  client refuses anything else (unsupported_extension) and lets each plug-in it offered check
+  the answer or its absence;
+- CertificateRequest, NewSessionTicket: the server offers on its own initiative;
+- Certificate: plug-in extensions travel in the end-entity entry; the server's answer what
+  the ClientHello offered, the client's what the CertificateRequest offered.
+
+The built-in extensions (versions, groups, key shares, signature algorithms, PSK, early data,
+cookie, ALPN, SNI, certificate_authorities) are built by client.py / server.py; new ones (QUIC
+transport parameters, ECH, PAKE, certificate types, transparency, record_size_limit) come as
+plug-ins, given per handshake or per configuration (``extension_hooks``).
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from types import MappingProxyType
-from typing import Protocol
 
-from nautilus_tls.errors import AlertDescription, LocalProtocolError
+from nautilus_tls.errors import AlertDescription, LocalProtocolError, RemoteProtocolError
 from nautilus_tls.wire import extensions as ext
-from nautilus_tls.wire.enums import HandshakeType
+from nautilus_tls.wire.extension_hook import HOOKED_MESSAGES, ExtensionHook, plugin_problem
 from nautilus_tls.wire.messages import Extension
 
-# The messages a plug-in can be offered in and received from in this step.
-HOOKED_MESSAGES = frozenset({HandshakeType.client_hello, HandshakeType.encrypted_extensions})
-
-
-class ExtensionHook(Protocol):
-    """One extension as a plug-in (see the module docstring)."""
-
-    @property
-    def ext_type(self) -> int: ...
-
-    @property
-    def messages(self) -> frozenset[int]: ...
-
-    def offer(self, message: int, peer: object | None) -> bytes | None: ...
-
-    def receive(self, message: int, data: bytes | None) -> object: ...
+__all__ = ["HOOKED_MESSAGES", "ExtensionHook", "ExtensionHooks", "refuse_unsolicited"]
 
 
 class ExtensionHooks:
@@ -64,17 +57,13 @@ class ExtensionHooks:
 
     def __init__(self, hooks: Iterable[ExtensionHook] = ()) -> None:
         self._hooks = tuple(hooks)
-        seen: set[int] = set()
-        allowed: dict[int, frozenset[int]] = {}
-        for hook in self._hooks:
-            if hook.ext_type in seen:
-                # Two plug-ins for one code point would both offer it: a duplicate on the wire.
-                raise LocalProtocolError(
-                    f"two extension plug-ins for code point {hook.ext_type}",
-                    alert=AlertDescription.internal_error,
-                )
-            seen.add(hook.ext_type)
-            allowed[hook.ext_type] = ext.ALLOWED_IN.get(hook.ext_type, frozenset()) | hook.messages
+        problem = plugin_problem(self._hooks)
+        if problem is not None:
+            raise LocalProtocolError(problem, alert=AlertDescription.internal_error)
+        allowed = {
+            hook.ext_type: ext.ALLOWED_IN.get(hook.ext_type, frozenset()) | hook.messages
+            for hook in self._hooks
+        }
         self._allowed: Mapping[int, frozenset[int]] = MappingProxyType(allowed)
 
     def __bool__(self) -> bool:
@@ -95,18 +84,19 @@ class ExtensionHooks:
         alongside: Iterable[Extension],
         peer: Mapping[int, object] | None = None,
         *,
-        only: Iterable[int] = (),
+        only: Iterable[int] | None = None,
     ) -> list[Extension]:
         """Our plug-in extensions for ``message``, to go ``alongside`` the built-in ones.
-        With ``peer`` (a server answering), only the code points in ``only`` (those the
-        client offered) are asked."""
-        answer_to = frozenset(only)
+        ``peer`` is what the plug-ins received from the message this one answers; ``only``,
+        when given, limits the offer to those code points (an answer carries only what the
+        peer offered, RFC 8446 §4.2)."""
+        limit = None if only is None else frozenset(only)
         built_in = {e.ext_type for e in alongside}
         out: list[Extension] = []
         for hook in self._hooks:
             if message not in hook.messages:
                 continue
-            if peer is not None and hook.ext_type not in answer_to:
+            if limit is not None and hook.ext_type not in limit:
                 continue
             if hook.ext_type in built_in:
                 # RFC 8446 §4.2: one extension of a type per block; a plug-in cannot
@@ -130,10 +120,22 @@ class ExtensionHooks:
     ) -> None:
         """Let each plug-in for ``message`` parse and check the peer's copy (or its absence)
         and keep what it returns in ``into``. ``only`` limits it to the code points we
-        offered (a client receiving EncryptedExtensions)."""
+        offered (an answer to our message)."""
         exts = tuple(extensions)
         limit = None if only is None else frozenset(only)
         for hook in self._hooks:
             if message not in hook.messages or (limit is not None and hook.ext_type not in limit):
                 continue
             into[hook.ext_type] = hook.receive(message, ext.get_extension(exts, hook.ext_type))
+
+
+def refuse_unsolicited(extensions: Iterable[Extension], offered: Iterable[int], where: str) -> None:
+    """RFC 8446 §4.2: an extension in an answer that its question did not offer is
+    unsupported_extension."""
+    asked = frozenset(offered)
+    for e in extensions:
+        if e.ext_type not in asked:
+            raise RemoteProtocolError(
+                f"peer sent unsolicited extension {e.ext_type} in {where}",
+                alert=AlertDescription.unsupported_extension,
+            )

@@ -37,13 +37,16 @@ from nautilus_tls.errors import (
     RemoteProtocolError,
     TLSError,
 )
-from nautilus_tls.handshake.client import check_certificate_message
+from nautilus_tls.handshake.client import (
+    check_certificate_message,
+    receive_leaf_extensions,
+    with_leaf_extensions,
+)
 from nautilus_tls.handshake.common import (
     CompleteHandshake,
     Epoch,
     ExpectEarlyData,
     HandshakeContext,
-    SendChangeCipherSpec,
     SendHandshake,
     check_finished,
     expect_message,
@@ -127,6 +130,10 @@ def _check_client_hello(ctx: ServerContext, ch: ClientHello) -> None:
         raise PeerMisbehaved("non-empty legacy_session_id over QUIC (RFC 9001 §8.4)")
     ctx.hooks.check_allowed(ch.extensions, HandshakeType.client_hello)
     ctx.hooks.receive(HandshakeType.client_hello, ch.extensions, ctx.peer_extensions)
+    ctx.our_certificate_may_carry = frozenset(e.ext_type for e in ch.extensions)
+    # RFC 8446 §D.4: a non-empty session id asks for middlebox compatibility (the TCP
+    # transport's business); RFC 9001 §8.4: never over QUIC.
+    ctx.middlebox_compatibility = bool(ch.legacy_session_id) and not ctx.quic
 
 
 def _by_preference(cfg: ServerConfig, ours: Sequence[int], theirs: Sequence[int]) -> list[int]:
@@ -480,7 +487,6 @@ class ExpectClientHello(ServerState):
         )
         hrr_raw = hrr.encode()
         ctx.actions.append(SendHandshake(Epoch.INITIAL, hrr_raw))
-        _send_ccs_if_compatible(ctx, ch)
         return ExpectSecondClientHello(
             first=ch, choice=choice, cookie=cookie, earlier=[raw, hrr_raw]
         )
@@ -488,15 +494,6 @@ class ExpectClientHello(ServerState):
 
 def _skip_budget(ctx: ServerContext) -> int:
     return max(ctx.config.max_early_data, EARLY_DATA_SKIP_LIMIT)
-
-
-def _send_ccs_if_compatible(ctx: ServerContext, ch: ClientHello) -> None:
-    # RFC 8446 §D.4: in compatibility mode (non-empty session id) the server sends a dummy
-    # ChangeCipherSpec right after its first handshake message.
-    # RFC 9001 §8.4: never over QUIC.
-    if ch.legacy_session_id and not ctx.quic and not ctx.sent_ccs:
-        ctx.sent_ccs = True
-        ctx.actions.append(SendChangeCipherSpec())
 
 
 @dataclass(slots=True)
@@ -650,6 +647,13 @@ def send_server_flight(
                 data=ext.encode_pre_shared_key_sh(resumption.index),
             )
         )
+    # RFC 8446 §4.2: plug-ins answer only what the client offered.
+    sh_exts += ctx.hooks.offer(
+        HandshakeType.server_hello,
+        sh_exts,
+        ctx.peer_extensions,
+        only=ctx.our_certificate_may_carry,
+    )
     sh = ServerHello(
         random=ctx.entropy.random_bytes(32),
         legacy_session_id_echo=ch.legacy_session_id,
@@ -657,7 +661,6 @@ def send_server_flight(
         extensions=tuple(sh_exts),
     )
     ctx.send(Epoch.INITIAL, sh, transcript)
-    _send_ccs_if_compatible(ctx, ch)
 
     schedule.enter_handshake(shared_secret)
     c_hs, s_hs = schedule.handshake_traffic_secrets(transcript.digest())
@@ -764,6 +767,9 @@ def _send_certificate_request(ctx: ServerContext, transcript: Transcript) -> tup
                     data=ext.encode_certificate_authorities(names),
                 )
             )
+    # CertificateRequest extensions are the server's own (RFC 8446 §4.3.2).
+    cr_exts += ctx.hooks.offer(HandshakeType.certificate_request, cr_exts, ctx.peer_extensions)
+    ctx.peer_certificate_may_carry = frozenset(e.ext_type for e in cr_exts)
     ctx.send(
         Epoch.HANDSHAKE,
         CertificateRequest(certificate_request_context=b"", extensions=tuple(cr_exts)),
@@ -777,7 +783,8 @@ def _send_certificate(ctx: ServerContext, choice: _Choice, transcript: Transcrip
     ctx.send(
         Epoch.HANDSHAKE,
         Certificate(
-            certificate_request_context=b"", certificate_list=credential.certificate_entries()
+            certificate_request_context=b"",
+            certificate_list=with_leaf_extensions(credential.certificate_entries(), ctx.hooks, ctx),
         ),
         transcript,
     )
@@ -848,7 +855,10 @@ class ExpectClientCertificate(ServerState):
             b"",
             max_length=ctx.config.max_certificate_chain_length,
             max_size=ctx.config.max_certificate_chain_size,
+            hooks=ctx.hooks,
+            may_carry=ctx.peer_certificate_may_carry,
         )
+        receive_leaf_extensions(ctx, cert)
         self.keys.transcript.update(raw)
         if not chain:
             if ctx.config.client_auth == "require":
@@ -963,6 +973,10 @@ def _send_tickets(
                 data=ext.encode_early_data_nst(cfg.max_early_data),
             ),
         )
+    # NewSessionTicket extensions are the server's own (RFC 8446 §4.6.1).
+    nst_exts += tuple(
+        ctx.hooks.offer(HandshakeType.new_session_ticket, nst_exts, ctx.peer_extensions)
+    )
     binding = cfg.client_auth_binding()
     for i in range(cfg.session_tickets):
         nonce = i.to_bytes(1, "big")
