@@ -12,7 +12,7 @@ Subcommands::
     nautilus-tls demo     [--alg mldsa65] [--mutual] [--json]
     nautilus-tls algorithms [--measure] [--markdown | --json] [--output F]
     nautilus-tls ledger   serve|add|monitor ...   (a transparency log; see nautilus_tls.ledger.cli)
-    nautilus-tls did      create --method key|web ...   (DIDs; see nautilus_tls.cli_did)
+    nautilus-tls did      create --method key|web ...   (DIDs, raw keys; see nautilus_tls.cli_did)
 
 serve and connect also take ``--policy pq-only|hybrid|compat``, ``--min-security-level N``
 and ``--sigalgs LIST`` (same as ``--schemes``); connect ``--key-shares LIST``, serve
@@ -364,6 +364,7 @@ def _log_record(info: SessionInfo, peer: Any) -> dict[str, object]:
         "resumed": info.resumed,
         "early_data": info.early_data,
         "early_data_sent": info.early_data_sent,
+        **cli_did.session_record(info),
     }
 
 
@@ -648,16 +649,19 @@ async def _connect(args: argparse.Namespace, config: ClientConfig) -> int:
 
     info = writer.info
     record = _log_record(info, writer.get_extra_info("peername"))
-    if info.client_certificate_scheme and config.client_certificate is not None:
-        record["client_certificate"] = subject_of(
-            config.client_certificate.certificate_entries()[0].cert_data
-        )
+    credential = config.client_certificate
+    if (
+        info.client_certificate_scheme
+        and credential is not None
+        and credential.certificate_type == 0
+    ):
+        record["client_certificate"] = subject_of(credential.certificate_entries()[0].cert_data)
     record["server_name"] = info.server_name
     record["server_certificate"] = info.peer_certificate_subject
     record["server_certificate_names"] = list(info.peer_certificate_names)
-    record["peer_chain"] = [subject_of(der) for der in info.peer_certificates]
+    raw_key = info.certificate_type == "raw_public_key"  # RFC 7250: no certificates
+    record["peer_chain"] = [] if raw_key else [subject_of(der) for der in info.peer_certificates]
     record["verified"] = not config.insecure_skip_verify
-    record.update(cli_did.session_record(args, info))
 
     if args.send is None:
         if args.json:
