@@ -151,6 +151,30 @@ def test_raw_key_client_sends_nothing_to_a_server_that_only_takes_certificates()
     assert error.alert == AlertDescription.certificate_required
 
 
+def test_server_taking_only_raw_keys_refuses_a_client_certificate() -> None:
+    # The client offers no client_certificate_type (X.509 applies) and sends its certificate.
+    pin = spki_pin(spki_of(pki().client.chain[0]))
+    ccfg = pki().client_config(client_certificate=pki().client)
+    scfg = pki().server_config(
+        client_auth="require",
+        client_certificate_types=(RPK,),
+        client_verifier=SpkiPinVerifier((pin,)),
+    )
+    assert refusal(ccfg, scfg).alert == AlertDescription.unsupported_certificate
+
+
+def test_server_taking_either_type_accepts_a_pinned_client_certificate() -> None:
+    pin = spki_pin(spki_of(pki().client.chain[0]))
+    ccfg = pki().client_config(client_certificate=pki().client)
+    scfg = pki().server_config(
+        client_auth="require",
+        client_certificate_types=(RPK, X509),
+        client_verifier=SpkiPinVerifier((pin,)),
+    )
+    _, server = _run(ccfg, scfg)
+    assert server.info is not None and server.info.certificate_type == "x509"
+
+
 def test_resumes_a_raw_key_session_under_the_same_pin() -> None:
     key = RawPublicKey(ed25519.Ed25519PrivateKey.generate())
     ccfg, scfg = _pinned(key, session_store=MemorySessionStore()), ServerConfig(raw_public_key=key)

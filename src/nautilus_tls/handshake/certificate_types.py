@@ -41,6 +41,7 @@ __all__ = [
     "RAW_PUBLIC_KEY",
     "X509",
     "check_certificate_entries",
+    "check_client_type",
     "client_hello_extensions",
     "client_type_for_server",
     "encrypted_extensions",
@@ -132,6 +133,17 @@ def client_type_for_server(cfg: ServerConfig, ch_extensions: Sequence[Extension]
             alert=AlertDescription.unsupported_certificate,
         )
     return chosen
+
+
+def check_client_type(cfg: ServerConfig, client_type: int, chain: Sequence[bytes]) -> None:
+    """A client certificate of a type we do not accept (X.509 where we take only raw keys,
+    which is what an absent client_certificate_type means) is unsupported_certificate."""
+    if chain and client_type not in cfg.client_certificate_types:
+        raise BadCertificate(
+            f"client sent a {type_name(client_type)} certificate; we accept "
+            f"{', '.join(type_name(t) for t in cfg.client_certificate_types)}",
+            alert=AlertDescription.unsupported_certificate,
+        )
 
 
 def encrypted_extensions(

@@ -890,6 +890,7 @@ class ExpectClientCertificate(ServerState):
         )
         receive_leaf_extensions(ctx, cert)
         certificate_types.check_certificate_entries(chain, ctx.client_certificate_type)
+        certificate_types.check_client_type(ctx.config, ctx.client_certificate_type, chain)
         self.keys.transcript.update(raw)
         if not chain:
             if ctx.config.client_auth == "require":
