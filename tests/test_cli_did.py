@@ -9,14 +9,17 @@ import stat
 from pathlib import Path
 
 import pytest
+from certificates import pki
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
+from did_server import document_server
 from test_cli import connect_json, serve
 
 from nautilus_tls.cli import main
 from nautilus_tls.did.certificate import did_of_certificate
-from nautilus_tls.did.document import authentication_keys
+from nautilus_tls.did.document import authentication_keys, did_document
 from nautilus_tls.did.key import parse_did_key
+from nautilus_tls.tools.certgen import cert_to_pem
 
 
 def _spki_of_key(path: Path) -> bytes:
@@ -187,3 +190,35 @@ def test_server_logs_the_did_of_a_raw_key_client(
         assert status == 0, err
         logged = server.json_record()
     assert logged["peer_did"] == client_did and logged["certificate_type"] == "raw_public_key"
+
+
+def test_serve_resolves_the_did_web_a_raw_key_client_names_with_did(
+    did_server_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # The client's did:web is served by our HTTPS server (tests/did_server.py); the serve
+    # process fetches it with --did-cafile, learning which DID to resolve from --did.
+    ca = tmp_path / "ca.pem"
+    ca.write_bytes(cert_to_pem(pki().ca_der))
+    assert main(["did", "create", "--alg", "ed25519", "--out", str(tmp_path / "c")]) == 0
+    client_key = tmp_path / "c" / "key.pem"
+    server_did = (did_server_dir / "did.txt").read_text().strip()
+    with document_server({}) as docs:
+        client_did = f"did:web:{docs.authority}:alice"
+        document = did_document(client_did, _spki_of_key(client_key))
+        docs.routes["/alice/did.json"] = (200, json.dumps(document).encode())
+        serve_args = ("--raw-key", str(did_server_dir / "key.pem"), "--did", server_did,
+                      "--resolve-dids", "--did-cafile", str(ca), "--json-log")  # fmt: skip
+        with serve(*serve_args) as server:
+            status, record, err = connect_json(
+                capsys, f"localhost:{server.port}", "--expect-did", server_did,
+                "--raw-key", str(client_key), "--did", client_did, "--send", "hi",
+            )  # fmt: skip
+            assert status == 0, err
+            logged = server.json_record()
+    assert record["peer_did"] == server_did
+    assert logged["peer_did"] == client_did and docs.hits == {"/alice/did.json": 1}
+
+
+def test_did_flag_rejects_a_malformed_did(capsys: pytest.CaptureFixture[str]) -> None:
+    status, _, err = connect_json(capsys, "localhost:1", "--did", "did:nope:x")
+    assert status == 2 and "--did" in err

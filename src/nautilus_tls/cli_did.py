@@ -4,8 +4,8 @@
 
     nautilus-tls did create --method key --alg ed25519|ecdsa-p256|mldsa44|mldsa65|mldsa87 --out DIR
     nautilus-tls did create --method web --domain HOST[:PORT] [--path a/b] --alg ... --out DIR
-    nautilus-tls connect HOST:PORT --expect-did DID | --expect-spki SHA256HEX [--raw-key F]
-    nautilus-tls serve ... [--raw-key F] [--trust-did DID[,DID...] | --resolve-dids]
+    nautilus-tls connect HOST:PORT --expect-did DID | --expect-spki SHA256HEX [--raw-key F --did DID]
+    nautilus-tls serve ... [--raw-key F] [--did DID] [--trust-did DID[,DID...] | --resolve-dids]
 
 ``did create`` writes ``DIR/key.pem`` (0600), ``DIR/did.txt``, ``DIR/cert.pem`` (the
 self-issued certificate that carries the key in TLS, naming the DID) and for did:web
@@ -65,6 +65,11 @@ def add_did_command(sub: Any) -> None:
 
 
 def _did_flags(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--did",
+        metavar="DID",
+        help="name our DID to the peer in the DID extension (0xFFD1), and ask for the peer's",
+    )
     p.add_argument(
         "--did-cafile",
         metavar="F",
@@ -141,8 +146,23 @@ def _raw_key(path: str) -> Any:
 _EITHER_TYPE = (2, 0)
 
 
+def _did_extension(args: argparse.Namespace) -> dict[str, Any]:
+    """``extension_hooks`` with the DID extension when ``--did`` is given."""
+    if not args.did:
+        return {}
+    if getattr(args, "transparency_log", None):
+        raise DidUsageError("--did cannot be combined with --transparency-log yet")
+    from nautilus_tls.did.errors import InvalidDid
+    from nautilus_tls.did.extension import DidExtension
+
+    try:
+        return {"extension_hooks": (DidExtension(did=args.did),)}
+    except InvalidDid as exc:
+        raise DidUsageError(f"--did: {exc}") from None
+
+
 def client_kwargs(args: argparse.Namespace) -> dict[str, Any]:
-    kw: dict[str, Any] = {}
+    kw: dict[str, Any] = _did_extension(args)
     if args.raw_key:
         if args.cert or args.key:
             raise DidUsageError("give --raw-key or --cert/--key, not both")
@@ -159,7 +179,7 @@ def client_kwargs(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def server_kwargs(args: argparse.Namespace) -> dict[str, Any]:
-    kw: dict[str, Any] = {}
+    kw: dict[str, Any] = _did_extension(args)
     if args.raw_key:
         kw["raw_public_key"] = _raw_key(args.raw_key)
     trusted = tuple(d for d in (args.trust_did or "").split(",") if d)
