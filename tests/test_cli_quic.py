@@ -87,11 +87,32 @@ def other_pem(tmp_path: Path) -> Path:
     return path
 
 
-def test_refuses_get_without_quic_and_early_data_over_quic(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
+def test_refuses_get_without_quic(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["connect", "127.0.0.1:1", "--get", "/"]) == 2
-    early = tmp_path / "early"
-    early.write_bytes(b"x")
-    assert main(["connect", "127.0.0.1:1", "--quic", "--early-data", str(early)]) == 2
-    assert "0-RTT over QUIC" in capsys.readouterr().err
+    assert "--get is an HTTP/3 request" in capsys.readouterr().err
+
+
+def test_sends_0rtt_over_quic_with_session_and_parameter_files(
+    tls_pem_dir: dict[str, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    pem = tls_pem_dir
+    sess, early = tmp_path / "sess.json", tmp_path / "early.txt"
+    early.write_bytes(b"replayable request")
+    server = (
+        "--quic",
+        "--early-data",
+        "--cert",
+        str(pem["server_pem"]),
+        "--key",
+        str(pem["server_key"]),
+    )
+    with serve(*server) as s:
+        first = _connect(capsys, s.port, pem["ca_pem"], "--send", "x", "--sess-out", str(sess))
+        assert (tmp_path / "sess.json.quic-params.json").is_file()
+        second = _connect(
+            capsys, s.port, pem["ca_pem"], "--sess-in", str(sess), "--early-data", str(early)
+        )
+    assert first[0] == 0 and second[0] == 0, (first[2], second[2])
+    record = second[1]
+    assert record["resumed"] is True and record["early_data"] == "accepted"
+    assert record["early_reply"] == "replayable request"

@@ -30,7 +30,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("wire",),
     ("defaults", "events"),
     ("crypto",),
-    ("policy", "session", "auth", "adaptive", "risk"),
+    ("policy", "session", "auth", "adaptive", "risk", "pake"),
     ("ledger",),  # its client side wraps an auth verifier (ledger.transparency)
     ("config",),
     ("record", "handshake"),
@@ -229,7 +229,7 @@ def test_importing_the_package_loads_none_of_its_modules() -> None:
 
 
 RUNTIME_UNITS = ("errors", "wire", "defaults", "events", "crypto", "config", "record")
-RUNTIME_UNITS += ("handshake", "connection", "aio", "sync")
+RUNTIME_UNITS += ("handshake", "connection", "aio", "sync", "quic")
 
 
 @pytest.mark.parametrize("unit", RUNTIME_UNITS)

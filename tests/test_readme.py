@@ -42,7 +42,7 @@ def block(marker: str) -> str:
     return found[0]
 
 
-CERTS, ASYNCIO, BLOCKING, HTTPX, SANS_IO, PLUGIN, STAPLING = (
+CERTS, ASYNCIO, BLOCKING, HTTPX, SANS_IO, PLUGIN, STAPLING, QUIC = (
     "write_pem_bundle(",
     "async def serve()",
     "TLSListener(",
@@ -50,6 +50,7 @@ CERTS, ASYNCIO, BLOCKING, HTTPX, SANS_IO, PLUGIN, STAPLING = (
     "ClientConnection(config",
     "extension_hooks=(Hello(),)",
     "TransparencyStapler(",
+    "async def quic_demo()",
 )
 
 
@@ -100,7 +101,7 @@ def wait_listening(port: int) -> None:
 
 
 def test_every_python_block_is_run_here() -> None:
-    markers = (CERTS, ASYNCIO, BLOCKING, HTTPX, SANS_IO, PLUGIN, STAPLING)
+    markers = (CERTS, ASYNCIO, BLOCKING, HTTPX, SANS_IO, PLUGIN, STAPLING, QUIC)
     assert len(python_blocks()) == len(markers)
     for marker in markers:
         block(marker)
@@ -142,6 +143,11 @@ def test_the_readme_blocks_run_as_written(
 
     run(block(PLUGIN), namespace)
     assert namespace["config"].extension_hooks[0].ext_type == 0xFF42
+
+    # The QUIC block runs its own server on an ephemeral UDP port.
+    capsys.readouterr()
+    run(block(QUIC), namespace)
+    assert capsys.readouterr().out.splitlines() == ["b'hello over QUIC' X25519MLKEM768"]
 
     # The stapling block, against `nautilus-tls ledger serve` (which writes log.pub) holding
     # the certificate its sh block adds; `certified` is the key pair that block serves.

@@ -15,6 +15,8 @@ Subcommands::
     nautilus-tls algorithms [--measure] [--markdown | --json] [--output F]
     nautilus-tls ledger   serve|add|monitor ...   (a transparency log; see nautilus_tls.ledger.cli)
     nautilus-tls did      create --method key|web ...   (DIDs, raw keys; see nautilus_tls.cli_did)
+    nautilus-tls pake     register|remove --store F --user U [--method opaque|spake2plus]
+                          (password logins' record store; see nautilus_tls.cli_pake)
 
 ``serve --quic`` and ``connect --quic [--get PATH]`` run the same over QUIC (UDP) and HTTP/3;
 see nautilus_tls.cli_quic.
@@ -55,12 +57,14 @@ from nautilus_tls import (
     cli_certs,
     cli_connect,
     cli_did,
+    cli_pake,
     cli_quic,
     cli_risk,
     cli_sessions,
     cli_workers,
 )
 from nautilus_tls.aio import TLSReader, TLSWriter, connect, start_server
+from nautilus_tls.cli_pake import add_pake_command, cmd_pake
 from nautilus_tls.config import CertifiedKey, ClientConfig, ServerConfig
 from nautilus_tls.crypto.provider import (
     DEFAULT_PROVIDER,
@@ -277,6 +281,7 @@ def build_parser() -> argparse.ArgumentParser:
     ledger_cli.add_transparency_server_flags(serve)
     cli_risk.add_rekey_flags(serve)
     cli_risk.add_risk_flags(serve)
+    cli_pake.add_server_flags(serve)
 
     conn = sub.add_parser("connect", help="connect to a TLS server")
     conn.add_argument("address", type=_host_port, metavar="HOST:PORT")
@@ -313,6 +318,7 @@ def build_parser() -> argparse.ArgumentParser:
     cli_did.add_client_flags(conn)
     ledger_cli.add_transparency_client_flags(conn)
     cli_risk.add_rekey_flags(conn)
+    cli_pake.add_client_flags(conn)
     cli_sessions.add_ticket_keys_command(sub)
 
     demo = sub.add_parser("demo", help="a full post-quantum handshake on 127.0.0.1, explained")
@@ -330,6 +336,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_ledger_command(sub)
     cli_asgi.add_asgi_command(sub, tls_options=_add_tls_options)
     cli_did.add_did_command(sub)
+    add_pake_command(sub)
 
     algs = sub.add_parser(
         "algorithms", help="list every group, cipher suite and signature scheme (and cost)"
@@ -361,6 +368,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "ledger": cmd_ledger,
         "asgi": cmd_asgi,
         "did": cli_did.cmd_did,
+        "pake": cmd_pake,
     }
     try:
         return commands[args.command](args)
@@ -481,6 +489,7 @@ def _server_config(args: argparse.Namespace) -> ServerConfig:
     kw.update(cli_risk.risk_kwargs(args))
     kw["preference"] = args.preference
     kw.update(ledger_cli.transparency_server_kwargs(args, [c.chain for c in certified]))
+    kw.update(cli_pake.server_kwargs(args, kw))
     return ServerConfig(certificates=certified, **kw)
 
 
@@ -685,6 +694,7 @@ def _client_config(args: argparse.Namespace) -> ClientConfig:
     kw.update(cli_connect.client_kwargs(args))
     kw.update(cli_did.client_kwargs(args))
     kw.update(ledger_cli.transparency_client_kwargs(args))
+    kw.update(cli_pake.client_kwargs(args, kw))
     return ClientConfig(**kw)
 
 
@@ -753,6 +763,7 @@ async def _connect(args: argparse.Namespace, config: ClientConfig) -> int:
     record.update(cli_adaptive.session_fields(info))
     cli_connect.extend_record(record, info, args)
     record.update(ledger_cli.transparency_record(args, info))
+    record.update(cli_pake.json_fields(config.extension_hooks))
 
     record["key_updates"] = writer.get_extra_info("key_updates")
     if args.send is None:

@@ -10,7 +10,10 @@ flags of the TCP commands (groups, suites, ALPN, certificates, session files).
   ``hello_retry``, and ``reply`` or ``status`` and ``body``). Two key shares by default
   (X25519MLKEM768 and x25519); ``--key-shares`` chooses.
 
-0-RTT over QUIC is not offered yet (``--early-data`` is refused with ``--quic``).
+0-RTT: ``serve --quic --early-data`` accepts it (max_early_data 0xffffffff, RFC 9001 §4.6.1);
+``connect --quic --sess-out F`` keeps the servers' transport parameters in ``F.quic-params.json``
+beside the session file (RFC 9000 §7.4.1), and ``connect --quic --sess-in F --early-data FILE``
+sends FILE on a first stream as 0-RTT (``early_reply`` in the JSON).
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ import asyncio
 import dataclasses
 import json
 import sys
+from pathlib import Path
 from typing import Any
 
 from nautilus_tls.config import ClientConfig, ServerConfig
@@ -29,6 +33,7 @@ from nautilus_tls.session_info import SessionInfo
 ECHO_ALPN = b"nautilus-echo"
 H3_ALPN = b"h3"
 EXIT_OK, EXIT_FAILED = 0, 1
+QUIC_MAX_EARLY_DATA = 0xFFFFFFFF  # RFC 9001 §4.6.1
 
 
 def add_flags(serve: argparse.ArgumentParser, connect: argparse.ArgumentParser) -> None:
@@ -39,17 +44,49 @@ def add_flags(serve: argparse.ArgumentParser, connect: argparse.ArgumentParser) 
     )
 
 
-def _no_early_data(args: argparse.Namespace) -> None:
-    if getattr(args, "early_data", None):
-        raise ConfigError("0-RTT over QUIC is not supported yet: drop --early-data")
+def _params_file(session_file: str) -> Path:
+    """Where the CLI keeps the servers' transport parameters beside a session file (0-RTT
+    over QUIC needs them with the ticket, RFC 9000 §7.4.1)."""
+    return Path(session_file + ".quic-params.json")
+
+
+def _load_parameters(args: argparse.Namespace, config: ClientConfig) -> None:
+    from nautilus_tls.quic.api import remember_transport_parameters
+
+    if not (args.sess_in and config.session_store is not None):
+        return
+    path = _params_file(args.sess_in)
+    if not path.is_file():
+        return
+    try:
+        saved = json.loads(path.read_text(encoding="utf-8"))
+        items = [(str(k), bytes.fromhex(v)) for k, v in dict(saved).items()]
+    except (ValueError, TypeError) as exc:
+        raise ConfigError(f"{path} is not a transport-parameters file: {exc}") from None
+    for key, params in items:
+        remember_transport_parameters(config.session_store, key, params)
+
+
+def _save_parameters(args: argparse.Namespace, config: ClientConfig) -> None:
+    from nautilus_tls.quic.api import remembered_transport_parameters
+
+    if not (args.sess_out and config.session_store is not None):
+        return
+    kept = remembered_transport_parameters(config.session_store)
+    if kept:
+        path = _params_file(args.sess_out)
+        path.write_text(json.dumps({k: v.hex() for k, v in kept.items()}), encoding="utf-8")
 
 
 # --- serve -----------------------------------------------------------------------------------
 
 
 def serve_config(args: argparse.Namespace, config: ServerConfig) -> ServerConfig:
-    """``config`` for QUIC: the mode's ALPN unless ``--alpn`` was given."""
-    _no_early_data(args)
+    """``config`` for QUIC: the mode's ALPN unless ``--alpn`` was given; ``--early-data``
+    accepts 0-RTT with max_early_data 0xffffffff (RFC 9001 §4.6.1: QUIC's flow control, not
+    the ticket, limits it, so a BYTES value does not apply)."""
+    if args.early_data is not None:
+        config = dataclasses.replace(config, max_early_data=QUIC_MAX_EARLY_DATA)
     if args.alpn:
         if args.mode == "http" and H3_ALPN not in config.alpn_protocols:
             raise ConfigError("--mode http over QUIC is HTTP/3: --alpn must include h3")
@@ -86,7 +123,8 @@ def connect_config(args: argparse.Namespace, config: ClientConfig) -> ClientConf
     (X25519MLKEM768, x25519) unless ``--key-shares`` (issue 13 item 4)."""
     from nautilus_tls.quic.api import with_quic_key_shares
 
-    _no_early_data(args)
+    if args.early_data and args.get is not None:
+        raise ConfigError("--early-data over QUIC goes on an echo stream, not with --get")
     if args.send is not None and args.get is not None:
         raise ConfigError("give --send or --get, not both")
     if not args.alpn:
@@ -145,8 +183,15 @@ async def _connect(args: argparse.Namespace, config: ClientConfig) -> int:
             record["status"] = response.status
             record["body"] = response.body.decode("utf-8", "replace")
         else:
-            async with connect(host, port, config=config, server_name=name) as client:
+            early = Path(args.early_data).read_bytes() if args.early_data else None
+            _load_parameters(args, config)
+            async with connect(
+                host, port, config=config, server_name=name, early_data=early
+            ) as client:
                 record = record_of(client.info)
+                if early is not None:
+                    record["early_data_sent"] = client.info.early_data_sent
+                    record["early_reply"] = (await client.early_reply()).decode("utf-8", "replace")
                 if args.send is not None:
                     reply = await client.request(_unescape(args.send).encode())
                     record["reply"] = reply.decode("utf-8", "replace")
@@ -156,6 +201,7 @@ async def _connect(args: argparse.Namespace, config: ClientConfig) -> int:
     except OSError as exc:
         print(f"error: cannot reach {host}:{port}: {exc}", file=sys.stderr)
         return EXIT_FAILED
+    _save_parameters(args, config)
     if args.json:
         print(json.dumps(record), flush=True)
         return EXIT_OK

@@ -97,6 +97,17 @@ class SessionInfo:
                 return value.report_for(self.peer_certificates)
         return None
 
+    @property
+    def auth(self) -> str | None:
+        """The password login (PAKE) that authenticated this session: ``"opaque"`` or
+        ``"spake2plus"`` (the ``pake`` plug-in's result in :attr:`peer_extensions` names it
+        as ``pake_method``), else None (certificates, or a resumption)."""
+        for value in self.peer_extensions.values():
+            method = getattr(value, "pake_method", None)
+            if isinstance(method, str):
+                return method
+        return None
+
     def as_dict(self) -> dict[str, object]:
         return {
             "version": self.version,

@@ -29,7 +29,14 @@ from nautilus_tls.errors import AlertDescription, BadCertificate
 from nautilus_tls.tools import certgen
 
 A = AlertDescription
-NOW = datetime.datetime.now(datetime.UTC)
+
+
+def now() -> datetime.datetime:
+    # At the check, not at import: the suite may reach these tests minutes after collection,
+    # later than a fresh certificate's 5-minute backdating.
+    return datetime.datetime.now(datetime.UTC)
+
+
 VECTORS = load_vector("composite_mldsa_draft_vectors.json")
 
 
@@ -91,28 +98,28 @@ def test_our_certificates_carry_the_composite_key_and_signature(alg: str) -> Non
 @pytest.mark.parametrize("name", ["localhost", "10.1.2.3", "api.svc.test", "LOCALHOST."])
 def test_a_composite_server_chain_validates_for_its_names(alg: str, name: str) -> None:
     c = chain(alg)
-    verify_server_chain([c.server], name, c.store, NOW)
+    verify_server_chain([c.server], name, c.store, now())
 
 
 @pytest.mark.parametrize("name", ["example.com", "a.b.svc.test", "svc.test", "10.1.2.4"])
 def test_a_name_outside_the_subject_alt_names_is_bad_certificate(name: str) -> None:
     c = chain()
-    assert alert_of(verify_server_chain, [c.server], name, c.store, NOW) is A.bad_certificate
+    assert alert_of(verify_server_chain, [c.server], name, c.store, now()) is A.bad_certificate
 
 
 def test_a_composite_client_chain_validates_and_cannot_serve() -> None:
     c = chain()
-    verify_client_chain([c.client], c.store, NOW)
-    assert alert_of(verify_server_chain, [c.client], "client.test", c.store, NOW) is (
+    verify_client_chain([c.client], c.store, now())
+    assert alert_of(verify_server_chain, [c.client], "client.test", c.store, now()) is (
         A.bad_certificate
     )
-    assert alert_of(verify_client_chain, [c.server], c.store, NOW) is A.bad_certificate
+    assert alert_of(verify_client_chain, [c.server], c.store, now()) is A.bad_certificate
 
 
 @pytest.mark.parametrize("days", [-1, 400])
 def test_outside_the_validity_period_is_certificate_expired(days: int) -> None:
     c = chain()
-    when = NOW + datetime.timedelta(days=days)
+    when = now() + datetime.timedelta(days=days)
     assert alert_of(verify_server_chain, [c.server], "localhost", c.store, when) is (
         A.certificate_expired
     )
@@ -122,7 +129,7 @@ def test_another_ca_is_unknown_ca() -> None:
     other = chain("mldsa65-ecdsa-p256", "Another composite CA")
     mldsa_store = TrustStore.from_certificates([certgen.make_ca("mldsa65", "ML-DSA CA")[0]])
     for store in (other.store, mldsa_store):
-        assert alert_of(verify_server_chain, [chain().server], "localhost", store, NOW) is (
+        assert alert_of(verify_server_chain, [chain().server], "localhost", store, now()) is (
             A.unknown_ca
         )
 
@@ -133,7 +140,7 @@ def test_a_ca_of_the_same_name_with_another_key_is_bad_certificate() -> None:
     twin, _ = certgen.make_ca("mldsa65-ecdsa-p256", "Composite CA")
     store = TrustStore.from_certificates([twin])
     assert cert(twin).subject == cert(impostor).subject
-    assert alert_of(verify_server_chain, [chain().server], "localhost", store, NOW) is (
+    assert alert_of(verify_server_chain, [chain().server], "localhost", store, now()) is (
         A.bad_certificate
     )
 
@@ -148,7 +155,7 @@ def _builder(
     issuer_key: CompositePrivateKey,
     critical_extra: bool = False,
 ) -> bytes:
-    start = NOW - datetime.timedelta(minutes=5)
+    start = now() - datetime.timedelta(minutes=5)
     b = (
         x509.CertificateBuilder()
         .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, subject)]))
@@ -198,11 +205,11 @@ def _three_level(
 
 def test_a_path_through_an_intermediate_validates() -> None:
     root, path = _three_level(None)
-    verify_server_chain(path, "localhost", TrustStore.from_certificates([root]), NOW)
+    verify_server_chain(path, "localhost", TrustStore.from_certificates([root]), now())
     # Without the intermediate there is no path.
     assert (
         alert_of(
-            verify_server_chain, path[:1], "localhost", TrustStore.from_certificates([root]), NOW
+            verify_server_chain, path[:1], "localhost", TrustStore.from_certificates([root]), now()
         )
         is A.unknown_ca
     )
@@ -211,13 +218,13 @@ def test_a_path_through_an_intermediate_validates() -> None:
 def test_a_path_length_constraint_is_honoured() -> None:
     root, path = _three_level(0)
     store = TrustStore.from_certificates([root])
-    assert alert_of(verify_server_chain, path, "localhost", store, NOW) is A.bad_certificate
+    assert alert_of(verify_server_chain, path, "localhost", store, now()) is A.bad_certificate
 
 
 def test_an_unknown_critical_extension_refuses_the_chain() -> None:
     root, path = _three_level(None, critical_extra=True)
     store = TrustStore.from_certificates([root])
-    assert alert_of(verify_server_chain, path, "localhost", store, NOW) is A.bad_certificate
+    assert alert_of(verify_server_chain, path, "localhost", store, now()) is A.bad_certificate
 
 
 def test_a_leaf_cannot_issue() -> None:
@@ -228,15 +235,15 @@ def test_a_leaf_cannot_issue() -> None:
         .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "localhost")]))
         .issuer_name(server.subject)
         .serial_number(1)
-        .not_valid_before(NOW - datetime.timedelta(minutes=1))
-        .not_valid_after(NOW + datetime.timedelta(days=1))
+        .not_valid_before(now() - datetime.timedelta(minutes=1))
+        .not_valid_after(now() + datetime.timedelta(days=1))
         .add_extension(x509.SubjectAlternativeName([x509.DNSName("localhost")]), critical=False)
     )
     subject_key = CompositePrivateKey.generate(composite.MLDSA65_ECDSA_P256)
     issued = composite_x509.sign_certificate(b, subject_key, c.server_key)
     assert composite_x509.signed_by(cert(issued), server)  # a good signature...
     # ...by a key whose certificate is not a CA (basicConstraints cA false).
-    assert alert_of(verify_server_chain, [issued, c.server], "localhost", c.store, NOW) is (
+    assert alert_of(verify_server_chain, [issued, c.server], "localhost", c.store, now()) is (
         A.bad_certificate
     )
 
@@ -286,7 +293,7 @@ def test_mutated_composite_certificates_are_refused_with_an_alert_never_a_crash(
         at = rng.randrange(len(der_bytes))
         der_bytes[at] ^= 1 << rng.randrange(8)
         try:
-            verify_server_chain([bytes(der_bytes)], "localhost", c.store, NOW)
+            verify_server_chain([bytes(der_bytes)], "localhost", c.store, now())
         except BadCertificate:
             refused += 1
     assert refused == 150
@@ -301,8 +308,8 @@ def test_a_composite_leaf_under_an_ml_dsa_ca_validates_through_pyca_for_that_lin
         .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "localhost")]))
         .issuer_name(cert(ca_der).subject)
         .serial_number(7)
-        .not_valid_before(NOW - datetime.timedelta(minutes=1))
-        .not_valid_after(NOW + datetime.timedelta(days=1))
+        .not_valid_before(now() - datetime.timedelta(minutes=1))
+        .not_valid_after(now() + datetime.timedelta(days=1))
         .add_extension(x509.SubjectAlternativeName([x509.DNSName("localhost")]), critical=False)
     )
     template = cert(composite_x509.sign_certificate(b, leaf_key, leaf_key))
@@ -314,6 +321,6 @@ def test_a_composite_leaf_under_an_ml_dsa_ca_validates_through_pyca_for_that_lin
     signature = ca_key.sign(tbs)
     leaf = derwrite.sequence(tbs, mldsa65, derwrite.bit_string(signature))
     store = TrustStore.from_certificates([ca_der])
-    verify_server_chain([leaf], "localhost", store, NOW)
+    verify_server_chain([leaf], "localhost", store, now())
     broken = leaf[:-1] + bytes([leaf[-1] ^ 1])
-    assert alert_of(verify_server_chain, [broken], "localhost", store, NOW) is A.bad_certificate
+    assert alert_of(verify_server_chain, [broken], "localhost", store, now()) is A.bad_certificate

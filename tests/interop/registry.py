@@ -8,6 +8,7 @@ from interop import (
     peer_node,
     peer_openssl,
     peer_pyssl,
+    peer_quic,
     peer_tlslite,
     peer_tshark,
 )
@@ -21,6 +22,8 @@ PEERS: tuple[Peer, ...] = (
     peer_curl.PEER,
     peer_chromium.PEER,
     peer_tshark.PEER,
+    peer_quic.AIOQUIC,
+    peer_quic.QH3,
 )
 
 

@@ -85,14 +85,23 @@ def aioquic_client_config(alg: str, alpn: str = ECHO_ALPN) -> QuicConfiguration:
 _tasks: set[asyncio.Task[None]] = set()
 
 
-def _stream_handler(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+def echo_stream_handler(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
     task = asyncio.ensure_future(echo_handler(reader, writer))
     _tasks.add(task)  # kept until done: asyncio holds tasks only weakly
     task.add_done_callback(_tasks.discard)
 
 
-async def start_aioquic_echo(cfg: QuicConfiguration) -> QuicServer:
-    return await aioquic_serve(HOST, 0, configuration=cfg, stream_handler=_stream_handler)
+async def start_aioquic_echo(cfg: QuicConfiguration, *, tickets: bool = False) -> QuicServer:
+    """An unmodified aioquic echo server; with ``tickets``, it issues and takes tickets."""
+    store: dict[bytes, Any] = {}
+    return await aioquic_serve(
+        HOST,
+        0,
+        configuration=cfg,
+        stream_handler=echo_stream_handler,
+        session_ticket_fetcher=store.pop if tickets else None,
+        session_ticket_handler=(lambda t: store.__setitem__(t.ticket, t)) if tickets else None,
+    )
 
 
 async def start_our_echo(
@@ -103,7 +112,7 @@ async def start_our_echo(
         0,
         configuration=cfg or quic_config(is_client=False),
         tls_config=tls_config,
-        stream_handler=_stream_handler,
+        stream_handler=echo_stream_handler,
     )
 
 
@@ -213,3 +222,88 @@ def events_of(conn: QuicConnection) -> list[QuicEvent]:
 
 async def gather_bounded(*aws: Awaitable[T]) -> list[T]:
     return list(await asyncio.wait_for(asyncio.gather(*aws), TIMEOUT))
+
+
+# --- HTTP/3 peers on another stack (aioquic's or qh3's own TLS and h3) ----------------------
+
+H3_SERVER_BODY = b"a foreign HTTP/3 server says hi\n" * 64
+
+
+def h3_client_protocol(base: type[Any], h3_connection: type[Any], h3_events: Any) -> type[Any]:
+    """A GET client protocol for an aioquic-like stack (``base`` its QuicConnectionProtocol)."""
+
+    class Client(base):  # type: ignore[misc, valid-type]
+        def __init__(self, *args: Any, **kw: Any) -> None:
+            super().__init__(*args, **kw)
+            self.http = h3_connection(self._quic)
+            self.status = 0
+            self.body = b""
+            self.done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+
+        async def get(self, path: str) -> None:
+            stream_id = self._quic.get_next_available_stream_id()
+            headers = [(b":method", b"GET"), (b":scheme", b"https")]
+            headers += [(b":authority", b"localhost"), (b":path", path.encode())]
+            self.http.send_headers(stream_id, headers, end_stream=True)
+            self.transmit()
+            await self.done
+
+        def quic_event_received(self, event: Any) -> None:
+            for e in self.http.handle_event(event):
+                if isinstance(e, h3_events.HeadersReceived):
+                    self.status = int(dict(e.headers)[b":status"])
+                elif isinstance(e, h3_events.DataReceived):
+                    self.body += e.data
+                else:
+                    continue
+                if e.stream_ended and not self.done.done():
+                    self.done.set_result(None)
+
+    return Client
+
+
+def h3_server_protocol(
+    base: type[Any], h3_connection: type[Any], h3_events: Any, negotiated: type[Any]
+) -> type[Any]:
+    """A server protocol for an aioquic-like stack answering every GET with H3_SERVER_BODY."""
+
+    class Server(base):  # type: ignore[misc, valid-type]
+        def __init__(self, *args: Any, **kw: Any) -> None:
+            super().__init__(*args, **kw)
+            self.http: Any = None
+
+        def quic_event_received(self, event: Any) -> None:
+            if isinstance(event, negotiated):
+                self.http = h3_connection(self._quic)
+            if self.http is None:
+                return
+            for e in self.http.handle_event(event):
+                if isinstance(e, h3_events.HeadersReceived) and e.stream_ended:
+                    self.http.send_headers(e.stream_id, [(b":status", b"200")])
+                    self.http.send_data(e.stream_id, H3_SERVER_BODY, end_stream=True)
+                    self.transmit()
+
+    return Server
+
+
+def _aioquic_h3() -> tuple[type[Any], type[Any]]:
+    from aioquic.h3 import events as h3_events
+    from aioquic.h3.connection import H3Connection
+    from aioquic.quic.events import ProtocolNegotiated
+
+    return (
+        h3_client_protocol(QuicConnectionProtocol, H3Connection, h3_events),
+        h3_server_protocol(QuicConnectionProtocol, H3Connection, h3_events, ProtocolNegotiated),
+    )
+
+
+AIOQUIC_H3_CLIENT, AIOQUIC_H3_SERVER = _aioquic_h3()
+
+
+async def foreign_get(
+    connect: Callable[..., Any], port: int, cfg: Any, client: type[Any], path: str = "/"
+) -> tuple[int, bytes]:
+    """GET ``path`` with another stack's ``connect`` and its ``client`` protocol."""
+    async with connect(HOST, port, configuration=cfg, create_protocol=client) as protocol:
+        await protocol.get(path)
+        return protocol.status, protocol.body

@@ -11,6 +11,8 @@ from aioquic.quic.connection import QuicConnection
 from aioquic.quic.events import ConnectionTerminated, HandshakeCompleted, ProtocolNegotiated
 from aioquic.quic.packet import QuicErrorCode
 from quic.quicpeers import (
+    CLIENT_ADDR,
+    SERVER_ADDR,
     Clock,
     aioquic_client_config,
     aioquic_server_config,
@@ -235,3 +237,127 @@ def test_refuses_a_server_quic_configuration_with_a_client_tls_config() -> None:
         NautilusQuicConnection(
             configuration=quic_config(is_client=True), tls_config=our_server_config()
         )
+
+
+def test_refuses_a_ticket_with_another_max_early_data_with_protocol_violation() -> None:
+    # RFC 9001 §4.6.1: max_early_data_size in a QUIC ticket is 0xffffffff (or absent).
+    class OddTickets(QuicConnection):
+        """Unmodified aioquic, except that its tickets say max_early_data 1024."""
+
+        def _initialize(self, peer_cid: bytes) -> None:
+            super()._initialize(peer_cid)
+            self.tls._max_early_data = 1024
+
+    clock = Clock()
+    client, _ = memory_pair(our_client_config("ecdsa-p256"), None)
+    store: dict[bytes, Any] = {}
+    client.connect(SERVER, now=clock.now)
+    server = OddTickets(
+        configuration=aioquic_server_config("ecdsa-p256"),
+        original_destination_connection_id=client.original_destination_connection_id,
+        session_ticket_handler=lambda t: store.__setitem__(t.ticket, t),
+    )
+    exchange(client, server, clock)
+    assert _terminated(server).error_code == QuicErrorCode.PROTOCOL_VIOLATION
+
+
+class _RawCryptoClient(QuicConnection):
+    """Unmodified aioquic's transport whose first CRYPTO data is ``first_flight`` instead of
+    its TLS ClientHello (a hostile or broken client)."""
+
+    first_flight = b""
+
+    def _initialize(self, peer_cid: bytes) -> None:
+        super()._initialize(peer_cid)
+        flight = self.first_flight
+
+        def handle_message(data: bytes, output: Any) -> None:
+            if not data:  # the start: what a ClientHello would be
+                output[tls.Epoch.INITIAL].push_bytes(flight)
+
+        self.tls.handle_message = handle_message  # type: ignore[method-assign]
+
+
+@pytest.mark.parametrize(
+    ("flight", "alert"),
+    [
+        # A whole message whose body ends inside the random (a partial one is waited for).
+        (bytes.fromhex("01000003") + b"\x03\x03\x00", AlertDescription.decode_error),
+        (bytes.fromhex("02000002") + b"\x03\x03", AlertDescription.unexpected_message),  # SH
+        (bytes.fromhex("0d000000"), AlertDescription.unexpected_message),  # CertificateRequest
+        (bytes.fromhex("01ffffff"), AlertDescription.decode_error),  # 16 MiB declared
+    ],
+    ids=["truncated-client-hello", "server-hello-from-a-client", "cert-request", "huge-length"],
+)
+def test_answers_bad_first_crypto_data_with_the_crypto_error_of_its_alert(
+    flight: bytes, alert: AlertDescription
+) -> None:
+    clock = Clock()
+    client = _RawCryptoClient(configuration=aioquic_client_config("ecdsa-p256"))
+    client.first_flight = flight
+    _, make_server = memory_pair(None, our_server_config("ecdsa-p256"))
+    _connect(client, make_server, clock)
+    assert _terminated(client).error_code == CRYPTO_ERROR + alert
+
+
+def test_refuses_crypto_data_at_a_level_left_behind_with_unexpected_message() -> None:
+    # RFC 9001 §4.1.3: the server reads at HANDSHAKE once its flight is out; a handshake
+    # message in an Initial packet then is unexpected_message.
+    clock = Clock()
+    client, make_server = memory_pair(
+        None, our_server_config("ecdsa-p256"), client_quic=aioquic_client_config("ecdsa-p256")
+    )
+    client.connect(SERVER, now=clock.now)
+    server = make_server(client.original_destination_connection_id)
+    for data, _ in client.datagrams_to_send(now=clock.now):  # the ClientHello
+        server.receive_datagram(data, ("1.2.3.4", 1234), now=clock.now)
+    # Before the client hears the server's flight, it sends more CRYPTO data at INITIAL.
+    client._crypto_streams[tls.Epoch.INITIAL].sender.write(bytes.fromhex("14000020") + bytes(32))
+    exchange(client, server, clock)
+    assert _terminated(client).error_code == CRYPTO_ERROR + AlertDescription.unexpected_message
+
+
+def _exchange_with_losses(
+    client: QuicConnection, server: QuicConnection, clock: Clock, drop: set[int]
+) -> None:
+    """Carry datagrams both ways, dropping those whose running number is in ``drop``, and
+    fire loss-recovery timers when nothing moves (bounded)."""
+    sent = 0
+    for _ in range(200):
+        moved = False
+        for src, dst, addr in ((client, server, CLIENT_ADDR), (server, client, SERVER_ADDR)):
+            for data, _ in src.datagrams_to_send(now=clock.now):
+                sent += 1
+                moved = True
+                if sent not in drop:
+                    dst.receive_datagram(data, addr, now=clock.now)
+        if client._handshake_complete and server._handshake_complete and not moved:
+            return
+        if not moved:
+            timers = [t for t in (client.get_timer(), server.get_timer()) if t is not None]
+            if not timers:
+                return
+            clock.now = max(clock.now, min(timers))
+            for conn in (client, server):
+                timer = conn.get_timer()
+                if timer is not None and timer <= clock.now:
+                    conn.handle_timer(now=clock.now)
+    raise AssertionError("the lossy exchange did not settle")
+
+
+@pytest.mark.parametrize(
+    "drop",
+    [{1}, {2}, {2, 3}, {3}, {4}],
+    ids=["client-hello", "server-initial", "server-flight", "server-second", "client-finished"],
+)
+def test_completes_the_handshake_when_datagrams_are_lost(drop: set[int]) -> None:
+    # aioquic's loss recovery retransmits CRYPTO data; the engine must take the repeated and
+    # reordered flights it then sees without complaint.
+    clock = Clock()
+    client, make_server = memory_pair(our_client_config(), our_server_config())
+    client.connect(SERVER, now=clock.now)
+    server = make_server(client.original_destination_connection_id)
+    _exchange_with_losses(client, server, clock, drop)
+    assert client._handshake_complete and server._handshake_complete
+    assert isinstance(client, NautilusQuicConnection) and client.session_info is not None
+    assert client._close_event is None and server._close_event is None

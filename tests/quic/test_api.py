@@ -4,6 +4,7 @@ over TCP, resumption, and handshake failures raised as our errors."""
 from __future__ import annotations
 
 import asyncio
+from typing import Any
 
 import pytest
 from certificates import pki, unrelated_pki
@@ -106,3 +107,41 @@ def test_raises_peer_alert_when_the_server_refuses_us() -> None:
 def test_refuses_a_config_without_alpn() -> None:
     with pytest.raises(ConfigError, match="ALPN"):
         run(_echo_session(_client(alpn_protocols=()), b"x"))
+
+
+def _twice_with_early_data(
+    server_config: Any, config: ClientConfig
+) -> tuple[SessionInfo, SessionInfo, bytes]:
+    """One connection for the ticket, then one that sends its request as early data."""
+
+    async def main() -> tuple[SessionInfo, SessionInfo, bytes]:
+        server = await serve(echo, HOST, 0, config=server_config)
+        try:
+            port = server.address[1]
+            async with connect(HOST, port, config=config, server_name="localhost") as first:
+                await first.request(b"ticket please")
+                first_info = first.info
+            async with connect(
+                HOST, port, config=config, server_name="localhost", early_data=b"0-RTT hello"
+            ) as second:
+                return first_info, second.info, await second.early_reply()
+        finally:
+            server.close()
+
+    return run(main())
+
+
+def test_sends_0rtt_that_our_server_accepts() -> None:
+    scfg = pki().server_config(alpn_protocols=ALPN, max_early_data=0xFFFFFFFF)
+    first, second, reply = _twice_with_early_data(scfg, _client(session_store=MemorySessionStore()))
+    assert first.early_data == "none"
+    assert second.resumed and second.early_data == "accepted"
+    assert second.early_data_sent == len(b"0-RTT hello")
+    assert reply == b"0-RTT hello"
+
+
+def test_sends_early_data_as_1rtt_when_tickets_allow_no_0rtt() -> None:
+    scfg = pki().server_config(alpn_protocols=ALPN)  # max_early_data 0: no 0-RTT in tickets
+    _, second, reply = _twice_with_early_data(scfg, _client(session_store=MemorySessionStore()))
+    assert second.resumed and second.early_data == "none"
+    assert reply == b"0-RTT hello"

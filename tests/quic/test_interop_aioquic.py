@@ -4,6 +4,8 @@ UDP in one process (issue 13 items 2, 4, 6)."""
 from __future__ import annotations
 
 import pytest
+from aioquic.asyncio.client import connect as aioquic_connect
+from aioquic.tls import State as tls_state
 from quic.quicpeers import (
     aioquic_client,
     aioquic_client_config,
@@ -19,6 +21,7 @@ from quic.quicpeers import (
     start_our_echo,
 )
 
+from nautilus_tls.config import ServerConfig
 from nautilus_tls.session_info import SessionInfo
 from nautilus_tls.wire.enums import NamedGroup
 
@@ -65,3 +68,95 @@ def test_an_unmodified_aioquic_client_talks_to_our_server(alg: str) -> None:
     reply, suite = run(main())
     assert reply == b"from aioquic"
     assert int(suite) in (0x1301, 0x1302, 0x1303)  # type: ignore[call-overload]
+
+
+def test_our_client_resumes_with_an_unmodified_aioquic_server() -> None:
+    from nautilus_tls.session.client_store import MemorySessionStore
+
+    cfg = our_client_config("ecdsa-p256", session_store=MemorySessionStore())
+
+    async def main() -> list[SessionInfo]:
+        server = await start_aioquic_echo(aioquic_server_config("ecdsa-p256"), tickets=True)
+        infos = []
+        try:
+            for _ in range(2):
+                async with our_client(port_of(server), cfg) as protocol:
+                    assert await echo_once(protocol, b"again") == b"again"
+                    infos.append(session_info_of(protocol))
+        finally:
+            server.close()
+        return infos
+
+    first, second = run(main())
+    assert first.group == "x25519"  # aioquic has no hybrid group: its share was the classical one
+    assert not first.resumed and second.resumed
+
+
+def _aioquic_client_twice(
+    server_config: ServerConfig, *, early: bool
+) -> list[tuple[bytes, bool, bool]]:
+    """Two unmodified aioquic clients, the second with the first's ticket (and, with
+    ``early``, sending its request before the handshake completes: 0-RTT)."""
+    tickets: list[object] = []
+
+    async def main() -> list[tuple[bytes, bool, bool]]:
+        server = await start_our_echo(server_config)
+        out = []
+        try:
+            for attempt in range(2):
+                cfg = aioquic_client_config("ecdsa-p256")
+                if tickets:
+                    cfg.session_ticket = tickets[-1]  # type: ignore[assignment]
+                async with aioquic_connect(
+                    "127.0.0.1", port_of(server), configuration=cfg,
+                    session_ticket_handler=tickets.append, wait_connected=not (early and attempt),
+                ) as protocol:  # fmt: skip
+                    reply = await echo_once(protocol, b"early bird")
+                    # 1-RTT data arrived: the handshake is complete (aioquic's
+                    # wait_connected would wait forever once it is).
+                    tls = protocol._quic.tls
+                    assert tls.state is tls_state.CLIENT_POST_HANDSHAKE
+                    out.append((reply, tls.session_resumed, tls.early_data_accepted))
+        finally:
+            server.close()
+        return out
+
+    return run(main())
+
+
+def test_an_unmodified_aioquic_client_resumes_with_our_server() -> None:
+    first, second = _aioquic_client_twice(our_server_config("ecdsa-p256"), early=False)
+    assert first == (b"early bird", False, False)
+    assert second == (b"early bird", True, False)
+
+
+def test_an_unmodified_aioquic_client_sends_0rtt_that_our_server_accepts() -> None:
+    # RFC 9001 §4.6.1: a server that takes 0-RTT over QUIC says 0xffffffff in its tickets.
+    scfg = our_server_config("ecdsa-p256", max_early_data=0xFFFFFFFF)
+    first, second = _aioquic_client_twice(scfg, early=True)
+    assert first == (b"early bird", False, False)
+    assert second == (b"early bird", True, True)
+
+
+def test_our_client_sends_0rtt_that_an_unmodified_aioquic_server_accepts() -> None:
+    from nautilus_tls.quic.api import connect
+    from nautilus_tls.session.client_store import MemorySessionStore
+
+    cfg = our_client_config("ecdsa-p256", session_store=MemorySessionStore())
+
+    async def main() -> tuple[SessionInfo, bytes]:
+        server = await start_aioquic_echo(aioquic_server_config("ecdsa-p256"), tickets=True)
+        port = port_of(server)
+        try:
+            async with connect("127.0.0.1", port, config=cfg, server_name="localhost") as first:
+                await first.request(b"ticket please")
+            async with connect(
+                "127.0.0.1", port, config=cfg, server_name="localhost", early_data=b"early"
+            ) as second:
+                return second.info, await second.early_reply()
+        finally:
+            server.close()
+
+    info, reply = run(main())
+    assert info.resumed and info.early_data == "accepted"
+    assert reply == b"early"

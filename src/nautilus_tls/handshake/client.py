@@ -56,7 +56,7 @@ from nautilus_tls.handshake.common import (
     session_info,
     unexpected,
 )
-from nautilus_tls.handshake.hooks import ExtensionHooks, refuse_unsolicited
+from nautilus_tls.handshake.hooks import ExtensionHooks, refuse_unsolicited, with_plugin_secrets
 from nautilus_tls.proofs import FinishedVerified, PeerVerified, SignatureVerified, require
 from nautilus_tls.session.client_store import ClientTicket
 from nautilus_tls.session_info import SessionInfo
@@ -506,7 +506,8 @@ class ExpectServerHello(ClientState):
         transcript.update(raw)
 
         schedule = KeySchedule(params.hash_name, psk)
-        schedule.enter_handshake(shared_secret)
+        # A PAKE plug-in's key joins the key exchange's secret (docs/pake.md).
+        schedule.enter_handshake(with_plugin_secrets(shared_secret, ctx.peer_extensions))
         c_hs, s_hs = schedule.handshake_traffic_secrets(transcript.digest())
         ctx.keylog.log("CLIENT_HANDSHAKE_TRAFFIC_SECRET", ctx.client_random, c_hs)
         ctx.keylog.log("SERVER_HANDSHAKE_TRAFFIC_SECRET", ctx.client_random, s_hs)

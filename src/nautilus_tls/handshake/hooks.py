@@ -44,10 +44,22 @@ from types import MappingProxyType
 
 from nautilus_tls.errors import AlertDescription, LocalProtocolError, RemoteProtocolError
 from nautilus_tls.wire import extensions as ext
-from nautilus_tls.wire.extension_hook import HOOKED_MESSAGES, ExtensionHook, plugin_problem
+from nautilus_tls.wire.extension_hook import (
+    HOOKED_MESSAGES,
+    ExtensionHook,
+    HandshakeSecretInput,
+    plugin_problem,
+)
 from nautilus_tls.wire.messages import Extension
 
-__all__ = ["HOOKED_MESSAGES", "ExtensionHook", "ExtensionHooks", "refuse_unsolicited"]
+__all__ = [
+    "HOOKED_MESSAGES",
+    "ExtensionHook",
+    "ExtensionHooks",
+    "confirm_plugin_secrets",
+    "refuse_unsolicited",
+    "with_plugin_secrets",
+]
 
 
 class ExtensionHooks:
@@ -127,6 +139,32 @@ class ExtensionHooks:
             if message not in hook.messages or (limit is not None and hook.ext_type not in limit):
                 continue
             into[hook.ext_type] = hook.receive(message, ext.get_extension(exts, hook.ext_type))
+
+
+def with_plugin_secrets(shared_secret: bytes | None, peer: Mapping[int, object]) -> bytes | None:
+    """The key exchange's shared secret followed by the plug-ins' secrets (a PAKE's key), in
+    code point order. A plug-in secret never stands alone: without a key exchange (psk_ke) it
+    is missing_extension, so a PAKE is always combined with the (hybrid) key exchange."""
+    inputs = [
+        value.handshake_secret_input()
+        for _, value in sorted(peer.items())
+        if isinstance(value, HandshakeSecretInput)
+    ]
+    if not inputs:
+        return shared_secret
+    if shared_secret is None:
+        raise RemoteProtocolError(
+            "a PAKE login needs a key_share (it is combined with the key exchange)",
+            alert=AlertDescription.missing_extension,
+        )
+    return shared_secret + b"".join(inputs)
+
+
+def confirm_plugin_secrets(peer: Mapping[int, object]) -> None:
+    """The peer's Finished verified: tell the plug-ins whose secrets it covered."""
+    for value in peer.values():
+        if isinstance(value, HandshakeSecretInput):
+            value.handshake_confirmed()
 
 
 def refuse_unsolicited(extensions: Iterable[Extension], offered: Iterable[int], where: str) -> None:

@@ -56,6 +56,7 @@ from nautilus_tls.handshake.common import (
     session_info,
     unexpected,
 )
+from nautilus_tls.handshake.hooks import confirm_plugin_secrets, with_plugin_secrets
 from nautilus_tls.policy import Kind, refusal
 from nautilus_tls.proofs import FinishedVerified, PeerVerified, SignatureVerified, require
 from nautilus_tls.session._util import SessionStoreError
@@ -706,7 +707,8 @@ def send_server_flight(
     )
     ctx.send(Epoch.INITIAL, sh, transcript)
 
-    schedule.enter_handshake(shared_secret)
+    # A PAKE plug-in's key joins the key exchange's secret (docs/pake.md).
+    schedule.enter_handshake(with_plugin_secrets(shared_secret, ctx.peer_extensions))
     c_hs, s_hs = schedule.handshake_traffic_secrets(transcript.digest())
     ctx.keylog.log("CLIENT_HANDSHAKE_TRAFFIC_SECRET", ctx.client_random, c_hs)
     ctx.keylog.log("SERVER_HANDSHAKE_TRAFFIC_SECRET", ctx.client_random, s_hs)
@@ -977,6 +979,7 @@ class ExpectClientFinished(ServerState):
         fin = expect_message(msg_type, body, Finished, self.name)
         keys = self.keys
         finished = check_finished(fin, keys.params, keys.c_hs, keys.transcript.digest(), "client")
+        confirm_plugin_secrets(ctx.peer_extensions)  # the client proved the PAKE key
         keys.transcript.update(raw)
         ctx.install("read", Epoch.APPLICATION, keys.params, keys.c_ap)
         resumption = keys.schedule.resumption_master_secret(keys.transcript.digest())

@@ -31,12 +31,14 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+from collections.abc import Callable
 from typing import Any, cast
 
 from aioquic import tls
 from aioquic._buffer import Buffer
 from aioquic.quic.configuration import QuicConfiguration
-from aioquic.quic.connection import QuicConnection, QuicReceiveContext
+from aioquic.quic.connection import QuicConnection, QuicConnectionError, QuicReceiveContext
+from aioquic.quic.packet import QuicErrorCode, QuicFrameType
 
 from nautilus_tls.config import ClientConfig, ServerConfig
 from nautilus_tls.errors import AlertDescription, ProtocolError, TLSError
@@ -107,6 +109,9 @@ class EngineTLS:
         self.key_schedule: NegotiatedSuite | None = None
         self.session_info: SessionInfo | None = None
         self.tickets_received = 0
+        # Client: told the server's transport parameters when a ticket arrives (to remember
+        # them with it for 0-RTT, RFC 9000 §7.4.1).
+        self.on_ticket: Callable[[bytes], None] | None = None
         # The error that ended the handshake on our side (the API re-raises it).
         self.error: TLSError | None = None
         self._alpn_reported = False
@@ -184,7 +189,18 @@ class EngineTLS:
                     else tls.State.SERVER_POST_HANDSHAKE
                 )
             elif isinstance(action, TicketReceived):
+                if action.max_early_data not in (0, QUIC_MAX_EARLY_DATA):
+                    # RFC 9001 §4.6.1: any other max_early_data_size is a PROTOCOL_VIOLATION.
+                    raise QuicConnectionError(
+                        error_code=QuicErrorCode.PROTOCOL_VIOLATION,
+                        frame_type=QuicFrameType.CRYPTO,
+                        reason_phrase=f"max_early_data {action.max_early_data} in a QUIC ticket",
+                    )
                 self.tickets_received += 1
+                params = self.received_extensions
+                if self.on_ticket is not None and params:
+                    # RFC 9000 §7.4.1: 0-RTT later needs the server's parameters of now.
+                    self.on_ticket(params[0][1])
             # 0-RTT bookkeeping actions (ExpectEarlyData, ...) need nothing from aioquic:
             # 0-RTT packets it cannot open are dropped; CCS and KeyUpdate never occur in QUIC
             # mode (the engine refuses KeyUpdate, RFC 9001 §6).
@@ -258,6 +274,9 @@ class NautilusQuicConnection(QuicConnection):
         configuration: QuicConfiguration,
         tls_config: ClientConfig | ServerConfig,
         session_key: str | None = None,
+        early_data: bytes | None = None,
+        remembered_parameters: bytes | None = None,
+        on_ticket: Callable[[bytes], None] | None = None,
         **kw: Any,
     ) -> None:
         if configuration.is_client != isinstance(tls_config, ClientConfig):
@@ -274,6 +293,13 @@ class NautilusQuicConnection(QuicConnection):
             )
         self._tls_config = tls_config
         self._session_key = session_key  # client: where its tickets are stored
+        # Client 0-RTT (RFC 9001 §4.6): ``early_data`` is what the application will send on
+        # streams before the handshake completes (the engine counts it and asks for the early
+        # key); it needs the server's transport parameters remembered from the connection
+        # that brought the ticket (RFC 9000 §7.4.1).
+        self._early_data = early_data if remembered_parameters is not None else None
+        self._remembered_parameters = remembered_parameters
+        self._on_ticket = on_ticket
         super().__init__(configuration=configuration, **kw)
 
     @property
@@ -304,6 +330,7 @@ class NautilusQuicConnection(QuicConnection):
                 entropy=config.provider.entropy,
                 clock=config.provider.clock,
                 session_key=self._session_key,
+                early_data=self._early_data,
                 quic=True,
                 extension_hooks=(params,),
             )
@@ -321,6 +348,11 @@ class NautilusQuicConnection(QuicConnection):
             epoch: Buffer(capacity=CRYPTO_OUTPUT_CAPACITY) for epoch in self._crypto_buffers
         }
         adapter = EngineTLS(engine)
+        adapter.on_ticket = self._on_ticket
+        if self._early_data is not None and self._remembered_parameters is not None:
+            # Stream limits for 0-RTT come from the remembered parameters until the server's
+            # EncryptedExtensions brings the current ones.
+            self._parse_transport_parameters(self._remembered_parameters, from_session_ticket=True)
         adapter.handshake_extensions = [(params.ext_type, params.local)]
         adapter.alpn_cb = self._alpn_handler
         adapter.update_traffic_key_cb = self._update_traffic_key

@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import logging
+import weakref
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from typing import Any
@@ -29,6 +30,7 @@ from nautilus_tls.quic.endpoint import (
     QuicEndpoint,
     open_connection,
     start_endpoint,
+    wait_handshake,
 )
 from nautilus_tls.session.client_store import session_key
 from nautilus_tls.session_info import SessionInfo
@@ -75,11 +77,40 @@ def _client_quic_configuration(
     return dataclasses.replace(quic, server_name=server_name)
 
 
+# RFC 9000 §7.4.1: 0-RTT uses the server's transport parameters from the connection that
+# brought the ticket. Kept beside each session store (in memory, per process), by session key.
+_REMEMBERED: weakref.WeakKeyDictionary[Any, dict[str, bytes]] = weakref.WeakKeyDictionary()
+_REMEMBERED_PER_STORE = 256
+
+
+def _remember(store: Any, key: str) -> Callable[[bytes], None]:
+    def keep(params: bytes) -> None:
+        kept = _REMEMBERED.setdefault(store, {})
+        if key not in kept and len(kept) >= _REMEMBERED_PER_STORE:
+            kept.pop(next(iter(kept)))  # bounded: the oldest server goes first
+        kept[key] = params
+
+    return keep
+
+
+def remember_transport_parameters(store: Any, key: str, params: bytes) -> None:
+    """Remember a server's transport parameters for 0-RTT with ``store``'s tickets for
+    ``key`` (e.g. loaded from a file: the CLI keeps them beside its session file)."""
+    _remember(store, key)(params)
+
+
+def remembered_transport_parameters(store: Any) -> dict[str, bytes]:
+    """What is remembered beside ``store``, by session key."""
+    return dict(_REMEMBERED.get(store, {}))
+
+
 class QuicClient:
-    """A connected QUIC client: its negotiated session and its streams."""
+    """A connected QUIC client: its negotiated session and its streams. After
+    ``connect(..., early_data=...)``, ``early_stream`` is the stream that carried it."""
 
     def __init__(self, protocol: QuicConnectionProtocol) -> None:
         self.protocol = protocol
+        self.early_stream: tuple[asyncio.StreamReader, asyncio.StreamWriter] | None = None
 
     @property
     def info(self) -> SessionInfo:
@@ -98,12 +129,23 @@ class QuicClient:
         reader, writer = await self.open_stream()
         writer.write(data)
         writer.write_eof()
-        reply = bytearray()
-        while chunk := await reader.read(65536):
-            reply += chunk
-            if len(reply) > limit:
-                raise TLSError(f"the reply is longer than {limit} bytes")
-        return bytes(reply)
+        return await read_reply(reader, limit)
+
+    async def early_reply(self, *, limit: int = MAX_REPLY) -> bytes:
+        """The reply on the stream that carried ``early_data``, read to its end."""
+        if self.early_stream is None:
+            raise TLSError("connect() was given no early_data")
+        return await read_reply(self.early_stream[0], limit)
+
+
+async def read_reply(reader: asyncio.StreamReader, limit: int) -> bytes:
+    """A stream read to its end, at most ``limit`` bytes (more is an error)."""
+    reply = bytearray()
+    while chunk := await reader.read(65536):
+        reply += chunk
+        if len(reply) > limit:
+            raise TLSError(f"the reply is longer than {limit} bytes")
+    return bytes(reply)
 
 
 @asynccontextmanager
@@ -115,24 +157,46 @@ async def connect(
     server_name: str | None = None,
     quic: QuicConfiguration | None = None,
     create_protocol: ProtocolFactory = QuicConnectionProtocol,
+    early_data: bytes | None = None,
 ) -> AsyncIterator[QuicClient]:
     """A QUIC connection to ``host``:``port`` with our TLS, handshake done; closed on exit.
 
     ``server_name`` (SNI and the certificate's name) defaults to ``host``; ``quic`` tunes the
     transport (its TLS fields are not used: ``config`` is the TLS). Raises what
     :func:`~nautilus_tls.quic.endpoint.open_connection` raises for a failed handshake.
+
+    ``early_data``: sent on a first stream (``client.early_stream``, its reply through
+    ``client.early_reply()``) before the handshake completes: as 0-RTT when a ticket from an
+    earlier connection to this server (in this process) allows it; ``client.info.early_data``
+    says whether the server accepted it. Rejected or not attempted, the same bytes go as
+    1-RTT data (QUIC retransmits what the server dropped), so nothing is lost; 0-RTT data
+    can be replayed, so send only what is safe to repeat.
     """
     name = server_name if server_name is not None else host
     quic_cfg = _client_quic_configuration(config, name, quic)
+    key = session_key(name, port, config.alpn_protocols)
+    store = config.session_store
+    remembered = _REMEMBERED.get(store, {}).get(key) if store is not None else None
     async with open_connection(
         host,
         port,
         configuration=quic_cfg,
         tls_config=config,
         create_protocol=create_protocol,
-        session_key=session_key(name, port, config.alpn_protocols),
+        session_key=key,
+        wait_connected=early_data is None,
+        early_data=early_data,
+        remembered_parameters=remembered if early_data is not None else None,
+        on_ticket=_remember(store, key) if store is not None else None,
     ) as protocol:
-        yield QuicClient(protocol)
+        client = QuicClient(protocol)
+        if early_data is not None:
+            reader, writer = await protocol.create_stream()
+            writer.write(early_data)
+            writer.write_eof()
+            client.early_stream = (reader, writer)
+            await wait_handshake(protocol, config.handshake_timeout, f"{host}:{port}")
+        yield client
 
 
 def server_quic_configuration(
@@ -203,6 +267,8 @@ __all__ = [
     "connect",
     "echo",
     "quic_client_config",
+    "remember_transport_parameters",
+    "remembered_transport_parameters",
     "serve",
     "server_quic_configuration",
     "with_quic_key_shares",

@@ -50,6 +50,7 @@ async def open_connection(
     stream_handler: QuicStreamHandler | None = None,
     wait_connected: bool = True,
     session_key: str | None = None,
+    **connection_kw: Any,
 ) -> AsyncIterator[QuicConnectionProtocol]:
     """A QUIC client connection with our TLS, its handshake done (within the config's
     ``handshake_timeout``) unless ``wait_connected`` is false; closed on exit.
@@ -64,7 +65,10 @@ async def open_connection(
     if configuration.server_name is None:
         configuration = dataclasses.replace(configuration, server_name=host)
     connection = NautilusQuicConnection(
-        configuration=configuration, tls_config=tls_config, session_key=session_key
+        configuration=configuration,
+        tls_config=tls_config,
+        session_key=session_key,
+        **connection_kw,
     )
     local = ("::", 0) if family == socket.AF_INET6 else ("0.0.0.0", 0)
     transport, protocol = await loop.create_datagram_endpoint(
@@ -76,15 +80,7 @@ async def open_connection(
     try:
         quic.connect(cast(Any, addr), transmit=True)
         if wait_connected:
-            try:
-                await asyncio.wait_for(quic.wait_connected(), tls_config.handshake_timeout)
-            except TimeoutError:
-                raise HandshakeTimeout(
-                    f"QUIC handshake with {host}:{port} did not finish within"
-                    f" {tls_config.handshake_timeout:g} s"
-                ) from None
-            except ConnectionError:
-                raise handshake_failure(connection) from None
+            await wait_handshake(quic, tls_config.handshake_timeout, f"{host}:{port}")
         yield quic
     finally:
         quic.close()
@@ -92,6 +88,24 @@ async def open_connection(
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(quic.wait_closed(), 2.0)
         transport.close()
+
+
+async def wait_handshake(protocol: QuicConnectionProtocol, timeout: float, peer: str) -> None:
+    """Wait for the handshake of ``protocol`` (ours) to complete; raise as
+    :func:`open_connection` says when it does not."""
+    connection = protocol._quic
+    assert isinstance(connection, NautilusQuicConnection)
+    if connection._close_event is not None and connection.session_info is None:
+        raise handshake_failure(connection)  # already over: aioquic's waiter would not wake
+    if connection.session_info is None:
+        try:
+            await asyncio.wait_for(protocol.wait_connected(), timeout)
+        except TimeoutError:
+            raise HandshakeTimeout(
+                f"QUIC handshake with {peer} did not finish within {timeout:g} s"
+            ) from None
+        except ConnectionError:
+            raise handshake_failure(connection) from None
 
 
 def handshake_failure(connection: NautilusQuicConnection) -> TLSError:

@@ -13,10 +13,10 @@ from aioquic.asyncio.protocol import QuicConnectionProtocol
 from aioquic.h3.connection import H3_ALPN, H3Connection
 from aioquic.h3.events import DataReceived, H3Event, HeadersReceived
 from aioquic.quic.configuration import QuicConfiguration
-from aioquic.quic.events import ProtocolNegotiated, QuicEvent
+from aioquic.quic.events import ConnectionTerminated, ProtocolNegotiated, QuicEvent
 
 from nautilus_tls.config import ClientConfig, ServerConfig
-from nautilus_tls.errors import TLSError
+from nautilus_tls.errors import ConnectionClosedError, TLSError
 from nautilus_tls.quic.aioquic_tls import NautilusQuicConnection
 from nautilus_tls.quic.api import connect, server_quic_configuration
 from nautilus_tls.quic.endpoint import DEFAULT_MAX_CONNECTIONS, QuicEndpoint, start_endpoint
@@ -79,6 +79,17 @@ class H3ClientProtocol(QuicConnectionProtocol):
     def quic_event_received(self, event: QuicEvent) -> None:
         # Not passed on to QuicConnectionProtocol: it would make asyncio streams of the
         # HTTP/3 streams (connection events are handled before this method is called).
+        if isinstance(event, ConnectionTerminated):
+            # A request in flight fails now instead of waiting for a reply that cannot come.
+            for exchange in self._exchanges.values():
+                if exchange.done is not None and not exchange.done.done():
+                    exchange.done.set_exception(
+                        ConnectionClosedError(
+                            f"the QUIC connection closed (error {event.error_code:#x}:"
+                            f" {event.reason_phrase})"
+                        )
+                    )
+            return
         for h3_event in self._http.handle_event(event):
             self._http_event(h3_event)
 

@@ -9,7 +9,7 @@ them (:mod:`nautilus_tls.handshake.hooks`, which documents when each method is c
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 from nautilus_tls.wire.enums import ExtensionType, HandshakeType
 
@@ -87,3 +87,19 @@ def plugin_problem(hooks: Iterable[ExtensionHook]) -> str | None:
             # A message the handshake never asks plug-ins about would drop it silently.
             return f"extension plug-in {code} names messages without hooks"
     return None
+
+
+@runtime_checkable
+class HandshakeSecretInput(Protocol):
+    """What a plug-in's ``receive`` may return to take part in the key schedule (a PAKE).
+
+    - ``handshake_secret_input()``: bytes appended to the key exchange's shared secret in the
+      handshake-secret HKDF-Extract (draft-ietf-tls-pake: (EC)DHE || PAKE key), so every
+      traffic key depends on both;
+    - ``handshake_confirmed()``: called once the peer's Finished has verified, i.e. the peer
+      proved it derived the same secret (a PAKE server clears its failure count there).
+    """
+
+    def handshake_secret_input(self) -> bytes: ...
+
+    def handshake_confirmed(self) -> None: ...
