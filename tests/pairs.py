@@ -5,10 +5,12 @@ The certificates are the tests' one PKI (certificates.py).
 
 from __future__ import annotations
 
+import pytest
 from certificates import pki
 
 from nautilus_tls.config import ClientConfig, ServerConfig
 from nautilus_tls.connection import ClientConnection, Connection, ServerConnection
+from nautilus_tls.errors import ProtocolError
 from nautilus_tls.events import Event
 
 
@@ -49,3 +51,16 @@ def handshake(
     client.start()
     pump(client, server)
     return client, server
+
+
+def refusal(
+    client_cfg: ClientConfig, server_cfg: ServerConfig, server_name: str | None = "localhost"
+) -> ProtocolError:
+    """The error that ends a handshake expected to fail; at least one side did not finish."""
+    client = ClientConnection(client_cfg, server_name)
+    server = ServerConnection(server_cfg)
+    client.start()
+    with pytest.raises(ProtocolError) as err:
+        pump(client, server)
+    assert client.info is None or server.info is None
+    return err.value

@@ -3,19 +3,23 @@ run as a user would: real files, a real ``serve`` process, a real client."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 import stat
 from pathlib import Path
 
 import pytest
+from certificates import pki
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
+from did_server import document_server
 from test_cli import connect_json, serve
 
 from nautilus_tls.cli import main
 from nautilus_tls.did.certificate import did_of_certificate
-from nautilus_tls.did.document import authentication_keys
+from nautilus_tls.did.document import authentication_keys, did_document
 from nautilus_tls.did.key import parse_did_key
+from nautilus_tls.tools.certgen import cert_to_pem
 
 
 def _spki_of_key(path: Path) -> bytes:
@@ -137,3 +141,84 @@ def test_serve_trust_did_admits_only_the_listed_client(
             "--key", str(did_server_dir / "key.pem"),
         )  # fmt: skip
     assert refused == 1 and "access_denied" in err
+
+
+def test_serve_raw_key_and_connect_expect_spki(
+    did_server_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # RFC 7250 from the command line: the server offers its key alone, the client pins it.
+    key = str(did_server_dir / "key.pem")
+    spki = _spki_of_key(did_server_dir / "key.pem")
+    pin = hashlib.sha256(spki).hexdigest()
+    with serve("--raw-key", key, "--json-log") as server:
+        status, record, err = connect_json(
+            capsys, f"localhost:{server.port}", "--expect-spki", pin, "--send", "raw"
+        )
+        assert status == 0, err
+        assert record["certificate_type"] == "raw_public_key" and record["reply"] == "raw"
+        assert record["peer_chain"] == []
+        wrong, _, err = connect_json(
+            capsys, f"localhost:{server.port}", "--expect-spki", "00" * 32, "--send", "raw"
+        )
+    assert wrong == 1 and "bad_certificate" in err and pin in err
+
+
+def test_connect_expect_did_takes_the_servers_raw_key_and_reports_the_did(
+    did_server_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    did = (did_server_dir / "did.txt").read_text().strip()
+    with serve("--raw-key", str(did_server_dir / "key.pem")) as server:
+        status, record, err = connect_json(
+            capsys, f"localhost:{server.port}", "--expect-did", did, "--send", "hi"
+        )
+    assert status == 0, err
+    assert record["peer_did"] == did and record["certificate_type"] == "raw_public_key"
+
+
+def test_server_logs_the_did_of_a_raw_key_client(
+    did_server_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["did", "create", "--alg", "mldsa65", "--out", str(tmp_path)]) == 0
+    client_did = (tmp_path / "did.txt").read_text().strip()
+    server_did = (did_server_dir / "did.txt").read_text().strip()
+    server_key = str(did_server_dir / "key.pem")
+    with serve("--raw-key", server_key, "--trust-did", client_did, "--json-log") as server:
+        status, _, err = connect_json(
+            capsys, f"localhost:{server.port}", "--expect-did", server_did,
+            "--raw-key", str(tmp_path / "key.pem"), "--send", "hi",
+        )  # fmt: skip
+        assert status == 0, err
+        logged = server.json_record()
+    assert logged["peer_did"] == client_did and logged["certificate_type"] == "raw_public_key"
+
+
+def test_serve_resolves_the_did_web_a_raw_key_client_names_with_did(
+    did_server_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # The client's did:web is served by our HTTPS server (tests/did_server.py); the serve
+    # process fetches it with --did-cafile, learning which DID to resolve from --did.
+    ca = tmp_path / "ca.pem"
+    ca.write_bytes(cert_to_pem(pki().ca_der))
+    assert main(["did", "create", "--alg", "ed25519", "--out", str(tmp_path / "c")]) == 0
+    client_key = tmp_path / "c" / "key.pem"
+    server_did = (did_server_dir / "did.txt").read_text().strip()
+    with document_server({}) as docs:
+        client_did = f"did:web:{docs.authority}:alice"
+        document = did_document(client_did, _spki_of_key(client_key))
+        docs.routes["/alice/did.json"] = (200, json.dumps(document).encode())
+        serve_args = ("--raw-key", str(did_server_dir / "key.pem"), "--did", server_did,
+                      "--resolve-dids", "--did-cafile", str(ca), "--json-log")  # fmt: skip
+        with serve(*serve_args) as server:
+            status, record, err = connect_json(
+                capsys, f"localhost:{server.port}", "--expect-did", server_did,
+                "--raw-key", str(client_key), "--did", client_did, "--send", "hi",
+            )  # fmt: skip
+            assert status == 0, err
+            logged = server.json_record()
+    assert record["peer_did"] == server_did
+    assert logged["peer_did"] == client_did and docs.hits == {"/alice/did.json": 1}
+
+
+def test_did_flag_rejects_a_malformed_did(capsys: pytest.CaptureFixture[str]) -> None:
+    status, _, err = connect_json(capsys, "localhost:1", "--did", "did:nope:x")
+    assert status == 2 and "--did" in err

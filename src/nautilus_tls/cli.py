@@ -14,7 +14,7 @@ Subcommands::
     nautilus-tls asgi     MODULE:APP --cert F --key F [--host H] [--port P] [--workers N]
     nautilus-tls algorithms [--measure] [--markdown | --json] [--output F]
     nautilus-tls ledger   serve|add|monitor ...   (a transparency log; see nautilus_tls.ledger.cli)
-    nautilus-tls did      create --method key|web ...   (DIDs; see nautilus_tls.cli_did)
+    nautilus-tls did      create --method key|web ...   (DIDs, raw keys; see nautilus_tls.cli_did)
     nautilus-tls pake     register|remove --store F --user U [--method opaque|spake2plus]
                           (password logins' record store; see nautilus_tls.cli_pake)
 
@@ -424,6 +424,7 @@ def _log_record(info: SessionInfo, peer: Any) -> dict[str, object]:
         "early_data": info.early_data,
         "early_data_sent": info.early_data_sent,
         "hello_retry": info.hello_retry,
+        **cli_did.session_record(info),
     }
 
 
@@ -746,18 +747,21 @@ async def _connect(args: argparse.Namespace, config: ClientConfig) -> int:
 
     info = writer.info
     record = _log_record(info, writer.get_extra_info("peername"))
-    if info.client_certificate_scheme and config.client_certificate is not None:
-        record["client_certificate"] = subject_of(
-            config.client_certificate.certificate_entries()[0].cert_data
-        )
+    credential = config.client_certificate
+    if (
+        info.client_certificate_scheme
+        and credential is not None
+        and credential.certificate_type == 0
+    ):
+        record["client_certificate"] = subject_of(credential.certificate_entries()[0].cert_data)
     record["server_name"] = info.server_name
     record["server_certificate"] = info.peer_certificate_subject
     record["server_certificate_names"] = list(info.peer_certificate_names)
-    record["peer_chain"] = [subject_of(der) for der in info.peer_certificates]
+    raw_key = info.certificate_type == "raw_public_key"  # RFC 7250: no certificates
+    record["peer_chain"] = [] if raw_key else [subject_of(der) for der in info.peer_certificates]
     record["verified"] = not config.insecure_skip_verify
     record.update(cli_adaptive.session_fields(info))
     cli_connect.extend_record(record, info, args)
-    record.update(cli_did.session_record(args, info))
     record.update(ledger_cli.transparency_record(args, info))
     record.update(cli_pake.json_fields(config.extension_hooks))
 

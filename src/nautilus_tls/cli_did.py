@@ -4,13 +4,16 @@
 
     nautilus-tls did create --method key --alg ed25519|ecdsa-p256|mldsa44|mldsa65|mldsa87 --out DIR
     nautilus-tls did create --method web --domain HOST[:PORT] [--path a/b] --alg ... --out DIR
-    nautilus-tls connect HOST:PORT --expect-did DID [--did-cafile F]
-    nautilus-tls serve ... --trust-did DID[,DID...] | --resolve-dids [--did-cafile F]
+    nautilus-tls connect HOST:PORT --expect-did DID | --expect-spki SHA256HEX [--raw-key F --did DID]
+    nautilus-tls serve ... [--raw-key F] [--did DID] [--trust-did DID[,DID...] | --resolve-dids]
 
 ``did create`` writes ``DIR/key.pem`` (0600), ``DIR/did.txt``, ``DIR/cert.pem`` (the
 self-issued certificate that carries the key in TLS, naming the DID) and for did:web
 ``DIR/did.json`` (the document to publish at the did:web URL), and prints the DID. Serve
-with ``--cert DIR/cert.pem --key DIR/key.pem``; clients pin it with ``--expect-did``.
+with ``--cert DIR/cert.pem --key DIR/key.pem`` and/or ``--raw-key DIR/key.pem`` (RFC 7250: the
+key alone, to clients that accept raw keys); clients pin it with ``--expect-did`` (or
+``--expect-spki``), which accepts the key either way. ``did:web`` documents are fetched with
+the system roots, or the CAs of ``--did-cafile``.
 
 The DID modules (and their ``did`` extra: base58, h11) are imported only when a DID option
 is used, so the rest of the CLI works without them.
@@ -63,6 +66,11 @@ def add_did_command(sub: Any) -> None:
 
 def _did_flags(p: argparse.ArgumentParser) -> None:
     p.add_argument(
+        "--did",
+        metavar="DID",
+        help="name our DID to the peer in the DID extension (0xFFD1), and ask for the peer's",
+    )
+    p.add_argument(
         "--did-cafile",
         metavar="F",
         help="CAs for fetching did:web documents (default: the system roots)",
@@ -70,15 +78,32 @@ def _did_flags(p: argparse.ArgumentParser) -> None:
 
 
 def add_client_flags(p: argparse.ArgumentParser) -> None:
-    p.add_argument(
+    judge = p.add_mutually_exclusive_group()
+    judge.add_argument(
         "--expect-did",
         metavar="DID",
         help="accept only a server whose key this DID (did:key or did:web) authorizes",
+    )
+    judge.add_argument(
+        "--expect-spki",
+        metavar="SHA256HEX",
+        help="accept only a server whose key has this SPKI SHA-256 (raw key or certificate)",
+    )
+    p.add_argument(
+        "--raw-key",
+        metavar="F",
+        help="present this private key (PEM) as a raw public key (RFC 7250) when asked",
     )
     _did_flags(p)
 
 
 def add_server_flags(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--raw-key",
+        metavar="F",
+        help="also serve this private key (PEM) as a raw public key (RFC 7250) to clients "
+        "that accept one",
+    )
     p.add_argument(
         "--trust-did",
         metavar="DID[,DID...]",
@@ -111,23 +136,65 @@ def _verifier(args: argparse.Namespace, **kw: Any) -> Any:
         raise DidUsageError(str(exc)) from None
 
 
-def client_kwargs(args: argparse.Namespace) -> dict[str, Any]:
-    if not args.expect_did:
+def _raw_key(path: str) -> Any:
+    from nautilus_tls.auth.raw_key import RawPublicKey
+
+    return RawPublicKey.from_file(path)
+
+
+# A client that judges the server by its key takes a raw key or a certificate (RFC 7250).
+_EITHER_TYPE = (2, 0)
+
+
+def _did_extension(args: argparse.Namespace) -> dict[str, Any]:
+    """``extension_hooks`` with the DID extension when ``--did`` is given."""
+    if not args.did:
         return {}
-    return {"verifier": _verifier(args, expect_did=args.expect_did)}
+    if getattr(args, "transparency_log", None):
+        raise DidUsageError("--did cannot be combined with --transparency-log yet")
+    from nautilus_tls.did.errors import InvalidDid
+    from nautilus_tls.did.extension import DidExtension
+
+    try:
+        return {"extension_hooks": (DidExtension(did=args.did),)}
+    except InvalidDid as exc:
+        raise DidUsageError(f"--did: {exc}") from None
+
+
+def client_kwargs(args: argparse.Namespace) -> dict[str, Any]:
+    kw: dict[str, Any] = _did_extension(args)
+    if args.raw_key:
+        if args.cert or args.key:
+            raise DidUsageError("give --raw-key or --cert/--key, not both")
+        kw["client_certificate"] = _raw_key(args.raw_key)
+    if args.expect_did:
+        kw["verifier"] = _verifier(args, expect_did=args.expect_did)
+        kw["server_certificate_types"] = _EITHER_TYPE
+    elif args.expect_spki:
+        from nautilus_tls.auth.raw_key import SpkiPinVerifier
+
+        kw["verifier"] = SpkiPinVerifier((args.expect_spki,))
+        kw["server_certificate_types"] = _EITHER_TYPE
+    return kw
 
 
 def server_kwargs(args: argparse.Namespace) -> dict[str, Any]:
+    kw: dict[str, Any] = _did_extension(args)
+    if args.raw_key:
+        kw["raw_public_key"] = _raw_key(args.raw_key)
     trusted = tuple(d for d in (args.trust_did or "").split(",") if d)
-    if not trusted and not args.resolve_dids:
-        return {}
-    verifier = _verifier(args, trust_dids=trusted, resolve_any=args.resolve_dids)
-    return {"client_auth": "require", "client_verifier": verifier}
+    if trusted or args.resolve_dids:
+        verifier = _verifier(args, trust_dids=trusted, resolve_any=args.resolve_dids)
+        kw.update(
+            client_auth="require", client_verifier=verifier, client_certificate_types=_EITHER_TYPE
+        )
+    return kw
 
 
-def session_record(args: argparse.Namespace, info: SessionInfo) -> dict[str, object]:
-    """What ``connect --json`` adds: the server's DID, once the handshake verified it."""
-    return {"peer_did": args.expect_did} if args.expect_did else {}
+def session_record(info: SessionInfo) -> dict[str, object]:
+    """What ``serve --json-log`` and ``connect --json`` report of the peer's identity: the
+    type of its Certificate and the DID it was verified for."""
+    return {"certificate_type": info.certificate_type, "peer_did": info.peer_did}
 
 
 def _write(path: Path, data: bytes, mode: int = 0o644) -> None:

@@ -448,6 +448,10 @@ class ClientConfig(_CommonConfig):
     # What we present when the server asks for a certificate (a CertifiedKey, or any
     # nautilus_tls.auth.api.Credential).
     client_certificate: Credential | None = None
+    # RFC 7250: the certificate types accepted from the server, preferred first: (0,) X.509
+    # only (the default), (2,) raw public keys only, (2, 0) either. Raw keys need a verifier
+    # that judges keys (auth.raw_key.SpkiPinVerifier, did.verifier.DidPeerVerifier).
+    server_certificate_types: tuple[int, ...] = (CertificateType.X509,)
     middlebox_compatibility: bool = defaults.MIDDLEBOX_COMPATIBILITY
     # Resumption: tickets from earlier connections are kept here and offered automatically.
     # None turns resumption off. Each ticket is used once (RFC 8446 Appendix C.4).
@@ -486,6 +490,9 @@ class ClientConfig(_CommonConfig):
             raise ConfigError("psk_modes must list psk_ke (0) and/or psk_dhe_ke (1)")
         if self.verifier is not None and self.insecure_skip_verify:
             raise ConfigError("give either a verifier or insecure_skip_verify, not both")
+        _check_certificate_types(self.server_certificate_types, "server_certificate_types")
+        if CertificateType.RawPublicKey in self.server_certificate_types and self.verifier is None:
+            raise ConfigError("raw public keys from the server need a verifier that judges keys")
 
     def effective_trust_store(self) -> TrustStore:
         return self.trust_store if self.trust_store is not None else TrustStore.system()
@@ -519,7 +526,13 @@ class ClientConfig(_CommonConfig):
 class ServerConfig(_CommonConfig):
     """How a server answers. ``certificates`` are chosen by SNI; the first is the default."""
 
-    certificates: tuple[CertifiedKey, ...]
+    certificates: tuple[CertifiedKey, ...] = ()
+    # RFC 7250: a raw public key (auth.raw_key.RawPublicKey) for clients that accept one in
+    # server_certificate_type (then ``certificates`` may be empty), and the certificate types
+    # accepted from clients, preferred first (client_certificate_type; raw keys need a
+    # client_verifier that judges keys).
+    raw_public_key: Credential | None = None
+    client_certificate_types: tuple[int, ...] = (CertificateType.X509,)
     client_auth: ClientAuth = "none"
     client_trust_store: TrustStore | None = None
     # How client certificates are judged; None: X.509 against client_trust_store. A plug-in
@@ -568,8 +581,23 @@ class ServerConfig(_CommonConfig):
             certificate_schemes=self.client_certificate_schemes
         )
         object.__setattr__(self, "client_certificate_schemes", chain_schemes)
-        if not self.certificates:
-            raise ConfigError("a server needs at least one certificate")
+        if not self.certificates and self.raw_public_key is None:
+            raise ConfigError("a server needs at least one certificate or a raw_public_key")
+        if self.raw_public_key is not None and (
+            self.raw_public_key.certificate_type != CertificateType.RawPublicKey
+        ):
+            raise ConfigError("raw_public_key must be a raw public key credential")
+        if self.raw_public_key is not None and not any(
+            s in self.signature_schemes
+            for s in self.raw_public_key.signature_schemes(self.provider)
+        ):
+            raise ConfigError("raw_public_key signs with no scheme signature_schemes allows")
+        _check_certificate_types(self.client_certificate_types, "client_certificate_types")
+        if (
+            CertificateType.RawPublicKey in self.client_certificate_types
+            and self.client_verifier is None
+        ):
+            raise ConfigError("raw public keys from clients need a client_verifier")
         if self.preference not in ("server", "client"):
             raise ConfigError("preference must be 'server' or 'client'")
         for i, ck in enumerate(self.certificates):
@@ -657,6 +685,12 @@ class ServerConfig(_CommonConfig):
 
 
 _fingerprint = trust_fingerprint
+
+
+def _check_certificate_types(types: tuple[int, ...], name: str) -> None:
+    known = {CertificateType.X509, CertificateType.RawPublicKey}
+    if not types or len(set(types)) != len(types) or not set(types) <= known:
+        raise ConfigError(f"{name} must list X509 (0) and/or RawPublicKey (2), once each")
 
 
 def _name_matches(pattern: str, host: str) -> bool:

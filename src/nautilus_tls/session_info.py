@@ -59,6 +59,10 @@ class SessionInfo:
     # DNS names and IP addresses in the leaf's subjectAltName (empty when it has none: a
     # client certificate may identify its holder by subject DN alone).
     peer_certificate_names: tuple[str, ...] = ()
+    # What the peer's Certificate held (RFC 7250): "x509", "raw_public_key", or None when it
+    # sent none; and the DID its key was verified for (did.verifier.DidPeerVerifier), if any.
+    certificate_type: str | None = None
+    peer_did: str | None = None
     client_certificate_scheme: str | None = None
     resumed: bool = False
     hello_retry: bool = False
@@ -114,6 +118,8 @@ class SessionInfo:
             "server_name": self.server_name,
             "peer_certificate_subject": self.peer_certificate_subject,
             "peer_certificate_names": list(self.peer_certificate_names),
+            "certificate_type": self.certificate_type,
+            "peer_did": self.peer_did,
             "resumed": self.resumed,
             "hello_retry": self.hello_retry,
             "early_data": self.early_data,

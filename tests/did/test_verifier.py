@@ -14,7 +14,7 @@ from certificates import pki
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, mldsa
 from did_server import document_server
-from pairs import pump
+from pairs import pump, refusal
 
 from nautilus_tls.config import CertifiedKey, ClientConfig, ServerConfig
 from nautilus_tls.connection import ClientConnection, ServerConnection
@@ -25,7 +25,7 @@ from nautilus_tls.did.key import did_key_from_spki
 from nautilus_tls.did.resolver import DidResolver
 from nautilus_tls.did.verifier import DidPeerVerifier
 from nautilus_tls.did.web import DidWebResolver
-from nautilus_tls.errors import AlertDescription, BadCertificate, ProtocolError
+from nautilus_tls.errors import AlertDescription, BadCertificate
 from nautilus_tls.session.client_store import MemorySessionStore
 from nautilus_tls.tools.certgen import make_self_issued
 from nautilus_tls.wire.messages import CertificateEntry
@@ -79,15 +79,6 @@ def _run(ccfg: ClientConfig, scfg: ServerConfig) -> tuple[ClientConnection, Serv
     return client, server
 
 
-def _refused(ccfg: ClientConfig, scfg: ServerConfig) -> ProtocolError:
-    client, server = ClientConnection(ccfg, "localhost"), ServerConnection(scfg)
-    client.start()
-    with pytest.raises(ProtocolError) as err:
-        pump(client, server)
-    assert client.info is None or server.info is None
-    return err.value
-
-
 def _client(did: str, **kw: object) -> ClientConfig:
     return ClientConfig(verifier=DidPeerVerifier(expect_did=did), **kw)  # type: ignore[arg-type]
 
@@ -112,7 +103,7 @@ def test_client_refuses_a_server_with_another_key_naming_both(
         holder(mldsa.MLDSA65PrivateKey.generate()),
     )
     with caplog.at_level(logging.WARNING, logger="nautilus_tls.did"):
-        error = _refused(_client(expected.did), _server(actual))
+        error = refusal(_client(expected.did), _server(actual))
     assert isinstance(error, BadCertificate) and error.alert == AlertDescription.bad_certificate
     assert expected.did in str(error) and actual.did in str(error)
     assert any("refused peer (bad_certificate)" in r.getMessage() for r in caplog.records)
@@ -122,7 +113,7 @@ def test_client_refuses_a_certificate_naming_the_did_over_another_key() -> None:
     # The certificate's URI claims the expected DID; only the key counts.
     expected = holder(ed25519.Ed25519PrivateKey.generate())
     liar = holder(ed25519.Ed25519PrivateKey.generate(), did=expected.did)
-    error = _refused(_client(expected.did), _server(liar))
+    error = refusal(_client(expected.did), _server(liar))
     assert error.alert == AlertDescription.bad_certificate
 
 
@@ -134,7 +125,7 @@ def test_client_resumes_only_under_the_same_expected_did() -> None:
     assert client.info is not None and client.info.resumed
     # A ticket made under one DID is not taken under another: the full handshake refuses.
     other = holder(ed25519.Ed25519PrivateKey.generate()).did
-    error = _refused(_client(other, session_store=store), scfg)
+    error = refusal(_client(other, session_store=store), scfg)
     assert error.alert == AlertDescription.bad_certificate
 
 
@@ -159,7 +150,7 @@ def test_server_refuses_a_client_did_missing_from_the_allow_list_with_access_den
         holder(ed25519.Ed25519PrivateKey.generate()),
     )
     with caplog.at_level(logging.WARNING, logger="nautilus_tls.did"):
-        error = _refused(*_mutual(stranger, DidPeerVerifier(trust_dids=(listed.did,))))
+        error = refusal(*_mutual(stranger, DidPeerVerifier(trust_dids=(listed.did,))))
     assert isinstance(error, BadCertificate) and error.alert == AlertDescription.access_denied
     assert stranger.did in str(error)
     assert any(stranger.did in r.getMessage() for r in caplog.records)
@@ -168,7 +159,7 @@ def test_server_refuses_a_client_did_missing_from_the_allow_list_with_access_den
 def test_server_refuses_a_client_whose_key_does_not_match_its_claimed_did() -> None:
     listed = holder(ed25519.Ed25519PrivateKey.generate())
     impostor = holder(ed25519.Ed25519PrivateKey.generate(), did=listed.did)
-    error = _refused(*_mutual(impostor, DidPeerVerifier(trust_dids=(listed.did,))))
+    error = refusal(*_mutual(impostor, DidPeerVerifier(trust_dids=(listed.did,))))
     assert error.alert == AlertDescription.bad_certificate
 
 
@@ -198,7 +189,7 @@ def test_client_refuses_a_did_web_server_with_a_key_its_document_does_not_list()
         did = f"did:web:{docs.authority}"
         docs.routes[WELL_KNOWN] = (200, json.dumps(did_document(did, _spki(listed))).encode())
         verifier = DidPeerVerifier(expect_did=did, resolver=_web_resolver())
-        error = _refused(ClientConfig(verifier=verifier), _server(holder(used, did)))
+        error = refusal(ClientConfig(verifier=verifier), _server(holder(used, did)))
     assert error.alert == AlertDescription.bad_certificate and did in str(error)
 
 
@@ -212,7 +203,7 @@ def test_client_refuses_a_did_web_document_without_authentication_with_certifica
         document["authentication"] = []
         docs.routes[WELL_KNOWN] = (200, json.dumps(document).encode())
         verifier = DidPeerVerifier(expect_did=did, resolver=_web_resolver())
-        error = _refused(ClientConfig(verifier=verifier), _server(holder(key, did)))
+        error = refusal(ClientConfig(verifier=verifier), _server(holder(key, did)))
     assert error.alert == AlertDescription.certificate_unknown
     assert "no authentication key" in str(error)
 
@@ -224,7 +215,7 @@ def test_client_refuses_an_unreachable_did_web_host_with_certificate_unknown() -
     did = f"did:web:localhost%3A{port}"
     verifier = DidPeerVerifier(expect_did=did, resolver=_web_resolver())
     key = ed25519.Ed25519PrivateKey.generate()
-    error = _refused(ClientConfig(verifier=verifier), _server(holder(key, did)))
+    error = refusal(ClientConfig(verifier=verifier), _server(holder(key, did)))
     assert error.alert == AlertDescription.certificate_unknown and "unreachable" in str(error)
 
 

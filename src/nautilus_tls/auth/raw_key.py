@@ -48,8 +48,24 @@ def _spki_of_key(key: PrivateKey) -> bytes:
     return spki
 
 
+def _first_inner_tag(der: bytes) -> int | None:
+    """The tag of the first element inside the first element of a DER SEQUENCE: an OID
+    (0x06, the AlgorithmIdentifier) in a SubjectPublicKeyInfo, the version ([0], 0xa0) or
+    serial (0x02) of a certificate's TBSCertificate."""
+    pos = 0
+    for _ in range(2):
+        if pos + 2 > len(der) or der[pos] != 0x30:
+            return None
+        first = der[pos + 1]
+        pos += 2 + (first & 0x7F if first & 0x80 else 0)
+    return der[pos] if pos < len(der) else None
+
+
 def is_raw_public_key(cert_data: bytes) -> bool:
-    """Whether ``cert_data`` is a DER SubjectPublicKeyInfo (not a certificate)."""
+    """Whether ``cert_data`` is a DER SubjectPublicKeyInfo (not a certificate). A certificate
+    is told apart by its first bytes, without a parse (every handshake asks)."""
+    if _first_inner_tag(cert_data) != 0x06:
+        return False
     try:
         serialization.load_der_public_key(cert_data)
     except (ValueError, UnsupportedAlgorithm):

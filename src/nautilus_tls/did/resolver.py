@@ -6,9 +6,9 @@ from __future__ import annotations
 from nautilus_tls.did.document import VerificationMethod
 from nautilus_tls.did.errors import InvalidDid
 from nautilus_tls.did.key import multikey_from_spki, parse_did_key
-from nautilus_tls.did.web import DidWebResolver
+from nautilus_tls.did.web import DidWebResolver, did_web_url
 
-__all__ = ["DidResolver"]
+__all__ = ["DidResolver", "check_did"]
 
 
 class DidResolver:
@@ -42,3 +42,14 @@ class DidResolver:
         if did.startswith("did:web:"):
             return self.web.authentication_keys(did)
         raise InvalidDid(f"unsupported DID method: {did[:100]!r} (did:key and did:web are)")
+
+
+def check_did(did: str) -> str:
+    """``did`` if it is a well-formed did:key or did:web (no network), else InvalidDid."""
+    if did.startswith("did:key:"):
+        parse_did_key(did)
+    elif did.startswith("did:web:"):
+        did_web_url(did)
+    else:
+        raise InvalidDid(f"unsupported DID {did[:100]!r}: did:key and did:web are supported")
+    return did

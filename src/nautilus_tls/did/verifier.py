@@ -7,8 +7,9 @@ CertificateVerify. This verifier decides whether that key may speak for a DID:
 * **client, pinned DID** (``expect_did=``): the key must be one that ``expect_did``
   authorizes under ``authentication`` (for did:key, the key the DID encodes; for did:web,
   a key of its document). Anything else: ``bad_certificate``.
-* **server, allow-list** (``trust_dids=``): the client's claimed DID (the ``did:`` URI in
-  its certificate; without one, the did:key of its key) must be listed: otherwise
+* **server, allow-list** (``trust_dids=``): the client's claimed DID (the DID extension of
+  :mod:`.extension`, else the ``did:`` URI in its certificate, else the did:key of its key,
+  or for a raw key a listed did:web that names it) must be listed: otherwise
   ``access_denied`` (RFC 8446 §6.2: a valid identity that access control refuses); then
   the key must be one the DID authorizes: otherwise ``bad_certificate``.
 * **server, any resolvable DID** (``resolve_any=True``): as the allow-list, without the
@@ -27,37 +28,24 @@ from __future__ import annotations
 
 import hashlib
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
 
 from nautilus_tls.auth.raw_key import is_raw_public_key, peer_spki
 from nautilus_tls.auth.spki import KeyVerifier
 from nautilus_tls.auth.x509 import trust_fingerprint
 from nautilus_tls.did.certificate import did_of_certificate
 from nautilus_tls.did.errors import DidError, InvalidDid
-from nautilus_tls.did.key import canonical_spki, did_key_from_spki, parse_did_key
-from nautilus_tls.did.resolver import DidResolver
-from nautilus_tls.did.web import did_web_url
+from nautilus_tls.did.extension import did_in_entry
+from nautilus_tls.did.key import canonical_spki, did_key_from_spki
+from nautilus_tls.did.resolver import DidResolver, check_did
 from nautilus_tls.errors import AlertDescription, BadCertificate
 from nautilus_tls.proofs import PeerVerified, peer_verified
-
-if TYPE_CHECKING:
-    pass
+from nautilus_tls.wire.messages import CertificateEntry
 
 __all__ = ["DidPeerVerifier", "check_did"]
 
 logger = logging.getLogger("nautilus_tls.did")
-
-
-def check_did(did: str) -> str:
-    """``did`` if it is a well-formed did:key or did:web (no network), else InvalidDid."""
-    if did.startswith("did:key:"):
-        parse_did_key(did)
-    elif did.startswith("did:web:"):
-        did_web_url(did)
-    else:
-        raise InvalidDid(f"unsupported DID {did[:100]!r}: did:key and did:web are supported")
-    return did
 
 
 def _describe_key(spki: bytes) -> str:
@@ -94,9 +82,20 @@ class DidPeerVerifier(KeyVerifier):
                 check_did(did)
         object.__setattr__(self, "trust_dids", tuple(self.trust_dids))
 
+    def verify_identity(
+        self, entries: Sequence[CertificateEntry], server_name: str | None, now: float
+    ) -> PeerVerified:
+        # A DID the peer claims in the DID extension (did/extension.py) names which DID to
+        # resolve; the key still has to be one that DID authorizes.
+        claimed = did_in_entry(entries[0]) if entries and self.expect_did is None else None
+        return self._verify(tuple(e.cert_data for e in entries), claimed)
+
     def verify_resumed(
         self, certificates: tuple[bytes, ...], server_name: str | None, now: float
     ) -> PeerVerified:
+        return self._verify(certificates, None)
+
+    def _verify(self, certificates: tuple[bytes, ...], claimed: str | None) -> PeerVerified:
         if not certificates:
             raise _refuse("the peer presented no key", AlertDescription.bad_certificate)
         spki = peer_spki(certificates[0])
@@ -107,7 +106,7 @@ class DidPeerVerifier(KeyVerifier):
                 "the peer's key is of a type no DID can name",
                 AlertDescription.unsupported_certificate,
             ) from None
-        did = self.expect_did or self._claimed_did(certificates[0], presented)
+        did = self.expect_did or claimed or self._claimed_did(certificates[0], presented)
         if self.expect_did is None and not self.resolve_any and did not in self.trust_dids:
             raise _refuse(f"the peer's DID {did} is not trusted", AlertDescription.access_denied)
         try:

@@ -41,6 +41,7 @@ from nautilus_tls.errors import (
     RemoteProtocolError,
     TLSError,
 )
+from nautilus_tls.handshake import certificate_types
 from nautilus_tls.handshake.common import (
     DOWNGRADE_TLS11,
     DOWNGRADE_TLS12,
@@ -185,6 +186,8 @@ def _client_hello(
                 data=ext.encode_alpn(cfg.alpn_protocols),
             )
         )
+    # RFC 7250 §4.1: the certificate types we accept, when not just X.509.
+    exts += certificate_types.client_hello_extensions(cfg)
     # Plug-in extensions (QUIC transport parameters, ...): the same bytes in a second
     # ClientHello, as RFC 8446 §4.1.2 requires.
     exts += ctx.hooks.offer(HandshakeType.client_hello, exts)
@@ -598,6 +601,10 @@ class ExpectEncryptedExtensions(ClientState):
             if len(protocols) != 1 or protocols[0] not in ctx.config.alpn_protocols:
                 raise PeerMisbehaved("server selected an ALPN protocol we did not offer")
             alpn = protocols[0]
+        # RFC 7250 §4.2: the certificate types the server chose (absent: X.509).
+        ctx.server_certificate_type, ctx.client_certificate_type = (
+            certificate_types.types_chosen_by_server(ctx.config, ee.extensions)
+        )
         # Each plug-in we offered checks the server's answer (or its absence) with its alert.
         ctx.hooks.receive(
             HandshakeType.encrypted_extensions, ee.extensions, ctx.peer_extensions, only=offered
@@ -747,6 +754,7 @@ class ExpectCertificate(ClientState):
             # RFC 8446 §4.4.2.4: the server must send a certificate.
             raise DecodeError("server sent an empty Certificate message")
         receive_leaf_extensions(ctx, cert)
+        certificate_types.check_certificate_entries(chain, ctx.server_certificate_type)
         # RFC 8446 §4.4.2.4: the verifier's refusal carries its alert (X.509: path
         # validation for the server name, then signature_algorithms_cert, §4.2.3).
         verifier = ctx.config.peer_verifier()
@@ -846,6 +854,7 @@ class ExpectFinished(ClientState):
             resumed=self.negotiated.resumed,
             early_data=ctx.early_data_status,
             early_data_sent=ctx.early_data_sent,
+            peer_identity=self.peer.identity,
         )
         if ctx.adaptive is not None:
             info = ctx.adaptive.on_complete(
@@ -874,6 +883,10 @@ class ExpectFinished(ClientState):
         credential = ctx.config.client_certificate
         provider = ctx.config.provider
         scheme: int | None = None
+        if credential is not None and credential.certificate_type != ctx.client_certificate_type:
+            # RFC 7250 §4.2: the server did not take our raw key's type: we have nothing of
+            # the negotiated type to send.
+            credential = None
         if credential is not None:
             usable = [
                 s for s in credential.signature_schemes(provider) if s in self.requested_schemes

@@ -36,6 +36,7 @@ from enum import IntEnum
 from types import MappingProxyType
 from typing import Literal, TypeVar
 
+from nautilus_tls.auth.raw_key import is_raw_public_key
 from nautilus_tls.crypto.certnames import names_of
 from nautilus_tls.crypto.keyschedule import finished_verify_data
 
@@ -212,9 +213,14 @@ def session_info(
     resumed: bool,
     early_data: str,
     early_data_sent: int = 0,
+    peer_identity: str | None = None,
 ) -> SessionInfo:
     """What the finished handshake settled, by the names users read (IANA, or the
-    provider's name of a plugin algorithm)."""
+    provider's name of a plugin algorithm). ``peer_identity``: what the peer's verifier
+    accepted it as (a DID is reported as ``peer_did``)."""
+    # RFC 7250: a raw public key has no subject or names.
+    raw = bool(peer_chain) and is_raw_public_key(peer_chain[0])
+    x509_chain = peer_chain if not raw else ()
     return SessionInfo(
         cipher_suite=display_name(CipherSuite, suite),
         group=provider.group_name(group) if group is not None else None,
@@ -222,8 +228,10 @@ def session_info(
         alpn=alpn.decode("ascii", "replace") if alpn else None,
         server_name=server_name,
         peer_certificates=peer_chain,
-        peer_certificate_subject=subject_of(peer_chain[0]) if peer_chain else None,
-        peer_certificate_names=names_of(peer_chain[0]) if peer_chain else (),
+        peer_certificate_subject=subject_of(x509_chain[0]) if x509_chain else None,
+        peer_certificate_names=names_of(x509_chain[0]) if x509_chain else (),
+        certificate_type=("raw_public_key" if raw else "x509") if peer_chain else None,
+        peer_did=peer_identity if peer_identity and peer_identity.startswith("did:") else None,
         client_certificate_scheme=provider.scheme_name(client_scheme) if client_scheme else None,
         hello_retry=ctx.hello_retry,
         resumed=resumed,
@@ -272,6 +280,10 @@ class HandshakeContext:
     # peer's Certificate may carry, and those ours may.
     peer_certificate_may_carry: frozenset[int] = frozenset()
     our_certificate_may_carry: frozenset[int] = frozenset()
+    # RFC 7250: what the server's and the client's Certificate hold (0 X.509, 2 raw public
+    # key), as EncryptedExtensions settled it (handshake/certificate_types.py).
+    server_certificate_type: int = 0
+    client_certificate_type: int = 0
 
     def send(self, epoch: Epoch, message: HandshakeMessage, transcript: Transcript | None) -> bytes:
         """Queue ``message`` at ``epoch`` (and add it to ``transcript``); its encoding."""

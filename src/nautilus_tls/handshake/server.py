@@ -22,6 +22,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from nautilus_tls.adaptive.server import ServerOrder
+from nautilus_tls.auth.api import Credential
 from nautilus_tls.config import CertifiedKey, ServerConfig
 from nautilus_tls.crypto.keyschedule import KeySchedule, finished_verify_data, resumption_psk
 from nautilus_tls.crypto.provider import CryptoProvider
@@ -38,6 +39,7 @@ from nautilus_tls.errors import (
     RemoteProtocolError,
     TLSError,
 )
+from nautilus_tls.handshake import certificate_types
 from nautilus_tls.handshake.client import (
     check_certificate_message,
     receive_leaf_extensions,
@@ -210,8 +212,9 @@ _KEY_SCHEMES: dict[tuple[CryptoProvider, type, bytes], tuple[int, ...]] = {}
 _KEY_SCHEMES_MAX = 64
 
 
-def _key_schemes(provider: CryptoProvider, ck: CertifiedKey) -> tuple[int, ...]:
-    if type(ck) is not CertifiedKey:  # another credential may answer differently each time
+def _key_schemes(provider: CryptoProvider, ck: Credential) -> tuple[int, ...]:
+    if type(ck) is not CertifiedKey or not isinstance(ck, CertifiedKey):
+        # Another credential (a raw key, a test's) may answer differently each time.
         return tuple(ck.signature_schemes(provider))
     key = (provider, type(ck.private_key), ck.chain[0])
     schemes = _KEY_SCHEMES.get(key)
@@ -223,13 +226,13 @@ def _key_schemes(provider: CryptoProvider, ck: CertifiedKey) -> tuple[int, ...]:
     return schemes
 
 
-def _signable(cfg: ServerConfig, ck: CertifiedKey) -> list[int]:
+def _signable(cfg: ServerConfig, ck: Credential) -> list[int]:
     """The schemes ``ck`` can sign CertificateVerify with that our policy allows."""
     return [s for s in _key_schemes(cfg.provider, ck) if s in cfg.signature_schemes]
 
 
 def _choose_scheme(
-    cfg: ServerConfig, ck: CertifiedKey, client_schemes: tuple[int, ...]
+    cfg: ServerConfig, ck: Credential, client_schemes: tuple[int, ...]
 ) -> int | None:
     mutual = _by_preference(cfg, _signable(cfg, ck), client_schemes)
     return mutual[0] if mutual else None
@@ -239,10 +242,11 @@ def _choose_scheme(
 class _Choice:
     params: SuiteParams
     group: int
-    certified_key: CertifiedKey
+    certified_key: Credential
     scheme: int
     alpn: bytes | None
     server_name: str | None
+    certificate_type: int = 0  # RFC 7250: what our Certificate holds
 
 
 def _our_order(ctx: ServerContext, ch: ClientHello) -> tuple[Sequence[int], Sequence[int]]:
@@ -290,18 +294,17 @@ def _choose(ctx: ServerContext, ch: ClientHello) -> tuple[_Choice, dict[int, byt
 
     sni = ext.get_extension(ch.extensions, ExtensionType.server_name)
     server_name = ext.decode_server_name(sni) if sni is not None else None
-    ck = cfg.certificate_for(server_name)
-    scheme = _choose_scheme(cfg, ck, client_schemes)
-    if scheme is None:
-        # Try the other certificates before giving up (e.g. an ECDSA one for a classical client).
-        for other in cfg.certificates:
-            scheme = _choose_scheme(cfg, other, client_schemes)
-            if scheme is not None:
-                ck = other
-                break
-    if scheme is None:
-        ours = list(dict.fromkeys(s for c in cfg.certificates for s in _signable(cfg, c)))
-        raise _refuse(cfg, "signature scheme", client_schemes, ours, "our certificates sign with")
+    # RFC 7250 §4.2: the client's first certificate type that we have.
+    cert_type = certificate_types.client_type_for_server(cfg, ch.extensions)
+    ck: Credential
+    if cert_type == certificate_types.RAW_PUBLIC_KEY and cfg.raw_public_key is not None:
+        ck = cfg.raw_public_key
+        scheme = _choose_scheme(cfg, ck, client_schemes)
+        if scheme is None:
+            ours = _signable(cfg, ck)
+            raise _refuse(cfg, "signature scheme", client_schemes, ours, "our raw key signs with")
+    else:
+        ck, scheme = _choose_certificate(cfg, server_name, client_schemes)
 
     alpn: bytes | None = None
     alpn_data = ext.get_extension(
@@ -315,7 +318,26 @@ def _choose(ctx: ServerContext, ch: ClientHello) -> tuple[_Choice, dict[int, byt
             raise RemoteProtocolError(
                 "no application protocol in common", alert=AlertDescription.no_application_protocol
             )
-    return _Choice(params, group, ck, scheme, alpn, server_name), shares
+    return _Choice(params, group, ck, scheme, alpn, server_name, cert_type), shares
+
+
+def _choose_certificate(
+    cfg: ServerConfig, server_name: str | None, client_schemes: tuple[int, ...]
+) -> tuple[CertifiedKey, int]:
+    """The X.509 certificate for ``server_name`` and the scheme it signs with."""
+    ck = cfg.certificate_for(server_name)
+    scheme = _choose_scheme(cfg, ck, client_schemes)
+    if scheme is None:
+        # Try the other certificates before giving up (e.g. an ECDSA one for a classical client).
+        for other in cfg.certificates:
+            scheme = _choose_scheme(cfg, other, client_schemes)
+            if scheme is not None:
+                ck = other
+                break
+    if scheme is None:
+        ours = list(dict.fromkeys(s for c in cfg.certificates for s in _signable(cfg, c)))
+        raise _refuse(cfg, "signature scheme", client_schemes, ours, "our certificates sign with")
+    return ck, scheme
 
 
 # --- ClientHello ---------------------------------------------------------------------------
@@ -730,6 +752,15 @@ def send_server_flight(
         )
     if accept_early:
         ee_exts.append(Extension(ext_type=ExtensionType.early_data, data=b""))
+    # RFC 7250 §4.2: the certificate types, when the client offered them.
+    type_exts, ctx.client_certificate_type = certificate_types.encrypted_extensions(
+        ctx.config,
+        ch.extensions,
+        choice.certificate_type,
+        asks_client=resumption is None and ctx.config.client_auth != "none",
+    )
+    ctx.server_certificate_type = choice.certificate_type
+    ee_exts += type_exts
     # RFC 8446 §4.2: plug-ins answer only what the client offered.
     ee_exts += ctx.hooks.offer(
         HandshakeType.encrypted_extensions,
@@ -906,6 +937,8 @@ class ExpectClientCertificate(ServerState):
             may_carry=ctx.peer_certificate_may_carry,
         )
         receive_leaf_extensions(ctx, cert)
+        certificate_types.check_certificate_entries(chain, ctx.client_certificate_type)
+        certificate_types.check_client_type(ctx.config, ctx.client_certificate_type, chain)
         self.keys.transcript.update(raw)
         if not chain:
             if ctx.config.client_auth == "require":
@@ -990,6 +1023,7 @@ class ExpectClientFinished(ServerState):
             ),
             resumed=session.resumed,
             early_data=session.early_data,
+            peer_identity=session.client.identity if session.client is not None else None,
         )
         if ctx.adaptive_order is not None:
             info = dataclasses.replace(
