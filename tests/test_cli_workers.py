@@ -94,3 +94,14 @@ def test_worker_count_out_of_range_is_a_usage_error(capsys: pytest.CaptureFixtur
         main(["serve", "--workers", "0"])
     assert exited.value.code == 2
     assert "--workers takes 1..256, got 0" in capsys.readouterr().err
+
+
+def test_workers_with_quic_is_refused_instead_of_serving_tcp(
+    tls_pem_dir: dict[str, Path], capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Before the check, the workers served TCP on the port while the user expected QUIC.
+    argv = ["serve", "--quic", "--workers", "2", "--port", "0",
+            "--cert", str(tls_pem_dir["server_pem"]), "--key", str(tls_pem_dir["server_key"])]  # fmt: skip
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert "--workers" in err and "--quic" in err

@@ -66,6 +66,10 @@ def server_kwargs(args: argparse.Namespace) -> dict[str, Any]:
     workers: int = args.workers
     redis_url = getattr(args, "ticket_store", None)
     key_file = args.ticket_key_file
+    if workers > 1 and getattr(args, "quic", False):
+        # The workers share one TCP port through SO_REUSEPORT; the QUIC server is one process.
+        # Without this, `serve --quic --workers N` would serve TCP and no QUIC client gets in.
+        raise ConfigError("--workers pre-forks TCP listeners only: drop it with --quic")
     if key_file and redis_url:
         raise ConfigError("--ticket-key-file and --ticket-store both hold ticket keys: pick one")
     if workers > 1 and getattr(args, "early_data", None) is not None and not redis_url:
