@@ -222,3 +222,28 @@ def test_serve_resolves_the_did_web_a_raw_key_client_names_with_did(
 def test_did_flag_rejects_a_malformed_did(capsys: pytest.CaptureFixture[str]) -> None:
     status, _, err = connect_json(capsys, "localhost:1", "--did", "did:nope:x")
     assert status == 2 and "--did" in err
+
+
+@pytest.mark.parametrize(
+    ("argv", "named"),
+    [
+        (["connect", "localhost:1", "--expect-did", "DID", "--insecure"], "--insecure"),
+        (["connect", "localhost:1", "--expect-did", "DID", "--cafile", "CA"], "--cafile"),
+        (["connect", "localhost:1", "--did-cafile", "CA"], "--did-cafile"),
+        (["serve", "--port", "0", "--trust-did", "DID", "--client-ca", "CA"], "--client-ca"),
+        (["serve", "--port", "0", "--did-cafile", "CA"], "--did-cafile"),
+    ],
+)
+def test_did_flags_refuse_the_flags_they_would_silently_override(
+    argv: list[str],
+    named: str,
+    did_server_dir: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    did = (did_server_dir / "did.txt").read_text().strip()
+    ca = str(did_server_dir / "cert.pem")
+    pair = ["--cert", ca, "--key", str(did_server_dir / "key.pem")] if argv[0] == "serve" else []
+    argv = [did if a == "DID" else ca if a == "CA" else a for a in argv] + pair
+    assert main(argv) == 2
+    last = capsys.readouterr().err.strip().splitlines()[-1]  # after --insecure's warning
+    assert last.startswith("error:") and named in last

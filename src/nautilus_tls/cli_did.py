@@ -163,6 +163,16 @@ def _did_extension(args: argparse.Namespace) -> dict[str, Any]:
 
 def client_kwargs(args: argparse.Namespace) -> dict[str, Any]:
     kw: dict[str, Any] = _did_extension(args)
+    if args.did_cafile and not args.expect_did:
+        raise DidUsageError("--did-cafile is for resolving --expect-did: give both or neither")
+    if args.expect_did or args.expect_spki:
+        # These verifiers replace the CA check, so --cafile would be ignored and --insecure
+        # contradicts them: say so instead of connecting under other rules than asked for.
+        pin = "--expect-did" if args.expect_did else "--expect-spki"
+        if args.insecure:
+            raise DidUsageError(f"{pin} verifies the server; --insecure does not: pick one")
+        if args.cafile:
+            raise DidUsageError(f"{pin} checks the server's key itself, not a CA: drop --cafile")
     if args.raw_key:
         if args.cert or args.key:
             raise DidUsageError("give --raw-key or --cert/--key, not both")
@@ -183,6 +193,13 @@ def server_kwargs(args: argparse.Namespace) -> dict[str, Any]:
     if args.raw_key:
         kw["raw_public_key"] = _raw_key(args.raw_key)
     trusted = tuple(d for d in (args.trust_did or "").split(",") if d)
+    if args.did_cafile and not (trusted or args.resolve_dids):
+        raise DidUsageError("--did-cafile needs --trust-did or --resolve-dids")
+    if (trusted or args.resolve_dids) and args.client_ca:
+        raise DidUsageError(
+            "--trust-did/--resolve-dids check client keys against DIDs, not against a CA: "
+            "drop --client-ca"
+        )
     if trusted or args.resolve_dids:
         verifier = _verifier(args, trust_dids=trusted, resolve_any=args.resolve_dids)
         kw.update(
