@@ -174,3 +174,30 @@ def test_risk_adaptive_over_quic_holds_a_bursting_address_at_post_quantum_only(
     refused = [line for line in stderr.splitlines() if "refused 127.0.0.1" in line]
     assert refused, stderr
     assert "risk level high: 20 fatal alerts from 127.0.0.1 within 60 s" in refused[0]
+
+
+@pytest.mark.parametrize(
+    "flag",
+    [["--trace"], ["--showcerts"], ["--resolve", "a:1:127.0.0.1"], ["--connect-timeout", "1"]],
+)
+def test_refuses_the_tcp_only_flags_instead_of_ignoring_them(
+    flag: list[str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["connect", "127.0.0.1:1", "--quic", *flag]) == 2
+    err = capsys.readouterr().err
+    assert f"{flag[0]}: TLS over TCP only" in err
+
+
+def test_json_over_quic_names_the_did_the_server_was_checked_against(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["did", "create", "--alg", "ed25519", "--out", str(tmp_path)]) == 0
+    did = (tmp_path / "did.txt").read_text().strip()
+    cert, key = str(tmp_path / "cert.pem"), str(tmp_path / "key.pem")
+    capsys.readouterr()
+    with serve("--quic", "--cert", cert, "--key", key) as s:
+        status, record, err = connect_json(
+            capsys, f"localhost:{s.port}", "--quic", "--expect-did", did, "--send", "x"
+        )
+    assert status == 0, err
+    assert record["peer_did"] == did and record["reply"] == "x"

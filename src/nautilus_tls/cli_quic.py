@@ -78,6 +78,18 @@ def _save_parameters(args: argparse.Namespace, config: ClientConfig) -> None:
         path.write_text(json.dumps({k: v.hex() for k, v in kept.items()}), encoding="utf-8")
 
 
+# connect's flags that only the TCP path reads: refused with --quic rather than ignored.
+TCP_ONLY_CONNECT_FLAGS = ("trace", "showcerts", "resolve", "connect_timeout")
+
+
+def _no_tcp_only_flags(args: argparse.Namespace) -> None:
+    given = [
+        f"--{name.replace('_', '-')}" for name in TCP_ONLY_CONNECT_FLAGS if getattr(args, name)
+    ]
+    if given:
+        raise ConfigError(f"{', '.join(given)}: TLS over TCP only, not with --quic yet")
+
+
 # --- serve -----------------------------------------------------------------------------------
 
 
@@ -127,6 +139,7 @@ def connect_config(args: argparse.Namespace, config: ClientConfig) -> ClientConf
 
     if args.early_data and args.get is not None:
         raise ConfigError("--early-data over QUIC goes on an echo stream, not with --get")
+    _no_tcp_only_flags(args)
     if args.send is not None and args.get is not None:
         raise ConfigError("give --send or --get, not both")
     if not args.alpn:
@@ -142,7 +155,12 @@ def cmd_connect(args: argparse.Namespace, config: ClientConfig) -> int:
     try:
         return asyncio.run(asyncio.wait_for(_connect(args, config), args.timeout))
     except TimeoutError:
-        print(f"error: no answer within {args.timeout:g} s", file=sys.stderr)
+        host, port = args.address
+        print(
+            f"error: no answer from {host}:{port} over QUIC (UDP) within {args.timeout:g} s: "
+            "is a QUIC server (serve --quic) listening there? (--timeout sets the wait)",
+            file=sys.stderr,
+        )
         return EXIT_FAILED
     except KeyboardInterrupt:
         return EXIT_FAILED
@@ -168,6 +186,14 @@ def record_of(info: SessionInfo) -> dict[str, Any]:
 def key_updates(info: SessionInfo) -> dict[str, int]:
     """The QUIC key updates so far (RFC 9001 §6), as the TCP connect JSON has them."""
     return {"sent": info.key_updates_sent, "received": info.key_updates_received}
+
+
+def _verification_fields(args: argparse.Namespace, info: SessionInfo) -> dict[str, object]:
+    """What the TCP ``connect`` reports about the DID and transparency checks, over QUIC too."""
+    from nautilus_tls import cli_did
+    from nautilus_tls.ledger import cli as ledger_cli
+
+    return {**cli_did.session_record(info), **ledger_cli.transparency_record(args, info)}
 
 
 def _failure(exc: TLSError) -> str:
@@ -196,7 +222,8 @@ async def _connect(args: argparse.Namespace, config: ClientConfig) -> int:
             async with connect(
                 host, port, config=config, server_name=name, early_data=early
             ) as client:
-                record = record_of(client.info)
+                info = client.info
+                record = record_of(info)
                 if early is not None:
                     record["early_data_sent"] = client.info.early_data_sent
                     record["early_reply"] = (await client.early_reply()).decode("utf-8", "replace")
@@ -211,6 +238,7 @@ async def _connect(args: argparse.Namespace, config: ClientConfig) -> int:
         print(f"error: cannot reach {host}:{port}: {exc}", file=sys.stderr)
         return EXIT_FAILED
     _save_parameters(args, config)
+    record.update(_verification_fields(args, info))
     if args.json:
         print(json.dumps(record), flush=True)
         return EXIT_OK
