@@ -13,6 +13,7 @@ from __future__ import annotations
 import ast
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -249,3 +250,11 @@ def test_public_names_still_resolve_from_the_package_root() -> None:
     assert set(nautilus_tls.__all__) <= set(dir(nautilus_tls))
     with pytest.raises(AttributeError):
         nautilus_tls.NoSuchName  # noqa: B018
+
+
+def test_the_readme_names_the_layers_in_this_order() -> None:
+    # The README's "Code layout" is what a newcomer reads; it drifted as units were added.
+    readme = (SRC.parent.parent / "README.md").read_text()
+    section = readme.split("## Code layout", 1)[1].split("\n## ", 1)[0]
+    chains = [" ".join(c.split()) for c in re.findall(r"`([^`]*→[^`]*)`", section)]
+    assert chains == [" → ".join(" | ".join(layer) for layer in LAYERS)]
