@@ -178,3 +178,30 @@ def test_bad_values_are_usage_errors(
         main(["connect", "localhost:1", flag, value])
     assert exited.value.code == 2
     assert message in capsys.readouterr().err
+
+
+def test_a_server_requiring_a_client_certificate_says_to_give_one(
+    tls_pem_dir: dict[str, Path], capsys: pytest.CaptureFixture[str]
+) -> None:
+    pem = {k: str(v) for k, v in tls_pem_dir.items()}
+    with serve("--cert", pem["server_pem"], "--key", pem["server_key"],
+               "--client-ca", pem["ca_pem"], "--require-client-cert") as server:  # fmt: skip
+        status, _, err = connect_json(
+            capsys, f"localhost:{server.port}", "--cafile", pem["ca_pem"], "--send", "hi"
+        )
+    assert status == 1
+    assert "certificate_required" in err and "give --cert F --key F" in err
+
+
+def test_no_algorithm_in_common_points_at_the_algorithm_flags(
+    tls_pem_dir: dict[str, Path], capsys: pytest.CaptureFixture[str]
+) -> None:
+    pem = {k: str(v) for k, v in tls_pem_dir.items()}
+    with serve("--cert", pem["server_pem"], "--key", pem["server_key"],
+               "--suites", "TLS_AES_256_GCM_SHA384") as server:  # fmt: skip
+        status, _, err = connect_json(
+            capsys, f"localhost:{server.port}", "--cafile", pem["ca_pem"],
+            "--suites", "TLS_CHACHA20_POLY1305_SHA256",
+        )  # fmt: skip
+    assert status == 1
+    assert "handshake_failure" in err and "--suites" in err

@@ -719,7 +719,7 @@ def _describe_failure(exc: TLSError) -> str:
     # A missing close_notify involves no alert: the peer just closed the socket.
     if isinstance(exc, ProtocolError) and not isinstance(exc, MissingCloseNotify):
         message = exc.args[0] if exc.args else type(exc).__name__
-        return f"{exc.alert.name}: {message}"
+        return f"{exc.alert.name}: {message}{cli_connect.peer_alert_hint(exc)}"
     return str(exc)
 
 

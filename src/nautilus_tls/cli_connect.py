@@ -11,6 +11,7 @@ import ssl
 import sys
 from typing import Any
 
+from nautilus_tls.errors import AlertDescription, PeerAlert
 from nautilus_tls.session_info import SessionInfo
 from nautilus_tls.tools.trace import HandshakeTracer, TracedMessage
 
@@ -92,6 +93,24 @@ def client_kwargs(args: argparse.Namespace) -> dict[str, Any]:
 
 def _print_live(message: TracedMessage) -> None:
     print(message.render(), file=sys.stderr, flush=True)
+
+
+# What to do when the server refuses us with one of these alerts (RFC 8446 §6.2).
+PEER_ALERT_HINTS: dict[int, str] = {
+    AlertDescription.certificate_required: (
+        "the server requires a client certificate: give --cert F --key F"
+    ),
+    AlertDescription.handshake_failure: (
+        "no key exchange group, cipher suite or signature scheme in common: compare --groups, "
+        "--suites, --schemes and --policy with the server's (see nautilus-tls algorithms)"
+    ),
+}
+
+
+def peer_alert_hint(exc: Exception) -> str:
+    """``" (what to do)"`` for an alert the server sent that has a usual fix, else ``""``."""
+    hint = PEER_ALERT_HINTS.get(exc.description) if isinstance(exc, PeerAlert) else None
+    return f" ({hint})" if hint else ""
 
 
 def print_trace_after_failure(args: argparse.Namespace) -> None:
