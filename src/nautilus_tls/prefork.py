@@ -6,7 +6,8 @@ port when asked for port 0 and to keep it while the workers run; it never accept
 worker binds and listens on that port in its own process and runs ``serve(sock)``. The parent
 waits; SIGTERM or SIGINT makes it end every worker by its PID (SIGTERM, then SIGKILL after
 :data:`STOP_GRACE` seconds) and return. A worker that exits on its own ends the group: the
-parent stops the others and reports the failure.
+parent stops the others and reports the failure. SIGHUP to the parent is passed on to every
+worker (which ignores it unless ``serve`` watches it, as ``--threat-level-file`` does).
 
 Worker state that must be common (ticket keys) is the caller's business: see
 :class:`~nautilus_tls.session.file_store.FileTicketKeyStore`.
@@ -118,7 +119,15 @@ def run_workers(
         nonlocal stopping
         stopping = True
 
+    def forward(number: int, frame: FrameType | None) -> None:
+        # SIGHUP asks a server to re-read its files (serve --threat-level-file); by default it
+        # would end the parent alone and leave the workers running, orphaned.
+        for pid in workers.pids:
+            _signal(pid, number)
+
     previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGTERM, signal.SIGINT)}
+    if hasattr(signal, "SIGHUP"):
+        previous[signal.SIGHUP] = signal.signal(signal.SIGHUP, forward)
     ready_read, ready_write = os.pipe()
     try:
         for _ in range(count):
@@ -185,6 +194,8 @@ def _worker(
         signal.signal(signal.SIGTERM, signal.SIG_DFL)
         # A terminal's Ctrl-C reaches every process of the group; the parent ends the workers.
         signal.signal(signal.SIGINT, signal.SIG_IGN)
+        if hasattr(signal, "SIGHUP"):  # not the parent's forwarding; serve may watch it itself
+            signal.signal(signal.SIGHUP, signal.SIG_IGN)
         sock = bind_reuseport(host, port, listen=True)
         os.write(ready, b"1")  # the kernel queues connections for us from here on
         os.close(ready)

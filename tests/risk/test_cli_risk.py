@@ -8,8 +8,10 @@ connects. The operator's threat level (flag or file, re-read on SIGHUP) holds ev
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import queue
 import signal
 import subprocess
 import time
@@ -146,3 +148,28 @@ def test_threat_level_without_risk_adaptive_is_a_usage_error(
 ) -> None:
     assert main(["serve", "--port", "0", "--threat-level", "high"]) == 2
     assert "--risk-adaptive" in capsys.readouterr().err
+
+
+def test_sighup_to_the_workers_parent_reaches_every_worker(
+    tls_pem_dir: dict[str, Path], tmp_path: Path
+) -> None:
+    # Before, SIGHUP ended the parent of `serve --workers N` and left the workers orphaned.
+    pem = tls_pem_dir
+    threat = tmp_path / "threat"
+    threat.write_text("low\n")
+    with serve(
+        "--cert", str(pem["server_pem"]), "--key", str(pem["server_key"]), "--workers", "2",
+        "--json-log", "--risk-adaptive", "--threat-level-file", str(threat),
+    ) as server:  # fmt: skip
+        threat.write_text("high\n")
+        # The workers watch SIGHUP once their event loops run, a moment after "listening":
+        # repeat it until both have changed (a worker already at high logs nothing again).
+        changes, deadline = 0, time.monotonic() + TIMEOUT
+        while changes < 2 and time.monotonic() < deadline:
+            os.kill(server.proc.pid, signal.SIGHUP)
+            with contextlib.suppress(queue.Empty):
+                while True:
+                    line = server.next_line(0.5)
+                    changes += line.startswith("{") and json.loads(line).get("to") == "high"
+        assert changes == 2
+        assert server.proc.poll() is None
