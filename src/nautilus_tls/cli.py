@@ -301,7 +301,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     conn.add_argument("--json", action="store_true", help="print one JSON object instead of text")
     conn.add_argument(
-        "--timeout", type=float, default=REPLY_TIMEOUT, help="seconds to wait for a --send reply"
+        "--timeout",
+        type=float,
+        default=REPLY_TIMEOUT,
+        help="seconds to wait for a --send reply (default 10; with --quic: for the whole "
+        "connection, handshake included)",
     )
     _add_tls_options(conn)
     conn.add_argument(
