@@ -93,3 +93,41 @@ def test_rejects_insecure_ticket_when_connect_verifies(
             capsys, address, "--insecure", "--sess-in", str(sess), "--send", "three"
         )
         assert status == 0 and again["resumed"] is True  # still good where nothing is verified
+
+
+@pytest.mark.parametrize(
+    ("request_bytes", "status_line"),
+    [
+        (b"GET / HTTP/1.0\r\n\r\n", "HTTP/1.1 200 OK"),
+        (b"GET / HTTP/1.0\r\nHost: x\r", "HTTP/1.1 200 OK"),  # the head ends after the handshake
+        (b"POST /pay HTTP/1.0\r\n\r\n", "HTTP/1.1 425 Too Early"),  # RFC 8470: not from 0-RTT
+    ],
+    ids=["whole-head", "head-split", "unsafe-method"],
+)
+def test_http_mode_answers_a_request_sent_as_early_data(
+    tls_pem_dir: dict[str, Path],
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    request_bytes: bytes,
+    status_line: str,
+) -> None:
+    pem = tls_pem_dir
+    sess = tmp_path / "sess.json"
+    early = tmp_path / "request.txt"
+    early.write_bytes(request_bytes)
+    rest = "" if request_bytes.endswith(b"\r\n\r\n") else "\n\r\n"
+    with serve(
+        "--cert", str(pem["server_pem"]), "--key", str(pem["server_key"]),
+        "--mode", "http", "--early-data",
+    ) as server:  # fmt: skip
+        common = [f"localhost:{server.port}", "--cafile", str(pem["ca_pem"])]
+        status, _, _ = connect_json(
+            capsys, *common, "--sess-out", str(sess), "--send", "GET / HTTP/1.0\r\n\r\n"
+        )
+        assert status == 0
+        status, second, _ = connect_json(
+            capsys, *common, "--sess-in", str(sess), "--early-data", str(early), "--send", rest
+        )
+        assert status == 0, second
+        assert second["early_data"] == "accepted"
+        assert str(second["reply"]).startswith(status_line), second["reply"]

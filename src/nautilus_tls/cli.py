@@ -572,9 +572,27 @@ async def _serve(
         await server.serve_forever()
 
 
+async def _head_after_early_data(reader: TLSReader) -> bytes:
+    """The request head when (part of) it came as 0-RTT data: the early bytes, then what
+    followed after the handshake, up to the blank line."""
+    buf = bytearray(reader.early_data)
+    while b"\r\n\r\n" not in buf:
+        if len(buf) > MAX_HTTP_HEAD:
+            raise asyncio.LimitOverrunError("request head too large", len(buf))
+        chunk = await reader.read(4096)
+        if not chunk:
+            raise asyncio.IncompleteReadError(bytes(buf), None)
+        buf += chunk
+    return bytes(buf[: buf.index(b"\r\n\r\n") + 4])
+
+
 async def _answer_http(reader: TLSReader, writer: TLSWriter, record: dict[str, object]) -> None:
+    early = bool(reader.early_data)
     try:
-        head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), HTTP_REQUEST_TIMEOUT)
+        if early:
+            head = await asyncio.wait_for(_head_after_early_data(reader), HTTP_REQUEST_TIMEOUT)
+        else:
+            head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), HTTP_REQUEST_TIMEOUT)
     except asyncio.LimitOverrunError:
         _http_response(writer, 431, "Request Header Fields Too Large", "request head too large\n")
         return
@@ -589,6 +607,10 @@ async def _answer_http(reader: TLSReader, writer: TLSWriter, record: dict[str, o
         _http_response(writer, 400, "Bad Request", "bad request\n")
         return
     method, target = parts[0], parts[1]
+    if early and method not in ("GET", "HEAD"):
+        # RFC 8470 §5.2: 0-RTT can be replayed; only safe methods are answered from it.
+        _http_response(writer, 425, "Too Early", "send this request after the handshake\n")
+        return
     if method not in ("GET", "HEAD"):
         _http_response(
             writer, 405, "Method Not Allowed", "only GET\n", extra="Allow: GET, HEAD\r\n"
