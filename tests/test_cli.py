@@ -395,3 +395,38 @@ def test_version_flag_prints_the_package_version(capsys: pytest.CaptureFixture[s
         main(["--version"])
     assert done.value.code == 0
     assert capsys.readouterr().out.strip() == f"nautilus-tls {nautilus_tls.__version__}"
+
+
+def test_serve_options_that_add_extension_plug_ins_add_up(tls_pem_dir: dict[str, Path]) -> None:
+    # --did (its DID extension) and --transparency-log (the proof stapler) each bring an
+    # extension plug-in; neither may replace the other's.
+    from nautilus_tls.cli import _server_config, build_parser
+    from nautilus_tls.config import CertifiedKey
+    from nautilus_tls.did.extension import DidExtension
+    from nautilus_tls.did.key import did_key_from_spki
+    from nautilus_tls.ledger.stapler import TransparencyStapler
+
+    pem = tls_pem_dir
+    spki = CertifiedKey.from_files(pem["server_pem"], pem["server_key"]).chain[0]
+    did = did_key_from_spki(_spki_of(spki))
+    args = build_parser().parse_args(
+        ["serve", "--cert", str(pem["server_pem"]), "--key", str(pem["server_key"]),
+         "--did", did, "--transparency-log", "http://127.0.0.1:9"]
+    )  # fmt: skip
+    config = _server_config(args)
+    kinds = {type(h) for h in config.extension_hooks}
+    assert kinds == {DidExtension, TransparencyStapler}
+    for hook in config.extension_hooks:
+        if isinstance(hook, TransparencyStapler):
+            hook.close()
+
+
+def _spki_of(cert_der: bytes) -> bytes:
+    from cryptography import x509
+    from cryptography.hazmat.primitives import serialization
+
+    return (
+        x509.load_der_x509_certificate(cert_der)
+        .public_key()
+        .public_bytes(serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
+    )

@@ -489,12 +489,21 @@ def _server_config(args: argparse.Namespace) -> ServerConfig:
     kw.update(cli_sessions.server_kwargs(args))
     kw.update(cli_adaptive.server_kwargs(args))
     kw.update(cli_workers.server_kwargs(args))
-    kw.update(cli_did.server_kwargs(args))
+    _add_options(kw, cli_did.server_kwargs(args))
     kw.update(cli_risk.risk_kwargs(args))
     kw["preference"] = args.preference
-    kw.update(ledger_cli.transparency_server_kwargs(args, [c.chain for c in certified]))
+    _add_options(kw, ledger_cli.transparency_server_kwargs(args, [c.chain for c in certified]))
     kw.update(cli_pake.server_kwargs(args, kw))
     return ServerConfig(certificates=certified, **kw)
+
+
+def _add_options(kw: dict[str, Any], more: dict[str, Any]) -> None:
+    """``kw.update(more)``, except that extension plug-ins from several options (a DID, a
+    transparency stapler, a PAKE login) add up instead of replacing each other."""
+    hooks = (*kw.get("extension_hooks", ()), *more.get("extension_hooks", ()))
+    kw.update(more)
+    if hooks:
+        kw["extension_hooks"] = hooks
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
@@ -718,8 +727,8 @@ def _client_config(args: argparse.Namespace) -> ClientConfig:
     kw.update(cli_sessions.client_kwargs(args))
     kw.update(cli_adaptive.client_kwargs(args))
     kw.update(cli_connect.client_kwargs(args))
-    kw.update(cli_did.client_kwargs(args))
-    kw.update(ledger_cli.transparency_client_kwargs(args))
+    _add_options(kw, cli_did.client_kwargs(args))
+    _add_options(kw, ledger_cli.transparency_client_kwargs(args))
     kw.update(cli_pake.client_kwargs(args, kw))
     return ClientConfig(**kw)
 

@@ -150,8 +150,6 @@ def _did_extension(args: argparse.Namespace) -> dict[str, Any]:
     """``extension_hooks`` with the DID extension when ``--did`` is given."""
     if not args.did:
         return {}
-    if getattr(args, "transparency_log", None):
-        raise DidUsageError("--did cannot be combined with --transparency-log yet")
     from nautilus_tls.did.errors import InvalidDid
     from nautilus_tls.did.extension import DidExtension
 
