@@ -201,3 +201,23 @@ def test_json_over_quic_names_the_did_the_server_was_checked_against(
         )
     assert status == 0, err
     assert record["peer_did"] == did and record["reply"] == "x"
+
+
+def test_connect_to_a_silent_port_ends_with_one_clear_error() -> None:
+    # Nothing listens: one line that says what to check, and no asyncio "Future exception was
+    # never retrieved" from aioquic's abandoned handshake waiter.
+    import socket
+    import subprocess
+    import sys
+
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    done = subprocess.run(
+        [sys.executable, "-m", "nautilus_tls", "connect", "--quic", f"127.0.0.1:{port}",
+         "--insecure", "--send", "hi", "--timeout", "1"],
+        capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert done.returncode != 0
+    assert "is a QUIC server (serve --quic) listening there?" in done.stderr
+    assert "never retrieved" not in done.stderr, done.stderr

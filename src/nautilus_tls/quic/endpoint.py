@@ -82,6 +82,7 @@ async def open_connection(
             await wait_handshake(quic, tls_config.handshake_timeout, f"{host}:{port}")
         yield quic
     finally:
+        _drop_connected_waiter(quic)
         quic.close()
         # A peer that is gone never acknowledges: the close frame went out, the socket goes.
         with contextlib.suppress(TimeoutError):
@@ -100,11 +101,21 @@ async def wait_handshake(protocol: QuicConnectionProtocol, timeout: float, peer:
         try:
             await asyncio.wait_for(protocol.wait_connected(), timeout)
         except TimeoutError:
+            _drop_connected_waiter(protocol)
             raise HandshakeTimeout(
                 f"QUIC handshake with {peer} did not finish within {timeout:g} s"
             ) from None
         except ConnectionError:
             raise handshake_failure(connection) from None
+
+
+def _drop_connected_waiter(protocol: QuicConnectionProtocol) -> None:
+    """aioquic's handshake waiter outlives a cancelled wait (it is shielded): drop it, or
+    closing the connection later sets an exception nobody reads ("Future exception was never
+    retrieved" on stderr)."""
+    waiter, protocol._connected_waiter = protocol._connected_waiter, None
+    if waiter is not None and not waiter.done():
+        waiter.cancel()
 
 
 def handshake_failure(connection: NautilusQuicConnection) -> TLSError:
