@@ -26,7 +26,6 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from nautilus_tls.ledger.entries import Entry
 from nautilus_tls.ledger.errors import LedgerError, UnknownEntryError
 from nautilus_tls.ledger.log import TransparencyLog
 from nautilus_tls.ledger.staple import (
@@ -38,6 +37,7 @@ from nautilus_tls.ledger.staple import (
     encode_items,
 )
 from nautilus_tls.ledger.sth import SignedTreeHead
+from nautilus_tls.ledger.transparency import chain_leaf_hash
 from nautilus_tls.wire.enums import HandshakeType
 
 __all__ = ["LocalLog", "ProofSource", "TransparencyStapler"]
@@ -86,18 +86,6 @@ class _Cache:
     consistency: dict[int, tuple[bytes, ...]] = field(default_factory=dict)
 
 
-def _leaf(chain: Sequence[bytes], logged_as: LoggedAs) -> bytes:
-    if logged_as is LoggedAs.X509_CHAIN:
-        return Entry.x509_chain(chain).leaf_hash()
-    from cryptography import x509
-    from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
-
-    key = x509.load_der_x509_certificate(chain[0]).public_key()
-    return Entry.raw_public_key(
-        key.public_bytes(Encoding.DER, PublicFormat.SubjectPublicKeyInfo)
-    ).leaf_hash()
-
-
 def _restart_in_child(ref: weakref.ref[TransparencyStapler]) -> None:
     stapler = ref()
     if stapler is not None:
@@ -122,7 +110,7 @@ class TransparencyStapler:
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self._source = source
-        self._leaves = tuple(dict.fromkeys(_leaf(c, logged_as) for c in chains))
+        self._leaves = tuple(dict.fromkeys(chain_leaf_hash(c, logged_as) for c in chains))
         if not 1 <= len(self._leaves) <= MAX_ITEMS:
             raise LedgerError(f"staple proofs for 1 to {MAX_ITEMS} chains")
         self._logged_as = logged_as
