@@ -493,7 +493,7 @@ def _server_config(args: argparse.Namespace) -> ServerConfig:
     kw.update(cli_risk.risk_kwargs(args))
     kw["preference"] = args.preference
     _add_options(kw, ledger_cli.transparency_server_kwargs(args, [c.chain for c in certified]))
-    kw.update(cli_pake.server_kwargs(args, kw))
+    _add_options(kw, cli_pake.server_kwargs(args))
     return ServerConfig(certificates=certified, **kw)
 
 
@@ -729,7 +729,7 @@ def _client_config(args: argparse.Namespace) -> ClientConfig:
     kw.update(cli_connect.client_kwargs(args))
     _add_options(kw, cli_did.client_kwargs(args))
     _add_options(kw, ledger_cli.transparency_client_kwargs(args))
-    kw.update(cli_pake.client_kwargs(args, kw))
+    _add_options(kw, cli_pake.client_kwargs(args))
     return ClientConfig(**kw)
 
 

@@ -23,7 +23,6 @@ import argparse
 import getpass
 import os
 import sys
-from collections.abc import Mapping
 from typing import Any
 
 from nautilus_tls.errors import ConfigError
@@ -90,26 +89,26 @@ def add_client_flags(p: argparse.ArgumentParser) -> None:
     )
 
 
-def server_kwargs(args: argparse.Namespace, current: Mapping[str, Any]) -> dict[str, Any]:
-    """The server plug-in, added to the ``extension_hooks`` other options put in ``current``."""
+def server_kwargs(args: argparse.Namespace) -> dict[str, Any]:
+    """The server plug-in (cli._add_options adds it to other options' ``extension_hooks``)."""
     if not args.pake_store:
         return {}
     from nautilus_tls.pake.server import PakeServer
     from nautilus_tls.pake.tls import PakeServerHook
 
     hook = PakeServerHook(PakeServer(open_store(args.pake_store)), required=not args.pake_optional)
-    return {"extension_hooks": (*current.get("extension_hooks", ()), hook)}
+    return {"extension_hooks": (hook,)}
 
 
-def client_kwargs(args: argparse.Namespace, current: Mapping[str, Any]) -> dict[str, Any]:
-    """The client plug-in, added to the ``extension_hooks`` other options put in ``current``."""
+def client_kwargs(args: argparse.Namespace) -> dict[str, Any]:
+    """The client plug-in (cli._add_options adds it to other options' ``extension_hooks``)."""
     if not args.pake_user:
         return {}
     from nautilus_tls.pake.tls import PakeClientHook
 
     password = read_password(confirm=False)
     hook = PakeClientHook(args.pake_user, password, method=args.pake, ksf=_ksf(args.pake_ksf))
-    return {"extension_hooks": (*current.get("extension_hooks", ()), hook)}
+    return {"extension_hooks": (hook,)}
 
 
 def json_fields(hooks: tuple[object, ...]) -> dict[str, object]:
