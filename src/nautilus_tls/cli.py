@@ -64,6 +64,7 @@ from nautilus_tls import (
     cli_workers,
 )
 from nautilus_tls.aio import TLSReader, TLSWriter, connect, start_server
+from nautilus_tls.cli_jsonlog import print_json_line, print_line
 from nautilus_tls.cli_pake import add_pake_command, cmd_pake
 from nautilus_tls.config import CertifiedKey, ClientConfig, ServerConfig
 from nautilus_tls.crypto.provider import (
@@ -541,15 +542,14 @@ async def _serve(
         record.update(cli_adaptive.session_fields(info))
         record.update(cli_risk.log_fields(info))
         if args.json_log:
-            print(json.dumps(record), flush=True)
+            print_json_line(record)
         else:
-            print(
+            print_line(
                 f"handshake from {record['peer']}: {info.version} {info.group or '-'} "
                 f"{info.cipher_suite} {info.signature_scheme or '-'} alpn={info.alpn or '-'} "
                 f"client_certificate={info.peer_certificate_subject or '-'} "
                 f"resumed={'yes' if info.resumed else 'no'} "
-                f"hello_retry={'yes' if info.hello_retry else 'no'}",
-                flush=True,
+                f"hello_retry={'yes' if info.hello_retry else 'no'}"
             )
         try:
             if args.mode == "http":
@@ -803,7 +803,7 @@ async def _connect(args: argparse.Namespace, config: ClientConfig) -> int:
     record["key_updates"] = writer.get_extra_info("key_updates")
     if args.send is None:
         if args.json:
-            print(json.dumps(record), flush=True)
+            print_json_line(record)
         else:
             _print_session(record, sys.stderr)
         return await _relay(reader, writer)
@@ -826,7 +826,7 @@ async def _connect(args: argparse.Namespace, config: ClientConfig) -> int:
     if args.json:
         record["key_updates"] = writer.get_extra_info("key_updates")
         record["reply"] = reply.decode("utf-8", "replace")
-        print(json.dumps(record), flush=True)
+        print_json_line(record)
     else:
         sys.stdout.write(reply.decode("utf-8", "replace"))
         sys.stdout.flush()

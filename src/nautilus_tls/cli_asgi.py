@@ -7,7 +7,6 @@ ASGI application under uvicorn over Nautilus TLS (:mod:`nautilus_tls.asgi`; need
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import socket
 from collections.abc import Callable
@@ -16,6 +15,7 @@ from typing import Any
 from nautilus_tls import cli_workers
 from nautilus_tls.aio.streams import TLSWriter
 from nautilus_tls.cli_certs import load_pair
+from nautilus_tls.cli_jsonlog import print_json_line
 from nautilus_tls.config import ServerConfig
 from nautilus_tls.errors import ConfigError
 
@@ -62,7 +62,7 @@ def _handshake_logger(workers: int) -> Callable[[TLSWriter], None]:
         }
         if workers > 1:
             record["worker"] = os.getpid()
-        print(json.dumps(record), flush=True)
+        print_json_line(record)
 
     return log
 

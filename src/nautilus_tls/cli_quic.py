@@ -26,6 +26,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from nautilus_tls.cli_jsonlog import print_json_line
 from nautilus_tls.config import ClientConfig, ServerConfig
 from nautilus_tls.errors import ConfigError, ProtocolError, TLSError
 from nautilus_tls.session_info import SessionInfo
@@ -240,7 +241,7 @@ async def _connect(args: argparse.Namespace, config: ClientConfig) -> int:
     _save_parameters(args, config)
     record.update(_verification_fields(args, info))
     if args.json:
-        print(json.dumps(record), flush=True)
+        print_json_line(record)
         return EXIT_OK
     session = {k: v for k, v in record.items() if k not in ("reply", "body")}
     for key, value in session.items():

@@ -10,12 +10,12 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import signal
 import sys
 from pathlib import Path
 from typing import Any
 
+from nautilus_tls.cli_jsonlog import print_json_line
 from nautilus_tls.errors import ConfigError
 from nautilus_tls.risk import LevelChange, RiskEngine, level_for_threat
 from nautilus_tls.session_info import SessionInfo
@@ -121,7 +121,7 @@ def risk_kwargs(args: argparse.Namespace) -> dict[str, Any]:
 
     def on_change(change: LevelChange) -> None:
         if args.json_log:
-            print(json.dumps(change.as_dict()), flush=True)
+            print_json_line(change.as_dict())
 
     return {"risk": RiskEngine(threat_level=threat, on_change=on_change)}
 
