@@ -24,6 +24,7 @@ __all__ = [
     "HandshakeCompleted",
     "HandshakeTimeout",
     "KeyUpdated",
+    "PakeClient",
     "ProtocolError",
     "ServerConfig",
     "ServerConnection",
@@ -57,6 +58,7 @@ _HOMES: dict[str, str] = {
     "ServerConfig": "nautilus_tls.config",
     "ServerConnection": "nautilus_tls.connection",
     "SessionInfo": "nautilus_tls.session_info",
+    "PakeClient": "nautilus_tls.pake.tls",
     "SessionTicketReceived": "nautilus_tls.events",
     "TLSError": "nautilus_tls.errors",
     "TLSListener": "nautilus_tls.sync",
@@ -86,6 +88,7 @@ if TYPE_CHECKING:
         KeyUpdated,
         SessionTicketReceived,
     )
+    from nautilus_tls.pake.tls import PakeClient
     from nautilus_tls.session_info import SessionInfo
     from nautilus_tls.sync import TLSListener, TLSSocket
 

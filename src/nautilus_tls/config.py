@@ -73,6 +73,9 @@ from nautilus_tls.wire.messages import CertificateEntry
 
 if TYPE_CHECKING:
     from nautilus_tls.ledger.transparency import RequireTransparency
+    from nautilus_tls.pake.server import PakeServer
+    from nautilus_tls.pake.store import PakeStore
+    from nautilus_tls.pake.tls import PakeClient
 
 ClientAuth = Literal["none", "request", "require"]
 RaggedEof = Literal["error", "allow"]
@@ -469,6 +472,11 @@ class ClientConfig(_CommonConfig):
     # extension plug-in to extension_hooks and wraps the verifier.
     require_transparency: RequireTransparency | None = None
 
+    # A password login (issue 14, docs/pake.md): nautilus_tls.pake.tls.PakeClient(user,
+    # password, method="opaque"|"spake2plus"). Each connection logs in with its own plug-in
+    # (connection_hooks); a server the login verified may send no certificate.
+    pake: PakeClient | None = None
+
     def __post_init__(self) -> None:
         if self.adaptive is not None and not isinstance(self.adaptive, AdaptiveNegotiation):
             raise ConfigError("adaptive must be an AdaptiveNegotiation or None")
@@ -493,6 +501,18 @@ class ClientConfig(_CommonConfig):
         _check_certificate_types(self.server_certificate_types, "server_certificate_types")
         if CertificateType.RawPublicKey in self.server_certificate_types and self.verifier is None:
             raise ConfigError("raw public keys from the server need a verifier that judges keys")
+        if self.pake is not None:
+            from nautilus_tls.pake.tls import PakeClient
+
+            if not isinstance(self.pake, PakeClient):
+                raise ConfigError("pake must be a nautilus_tls.pake.tls.PakeClient")
+            problem = plugin_problem((*self.extension_hooks, self.pake.login_hook()))
+            if problem is not None:
+                raise ConfigError(f"pake: {problem}")
+
+    def connection_hooks(self) -> tuple[ExtensionHook, ...]:
+        """Plug-ins made afresh for each connection (a login's state is per connection)."""
+        return (self.pake.login_hook(),) if self.pake is not None else ()
 
     def effective_trust_store(self) -> TrustStore:
         return self.trust_store if self.trust_store is not None else TrustStore.system()
@@ -571,18 +591,34 @@ class ServerConfig(_CommonConfig):
     # it first, the cheaper post-quantum group under CPU load; within the policy. Off (None)
     # by default.
     adaptive: AdaptiveServer | None = None
+    # Password logins (issue 14, docs/pake.md): the registered users (a PakeStore such as
+    # nautilus_tls.pake.store_sqlite.SQLiteRecordStore, or a PakeServer with its own limits).
+    # Clients then log in with OPAQUE or SPAKE2+; ``certificates`` may be empty (PAKE alone)
+    # unless pake_optional also lets clients in without a login (they need a certificate).
+    pake_store: PakeStore | PakeServer | None = field(default=None, compare=False)
+    pake_optional: bool = False
 
     def __post_init__(self) -> None:
         if self.adaptive is not None and not isinstance(self.adaptive, AdaptiveServer):
             raise ConfigError("adaptive must be an AdaptiveServer or None")
+        _add_pake_server_hook(self)
         if self.keylog_file is None and self.keylog_from_environment:
             object.__setattr__(self, "keylog_file", _env_keylog())
         _, chain_schemes = self._validate_common(
             certificate_schemes=self.client_certificate_schemes
         )
         object.__setattr__(self, "client_certificate_schemes", chain_schemes)
-        if not self.certificates and self.raw_public_key is None:
-            raise ConfigError("a server needs at least one certificate or a raw_public_key")
+        if (
+            not self.certificates
+            and self.raw_public_key is None
+            and not any(
+                getattr(h, "replaces_server_certificate", False) for h in self.extension_hooks
+            )
+        ):
+            raise ConfigError(
+                "a server needs at least one certificate, a raw_public_key, or a required "
+                "password login (pake_store without pake_optional)"
+            )
         if self.raw_public_key is not None and (
             self.raw_public_key.certificate_type != CertificateType.RawPublicKey
         ):
@@ -685,6 +721,30 @@ class ServerConfig(_CommonConfig):
 
 
 _fingerprint = trust_fingerprint
+
+
+def _add_pake_server_hook(config: ServerConfig) -> None:
+    """``pake_store`` as the PAKE plug-in in ``extension_hooks`` (replacing the one an earlier
+    ``dataclasses.replace`` of this config carried)."""
+    hooks = [h for h in config.extension_hooks if not getattr(h, "from_pake_store", False)]
+    if config.pake_store is not None:
+        from nautilus_tls.pake.server import PakeServer
+        from nautilus_tls.pake.store import PakeStore
+        from nautilus_tls.pake.tls import PakeServerHook
+
+        store = config.pake_store
+        if isinstance(store, PakeServer):
+            server = store
+        elif isinstance(store, PakeStore):
+            server = PakeServer(store)
+        else:
+            raise ConfigError("pake_store must be a PakeStore or a PakeServer")
+        hook = PakeServerHook(server, required=not config.pake_optional)
+        hook.from_pake_store = True
+        hooks.append(hook)
+    elif config.pake_optional:
+        raise ConfigError("pake_optional needs a pake_store")
+    object.__setattr__(config, "extension_hooks", tuple(hooks))
 
 
 def _check_certificate_types(types: tuple[int, ...], name: str) -> None:

@@ -13,6 +13,9 @@ that performs the check:
 * :func:`peer_verified` by a :class:`~nautilus_tls.auth.api.PeerVerifier` once it has judged
   the peer's Certificate message (the X.509 plug-in, or a plug-in of one's own: it is the
   plug-in's assertion, as rustls' ``ServerCertVerified::assertion()``);
+* :func:`peer_verified_by_key_exchange` by an extension plug-in that authenticated the peer
+  inside the key exchange (a PAKE, once the server's PAKE proof verified): the peer then
+  sends no Certificate or CertificateVerify, and the proof says so;
 * :func:`signature_verified` only by :mod:`nautilus_tls.crypto.signatures` after a signature
   verified against a public key (a plug-in gets one by calling the provider's ``verify_spki``);
 * :func:`finished_verified` only by the handshake's Finished check (RFC 8446 §4.4.4).
@@ -31,6 +34,7 @@ __all__ = [
     "SignatureVerified",
     "finished_verified",
     "peer_verified",
+    "peer_verified_by_key_exchange",
     "require",
     "signature_verified",
 ]
@@ -61,12 +65,15 @@ class PeerVerified:
     ``identity``: what the peer was verified as (for display and logs); ``certificates``:
     the ``cert_data`` of the entries it sent (the X.509 chain, end-entity first), which
     SessionInfo reports and tickets keep for the re-check on resumption.
+    ``by_key_exchange``: the peer proved itself inside the key exchange (a PAKE) instead of
+    with a certificate; no CertificateVerify follows (``spki`` and ``certificates`` empty).
     """
 
     _mint: _Mint = field(repr=False, compare=False)
     spki: bytes = field(repr=False)
     identity: str
     certificates: tuple[bytes, ...] = field(repr=False)
+    by_key_exchange: bool = False
 
     def __post_init__(self) -> None:
         _check_mint("PeerVerified", self._mint)
@@ -98,6 +105,12 @@ def peer_verified(
 ) -> PeerVerified:
     """A PeerVerifier's assertion that it accepted the peer (call it only after checking)."""
     return PeerVerified(_MINT, spki, identity, tuple(certificates))
+
+
+def peer_verified_by_key_exchange(identity: str) -> PeerVerified:
+    """An extension plug-in's assertion that the peer proved itself in the key exchange (a
+    PAKE's server proof verified); call it only after that check."""
+    return PeerVerified(_MINT, b"", identity, (), True)
 
 
 def signature_verified(scheme: int) -> SignatureVerified:

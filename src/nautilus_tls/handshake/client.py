@@ -56,7 +56,12 @@ from nautilus_tls.handshake.common import (
     session_info,
     unexpected,
 )
-from nautilus_tls.handshake.hooks import ExtensionHooks, refuse_unsolicited, with_plugin_secrets
+from nautilus_tls.handshake.hooks import (
+    ExtensionHooks,
+    plugin_server_proof,
+    refuse_unsolicited,
+    with_plugin_secrets,
+)
 from nautilus_tls.proofs import FinishedVerified, PeerVerified, SignatureVerified, require
 from nautilus_tls.session.client_store import ClientTicket
 from nautilus_tls.session_info import SessionInfo
@@ -628,7 +633,13 @@ class ExpectEncryptedExtensions(ClientState):
                 peer=ctx.resumed_peer,
                 signature=None,
             )
-        return ExpectCertificateOrCertificateRequest(keys=self.keys, negotiated=negotiated)
+        return ExpectCertificateOrCertificateRequest(
+            keys=self.keys,
+            negotiated=negotiated,
+            # A plug-in that verified the server in the key exchange (a PAKE) lets the
+            # server leave its Certificate out; without one, a Certificate is required.
+            key_exchange_proof=plugin_server_proof(ctx.peer_extensions),
+        )
 
 
 # --- CertificateRequest / Certificate / CertificateVerify -------------------------------
@@ -638,6 +649,7 @@ class ExpectEncryptedExtensions(ClientState):
 class ExpectCertificateOrCertificateRequest(ClientState):
     keys: _HandshakeKeys
     negotiated: _Negotiated
+    key_exchange_proof: PeerVerified | None = None
     name = "waiting for Certificate or CertificateRequest"
 
     def handle(self, ctx: ClientContext, msg_type: int, body: bytes, raw: bytes) -> ClientState:
@@ -664,9 +676,13 @@ class ExpectCertificateOrCertificateRequest(ClientState):
                 keys=self.keys,
                 negotiated=self.negotiated,
                 requested_schemes=ext.decode_signature_algorithms(sa),
+                key_exchange_proof=self.key_exchange_proof,
             )
         return ExpectCertificate(
-            keys=self.keys, negotiated=self.negotiated, requested_schemes=None
+            keys=self.keys,
+            negotiated=self.negotiated,
+            requested_schemes=None,
+            key_exchange_proof=self.key_exchange_proof,
         ).handle(ctx, msg_type, body, raw)
 
 
@@ -738,9 +754,20 @@ class ExpectCertificate(ClientState):
     keys: _HandshakeKeys
     negotiated: _Negotiated
     requested_schemes: tuple[int, ...] | None  # None: no CertificateRequest
+    # Set when a plug-in verified the server in the key exchange (a PAKE): the server may
+    # then send Finished instead (draft-ietf-tls-pake); a Certificate is still verified.
+    key_exchange_proof: PeerVerified | None = None
     name = "waiting for server Certificate"
 
     def handle(self, ctx: ClientContext, msg_type: int, body: bytes, raw: bytes) -> ClientState:
+        if msg_type == HandshakeType.finished and self.key_exchange_proof is not None:
+            return ExpectFinished(
+                keys=self.keys,
+                negotiated=self.negotiated,
+                requested_schemes=self.requested_schemes,
+                peer=self.key_exchange_proof,
+                signature=None,
+            ).handle(ctx, msg_type, body, raw)
         cert = expect_message(msg_type, body, Certificate, self.name)
         chain = check_certificate_message(
             cert,
@@ -808,7 +835,9 @@ class ExpectFinished(ClientState):
     negotiated: _Negotiated
     requested_schemes: tuple[int, ...] | None
     peer: PeerVerified
-    signature: SignatureVerified | None  # None for a resumed session (the PSK authenticates)
+    # None for a resumed session (the PSK authenticates) or a server a plug-in verified in
+    # the key exchange (peer.by_key_exchange: a PAKE)
+    signature: SignatureVerified | None
     name = "waiting for server Finished"
 
     def handle(self, ctx: ClientContext, msg_type: int, body: bytes, raw: bytes) -> ClientState:
@@ -923,7 +952,7 @@ class ClientConnected(ClientState):
 
     It cannot exist without the proofs of what was checked: the server verified (``peer``),
     its CertificateVerify (``signature``; None only when resumed, where the PSK
-    authenticates) and its Finished."""
+    authenticates, or when a PAKE verified the server) and its Finished."""
 
     params: SuiteParams
     exporter_master_secret: bytes = field(repr=False)
@@ -937,8 +966,12 @@ class ClientConnected(ClientState):
 
     def __post_init__(self) -> None:
         require("ClientConnected", "peer", self.peer, PeerVerified)
-        resumed = self.info.resumed
-        require("ClientConnected", "signature", self.signature, SignatureVerified, optional=resumed)
+        # Only a resumption (the PSK) or a key-exchange proof (a PAKE) stands in for the
+        # server's CertificateVerify.
+        unsigned = self.info.resumed or self.peer.by_key_exchange
+        require(
+            "ClientConnected", "signature", self.signature, SignatureVerified, optional=unsigned
+        )
         require("ClientConnected", "finished", self.finished, FinishedVerified)
 
     def on_new_session_ticket(

@@ -235,7 +235,9 @@ class ClientHandshake(_Engine):
             session_key=session_key or default_session_key(server_name, alpn=config.alpn_protocols),
             early_data=early_data,
             quic=quic,
-            hooks=ExtensionHooks((*config.extension_hooks, *extension_hooks)),
+            hooks=ExtensionHooks(
+                (*config.extension_hooks, *config.connection_hooks(), *extension_hooks)
+            ),
         )
         super().__init__(self._client, config)
         self._state: ClientState | None = None

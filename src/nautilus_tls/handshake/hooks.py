@@ -43,11 +43,14 @@ from collections.abc import Iterable, Mapping
 from types import MappingProxyType
 
 from nautilus_tls.errors import AlertDescription, LocalProtocolError, RemoteProtocolError
+from nautilus_tls.proofs import PeerVerified, require
 from nautilus_tls.wire import extensions as ext
 from nautilus_tls.wire.extension_hook import (
     HOOKED_MESSAGES,
+    AuthenticatesServer,
     ExtensionHook,
     HandshakeSecretInput,
+    ServerVerification,
     plugin_problem,
 )
 from nautilus_tls.wire.messages import Extension
@@ -165,6 +168,31 @@ def confirm_plugin_secrets(peer: Mapping[int, object]) -> None:
     for value in peer.values():
         if isinstance(value, HandshakeSecretInput):
             value.handshake_confirmed()
+
+
+def plugin_authenticates_server(peer: Mapping[int, object]) -> bool:
+    """Server side: a plug-in (a PAKE login) authenticates us to this client, so a server
+    without a certificate may leave Certificate and CertificateVerify out."""
+    return any(
+        isinstance(value, AuthenticatesServer) and value.authenticates_server()
+        for value in peer.values()
+    )
+
+
+def plugin_server_proof(peer: Mapping[int, object]) -> PeerVerified | None:
+    """Client side: the proof that a plug-in verified the server inside the key exchange (a
+    PAKE), which lets the server leave its Certificate out; None when no plug-in did."""
+    for value in peer.values():
+        if isinstance(value, ServerVerification):
+            proof = value.server_verified()
+            if proof is not None:
+                require("a plug-in's server_verified()", "proof", proof, PeerVerified)
+                if not proof.by_key_exchange:
+                    raise LocalProtocolError(
+                        "a plug-in's server proof must come from peer_verified_by_key_exchange"
+                    )
+                return proof
+    return None
 
 
 def refuse_unsolicited(extensions: Iterable[Extension], offered: Iterable[int], where: str) -> None:

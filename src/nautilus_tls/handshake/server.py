@@ -56,7 +56,11 @@ from nautilus_tls.handshake.common import (
     session_info,
     unexpected,
 )
-from nautilus_tls.handshake.hooks import confirm_plugin_secrets, with_plugin_secrets
+from nautilus_tls.handshake.hooks import (
+    confirm_plugin_secrets,
+    plugin_authenticates_server,
+    with_plugin_secrets,
+)
 from nautilus_tls.policy import Kind, refusal
 from nautilus_tls.proofs import FinishedVerified, PeerVerified, SignatureVerified, require
 from nautilus_tls.session._util import SessionStoreError
@@ -242,8 +246,10 @@ def _choose_scheme(
 class _Choice:
     params: SuiteParams
     group: int
-    certified_key: Credential
-    scheme: int
+    # None: a plug-in authenticates us instead (a PAKE login on a server without a
+    # certificate); no Certificate or CertificateVerify is sent.
+    certified_key: Credential | None
+    scheme: int | None
     alpn: bytes | None
     server_name: str | None
     certificate_type: int = 0  # RFC 7250: what our Certificate holds
@@ -294,10 +300,16 @@ def _choose(ctx: ServerContext, ch: ClientHello) -> tuple[_Choice, dict[int, byt
 
     sni = ext.get_extension(ch.extensions, ExtensionType.server_name)
     server_name = ext.decode_server_name(sni) if sni is not None else None
-    # RFC 7250 §4.2: the client's first certificate type that we have.
-    cert_type = certificate_types.client_type_for_server(cfg, ch.extensions)
-    ck: Credential
-    if cert_type == certificate_types.RAW_PUBLIC_KEY and cfg.raw_public_key is not None:
+    ck: Credential | None
+    scheme: int | None
+    cert_type = certificate_types.X509
+    has_credential = bool(cfg.certificates) or cfg.raw_public_key is not None
+    if not has_credential and plugin_authenticates_server(ctx.peer_extensions):
+        # draft-ietf-tls-pake: the PAKE authenticates a server that has no certificate.
+        ck, scheme = None, None
+    elif (  # RFC 7250 §4.2: the client's first certificate type that we have.
+        cert_type := certificate_types.client_type_for_server(cfg, ch.extensions)
+    ) == certificate_types.RAW_PUBLIC_KEY and cfg.raw_public_key is not None:
         ck = cfg.raw_public_key
         scheme = _choose_scheme(cfg, ck, client_schemes)
         if scheme is None:
@@ -325,6 +337,14 @@ def _choose_certificate(
     cfg: ServerConfig, server_name: str | None, client_schemes: tuple[int, ...]
 ) -> tuple[CertifiedKey, int]:
     """The X.509 certificate for ``server_name`` and the scheme it signs with."""
+    if not cfg.certificates:
+        # A PAKE-only server (ServerConfig validated that a plug-in authenticates it), and a
+        # client that did not log in with it.
+        raise PeerIncompatible(
+            "this server authenticates only with a password login (PAKE), which the client "
+            "did not use",
+            alert=AlertDescription.handshake_failure,
+        )
     ck = cfg.certificate_for(server_name)
     scheme = _choose_scheme(cfg, ck, client_schemes)
     if scheme is None:
@@ -858,6 +878,8 @@ def _send_certificate_request(ctx: ServerContext, transcript: Transcript) -> tup
 
 def _send_certificate(ctx: ServerContext, choice: _Choice, transcript: Transcript) -> None:
     credential = choice.certified_key
+    if credential is None or choice.scheme is None:
+        return  # a plug-in (PAKE) authenticates us: no Certificate, no CertificateVerify
     ctx.send(
         Epoch.HANDSHAKE,
         Certificate(
@@ -1052,6 +1074,10 @@ def _send_tickets(
     nonce (so its own PSK) and its own ticket_age_add."""
     cfg = ctx.config
     if cfg.tickets is None or cfg.session_tickets == 0:
+        return
+    if session.choice.certified_key is None:
+        # A PAKE-only session: a verifying client cannot re-check a server it knows by no
+        # certificate, so it would never resume; the next login runs the PAKE again.
         return
     now = ctx.clock()
     nst_exts: tuple[Extension, ...] = ()

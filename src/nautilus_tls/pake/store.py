@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Literal, Protocol
+from typing import Literal, Protocol, runtime_checkable
 
 from nautilus_tls.errors import ConfigError
 from nautilus_tls.pake.ksf import Ksf
@@ -55,6 +55,7 @@ def check_user(user: str) -> None:
         raise ConfigError("a PAKE user name is 1-255 bytes of UTF-8 without control characters")
 
 
+@runtime_checkable
 class PakeStore(Protocol):
     """What a PAKE server needs from its storage."""
 

@@ -27,7 +27,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from nautilus_tls.errors import AlertDescription, DecodeError, PeerIncompatible, PeerMisbehaved
+from nautilus_tls.errors import (
+    AlertDescription,
+    ConfigError,
+    DecodeError,
+    PeerIncompatible,
+    PeerMisbehaved,
+)
 from nautilus_tls.pake import spake2plus
 from nautilus_tls.pake.errors import PakeStateError
 from nautilus_tls.pake.ksf import Ksf
@@ -35,6 +41,7 @@ from nautilus_tls.pake.opaque import OpaqueLoginClient, OpaqueSession
 from nautilus_tls.pake.server import PakeServer, spake2plus_identities, spake2plus_salt
 from nautilus_tls.pake.spake2plus import Spake2PlusProver, Spake2PlusSession
 from nautilus_tls.pake.store import Method, check_user
+from nautilus_tls.proofs import PeerVerified, peer_verified_by_key_exchange
 from nautilus_tls.wire.buffer import Reader, Writer
 from nautilus_tls.wire.enums import HandshakeType
 
@@ -45,6 +52,7 @@ __all__ = [
     "PAKE_EXTENSION",
     "SPAKE2PLUS_CONTEXT",
     "SPAKE2PLUS_P256",
+    "PakeClient",
     "PakeClientHook",
     "PakeOutcome",
     "PakeServerHook",
@@ -136,6 +144,9 @@ class PakeOutcome:
     key: bytes = field(repr=False)
     server: PakeServer | None = field(default=None, repr=False)
     confirmed: bool = False
+    # On the client, once the server's PAKE proof verified: what lets the server leave its
+    # Certificate out (ServerVerification in wire/extension_hook.py).
+    proof: PeerVerified | None = field(default=None, repr=False)
 
     @property
     def pake_method(self) -> Method:
@@ -150,8 +161,42 @@ class PakeOutcome:
         if self.server is not None:
             self.server.finished(self.user, ok=True)
 
+    def server_verified(self) -> PeerVerified | None:
+        return self.proof
+
 
 # -- client ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class PakeClient:
+    """A password login, as configuration: ``ClientConfig(pake=PakeClient("alice", pw))``.
+
+    Every connection made with the config logs in as ``user`` with ``method`` ("opaque" or
+    "spake2plus"); each gets its own :class:`PakeClientHook` (:meth:`login_hook`), so one
+    config serves many connections. ``ksf``: the key stretching the user registered with
+    (default Argon2id, "interactive"). The password is never in repr.
+    """
+
+    user: str
+    password: bytes = field(repr=False)
+    method: Method = "opaque"
+    ksf: Ksf | None = None
+
+    def __post_init__(self) -> None:
+        if isinstance(self.password, str):
+            object.__setattr__(self, "password", self.password.encode("utf-8"))
+        if not isinstance(self.password, bytes) or not self.password:
+            raise ConfigError("PakeClient: the password must be non-empty bytes or str")
+        if self.method not in NAMED_PAKES:
+            raise ConfigError(f"PakeClient: method must be one of {', '.join(NAMED_PAKES)}")
+        if not isinstance(self.user, str):
+            raise ConfigError("PakeClient: the user name must be a str")
+        check_user(self.user)
+
+    def login_hook(self) -> PakeClientHook:
+        """A fresh plug-in for one connection's login."""
+        return PakeClientHook(self.user, self.password, method=self.method, ksf=self.ksf)
 
 
 class PakeClientHook:
@@ -220,7 +265,10 @@ class PakeClientHook:
             key = self._spake.shared_key
         else:
             raise PakeStateError("pake: a ServerHello answer before our ClientHello")
-        self.outcome = PakeOutcome(self.method, self.user, key)
+        # The server proved it holds our record (confirmV, or KE2's MAC): it may leave its
+        # Certificate out (a Certificate it sends is still verified as configured).
+        proof = peer_verified_by_key_exchange(f"{self.method} login as {self.user}")
+        self.outcome = PakeOutcome(self.method, self.user, key, proof=proof)
         return self.outcome
 
 
@@ -252,6 +300,11 @@ class _ServerLogin:
         """The method, once the client's Finished proved the login (SessionInfo.auth)."""
         return self.method if self.outcome is not None and self.outcome.confirmed else None
 
+    def authenticates_server(self) -> bool:
+        """The login's answer (in the ServerHello) proves us to the client, so a server
+        without a certificate sends none (AuthenticatesServer in wire/extension_hook.py)."""
+        return True
+
 
 class PakeServerHook:
     """The server's ``pake`` plug-in over a :class:`PakeServer` (shared by all handshakes).
@@ -261,10 +314,16 @@ class PakeServerHook:
     """
 
     messages = _MESSAGES
+    from_pake_store = False  # made by ServerConfig(pake_store=...), which replaces it
 
     def __init__(self, server: PakeServer, *, required: bool = True) -> None:
         self.server = server
         self.required = required
+
+    @property
+    def replaces_server_certificate(self) -> bool:
+        """Every client logs in (``required``), so a server may run without a certificate."""
+        return self.required
 
     def __repr__(self) -> str:
         return f"PakeServerHook({self.server!r}, required={self.required})"

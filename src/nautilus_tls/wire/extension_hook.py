@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Protocol, runtime_checkable
 
+from nautilus_tls.proofs import PeerVerified
 from nautilus_tls.wire.enums import ExtensionType, HandshakeType
 
 # The messages a plug-in can be offered in and received from.
@@ -103,3 +104,28 @@ class HandshakeSecretInput(Protocol):
     def handshake_secret_input(self) -> bytes: ...
 
     def handshake_confirmed(self) -> None: ...
+
+
+@runtime_checkable
+class AuthenticatesServer(Protocol):
+    """What a server plug-in's ``receive`` may return when the plug-in authenticates the
+    server to the client in place of a certificate (a PAKE login, draft-ietf-tls-pake).
+
+    A server without a certificate (``ServerConfig.certificates`` empty) then sends neither
+    Certificate nor CertificateVerify; with one, it still sends them (PAKE plus certificate).
+    """
+
+    def authenticates_server(self) -> bool: ...
+
+
+@runtime_checkable
+class ServerVerification(Protocol):
+    """What a client plug-in's ``receive`` may return once it verified the server inside the
+    key exchange (a PAKE's server proof: SPAKE2+ confirmV, OPAQUE's server MAC).
+
+    ``server_verified()`` is the proof (:func:`nautilus_tls.proofs.peer_verified_by_key_exchange`)
+    that lets the client accept a server that sends no Certificate; a Certificate the server
+    does send is still verified as configured.
+    """
+
+    def server_verified(self) -> PeerVerified | None: ...
