@@ -133,3 +133,31 @@ def test_serve_with_a_pake_store_and_connect_with_a_password(
 
         status, _, err = connect_json(capsys, address, *target, "--send", "no login")
         assert status == 1 and "missing_extension" in err
+
+
+def test_serve_with_only_a_pake_store_runs_without_a_certificate(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from test_cli import connect_json, serve
+
+    db = str(tmp_path / "users.db")
+    monkeypatch.setenv("NAUTILUS_PASSWORD", SECRET)
+    assert main(["pake", "register", "--store", db, "--user", "alice"]) == 0
+    login = ["--servername", "localhost", "--pake-user", "alice", "--send", "hello"]
+    with serve("--pake-store", db) as server:
+        assert any("password logins only" in line for line in server.preamble)
+        address = f"127.0.0.1:{server.port}"
+        status, record, _ = connect_json(capsys, address, *login)  # no --cafile: no cert
+        assert status == 0
+        assert record["auth"] == "opaque" and record["reply"] == "hello"
+        assert record["server_certificate"] is None and record["peer_chain"] == []
+
+        monkeypatch.setenv("NAUTILUS_PASSWORD", "wrong password")
+        status, record, err = connect_json(capsys, address, *login)
+        assert status == 1 and record == {}
+        assert err.count("\n") == 1 and "decrypt_error" in err, err
+
+
+def test_pake_optional_without_a_store_is_a_usage_error(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["serve", "--port", "0", "--pake-optional"]) == 2
+    assert "--pake-optional needs --pake-store" in capsys.readouterr().err

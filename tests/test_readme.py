@@ -42,7 +42,7 @@ def block(marker: str) -> str:
     return found[0]
 
 
-CERTS, ASYNCIO, BLOCKING, HTTPX, SANS_IO, PLUGIN, STAPLING, QUIC = (
+CERTS, ASYNCIO, BLOCKING, HTTPX, SANS_IO, PLUGIN, STAPLING, QUIC, PAKE = (
     "write_pem_bundle(",
     "async def serve()",
     "TLSListener(",
@@ -51,6 +51,7 @@ CERTS, ASYNCIO, BLOCKING, HTTPX, SANS_IO, PLUGIN, STAPLING, QUIC = (
     "extension_hooks=(Hello(),)",
     "TransparencyStapler(",
     "async def quic_demo()",
+    "PakeClient(",
 )
 
 
@@ -101,7 +102,7 @@ def wait_listening(port: int) -> None:
 
 
 def test_every_python_block_is_run_here() -> None:
-    markers = (CERTS, ASYNCIO, BLOCKING, HTTPX, SANS_IO, PLUGIN, STAPLING, QUIC)
+    markers = (CERTS, ASYNCIO, BLOCKING, HTTPX, SANS_IO, PLUGIN, STAPLING, QUIC, PAKE)
     assert len(python_blocks()) == len(markers)
     for marker in markers:
         block(marker)
@@ -143,6 +144,11 @@ def test_the_readme_blocks_run_as_written(
 
     run(block(PLUGIN), namespace)
     assert namespace["config"].extension_hooks[0].ext_type == 0xFF42
+
+    # The PAKE block logs in over two connections in memory: no certificate anywhere.
+    capsys.readouterr()
+    run(block(PAKE), namespace)
+    assert capsys.readouterr().out.splitlines() == ["opaque opaque X25519MLKEM768"]
 
     # The QUIC block runs its own server on an ephemeral UDP port.
     capsys.readouterr()

@@ -461,7 +461,13 @@ def cmd_cert(args: argparse.Namespace) -> int:
 def _server_config(args: argparse.Namespace) -> ServerConfig:
     generated_ca: Path | None = None
     certified = cli_certs.load_pairs(args.cert, args.key)
-    if not certified:
+    if cli_pake.pake_alone(args):
+        print(
+            "no --cert given: password logins only (PAKE alone, no certificate is sent; "
+            "clients: connect --pake-user NAME)",
+            flush=True,
+        )
+    elif not certified:
         out = (
             Path(args.cert_dir)
             if args.cert_dir
@@ -494,13 +500,13 @@ def _server_config(args: argparse.Namespace) -> ServerConfig:
     kw.update(cli_risk.risk_kwargs(args))
     kw["preference"] = args.preference
     _add_options(kw, ledger_cli.transparency_server_kwargs(args, [c.chain for c in certified]))
-    _add_options(kw, cli_pake.server_kwargs(args))
+    kw.update(cli_pake.server_kwargs(args))
     return ServerConfig(certificates=certified, **kw)
 
 
 def _add_options(kw: dict[str, Any], more: dict[str, Any]) -> None:
     """``kw.update(more)``, except that extension plug-ins from several options (a DID, a
-    transparency stapler, a PAKE login) add up instead of replacing each other."""
+    transparency stapler) add up instead of replacing each other."""
     hooks = (*kw.get("extension_hooks", ()), *more.get("extension_hooks", ()))
     kw.update(more)
     if hooks:
@@ -729,7 +735,7 @@ def _client_config(args: argparse.Namespace) -> ClientConfig:
     kw.update(cli_connect.client_kwargs(args))
     _add_options(kw, cli_did.client_kwargs(args))
     _add_options(kw, ledger_cli.transparency_client_kwargs(args))
-    _add_options(kw, cli_pake.client_kwargs(args))
+    kw.update(cli_pake.client_kwargs(args))
     return ClientConfig(**kw)
 
 
@@ -798,7 +804,7 @@ async def _connect(args: argparse.Namespace, config: ClientConfig) -> int:
     record.update(cli_adaptive.session_fields(info))
     cli_connect.extend_record(record, info, args)
     record.update(ledger_cli.transparency_record(args, info))
-    record.update(cli_pake.json_fields(config.extension_hooks))
+    record.update(cli_pake.json_fields(info))
 
     record["key_updates"] = writer.get_extra_info("key_updates")
     if args.send is None:

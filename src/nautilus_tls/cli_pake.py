@@ -28,6 +28,7 @@ from typing import Any
 from nautilus_tls.errors import ConfigError
 from nautilus_tls.pake.ksf import Ksf
 from nautilus_tls.pake.store import METHODS, PakeStore
+from nautilus_tls.session_info import SessionInfo
 
 __all__ = [
     "add_client_flags",
@@ -37,6 +38,7 @@ __all__ = [
     "cmd_pake",
     "json_fields",
     "open_store",
+    "pake_alone",
     "read_password",
     "server_kwargs",
 ]
@@ -69,10 +71,15 @@ def _ksf(name: str) -> Ksf:
 
 def add_server_flags(p: argparse.ArgumentParser) -> None:
     p.add_argument(
-        "--pake-store", metavar="F", help="password logins against this record store (file or URL)"
+        "--pake-store",
+        metavar="F",
+        help="password logins against this record store (file or URL); without --cert the "
+        "server has no certificate and the login alone authenticates it",
     )
     p.add_argument(
-        "--pake-optional", action="store_true", help="with --pake-store: clients may skip the login"
+        "--pake-optional",
+        action="store_true",
+        help="with --pake-store: clients may skip the login (then a certificate is needed)",
     )
 
 
@@ -90,35 +97,38 @@ def add_client_flags(p: argparse.ArgumentParser) -> None:
 
 
 def server_kwargs(args: argparse.Namespace) -> dict[str, Any]:
-    """The server plug-in (cli._add_options adds it to other options' ``extension_hooks``)."""
+    """``pake_store`` (and ``pake_optional``) for the ServerConfig."""
     if not args.pake_store:
+        if args.pake_optional:
+            raise ConfigError("--pake-optional needs --pake-store")
         return {}
     from nautilus_tls.pake.server import PakeServer
-    from nautilus_tls.pake.tls import PakeServerHook
 
-    hook = PakeServerHook(PakeServer(open_store(args.pake_store)), required=not args.pake_optional)
-    return {"extension_hooks": (hook,)}
+    return {
+        "pake_store": PakeServer(open_store(args.pake_store)),
+        "pake_optional": args.pake_optional,
+    }
+
+
+def pake_alone(args: argparse.Namespace) -> bool:
+    """``serve --pake-store`` without ``--cert`` and without ``--pake-optional``: every
+    client logs in, so the server runs without a certificate."""
+    return bool(args.pake_store) and not args.pake_optional and not args.cert
 
 
 def client_kwargs(args: argparse.Namespace) -> dict[str, Any]:
-    """The client plug-in (cli._add_options adds it to other options' ``extension_hooks``)."""
+    """``pake`` for the ClientConfig: each connection logs in as ``--pake-user``."""
     if not args.pake_user:
         return {}
-    from nautilus_tls.pake.tls import PakeClientHook
+    from nautilus_tls.pake.tls import PakeClient
 
     password = read_password(confirm=False)
-    hook = PakeClientHook(args.pake_user, password, method=args.pake, ksf=_ksf(args.pake_ksf))
-    return {"extension_hooks": (hook,)}
+    return {"pake": PakeClient(args.pake_user, password, method=args.pake, ksf=_ksf(args.pake_ksf))}
 
 
-def json_fields(hooks: tuple[object, ...]) -> dict[str, object]:
+def json_fields(info: SessionInfo) -> dict[str, object]:
     """``{"auth": method}`` when a password login authenticated this connection."""
-    from nautilus_tls.pake.tls import PakeClientHook
-
-    for hook in hooks:
-        if isinstance(hook, PakeClientHook) and hook.outcome is not None:
-            return {"auth": hook.outcome.method}
-    return {}
+    return {"auth": info.auth} if info.auth is not None else {}
 
 
 def open_store(spec: str) -> PakeStore:
