@@ -54,6 +54,7 @@ from nautilus_tls.errors import (
 from nautilus_tls.events import Event
 from nautilus_tls.ledger import staple
 from nautilus_tls.ledger.sth import LogKey, TreeHead
+from nautilus_tls.pake import tls as pake_tls
 from nautilus_tls.record.deframer import RecordDeframer
 from nautilus_tls.record.protection import RecordProtector
 from nautilus_tls.wire import extensions as ext
@@ -385,6 +386,17 @@ EXTENSION_CODECS: tuple[tuple[int, Decoder, Encoder | None], ...] = (
     # The transparency plug-in's two copies (nautilus_tls.ledger.staple, issue 16).
     (staple.TRANSPARENCY_EXTENSION, staple.decode_known_logs, staple.encode_known_logs),
     (staple.TRANSPARENCY_EXTENSION, staple.decode_items, staple.encode_items),
+    # The PAKE plug-in's ClientHello and ServerHello copies (nautilus_tls.pake.tls, issue 14).
+    (
+        pake_tls.PAKE_EXTENSION,
+        pake_tls.decode_client_hello,
+        lambda v: pake_tls.encode_client_hello(v[0], list(v[1].items())),
+    ),
+    (
+        pake_tls.PAKE_EXTENSION,
+        pake_tls.decode_server_hello,
+        lambda v: pake_tls.encode_server_hello(*v),
+    ),
 )
 
 
@@ -410,6 +422,20 @@ def transparency_seeds() -> list[bytes]:
         bytes((1, index[staple.decode_known_logs])) + known,
         bytes((1, index[staple.decode_known_logs])) + b"\x00\x00",
         bytes((1, index[staple.decode_items])) + stapled,
+    ]
+
+
+def pake_seeds() -> list[bytes]:
+    """PAKEClientHello with both methods' share sizes, and both PAKEServerHello shapes."""
+    codecs = [codec[1] for codec in EXTENSION_CODECS]
+    ch = codecs.index(pake_tls.decode_client_hello)
+    sh = codecs.index(pake_tls.decode_server_hello)
+    shares = [(pake_tls.OPAQUE_3DH_RISTRETTO255, bytes(96)), (pake_tls.SPAKE2PLUS_P256, bytes(65))]
+    return [
+        bytes((1, ch)) + pake_tls.encode_client_hello("alice", shares),
+        bytes((1, ch)) + pake_tls.encode_client_hello("ünï", shares[1:]),
+        bytes((1, sh)) + pake_tls.encode_server_hello(pake_tls.OPAQUE_3DH_RISTRETTO255, bytes(320)),
+        bytes((1, sh)) + pake_tls.encode_server_hello(pake_tls.SPAKE2PLUS_P256, bytes(97)),
     ]
 
 
@@ -492,6 +518,7 @@ def codec_seeds() -> list[bytes]:
             del index
     seeds += oversized_codec_seeds()
     seeds += transparency_seeds()
+    seeds += pake_seeds()
     return list(dict.fromkeys(seeds))
 
 
