@@ -289,3 +289,67 @@ def test_the_server_refuses_a_malformed_client_extension_with_decode_error(
         server_config(extension_hooks=(_stapler(ledger),)),
     )
     assert err.alert == AlertDescription.decode_error
+
+
+def _log_at(tmp_path: Path, log_key: LogKey, clock: list[float], name: str) -> TransparencyLog:
+    log = TransparencyLog(SQLiteStore(tmp_path / name), log_key, clock=lambda: clock[0])
+    log.add(Entry.x509_chain(_server_chain()))
+    return log
+
+
+def test_refuses_a_tree_head_older_than_the_limit_with_certificate_unknown(
+    tmp_path: Path, log_key: LogKey
+) -> None:
+    # A log (or a server replaying old proofs) that keeps showing a frozen view: the head was
+    # signed eight days ago, the default limit is a week.
+    import time
+
+    clock = [time.time() - 8 * 24 * 3600]
+    stapler = _stapler(_log_at(tmp_path, log_key, clock, "old.sqlite"))
+    server_cfg = server_config(extension_hooks=(stapler,))
+    err = _refused(client_config(require_transparency=_require(log_key)), server_cfg)
+    assert err.alert == AlertDescription.certificate_unknown
+    assert "old (at most" in str(err)
+    # The limit is the client's choice: None accepts a head of any age.
+    relaxed = RequireTransparency([log_key.public], max_tree_head_age=None)
+    client, _ = handshake(client_config(require_transparency=relaxed), server_cfg)
+    assert client.info is not None and client.info.transparency is not None
+
+
+def test_refuses_a_tree_head_from_the_future_with_bad_certificate(
+    tmp_path: Path, log_key: LogKey
+) -> None:
+    import time
+
+    clock = [time.time() + 3600]
+    stapler = _stapler(_log_at(tmp_path, log_key, clock, "future.sqlite"))
+    err = _refused(
+        client_config(require_transparency=_require(log_key)),
+        server_config(extension_hooks=(stapler,)),
+    )
+    assert err.alert == AlertDescription.bad_certificate
+    assert "in the future" in str(err)
+
+
+def test_the_log_signs_its_head_again_once_it_is_an_hour_old(
+    tmp_path: Path, log_key: LogKey
+) -> None:
+    clock = [1_800_000_000.0]
+    log = _log_at(tmp_path, log_key, clock, "resign.sqlite")
+    first = log.signed_tree_head()
+    clock[0] += 60
+    assert log.signed_tree_head() is first  # same size, young: the same head
+    clock[0] += 3600
+    again = log.signed_tree_head()
+    assert again.tree_size == first.tree_size and again.root_hash == first.root_hash
+    assert again.tree_head.timestamp_ms == int(clock[0] * 1000)
+
+
+def test_max_tree_head_age_must_be_positive(log_key: LogKey) -> None:
+    from nautilus_tls.ledger.errors import LedgerError
+
+    for bad in (0, -1.0):
+        with pytest.raises(LedgerError):
+            RequireTransparency([log_key.public], max_tree_head_age=bad)
+    with pytest.raises(LedgerError):
+        TransparencyLog(SQLiteStore(":memory:"), log_key, resign_after=0)

@@ -18,18 +18,30 @@ from nautilus_tls.ledger.merkle import MerkleTree
 from nautilus_tls.ledger.sth import LogKey, SignedTreeHead, TreeHead
 from nautilus_tls.ledger.store import LogStore
 
-__all__ = ["MAX_ENTRIES_PER_REQUEST", "TransparencyLog"]
+__all__ = ["MAX_ENTRIES_PER_REQUEST", "RESIGN_AFTER", "TransparencyLog"]
 
 MAX_ENTRIES_PER_REQUEST = 256
+# A tree head is signed again (same size and root, a new timestamp) once it is this old, so
+# clients that refuse old heads (RequireTransparency.max_tree_head_age) see fresh ones even
+# when nothing was added.
+RESIGN_AFTER = 3600.0
 
 
 class TransparencyLog:
     def __init__(
-        self, store: LogStore, key: LogKey, clock: Callable[[], float] = time.time
+        self,
+        store: LogStore,
+        key: LogKey,
+        clock: Callable[[], float] = time.time,
+        *,
+        resign_after: float = RESIGN_AFTER,
     ) -> None:
+        if not resign_after > 0:
+            raise LedgerError("resign_after must be positive")
         self.store = store
         self.key = key
         self._clock = clock
+        self._resign_after_ms = int(resign_after * 1000)
         self._tree = MerkleTree()
         self._lock = threading.Lock()
         self._last_sth: SignedTreeHead | None = None
@@ -52,9 +64,13 @@ class TransparencyLog:
         size = self._sync()
         with self._lock:
             last = self._last_sth
-            if last is not None and last.tree_size == size:
-                return last
             now = int(self._clock() * 1000)
+            if (
+                last is not None
+                and last.tree_size == size
+                and now - last.tree_head.timestamp_ms < self._resign_after_ms
+            ):
+                return last
             # Timestamps never run backwards, even if the clock does.
             stamp = max(now, last.tree_head.timestamp_ms) if last is not None else now
             sth = self.key.sign(TreeHead(size, stamp, self._tree.root(size)))

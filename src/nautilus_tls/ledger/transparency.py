@@ -89,6 +89,13 @@ __all__ = [
 ]
 
 
+# A tree head is accepted for a week after the log signed it: logs re-sign at least hourly
+# (TransparencyLog.resign_after) and staplers keep proofs for at most a day when the log is
+# down, so a fresh deployment stays well inside it.
+DEFAULT_MAX_TREE_HEAD_AGE = 7 * 24 * 3600.0
+CLOCK_SKEW = 300.0  # seconds a head may be ahead of our clock
+
+
 def _not_logged(reason: str) -> BadCertificate:
     return BadCertificate(
         f"the server's certificate is not in a trusted log (no valid proof): {reason}",
@@ -200,6 +207,20 @@ def _check_item(item: StapledItem, keys: Sequence[LogPublicKey], leaf_hash: byte
         raise BadCertificate(f"stapled log proof refused: {exc}") from None
 
 
+def _check_fresh(sth: SignedTreeHead, now: float, max_age: float | None) -> None:
+    """A signed head from the future is false evidence (bad_certificate); one older than
+    ``max_age`` no longer shows the certificate in the log's current view (certificate_unknown)."""
+    signed_at = sth.tree_head.timestamp_ms / 1000
+    if signed_at > now + CLOCK_SKEW:
+        raise BadCertificate(
+            f"stapled tree head refused: signed {signed_at - now:.0f}s in the future"
+        )
+    if max_age is not None and now - signed_at > max_age:
+        raise _not_logged(
+            f"its tree head is {now - signed_at:.0f}s old (at most {max_age:.0f}s accepted)"
+        )
+
+
 class TreeHeadAnchors(Protocol):
     """Where tree heads are anchored (:class:`.anchor.AnchorCheck`): ``check`` raises
     NotAnchoredError, AnchorMismatchError (a split view) or AnchorError (unreachable)."""
@@ -292,9 +313,15 @@ class TransparencyVerifier:
     """A PeerVerifier that judges the chain with ``inner``, then requires a stapled proof
     that exactly this chain (or its key) is in a trusted log."""
 
-    def __init__(self, inner: PeerVerifier, log_keys: Sequence[LogPublicKey]) -> None:
+    def __init__(
+        self,
+        inner: PeerVerifier,
+        log_keys: Sequence[LogPublicKey],
+        max_tree_head_age: float | None = DEFAULT_MAX_TREE_HEAD_AGE,
+    ) -> None:
         self._inner = inner
         self._keys = tuple(log_keys)
+        self._max_age = max_tree_head_age
 
     def verify_identity(
         self, entries: Sequence[CertificateEntry], server_name: str | None, now: float
@@ -313,6 +340,7 @@ class TransparencyVerifier:
             leaf = chain_leaf_hash(chain, item.logged_as)
             if leaf == item.leaf_hash:
                 _check_item(item, self._keys, leaf)
+                _check_fresh(item.sth, now, self._max_age)
                 return peer
         raise _not_logged("no stapled proof is for this certificate")
 
@@ -351,8 +379,14 @@ class RequireTransparency:
         tree_heads: TreeHeadMemory | None = None,
         *,
         anchors: TreeHeadAnchors | None = None,
+        max_tree_head_age: float | None = DEFAULT_MAX_TREE_HEAD_AGE,
     ) -> None:
         self.log_keys = tuple(log_keys)
+        # A stapled tree head older than this (seconds; None: any age) is refused: a log or
+        # server that keeps showing an old view (a freeze) cannot do so for longer.
+        if max_tree_head_age is not None and not max_tree_head_age > 0:
+            raise LedgerError("max_tree_head_age must be positive (or None)")
+        self.max_tree_head_age = max_tree_head_age
         # Also require each stapled tree head to be the one anchored on a chain for its size.
         self.anchors = anchors
         if not 1 <= len({k.log_id for k in self.log_keys}) <= MAX_KNOWN_LOGS:
@@ -365,4 +399,4 @@ class RequireTransparency:
         return f"RequireTransparency(logs=[{ids}])"
 
     def verifier(self, inner: PeerVerifier) -> TransparencyVerifier:
-        return TransparencyVerifier(inner, self.log_keys)
+        return TransparencyVerifier(inner, self.log_keys, self.max_tree_head_age)
