@@ -14,12 +14,12 @@ anyone, which is a deployment problem, not the peer's fault).
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Literal, Protocol
+from typing import Any, Literal, Protocol
 
 from nautilus_tls.errors import ConfigError
-from nautilus_tls.pake.ksf import Ksf
+from nautilus_tls.pake.ksf import Ksf, ksf_from_record
 
 __all__ = ["METHODS", "Method", "PakeStore", "PakeStoreError", "StoredRecord"]
 
@@ -50,9 +50,24 @@ class StoredRecord:
 
 def check_user(user: str) -> None:
     """A user name is 1-255 bytes of UTF-8 without control characters (it goes into logs)."""
-    encoded = user.encode("utf-8", "surrogatepass")
+    try:
+        # Strict: a name decoded with surrogateescape (non-UTF-8 bytes from the command line)
+        # has lone surrogates, which no store can encode.
+        encoded = user.encode("utf-8")
+    except UnicodeEncodeError:
+        encoded = b""
     if not 1 <= len(encoded) <= MAX_USER_LEN or any(ord(c) < 0x20 or ord(c) == 0x7F for c in user):
         raise ConfigError("a PAKE user name is 1-255 bytes of UTF-8 without control characters")
+
+
+def record_from_row(
+    user: str, method: Method, row: Sequence[Any] | None, *, allow_identity: bool
+) -> StoredRecord | None:
+    """A SQL store's ``(record, ksf, salt)`` row as a record (None when there is no row)."""
+    if row is None:
+        return None
+    ksf = ksf_from_record(row[1], allow_identity=allow_identity)
+    return StoredRecord(user, method, bytes(row[0]), ksf, bytes(row[2]))
 
 
 class PakeStore(Protocol):
