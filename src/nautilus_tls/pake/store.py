@@ -1,8 +1,8 @@
 """Where a PAKE server keeps its registration records, its own secrets and failed-login counts.
 
 :class:`PakeStore` is the interface; :class:`~nautilus_tls.pake.store_sqlite.SQLiteRecordStore`
-(one file, the embedded default) and :class:`~nautilus_tls.pake.store_redis.RedisRecordStore`
-(shared by a fleet) implement it. A store holds, per (user, method), the record the protocol
+(one file, the embedded default), :class:`~nautilus_tls.pake.store_redis.RedisRecordStore` and
+:class:`~nautilus_tls.pake.store_postgres.PostgresRecordStore` (shared by a fleet) implement it. A store holds, per (user, method), the record the protocol
 needs (OPAQUE's RegistrationRecord or SPAKE2+'s (w0, L)), the key stretching parameters and
 the SPAKE2+ salt; never a password. It also keeps the server-wide secrets (the OPAQUE key pair
 and OPRF seed, the fake-record key), made once and then shared by every server using the
