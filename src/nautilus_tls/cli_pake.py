@@ -14,7 +14,8 @@ presents its certificate; ``connect --pake-user`` logs in, and its ``--json`` re
 ``"auth": "opaque"`` or ``"spake2plus"``. A wrong password ends the handshake with
 decrypt_error before any application data. The password comes from the environment variable ``NAUTILUS_PASSWORD``, else from a prompt
 (twice, without echo); it is used to compute the record and never stored or printed. The
-store is a SQLite file (created with mode 0600) or a ``redis://`` / ``unix://`` URL.
+store is a SQLite file (created with mode 0600), a ``redis://`` / ``unix://`` URL or a
+``postgresql://`` / ``postgres://`` URL.
 """
 
 from __future__ import annotations
@@ -52,7 +53,9 @@ def add_pake_command(sub: Any) -> None:
     verbs = pake.add_subparsers(dest="pake_command", required=True, metavar="VERB")
     for name, text in (("register", "register or re-register a user"), ("remove", "remove one")):
         verb = verbs.add_parser(name, help=text)
-        verb.add_argument("--store", required=True, metavar="F", help="SQLite file or redis URL")
+        verb.add_argument(
+            "--store", required=True, metavar="F", help="SQLite file, redis or postgresql URL"
+        )
         verb.add_argument("--user", required=True, help="the user name")
         verb.add_argument("--method", choices=METHODS, default="opaque", help="default opaque")
         if name == "register":
@@ -132,7 +135,11 @@ def json_fields(info: SessionInfo) -> dict[str, object]:
 
 
 def open_store(spec: str) -> PakeStore:
-    """A store from the command line: a redis URL or a SQLite file path."""
+    """A store from the command line: a PostgreSQL or redis URL, or a SQLite file path."""
+    if spec.startswith(("postgresql://", "postgres://")):
+        from nautilus_tls.pake.store_postgres import PostgresRecordStore
+
+        return PostgresRecordStore(spec)
     if spec.startswith(("redis://", "rediss://", "unix://")):
         from nautilus_tls.pake.store_redis import RedisRecordStore
 

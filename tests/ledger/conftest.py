@@ -1,103 +1,24 @@
-"""Fixtures for the ledger tests: a throwaway PostgreSQL cluster (started and stopped here,
-Unix socket only) and a fresh database per test."""
+"""Fixtures for the ledger tests: a fresh database per test on the throwaway PostgreSQL cluster
+of tests/postgres.py, a log key, a served log."""
 
 from __future__ import annotations
 
-import itertools
-import os
-import shutil
-import subprocess
-import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from ledger.helpers import ServedApp, SwitchableLog
+from postgres import new_database, postgres_server  # noqa: F401  (fixture)
 
 from nautilus_tls.ledger.log import TransparencyLog
 from nautilus_tls.ledger.sth import LogKey
 from nautilus_tls.ledger.store_sqlite import SQLiteStore
 
-PG_BIN = Path(os.environ.get("NAUTILUS_PG_BIN", "/usr/lib/postgresql/15/bin"))
-START_TIMEOUT = 60
-
-
-def _as_cluster_owner(cmd: list[str]) -> list[str]:
-    # initdb refuses to run as root; run the cluster as nobody then.
-    if os.geteuid() != 0:
-        return cmd
-    runuser = shutil.which("runuser")
-    if runuser is None:
-        pytest.skip("PostgreSQL tests: running as root without runuser to drop to nobody")
-    return [runuser, "-u", "nobody", "--", *cmd]
-
-
-@pytest.fixture(scope="session")
-def postgres_server() -> Iterator[str]:
-    """A base conninfo (without database) for a cluster that lives for the test session."""
-    if not (PG_BIN / "initdb").is_file() or not (PG_BIN / "pg_ctl").is_file():
-        pytest.skip(
-            f"PostgreSQL tests SKIPPED: no initdb/pg_ctl under {PG_BIN} "
-            "(apt-get install -y postgresql, or set NAUTILUS_PG_BIN)"
-        )
-    base = Path(tempfile.mkdtemp(prefix="nautilus-pg-"))
-    data, sockets = base / "data", base / "sock"
-    sockets.mkdir()
-    if os.geteuid() == 0:
-        shutil.chown(base, "nobody")
-        shutil.chown(sockets, "nobody")
-    port = 20000 + os.getpid() % 20000  # names the socket file only: no TCP listener
-    run = _as_cluster_owner
-    subprocess.run(
-        run([str(PG_BIN / "initdb"), "-D", str(data), "-A", "trust", "-U", "postgres"]),
-        check=True,
-        capture_output=True,
-        timeout=START_TIMEOUT,
-    )
-    options = f"-k {sockets} -p {port} -c listen_addresses= -c max_connections=40"
-    subprocess.run(
-        run(
-            [
-                str(PG_BIN / "pg_ctl"),
-                "-D",
-                str(data),
-                "-o",
-                options,
-                "-l",
-                str(base / "log"),
-                "-w",
-                "-t",
-                str(START_TIMEOUT),
-                "start",
-            ]
-        ),
-        check=True,
-        capture_output=True,
-        timeout=START_TIMEOUT + 10,
-    )
-    try:
-        yield f"host={sockets} port={port} user=postgres"
-    finally:
-        subprocess.run(
-            run([str(PG_BIN / "pg_ctl"), "-D", str(data), "-m", "immediate", "-w", "stop"]),
-            capture_output=True,
-            timeout=START_TIMEOUT,
-        )
-        shutil.rmtree(base, ignore_errors=True)
-
-
-_db_numbers = itertools.count()
-
 
 @pytest.fixture
-def postgres_url(postgres_server: str) -> str:
+def postgres_url(request: pytest.FixtureRequest) -> str:
     """A new, empty database on the session's cluster, as a postgresql:// URL."""
-    psycopg = pytest.importorskip("psycopg")
-    name = f"ledger_{os.getpid()}_{next(_db_numbers)}"
-    with psycopg.connect(f"{postgres_server} dbname=postgres", autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    params = dict(p.split("=", 1) for p in postgres_server.split())
-    return f"postgresql://{params['user']}@/{name}?host={params['host']}&port={params['port']}"
+    return new_database(request.getfixturevalue("postgres_server"), "ledger")
 
 
 @pytest.fixture

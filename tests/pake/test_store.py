@@ -1,5 +1,6 @@
-"""The record stores (SQLite file and a real redis-server) behave the same: records, server
-secrets, failure windows, and clear errors on a broken store."""
+"""The record stores (SQLite file, a real redis-server, a real PostgreSQL) behave the same:
+records, server secrets, failure windows, hostile user names, and clear errors on a broken
+store. tests/pake/test_store_postgres.py has what only PostgreSQL needs on top."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from session.helpers import RedisServer
 from nautilus_tls.errors import ConfigError
 from nautilus_tls.pake.ksf import Ksf
 from nautilus_tls.pake.store import PakeStore, PakeStoreError, StoredRecord
+from nautilus_tls.pake.store_postgres import PostgresRecordStore
 from nautilus_tls.pake.store_redis import RedisRecordStore
 from nautilus_tls.pake.store_sqlite import SQLiteRecordStore
 
@@ -66,12 +68,39 @@ def test_failures_count_within_a_window_and_clear(store: PakeStore) -> None:
     assert store.failures("bob", now + 3, 60) == 0
 
 
-def test_sqlite_failure_window_expires(sqlite_store: SQLiteRecordStore) -> None:
-    sqlite_store.add_failure("bob", 1000.0, 60)
-    sqlite_store.add_failure("bob", 1010.0, 60)
-    assert sqlite_store.failures("bob", 1059.0, 60) == 2
-    assert sqlite_store.failures("bob", 1060.0, 60) == 0
-    assert sqlite_store.add_failure("bob", 1061.0, 60) == 1  # a new window
+def test_hostile_user_names_are_kept_verbatim_or_refused(store: PakeStore) -> None:
+    quoted = "a'; DROP TABLE pake_records; --\"%s"
+    store.put(StoredRecord(quoted, "opaque", b"q", KSF))
+    found = store.get(quoted, "opaque")
+    assert found is not None and found.user == quoted and found.record == b"q"
+    # NUL, 10 kB, and bytes that are not UTF-8 (as the command line hands them over).
+    for bad in ("a\x00b", "x" * 10240, b"\xff\xfe".decode("utf-8", "surrogateescape")):
+        with pytest.raises(ConfigError, match="PAKE user name"):
+            StoredRecord(bad, "opaque", b"r", KSF)
+        with pytest.raises(ConfigError, match="PAKE user name"):
+            store.get(bad, "opaque")
+    assert store.get(quoted, "opaque") == found
+
+
+@pytest.mark.parametrize("kind", ["sqlite", "postgresql"])
+def test_failure_window_expires_on_the_callers_clock(
+    kind: str, request: pytest.FixtureRequest, tmp_path: Path
+) -> None:
+    # The SQL stores run the window on the ``now`` they are given (Redis on its own clock).
+    store: PakeStore = (
+        SQLiteRecordStore(tmp_path / "users.db")
+        if kind == "sqlite"
+        else PostgresRecordStore(request.getfixturevalue("postgres_dsn"))
+    )
+    try:
+        store.add_failure("bob", 1000.0, 60)
+        store.add_failure("bob", 1010.0, 60)
+        assert store.failures("bob", 1059.0, 60) == 2
+        assert store.failures("bob", 1060.0, 60) == 0
+        assert store.add_failure("bob", 1061.0, 60) == 1  # a new window
+        assert store.add_failure("bob", 1062.0, 60) == 2
+    finally:
+        store.close()
 
 
 def test_redis_failure_window_expires(redis_server: RedisServer, redis_prefix: str) -> None:

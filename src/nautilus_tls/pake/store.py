@@ -1,8 +1,8 @@
 """Where a PAKE server keeps its registration records, its own secrets and failed-login counts.
 
 :class:`PakeStore` is the interface; :class:`~nautilus_tls.pake.store_sqlite.SQLiteRecordStore`
-(one file, the embedded default) and :class:`~nautilus_tls.pake.store_redis.RedisRecordStore`
-(shared by a fleet) implement it. A store holds, per (user, method), the record the protocol
+(one file, the embedded default), :class:`~nautilus_tls.pake.store_redis.RedisRecordStore` and
+:class:`~nautilus_tls.pake.store_postgres.PostgresRecordStore` (shared by a fleet) implement it. A store holds, per (user, method), the record the protocol
 needs (OPAQUE's RegistrationRecord or SPAKE2+'s (w0, L)), the key stretching parameters and
 the SPAKE2+ salt; never a password. It also keeps the server-wide secrets (the OPAQUE key pair
 and OPRF seed, the fake-record key), made once and then shared by every server using the
@@ -14,12 +14,12 @@ anyone, which is a deployment problem, not the peer's fault).
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Literal, Protocol, runtime_checkable
+from typing import Any, Literal, Protocol, runtime_checkable
 
 from nautilus_tls.errors import ConfigError
-from nautilus_tls.pake.ksf import Ksf
+from nautilus_tls.pake.ksf import Ksf, ksf_from_record
 
 __all__ = ["METHODS", "Method", "PakeStore", "PakeStoreError", "StoredRecord"]
 
@@ -50,9 +50,24 @@ class StoredRecord:
 
 def check_user(user: str) -> None:
     """A user name is 1-255 bytes of UTF-8 without control characters (it goes into logs)."""
-    encoded = user.encode("utf-8", "surrogatepass")
+    try:
+        # Strict: a name decoded with surrogateescape (non-UTF-8 bytes from the command line)
+        # has lone surrogates, which no store can encode.
+        encoded = user.encode("utf-8")
+    except UnicodeEncodeError:
+        encoded = b""
     if not 1 <= len(encoded) <= MAX_USER_LEN or any(ord(c) < 0x20 or ord(c) == 0x7F for c in user):
         raise ConfigError("a PAKE user name is 1-255 bytes of UTF-8 without control characters")
+
+
+def record_from_row(
+    user: str, method: Method, row: Sequence[Any] | None, *, allow_identity: bool
+) -> StoredRecord | None:
+    """A SQL store's ``(record, ksf, salt)`` row as a record (None when there is no row)."""
+    if row is None:
+        return None
+    ksf = ksf_from_record(row[1], allow_identity=allow_identity)
+    return StoredRecord(user, method, bytes(row[0]), ksf, bytes(row[2]))
 
 
 @runtime_checkable

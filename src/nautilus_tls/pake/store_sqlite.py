@@ -16,8 +16,13 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from nautilus_tls.pake.ksf import ksf_from_record
-from nautilus_tls.pake.store import Method, PakeStoreError, StoredRecord, check_user
+from nautilus_tls.pake.store import (
+    Method,
+    PakeStoreError,
+    StoredRecord,
+    check_user,
+    record_from_row,
+)
 
 __all__ = ["SQLiteRecordStore"]
 
@@ -73,10 +78,7 @@ class SQLiteRecordStore:
                 "SELECT record, ksf, salt FROM pake_records WHERE user = ? AND method = ?",
                 (user, method),
             ).fetchone()
-        if row is None:
-            return None
-        ksf = ksf_from_record(row[1], allow_identity=self._allow_identity)
-        return StoredRecord(user, method, bytes(row[0]), ksf, bytes(row[2]))
+        return record_from_row(user, method, row, allow_identity=self._allow_identity)
 
     def put(self, record: StoredRecord) -> None:
         with self._tx() as db:
