@@ -4,6 +4,9 @@
 :func:`nautilus_tls.aio.transport.create_server`: uvicorn's own HTTP and WebSocket protocols
 run unchanged on a :class:`~nautilus_tls.aio.transport.TLSTransport`, which answers
 ``get_extra_info('sslcontext')``, so ``scope["scheme"]`` is ``"https"`` (``"wss"``).
+Every HTTP and WebSocket scope carries the ASGI TLS extension, ``scope["extensions"]["tls"]``
+(server certificate, client certificate chain and name, TLS version, cipher suite), and
+``scope["extensions"]["nautilus_tls"]["session_info"]`` (:mod:`nautilus_tls.asgi.tls_scope`).
 Everything else (lifespan, graceful shutdown on SIGTERM, access log, limits) is uvicorn's.
 
     from nautilus_tls.asgi import serve
@@ -31,6 +34,7 @@ from uvicorn.importer import ImportFromStringError, import_from_string
 
 from nautilus_tls.aio.streams import TLSWriter
 from nautilus_tls.aio.transport import create_server
+from nautilus_tls.asgi.tls_scope import TLSScopes
 from nautilus_tls.config import ServerConfig
 from nautilus_tls.errors import ConfigError
 
@@ -74,14 +78,23 @@ class TLSServer(uvicorn.Server):
             raise ConfigError("give TLS settings as a ServerConfig, not uvicorn's ssl_* options")
         super().__init__(config)
         self.tls = tls
+        # scope["extensions"]["tls"] (the ASGI TLS extension) for each live connection.
+        self.tls_scopes = TLSScopes(tls)
         self._on_handshake = on_handshake
         self._on_listening = on_listening
+
+    def _handshake_done(self, writer: TLSWriter) -> None:
+        self.tls_scopes.add(writer)
+        if self._on_handshake is not None:
+            self._on_handshake(writer)
 
     async def startup(self, sockets: list[socket.socket] | None = None) -> None:
         await self.lifespan.startup()
         if self.lifespan.should_exit:
             raise SystemExit(STARTUP_FAILURE)
         config = self.config
+        # Outermost, so a proxy-headers middleware rewrites scope["client"] after the look-up.
+        config.loaded_app = self.tls_scopes.wrap(config.loaded_app)
 
         def create_protocol() -> asyncio.Protocol:
             protocol: asyncio.Protocol = config.http_protocol_class(  # type: ignore[call-arg]
@@ -100,7 +113,7 @@ class TLSServer(uvicorn.Server):
                 server = await create_server(
                     create_protocol,
                     config=self.tls,
-                    on_handshake=self._on_handshake,
+                    on_handshake=self._handshake_done,
                     backlog=config.backlog,
                     **place,
                 )
