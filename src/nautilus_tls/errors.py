@@ -12,6 +12,7 @@ The tree::
             ├── PeerMisbehaved       well-formed but forbidden          (usually illegal_parameter)
             ├── PeerIncompatible     nothing in common                  (handshake_failure, ...)
             ├── BadCertificate       certificate or chain rejected      (bad_certificate, unknown_ca, ...)
+            ├── AccessDenied         a valid identity that access control refuses (access_denied)
             ├── PeerAlert            the peer sent us a fatal alert     (or close_notify before the end;
             │                        the event for any alert is events.AlertReceived)
             └── MissingCloseNotify   the peer closed TCP without close_notify (no alert involved)
@@ -131,6 +132,14 @@ class BadCertificate(RemoteProtocolError):
     """The peer's certificate or chain was rejected."""
 
     default_alert = AlertDescription.bad_certificate
+
+
+class AccessDenied(RemoteProtocolError):
+    """The peer proved who it is, and that identity may not connect (RFC 8446 §6.2: "a valid
+    certificate or PSK was received, but when access control was applied, the sender decided
+    not to proceed"): e.g. a DID not on the server's allow-list."""
+
+    default_alert = AlertDescription.access_denied
 
 
 class PeerAlert(RemoteProtocolError):

@@ -16,8 +16,10 @@ CertificateVerify. This verifier decides whether that key may speak for a DID:
   list.
 
 A DID that cannot be resolved (unreachable did:web host, bad document) ends the handshake
-with ``certificate_unknown``; the message names the DID and the reason. Every refusal is
-also logged on ``nautilus_tls.did`` at WARNING. The certificate around the key is not
+with ``certificate_unknown``; the message names the DID and the reason. A DID the allow-list
+refuses is :class:`~nautilus_tls.errors.AccessDenied`, the other refusals
+:class:`~nautilus_tls.errors.BadCertificate`; each is logged on ``nautilus_tls.did`` at DEBUG
+(the adapters log the failed handshake itself). The certificate around the key is not
 judged (no chain, no validity period): the DID, not a CA, vouches for the key.
 
 Resolution blocks (did:web does HTTPS); with the asyncio adapter, resolve the DIDs once
@@ -39,7 +41,7 @@ from nautilus_tls.did.errors import DidError, InvalidDid
 from nautilus_tls.did.extension import did_in_entry
 from nautilus_tls.did.key import canonical_spki, did_key_from_spki
 from nautilus_tls.did.resolver import DidResolver, check_did
-from nautilus_tls.errors import AlertDescription, BadCertificate
+from nautilus_tls.errors import AccessDenied, AlertDescription, BadCertificate
 from nautilus_tls.proofs import PeerVerified, peer_verified
 from nautilus_tls.wire.messages import CertificateEntry
 
@@ -55,8 +57,12 @@ def _describe_key(spki: bytes) -> str:
         return "SPKI sha256:" + hashlib.sha256(spki).hexdigest()
 
 
-def _refuse(message: str, alert: AlertDescription) -> BadCertificate:
-    logger.warning("refused peer (%s): %s", alert.name, message)
+def _refuse(message: str, alert: AlertDescription) -> BadCertificate | AccessDenied:
+    # DEBUG, not WARNING: the adapters already log the failed handshake with this message,
+    # and one refusal should be one line in a server's log.
+    logger.debug("refused peer (%s): %s", alert.name, message)
+    if alert == AlertDescription.access_denied:
+        return AccessDenied(message)
     return BadCertificate(message, alert=alert)
 
 
