@@ -166,3 +166,11 @@ def test_prefers_the_smallest_safe_offer() -> None:
     ]
     # X25519MLKEM768 is the smallest hybrid share (1216 bytes; P-384's is 1665).
     assert picks.count((G.X25519MLKEM768, G.x25519)) >= 20
+
+
+def test_the_first_connection_explains_its_shares_as_the_configured_ones() -> None:
+    # `connect --adaptive --key-shares x25519`: the shares are the user's, not the policy's.
+    allowed = (G.X25519MLKEM768, G.x25519)
+    decision = choose(allowed, (G.x25519,), FACTS, None, random.Random(1))
+    assert decision.groups == (G.x25519,)
+    assert "configured key shares" in decision.reason and "policy" not in decision.reason

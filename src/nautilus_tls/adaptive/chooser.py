@@ -192,7 +192,8 @@ def choose(
     if record is None or record.connections == 0:
         return Decision(
             groups=static,
-            reason=f"sent {_label(static, facts)}: first connection to this server, the policy's key shares",
+            # key_share_groups: the policy's shares unless the config (--key-shares) named them.
+            reason=f"sent {_label(static, facts)}: first connection to this server, the configured key shares",
             predicted_hrr=0.0,
             explored=False,
         )
