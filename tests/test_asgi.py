@@ -21,7 +21,7 @@ from interop.peer_chromium import chromium_binary, load_page
 from interop.procs import LineProcess
 from interop.serve import command
 
-from nautilus_tls.config import ClientConfig
+from nautilus_tls.config import CertifiedKey, ClientConfig
 from nautilus_tls.crypto.x509 import TrustStore
 from nautilus_tls.httpx import HTTPTransport, session_info
 
@@ -41,7 +41,9 @@ async def app(scope, receive, send):
             elif message["type"] == "lifespan.shutdown":
                 await send({"type": "lifespan.shutdown.complete"})
                 return
-    body = f"<html><body><p id=a>scheme={scope['scheme']} path={scope['path']} pid={os.getpid()}</p></body></html>"
+    tls = scope.get("extensions", {}).get("tls") or {}
+    who = tls.get("client_cert_name")
+    body = f"<html><body><p id=a>scheme={scope['scheme']} path={scope['path']} pid={os.getpid()} client={who}</p></body></html>"
     await send({"type": "http.response.start", "status": 200,
                 "headers": [(b"content-type", b"text/html; charset=utf-8")]})
     await send({"type": "http.response.body", "body": body.encode()})
@@ -173,3 +175,42 @@ def test_an_app_that_does_not_exist_is_a_one_line_error(tmp_path: Path) -> None:
         "error: cannot load the ASGI app 'nosuchmodule:app': "
         'Could not import module "nosuchmodule".'
     ]
+
+
+def test_asgi_takes_serve_flags_client_certificates_reach_the_app(
+    tmp_path: Path, tls_pem_dir: dict[str, Path]
+) -> None:
+    # The server flags of `serve` (here --client-ca/--require-client-cert) work for asgi
+    # too, and the app sees the client certificate in scope["extensions"]["tls"].
+    pem = tls_pem_dir
+    with_cert = ClientConfig(
+        trust_store=TrustStore.from_file(pem["ca_pem"]),
+        client_certificate=CertifiedKey.from_files(pem["client_pem"], pem["client_key"]),
+    )
+    extra = ("--client-ca", str(pem["ca_pem"]), "--require-client-cert")
+    with (
+        asgi_server(tmp_path, pem, *extra) as server,
+        httpx.Client(transport=HTTPTransport(config=with_cert), timeout=TIMEOUT) as client,
+    ):
+        page = client.get(f"https://localhost:{server.port}/mtls").text
+        without = ClientConfig(trust_store=TrustStore.from_file(pem["ca_pem"]))
+        with (
+            httpx.Client(transport=HTTPTransport(config=without), timeout=TIMEOUT) as anon,
+            pytest.raises(httpx.HTTPError),
+        ):
+            anon.get(f"https://localhost:{server.port}/anon")
+    assert "scheme=https path=/mtls" in page and "client=CN=" in page, page
+
+
+def test_asgi_refuses_a_threat_level_file(tmp_path: Path) -> None:
+    # uvicorn does not handle SIGHUP: the file could never be re-read, and a SIGHUP would
+    # end the server.
+    pem = write_pem_files(tmp_path, "ecdsa-p256")
+    done = subprocess.run(
+        [*command(), "asgi", "myapp:app", "--cert", str(pem["server_pem"]),
+         "--key", str(pem["server_key"]), "--risk-adaptive",
+         "--threat-level-file", str(tmp_path / "threat")],
+        capture_output=True, text=True, timeout=60, check=False, cwd=tmp_path,
+    )  # fmt: skip
+    assert done.returncode == 2
+    assert "--threat-level-file needs serve" in done.stderr

@@ -155,6 +155,32 @@ def _format_address(address: Any) -> str:
 # --- the parser -----------------------------------------------------------------------------
 
 
+def _add_server_options(p: argparse.ArgumentParser) -> None:
+    """What a TLS server is configured with, shared by ``serve`` and ``asgi``: client
+    certificates, algorithms, tickets and 0-RTT, adaptive choice, DIDs, transparency, key
+    rotation, risk levels, password logins."""
+    p.add_argument(
+        "--client-ca", metavar="F", help="ask for client certificates issued by these CAs"
+    )
+    p.add_argument(
+        "--require-client-cert", action="store_true", help="refuse clients without a certificate"
+    )
+    _add_tls_options(p)
+    p.add_argument(
+        "--preference",
+        choices=("server", "client"),
+        default="server",
+        help="whose order picks the suite and group (default server)",
+    )
+    cli_sessions.add_server_flags(p)
+    cli_adaptive.add_server_flags(p)
+    cli_did.add_server_flags(p)
+    ledger_cli.add_transparency_server_flags(p)
+    cli_risk.add_rekey_flags(p)
+    cli_risk.add_risk_flags(p)
+    cli_pake.add_server_flags(p)
+
+
 def _add_tls_options(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--groups",
@@ -256,33 +282,14 @@ def build_parser() -> argparse.ArgumentParser:
         help="where to write a generated bundle (default: a new temp dir)",
     )
     serve.add_argument(
-        "--client-ca", metavar="F", help="ask for client certificates issued by these CAs"
-    )
-    serve.add_argument(
-        "--require-client-cert", action="store_true", help="refuse clients without a certificate"
-    )
-    serve.add_argument(
         "--mode", choices=("echo", "http"), default="echo", help="echo (default) or http"
     )
     serve.add_argument(
         "--json-log", action="store_true", help="print one JSON object per finished handshake"
     )
     serve.add_argument("-q", "--quiet", action="store_true", help="do not log failed handshakes")
-    _add_tls_options(serve)
-    serve.add_argument(
-        "--preference",
-        choices=("server", "client"),
-        default="server",
-        help="whose order picks the suite and group (default server)",
-    )
-    cli_sessions.add_server_flags(serve)
-    cli_adaptive.add_server_flags(serve)
+    _add_server_options(serve)
     cli_workers.add_worker_flags(serve)
-    cli_did.add_server_flags(serve)
-    ledger_cli.add_transparency_server_flags(serve)
-    cli_risk.add_rekey_flags(serve)
-    cli_risk.add_risk_flags(serve)
-    cli_pake.add_server_flags(serve)
 
     conn = sub.add_parser("connect", help="connect to a TLS server")
     conn.add_argument("address", type=_host_port, metavar="HOST:PORT")
@@ -339,7 +346,7 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--json", action="store_true", help="print the report as JSON")
 
     add_ledger_command(sub)
-    cli_asgi.add_asgi_command(sub, tls_options=_add_tls_options)
+    cli_asgi.add_asgi_command(sub, server_options=_add_server_options)
     cli_did.add_did_command(sub)
     add_pake_command(sub)
 
@@ -434,7 +441,11 @@ def _log_record(info: SessionInfo, peer: Any) -> dict[str, object]:
 
 
 def cmd_asgi(args: argparse.Namespace) -> int:
-    return cli_asgi.cmd_asgi(args, _common_config(args))
+    if args.threat_level_file:
+        # uvicorn handles SIGTERM/SIGINT only: a SIGHUP would end the server, not re-read.
+        raise CliError("--threat-level-file needs serve (asgi re-reads nothing on SIGHUP)")
+    certified = (cli_certs.load_pair(args.cert, args.key),)
+    return cli_asgi.cmd_asgi(args, certified, _server_kwargs(args, certified, None))
 
 
 # --- cert -------------------------------------------------------------------------------------
@@ -484,6 +495,13 @@ def _server_config(args: argparse.Namespace) -> ServerConfig:
             f"(clients: --cafile {paths['ca_pem']}; client certificate: {paths['client_pem']})",
             flush=True,
         )
+    return ServerConfig(certificates=certified, **_server_kwargs(args, certified, generated_ca))
+
+
+def _server_kwargs(
+    args: argparse.Namespace, certified: tuple[CertifiedKey, ...], generated_ca: Path | None
+) -> dict[str, Any]:
+    """The ServerConfig arguments of the flags _add_server_options adds (and workers')."""
     kw = _common_config(args)
     ca_file = Path(args.client_ca) if args.client_ca else None
     if args.require_client_cert and ca_file is None:
@@ -501,7 +519,7 @@ def _server_config(args: argparse.Namespace) -> ServerConfig:
     kw["preference"] = args.preference
     _add_options(kw, ledger_cli.transparency_server_kwargs(args, [c.chain for c in certified]))
     kw.update(cli_pake.server_kwargs(args))
-    return ServerConfig(certificates=certified, **kw)
+    return kw
 
 
 def _add_options(kw: dict[str, Any], more: dict[str, Any]) -> None:

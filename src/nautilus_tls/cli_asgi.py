@@ -14,9 +14,8 @@ from typing import Any
 
 from nautilus_tls import cli_workers
 from nautilus_tls.aio.streams import TLSWriter
-from nautilus_tls.cli_certs import load_pair
 from nautilus_tls.cli_jsonlog import print_json_line
-from nautilus_tls.config import ServerConfig
+from nautilus_tls.config import CertifiedKey, ServerConfig
 from nautilus_tls.errors import ConfigError
 
 __all__ = ["add_asgi_command", "cmd_asgi"]
@@ -25,8 +24,9 @@ DEFAULT_PORT = 8443
 LOG_LEVELS = ("critical", "error", "warning", "info", "debug", "trace")
 
 
-def add_asgi_command(sub: Any, tls_options: Callable[[argparse.ArgumentParser], None]) -> None:
-    """Register ``asgi``; ``tls_options`` adds the TLS flags ``serve`` has (groups, ...)."""
+def add_asgi_command(sub: Any, server_options: Callable[[argparse.ArgumentParser], None]) -> None:
+    """Register ``asgi``; ``server_options`` adds the server flags ``serve`` has (client
+    certificates, groups, tickets, DIDs, transparency, risk, password logins...)."""
     p = sub.add_parser("asgi", help="run an ASGI application (uvicorn) over post-quantum TLS")
     p.add_argument("app", metavar="MODULE:APP", help="the ASGI application, e.g. myapp:app")
     p.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
@@ -44,7 +44,7 @@ def add_asgi_command(sub: Any, tls_options: Callable[[argparse.ArgumentParser], 
     p.add_argument(
         "--json-log", action="store_true", help="print one JSON object per finished handshake"
     )
-    tls_options(p)
+    server_options(p)
     cli_workers.add_worker_flags(p)
 
 
@@ -73,8 +73,11 @@ def _print_listening(listeners: list[socket.socket]) -> None:
     print(f"listening on {shown}:{port}", flush=True)
 
 
-def cmd_asgi(args: argparse.Namespace, tls_kwargs: dict[str, Any]) -> int:
-    """Run the command; ``tls_kwargs`` are the ServerConfig arguments of the TLS flags."""
+def cmd_asgi(
+    args: argparse.Namespace, certified: tuple[CertifiedKey, ...], tls_kwargs: dict[str, Any]
+) -> int:
+    """Run the command; ``tls_kwargs`` are the ServerConfig arguments of the server flags
+    (workers' included)."""
     try:
         from nautilus_tls import asgi
     except ImportError as exc:
@@ -83,8 +86,7 @@ def cmd_asgi(args: argparse.Namespace, tls_kwargs: dict[str, Any]) -> int:
         ) from None
     app = asgi.load_app(args.app, args.app_dir)  # in the parent: a bad name fails once, early
     tls_kwargs.setdefault("alpn_protocols", (b"http/1.1",))  # uvicorn speaks HTTP/1.1
-    tls_kwargs.update(cli_workers.server_kwargs(args))
-    config = ServerConfig(certificates=(load_pair(args.cert, args.key),), **tls_kwargs)
+    config = ServerConfig(certificates=certified, **tls_kwargs)
     on_handshake = _handshake_logger(args.workers) if args.json_log else None
 
     def run(sock: socket.socket | None, on_listening: Any = None) -> None:
