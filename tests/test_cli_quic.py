@@ -221,3 +221,51 @@ def test_connect_to_a_silent_port_ends_with_one_clear_error() -> None:
     assert done.returncode != 0
     assert "is a QUIC server (serve --quic) listening there?" in done.stderr
     assert "never retrieved" not in done.stderr, done.stderr
+
+
+# --- the server's handshake log over QUIC, as over TCP --------------------------------------
+
+
+def test_json_log_over_quic_has_the_tcp_record_for_each_handshake(
+    tls_pem_dir: dict[str, Path], capsys: pytest.CaptureFixture[str]
+) -> None:
+    pem = tls_pem_dir
+    keys = ("--cert", str(pem["server_pem"]), "--key", str(pem["server_key"]), "--json-log")
+    with serve(*keys) as tcp:
+        status, _, err = connect_json(
+            capsys, f"127.0.0.1:{tcp.port}", "--servername", "localhost",
+            "--cafile", str(pem["ca_pem"]), "--send", "x",
+        )  # fmt: skip
+        assert status == 0, err
+        over_tcp = tcp.json_record()
+    with serve("--quic", *keys) as s:
+        status, _, err = _connect(capsys, s.port, pem["ca_pem"], "--send", "x")
+        assert status == 0, err
+        first = s.json_record()
+        status, _, err = _connect(
+            capsys, s.port, pem["ca_pem"], "--groups", "x25519", "--send", "y"
+        )
+        assert status == 0, err
+        second = s.json_record()
+    # The TCP record's fields, with values of the same types (ALPN: none over TCP here),
+    # and which transport it was.
+    assert set(first) == set(over_tcp) | {"transport"}
+    for key, value in over_tcp.items():
+        assert value is None or type(first[key]) is type(value), (key, first[key], value)
+    assert first["transport"] == "quic"
+    assert first["group"] == "X25519MLKEM768" and second["group"] == "x25519"
+    assert first["alpn"] == "nautilus-echo" and first["signature_scheme"] == "mldsa65"
+    assert str(first["peer"]).startswith("127.0.0.1:")
+
+
+def test_text_log_over_quic_has_a_line_per_handshake(
+    tls_pem_dir: dict[str, Path], capsys: pytest.CaptureFixture[str]
+) -> None:
+    pem = tls_pem_dir
+    keys = ("--cert", str(pem["server_pem"]), "--key", str(pem["server_key"]))
+    with serve("--quic", "--mode", "http", *keys) as s:
+        status, _, err = _connect(capsys, s.port, pem["ca_pem"], "--get", "/")
+        assert status == 0, err
+        line = s.next_line()
+    assert line.startswith("QUIC handshake from 127.0.0.1:"), line
+    assert "TLSv1.3 X25519MLKEM768 " in line and "alpn=h3" in line and "resumed=no" in line

@@ -26,7 +26,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from nautilus_tls.cli_jsonlog import print_json_line
+from nautilus_tls import cli_risk
+from nautilus_tls.cli_jsonlog import print_json_line, print_line
 from nautilus_tls.config import ClientConfig, ServerConfig
 from nautilus_tls.errors import ConfigError, ProtocolError, TLSError
 from nautilus_tls.session_info import SessionInfo
@@ -111,14 +112,16 @@ def serve_config(args: argparse.Namespace, config: ServerConfig) -> ServerConfig
 
 async def serve(args: argparse.Namespace, config: ServerConfig) -> None:
     """Run the QUIC server of ``serve --quic`` (``config`` from :func:`serve_config`)."""
-    from nautilus_tls import cli_risk
     from nautilus_tls.quic.api import echo, serve
     from nautilus_tls.quic.h3 import serve_http3
 
+    def log(info: SessionInfo, address: Any) -> None:
+        log_handshake(args, info, address)
+
     if args.mode == "http":
-        endpoint = await serve_http3(args.host, args.port, config=config)
+        endpoint = await serve_http3(args.host, args.port, config=config, on_handshake=log)
     else:
-        endpoint = await serve(echo, args.host, args.port, config=config)
+        endpoint = await serve(echo, args.host, args.port, config=config, on_handshake=log)
     host, port = endpoint.address
     alpn = ",".join(p.decode() for p in config.alpn_protocols)
     print(f"QUIC (UDP), mode {args.mode}, ALPN {alpn}", flush=True)
@@ -128,6 +131,36 @@ async def serve(args: argparse.Namespace, config: ServerConfig) -> None:
         await asyncio.Event().wait()  # until interrupted
     finally:
         endpoint.close()
+
+
+def handshake_record(info: SessionInfo, address: Any) -> dict[str, object]:
+    """The record ``serve --json-log`` prints over TCP, for a QUIC handshake (and
+    ``transport``, as ``connect --quic --json`` has it)."""
+    from nautilus_tls import cli_adaptive
+    from nautilus_tls.cli import _log_record  # the fields serve and connect share over TCP
+
+    record: dict[str, object] = {"transport": "quic", **_log_record(info, address)}
+    record["client_certificate"] = info.peer_certificate_subject
+    record["client_certificate_names"] = list(info.peer_certificate_names)
+    record.update(cli_adaptive.session_fields(info))
+    record.update(cli_risk.log_fields(info))
+    return record
+
+
+def log_handshake(args: argparse.Namespace, info: SessionInfo, address: Any) -> None:
+    """One line per completed handshake on stdout: JSON with ``--json-log``, else the
+    text line of the TCP server."""
+    record = handshake_record(info, address)
+    if args.json_log:
+        print_json_line(record)
+        return
+    print_line(
+        f"QUIC handshake from {record['peer']}: {info.version} {info.group or '-'} "
+        f"{info.cipher_suite} {info.signature_scheme or '-'} alpn={info.alpn or '-'} "
+        f"client_certificate={info.peer_certificate_subject or '-'} "
+        f"resumed={'yes' if info.resumed else 'no'} "
+        f"hello_retry={'yes' if info.hello_retry else 'no'}"
+    )
 
 
 # --- connect ---------------------------------------------------------------------------------
