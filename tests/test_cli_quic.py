@@ -221,3 +221,113 @@ def test_connect_to_a_silent_port_ends_with_one_clear_error() -> None:
     assert done.returncode != 0
     assert "is a QUIC server (serve --quic) listening there?" in done.stderr
     assert "never retrieved" not in done.stderr, done.stderr
+
+
+# --- the server's handshake log over QUIC, as over TCP --------------------------------------
+
+
+def _keys(pem: dict[str, Path]) -> tuple[str, ...]:
+    return ("--cert", str(pem["server_pem"]), "--key", str(pem["server_key"]))
+
+
+def test_json_log_over_quic_has_the_tcp_record_for_each_handshake(
+    tls_pem_dir: dict[str, Path], capsys: pytest.CaptureFixture[str]
+) -> None:
+    pem = tls_pem_dir
+    keys = (*_keys(pem), "--json-log")
+    with serve(*keys) as tcp:
+        status, _, err = connect_json(
+            capsys, f"127.0.0.1:{tcp.port}", "--servername", "localhost",
+            "--cafile", str(pem["ca_pem"]), "--send", "x",
+        )  # fmt: skip
+        assert status == 0, err
+        over_tcp = tcp.json_record()
+    with serve("--quic", *keys) as s:
+        status, _, err = _connect(capsys, s.port, pem["ca_pem"], "--send", "x")
+        assert status == 0, err
+        first = s.json_record()
+        status, _, err = _connect(
+            capsys, s.port, pem["ca_pem"], "--groups", "x25519", "--send", "y"
+        )
+        assert status == 0, err
+        second = s.json_record()
+    # The TCP record's fields, with values of the same types (ALPN: none over TCP here),
+    # and which transport it was.
+    assert set(first) == set(over_tcp) | {"transport"}
+    for key, value in over_tcp.items():
+        assert value is None or type(first[key]) is type(value), (key, first[key], value)
+    assert first["transport"] == "quic"
+    assert first["group"] == "X25519MLKEM768" and second["group"] == "x25519"
+    assert first["alpn"] == "nautilus-echo" and first["signature_scheme"] == "mldsa65"
+    assert str(first["peer"]).startswith("127.0.0.1:")
+
+
+def test_text_log_over_quic_has_a_line_per_handshake(
+    tls_pem_dir: dict[str, Path], capsys: pytest.CaptureFixture[str]
+) -> None:
+    pem = tls_pem_dir
+    keys = _keys(pem)
+    with serve("--quic", "--mode", "http", *keys) as s:
+        status, _, err = _connect(capsys, s.port, pem["ca_pem"], "--get", "/")
+        assert status == 0, err
+        line = s.next_line()
+    assert line.startswith("QUIC handshake from 127.0.0.1:"), line
+    assert "TLSv1.3 X25519MLKEM768 " in line and "alpn=h3" in line and "resumed=no" in line
+
+
+# --- connect's text output over QUIC, as over TCP -------------------------------------------
+
+
+def _text_connect(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
+    capsys.readouterr()
+    status = main(["connect", *args])
+    captured = capsys.readouterr()
+    return status, captured.out, captured.err
+
+
+def _labels(text: str) -> list[str]:
+    """The labels of the session lines (``  key exchange      X25519MLKEM768``)."""
+    return [line[2:20].strip() for line in text.splitlines() if line.startswith("  ")]
+
+
+def test_text_output_over_quic_reads_as_over_tcp(
+    tls_pem_dir: dict[str, Path], capsys: pytest.CaptureFixture[str]
+) -> None:
+    pem = tls_pem_dir
+    keys = _keys(pem)
+    trust = ("--servername", "localhost", "--cafile", str(pem["ca_pem"]))
+    with serve(*keys) as tcp:
+        status, over_tcp, err = _text_connect(
+            capsys, f"127.0.0.1:{tcp.port}", *trust, "--send", r"hi\n"
+        )
+        assert status == 0, err
+    with serve("--quic", *keys) as s:
+        status, out, err = _text_connect(
+            capsys, f"127.0.0.1:{s.port}", "--quic", *trust, "--send", r"hi\n"
+        )
+        assert status == 0, err
+    assert out.startswith(f"connected to 127.0.0.1:{s.port} (server name localhost)\n"), out
+    assert _labels(out) == _labels(over_tcp)
+    for line in ("  key exchange      X25519MLKEM768", "  resumed           no",
+                 "  hello retry       no", "  verified          yes",
+                 "    0 CN=localhost,O=Nautilus TLS (development)"):  # fmt: skip
+        assert line in out.splitlines(), (line, out)
+    # Python's reprs are not output: no None, True, False, dicts or bytes.
+    for raw in ("None", "True", "False", "{'", "b'"):
+        assert raw not in out, (raw, out)
+    assert out.endswith("\nhi\n")
+
+
+def test_http3_get_text_output_keeps_the_body_alone_on_stdout(
+    tls_pem_dir: dict[str, Path], capsys: pytest.CaptureFixture[str]
+) -> None:
+    pem = tls_pem_dir
+    with serve("--quic", "--mode", "http", *_keys(pem)) as s:
+        status, out, err = _text_connect(
+            capsys, f"127.0.0.1:{s.port}", "--quic", "--servername", "localhost",
+            "--cafile", str(pem["ca_pem"]), "--get", "/",
+        )  # fmt: skip
+    assert status == 0, err
+    assert out.startswith("<!doctype html>"), out
+    assert "  ALPN              h3" in err.splitlines() and "  HTTP status       200" in err
+    assert "None" not in err and "True" not in err

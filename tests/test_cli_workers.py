@@ -3,9 +3,12 @@ other's tickets, ended by their PIDs when the parent is told to stop."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import signal
+import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -105,3 +108,44 @@ def test_workers_with_quic_is_refused_instead_of_serving_tcp(
     assert main(argv) == 2
     err = capsys.readouterr().err
     assert "--workers" in err and "--quic" in err
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="PR_SET_PDEATHSIG is Linux's")
+def test_workers_end_when_the_parent_is_killed(tls_pem_dir: dict[str, Path]) -> None:
+    # SIGKILL leaves the parent no chance to stop its workers: the kernel must (prctl).
+    argv = [*command(), "serve", "--host", "127.0.0.1", "--port", "0", "--workers", "2",
+            "--cert", tls_pem_dir["server_pem"], "--key", tls_pem_dir["server_key"]]  # fmt: skip
+    server = LineProcess(argv)
+    with server:
+        pids = [int(p) for p in server.wait_for(r"^2 workers: (\d+) (\d+)$", START_S).groups()]
+        assert all(_alive(pid) for pid in pids)
+        try:
+            os.kill(server.pid, signal.SIGKILL)
+            deadline = time.monotonic() + 10
+            while any(_alive(pid) for pid in pids) and time.monotonic() < deadline:
+                time.sleep(0.1)
+            left = [pid for pid in pids if _alive(pid)]
+        finally:
+            for pid in pids:  # whatever the outcome, no worker outlives the test
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(pid, signal.SIGKILL)
+    assert left == [], f"workers {left} outlived their SIGKILLed parent"
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="PR_SET_PDEATHSIG is Linux's")
+@pytest.mark.parametrize("parent_alive", [True, False])
+def test_a_worker_asks_for_sigterm_with_its_parent_or_exits_if_it_is_gone(
+    parent_alive: bool,
+) -> None:
+    # The race: a parent that died before prctl sends no signal, so the worker checks.
+    script = (
+        "import ctypes, os, signal; from nautilus_tls.prefork import _die_with_parent\n"
+        f"_die_with_parent(os.getppid() if {parent_alive} else -1)\n"
+        "sig = ctypes.c_int(); ctypes.CDLL(None).prctl(2, ctypes.byref(sig), 0, 0, 0)\n"
+        "print(signal.Signals(sig.value).name)\n"  # PR_GET_PDEATHSIG
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=60
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout == ("SIGTERM\n" if parent_alive else "")

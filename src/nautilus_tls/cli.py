@@ -55,6 +55,7 @@ from nautilus_tls import (
     cli_adaptive,
     cli_asgi,
     cli_certs,
+    cli_composite,
     cli_connect,
     cli_did,
     cli_pake,
@@ -112,7 +113,7 @@ class CliError(Exception):
 def _names(kind: Kind) -> Any:
     def parse(text: str) -> tuple[int, ...]:
         try:
-            return codes_for_names(kind, text)
+            return codes_for_names(kind, text, cli_composite.NAMES)
         except ValueError as exc:
             raise argparse.ArgumentTypeError(str(exc)) from None
 
@@ -274,7 +275,11 @@ def build_parser() -> argparse.ArgumentParser:
         "--key", metavar="F", action="append", help="private key PEM for the matching --cert"
     )
     serve.add_argument(
-        "--alg", choices=ALGORITHMS, default="mldsa65", help="algorithm of a generated bundle"
+        "--alg",
+        choices=CERT_ALGORITHMS,
+        default="mldsa65",
+        help="algorithm of a generated bundle (as for cert; a composite one needs clients that "
+        "offer its scheme)",
     )
     serve.add_argument(
         "--cert-dir",
@@ -519,6 +524,7 @@ def _server_kwargs(
     kw["preference"] = args.preference
     _add_options(kw, ledger_cli.transparency_server_kwargs(args, [c.chain for c in certified]))
     kw.update(cli_pake.server_kwargs(args))
+    kw.update(cli_composite.server_kwargs(kw, certified))
     return kw
 
 
@@ -754,6 +760,7 @@ def _client_config(args: argparse.Namespace) -> ClientConfig:
     _add_options(kw, cli_did.client_kwargs(args))
     _add_options(kw, ledger_cli.transparency_client_kwargs(args))
     kw.update(cli_pake.client_kwargs(args))
+    kw.update(cli_composite.client_kwargs(kw))
     return ClientConfig(**kw)
 
 

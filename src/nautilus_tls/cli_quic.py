@@ -7,8 +7,9 @@ flags of the TCP commands (groups, suites, ALPN, certificates, session files).
 - ``connect --quic HOST:PORT``: ``--send TEXT`` opens one stream, sends, finishes and prints
   the reply; ``--get PATH`` is an HTTP/3 GET that prints the body; ``--json`` prints one
   object (``group``, ``cipher_suite``, ``alpn``, ``resumed``, ``early_data``,
-  ``hello_retry``, and ``reply`` or ``status`` and ``body``). Two key shares by default
-  (X25519MLKEM768 and x25519); ``--key-shares`` chooses.
+  ``hello_retry``, and ``reply`` or ``status`` and ``body``; the TCP record's fields too),
+  without it the TCP command's text (the ``--get`` body alone on stdout). Two key shares by
+  default (X25519MLKEM768 and x25519); ``--key-shares`` chooses.
 
 0-RTT: ``serve --quic --early-data`` accepts it (max_early_data 0xffffffff, RFC 9001 §4.6.1);
 ``connect --quic --sess-out F`` keeps the servers' transport parameters in ``F.quic-params.json``
@@ -26,7 +27,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from nautilus_tls.cli_jsonlog import print_json_line
+from nautilus_tls import cli_risk
+from nautilus_tls.cli_jsonlog import print_json_line, print_line
 from nautilus_tls.config import ClientConfig, ServerConfig
 from nautilus_tls.errors import ConfigError, ProtocolError, TLSError
 from nautilus_tls.session_info import SessionInfo
@@ -111,14 +113,16 @@ def serve_config(args: argparse.Namespace, config: ServerConfig) -> ServerConfig
 
 async def serve(args: argparse.Namespace, config: ServerConfig) -> None:
     """Run the QUIC server of ``serve --quic`` (``config`` from :func:`serve_config`)."""
-    from nautilus_tls import cli_risk
     from nautilus_tls.quic.api import echo, serve
     from nautilus_tls.quic.h3 import serve_http3
 
+    def log(info: SessionInfo, address: Any) -> None:
+        log_handshake(args, info, address)
+
     if args.mode == "http":
-        endpoint = await serve_http3(args.host, args.port, config=config)
+        endpoint = await serve_http3(args.host, args.port, config=config, on_handshake=log)
     else:
-        endpoint = await serve(echo, args.host, args.port, config=config)
+        endpoint = await serve(echo, args.host, args.port, config=config, on_handshake=log)
     host, port = endpoint.address
     alpn = ",".join(p.decode() for p in config.alpn_protocols)
     print(f"QUIC (UDP), mode {args.mode}, ALPN {alpn}", flush=True)
@@ -128,6 +132,36 @@ async def serve(args: argparse.Namespace, config: ServerConfig) -> None:
         await asyncio.Event().wait()  # until interrupted
     finally:
         endpoint.close()
+
+
+def handshake_record(info: SessionInfo, address: Any) -> dict[str, object]:
+    """The record ``serve --json-log`` prints over TCP, for a QUIC handshake (and
+    ``transport``, as ``connect --quic --json`` has it)."""
+    from nautilus_tls import cli_adaptive
+    from nautilus_tls.cli import _log_record  # the fields serve and connect share over TCP
+
+    record: dict[str, object] = {"transport": "quic", **_log_record(info, address)}
+    record["client_certificate"] = info.peer_certificate_subject
+    record["client_certificate_names"] = list(info.peer_certificate_names)
+    record.update(cli_adaptive.session_fields(info))
+    record.update(cli_risk.log_fields(info))
+    return record
+
+
+def log_handshake(args: argparse.Namespace, info: SessionInfo, address: Any) -> None:
+    """One line per completed handshake on stdout: JSON with ``--json-log``, else the
+    text line of the TCP server."""
+    record = handshake_record(info, address)
+    if args.json_log:
+        print_json_line(record)
+        return
+    print_line(
+        f"QUIC handshake from {record['peer']}: {info.version} {info.group or '-'} "
+        f"{info.cipher_suite} {info.signature_scheme or '-'} alpn={info.alpn or '-'} "
+        f"client_certificate={info.peer_certificate_subject or '-'} "
+        f"resumed={'yes' if info.resumed else 'no'} "
+        f"hello_retry={'yes' if info.hello_retry else 'no'}"
+    )
 
 
 # --- connect ---------------------------------------------------------------------------------
@@ -189,6 +223,43 @@ def key_updates(info: SessionInfo) -> dict[str, int]:
     return {"sent": info.key_updates_sent, "received": info.key_updates_received}
 
 
+def _client_fields(config: ClientConfig, info: SessionInfo, peer: str) -> dict[str, object]:
+    """The fields of the TCP ``connect`` record that :func:`record_of` lacks: the text
+    output (``cli._print_session``) shows them."""
+    from nautilus_tls import cli_adaptive
+    from nautilus_tls.crypto.x509 import subject_of
+
+    credential = config.client_certificate
+    ours = None
+    # Only an X.509 certificate has a subject to name (a raw key has none, RFC 7250).
+    if info.client_certificate_scheme and credential and credential.certificate_type == 0:
+        ours = subject_of(credential.certificate_entries()[0].cert_data)
+    raw_key = info.certificate_type == "raw_public_key"
+    return {
+        "peer": peer,
+        "client_certificate": ours,
+        "server_certificate_names": list(info.peer_certificate_names),
+        "peer_chain": [] if raw_key else [subject_of(der) for der in info.peer_certificates],
+        "verified": not config.insecure_skip_verify,
+        "early_data_sent": info.early_data_sent,
+        **cli_adaptive.session_fields(info),
+    }
+
+
+def _print_text(args: argparse.Namespace, record: dict[str, Any]) -> None:
+    """The TCP ``connect`` text output: the session (on stdout before a ``--send`` reply,
+    else on stderr, so that a ``--get`` body alone goes to stdout), then the data."""
+    from nautilus_tls.cli import _print_session
+
+    out = sys.stdout if args.send is not None else sys.stderr
+    _print_session(record, out)
+    if "status" in record:
+        print(f"  HTTP status       {record['status']}", file=out, flush=True)
+    for key in ("early_reply", "reply", "body"):
+        sys.stdout.write(record.get(key, ""))
+    sys.stdout.flush()
+
+
 def _verification_fields(args: argparse.Namespace, info: SessionInfo) -> dict[str, object]:
     """What the TCP ``connect`` reports about the DID and transparency checks, over QUIC too."""
     from nautilus_tls import cli_did
@@ -204,7 +275,7 @@ def _failure(exc: TLSError) -> str:
 
 
 async def _connect(args: argparse.Namespace, config: ClientConfig) -> int:
-    from nautilus_tls.cli import _unescape  # the --send escapes of the TCP command
+    from nautilus_tls.cli import _format_address, _unescape  # as the TCP command has them
     from nautilus_tls.quic.api import connect
     from nautilus_tls.quic.h3 import http3_get
 
@@ -226,7 +297,6 @@ async def _connect(args: argparse.Namespace, config: ClientConfig) -> int:
                 info = client.info
                 record = record_of(info)
                 if early is not None:
-                    record["early_data_sent"] = client.info.early_data_sent
                     record["early_reply"] = (await client.early_reply()).decode("utf-8", "replace")
                 if args.send is not None:
                     reply = await client.request(_unescape(args.send).encode())
@@ -240,14 +310,9 @@ async def _connect(args: argparse.Namespace, config: ClientConfig) -> int:
         return EXIT_FAILED
     _save_parameters(args, config)
     record.update(_verification_fields(args, info))
+    record.update(_client_fields(config, info, _format_address((host, port))))
     if args.json:
         print_json_line(record)
-        return EXIT_OK
-    session = {k: v for k, v in record.items() if k not in ("reply", "body")}
-    for key, value in session.items():
-        print(f"  {key:<18} {value}", file=sys.stderr)
-    if "status" in record:
-        print(f"  {'status':<18} {record['status']}", file=sys.stderr)
-    sys.stdout.write(record.get("reply", record.get("body", "")))
-    sys.stdout.flush()
+    else:
+        _print_text(args, record)
     return EXIT_OK

@@ -9,6 +9,10 @@ waits; SIGTERM or SIGINT makes it end every worker by its PID (SIGTERM, then SIG
 parent stops the others and reports the failure. SIGHUP to the parent is passed on to every
 worker (which ignores it unless ``serve`` watches it, as ``--threat-level-file`` does).
 
+A parent that dies without stopping them (SIGKILL, a crash) takes the workers along on Linux:
+each asks the kernel for SIGTERM when its parent goes (``PR_SET_PDEATHSIG``), else they would
+keep the port open, orphaned.
+
 Worker state that must be common (ticket keys) is the caller's business: see
 :class:`~nautilus_tls.session.file_store.FileTicketKeyStore`.
 """
@@ -93,6 +97,25 @@ class Workers:
         return None
 
 
+PR_SET_PDEATHSIG = 1  # <linux/prctl.h>
+
+
+def _die_with_parent(parent: int) -> None:
+    """Have the kernel send this worker SIGTERM when ``parent`` dies (Linux; elsewhere the
+    parent's own stop() is all there is); exit at once if it is already gone."""
+    if not sys.platform.startswith("linux"):
+        return
+    import ctypes
+
+    libc = ctypes.CDLL(None, use_errno=True)
+    if libc.prctl(PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0) != 0:
+        raise OSError(ctypes.get_errno(), "prctl(PR_SET_PDEATHSIG) failed")
+    # The parent may have died between fork and prctl, before the kernel watched for it:
+    # then this worker has already been re-parented and no signal will come.
+    if os.getppid() != parent:
+        raise SystemExit(0)
+
+
 def _signal(pid: int, number: int) -> None:
     with contextlib.suppress(ProcessLookupError):  # already gone: waitpid collects it
         os.kill(pid, number)
@@ -112,6 +135,7 @@ def run_workers(
         raise ValueError(f"the number of workers must be 1..{MAX_WORKERS}")
     reservation = bind_reuseport(host, port, listen=False)
     bound_host, bound_port = reservation.getsockname()[:2]
+    parent = os.getpid()
     workers = Workers(reservation, [])
     stopping = False
 
@@ -136,7 +160,7 @@ def run_workers(
             pid = os.fork()
             if pid == 0:  # the worker
                 os.close(ready_read)
-                _worker(reservation, bound_host, bound_port, serve, ready_write)
+                _worker(reservation, bound_host, bound_port, serve, ready_write, parent)
             workers.pids.append(pid)
         os.close(ready_write)
         ready_write = -1
@@ -186,12 +210,14 @@ def _worker(
     port: int,
     serve: Callable[[socket.socket], None],
     ready: int,
+    parent: int,
 ) -> NoReturn:
     """The child after fork: never returns into the parent's code."""
     code = 0
     try:
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)  # first: the parent's handler is inherited
+        _die_with_parent(parent)
         reservation.close()
-        signal.signal(signal.SIGTERM, signal.SIG_DFL)
         # A terminal's Ctrl-C reaches every process of the group; the parent ends the workers.
         signal.signal(signal.SIGINT, signal.SIG_IGN)
         if hasattr(signal, "SIGHUP"):  # not the parent's forwarding; serve may watch it itself

@@ -161,3 +161,17 @@ def test_silent_host_times_out_instead_of_hanging(black_hole: int) -> None:
     with pytest.raises(DidResolutionError):
         resolver.authentication_keys(f"did:web:localhost%3A{black_hole}")
     assert time.monotonic() - started < 4
+
+
+def test_refreshes_a_document_that_expires_within_fresh_for() -> None:
+    now = [1000.0]
+    resolver = _resolver(ttl=60.0, clock=lambda: now[0])
+    with document_server({}) as server:
+        did = f"did:web:{server.authority}"
+        server.routes[WELL_KNOWN] = (200, json.dumps(did_document(did, _spki())).encode())
+        resolver.authentication_keys(did)
+        now[0] += 20  # 40 s left: fresh enough for 30, not for 50
+        resolver.authentication_keys(did, fresh_for=30.0)
+        assert server.hits[WELL_KNOWN] == 1
+        resolver.authentication_keys(did, fresh_for=50.0)
+        assert server.hits[WELL_KNOWN] == 2

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import dataclasses
 import enum
+import functools
 import os
 import shutil
 import subprocess
@@ -378,3 +379,39 @@ def replace(case: Case, **changes: object) -> Case:
 
 
 Runner = Callable[[Case, Env], str]
+
+
+def classical_cases(
+    peer: str,
+    role: Role,
+    certs: Sequence[str],
+    *,
+    hrr_group: str,
+    hrr_note: str,
+    no_pq_kem: str,
+    no_mldsa: str,
+    extra: Sequence[Case] = (),
+) -> list[Case]:
+    """The cells of a peer without post-quantum algorithms (the openssl 3.0 CLI, GnuTLS 3.7),
+    in one of our roles: every classical group x suite (``certs`` in turn), RSA-PSS at SHA-384
+    and SHA-512, mTLS with three client certificate algorithms, HRR (to ``hrr_group``), ALPN,
+    then ``extra``, then the ML-KEM groups and ML-DSA certificates marked unsupported."""
+    c = functools.partial(Case, peer, role)
+    out = [c(group, suite, cert, NATURAL_SCHEME[cert]) for group, suite, cert in sample(CLASSICAL_GROUPS, SUITES, certs)]  # fmt: skip
+    out.append(c("x25519", SUITES[1], "rsa2048", "rsa_pss_rsae_sha384"))
+    out.append(c("secp384r1", SUITES[2], "rsa2048", "rsa_pss_rsae_sha512"))
+    for alg, group in (
+        ("ecdsa-p256", "x25519"),
+        ("rsa2048", "secp256r1"),
+        ("ed25519", "secp384r1"),
+    ):
+        out.append(c(group, SUITES[0], "ecdsa-p384", NATURAL_SCHEME["ecdsa-p384"], "mtls", client_cert=alg))  # fmt: skip
+    out.append(c(hrr_group, SUITES[1], "ecdsa-p256", NATURAL_SCHEME["ecdsa-p256"], "hrr", note=hrr_note))  # fmt: skip
+    out.append(c("x25519", SUITES[2], "ed25519", "ed25519", "alpn", note="http/1.1 of h2,http/1.1"))
+    out += extra
+    for group in PQ_GROUPS:
+        out.append(c(group, SUITES[1], "ecdsa-p256", NATURAL_SCHEME["ecdsa-p256"], unsupported=no_pq_kem))  # fmt: skip
+    for alg in MLDSA_ALGS:
+        out.append(c("x25519", SUITES[1], alg, NATURAL_SCHEME[alg], unsupported=no_mldsa))
+    out.append(c("x25519", SUITES[1], "mldsa65", "mldsa65", "mtls", client_cert="mldsa65", unsupported=no_mldsa))  # fmt: skip
+    return out

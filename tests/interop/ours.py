@@ -18,7 +18,15 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
-from interop.matrix import EXPORTER_LABEL, Bundle, Case, Check, expect, expect_equal
+from interop.matrix import (
+    EXPORTER_LABEL,
+    NATURAL_SCHEME,
+    Bundle,
+    Case,
+    Check,
+    expect,
+    expect_equal,
+)
 
 from nautilus_tls.config import CertifiedKey, ClientConfig, ServerConfig
 from nautilus_tls.connection import ClientConnection, Connection, ServerConnection
@@ -56,6 +64,24 @@ def server_key(bundle: Bundle) -> CertifiedKey:
 
 def client_key(bundle: Bundle) -> CertifiedKey:
     return CertifiedKey.from_files(bundle.client_pem, bundle.client_key)
+
+
+def client_kwargs(case: Case, bundle: Bundle) -> dict[str, Any]:
+    """Our ClientConfig for ``case`` against a peer's server with ``bundle``'s certificate:
+    the case's group (its only key share) and suite, and its signature scheme when that is not
+    the certificate's natural one; for HelloRetryRequest our default groups and shares."""
+    kw: dict[str, Any] = {
+        "trust_store": trust(bundle.ca_pem),
+        "groups": group_codes(case.group),
+        "key_share_groups": group_codes(case.group),
+        "cipher_suites": suite_codes(case.suite),
+        "keylog_file": None,
+    }
+    if case.feature == "hrr":
+        del kw["groups"], kw["key_share_groups"]  # our defaults: PQ first, classical accepted
+    if case.scheme != NATURAL_SCHEME[case.cert]:
+        kw["signature_schemes"] = scheme_codes(case.scheme)  # all we offer: the peer must use it
+    return kw
 
 
 def check_info(info: SessionInfo | None, case: Case) -> SessionInfo:

@@ -45,6 +45,7 @@ from interop.ours import (
     CoreServer,
     check_info,
     client_key,
+    client_kwargs,
     connect,
     echo_handler,
     group_codes,
@@ -218,13 +219,7 @@ def _our_client(node: Path, case: Case, env: Env) -> str:
         "exporterLength": length,
         "exporterContext": context.hex() if context is not None else None,
     }
-    kw: dict[str, Any] = {
-        "trust_store": trust(bundle.ca_pem),
-        "groups": group_codes(case.group),
-        "key_share_groups": group_codes(case.group),
-        "cipher_suites": suite_codes(case.suite),
-        "keylog_file": None,
-    }
+    kw = client_kwargs(case, bundle)
     if case.feature == "defaults":
         kw = {"trust_store": trust(bundle.ca_pem), "keylog_file": None}
         del server_opts["groups"], server_opts["ciphersuites"]

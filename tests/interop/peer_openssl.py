@@ -18,20 +18,17 @@ import subprocess
 from typing import Any
 
 from interop.matrix import (
-    CLASSICAL_GROUPS,
     CLIENT_CN,
     EXPORTER_LABEL,
-    MLDSA_ALGS,
     NATURAL_SCHEME,
-    PQ_GROUPS,
     SUITES,
     Case,
     Env,
     Role,
     Unsupported,
+    classical_cases,
     expect,
     expect_equal,
-    sample,
 )
 from interop.ours import (
     KEY_UPDATE_MARKER,
@@ -39,10 +36,10 @@ from interop.ours import (
     CoreStream,
     check_info,
     client_key,
+    client_kwargs,
     connect,
     echo_handler,
     group_codes,
-    scheme_codes,
     server_key,
     suite_codes,
     trust,
@@ -98,82 +95,27 @@ class OpenSSLPeer:
         return openssl_version()
 
     def cases(self) -> list[Case]:
-        c = functools.partial(Case, NAME)
         out: list[Case] = []
         for role in self.roles:
             r: Role = role
-            for group, suite, cert in sample(CLASSICAL_GROUPS, SUITES, _CERTS):
-                out.append(c(r, group, suite, cert, NATURAL_SCHEME[cert]))
-            out.append(c(r, "x25519", SUITES[1], "rsa2048", "rsa_pss_rsae_sha384"))
-            out.append(c(r, "secp384r1", SUITES[2], "rsa2048", "rsa_pss_rsae_sha512"))
-            for alg, group in (
-                ("ecdsa-p256", "x25519"),
-                ("rsa2048", "secp256r1"),
-                ("ed25519", "secp384r1"),
-            ):
-                out.append(
-                    c(
-                        r,
-                        group,
-                        SUITES[0],
-                        "ecdsa-p384",
-                        NATURAL_SCHEME["ecdsa-p384"],
-                        "mtls",
-                        client_cert=alg,
-                    )
-                )
+            peer_tool = "s_server" if r == "client" else "s_client"
+            c = functools.partial(Case, NAME, r)
+            extra = [
+                c("secp256r1", SUITES[0], "ecdsa-p256", NATURAL_SCHEME["ecdsa-p256"], "key-update",
+                  note="we send KeyUpdate(update_requested) mid-stream; data both ways after"),
+                c("x25519", SUITES[1], "rsa2048", "rsa_pss_rsae_sha256", "peer-key-update",
+                  note=f"{peer_tool} sends 'k' (update_not_requested) then 'K' (update_requested)"),
+            ]  # fmt: skip
             note = (
                 "our default ClientConfig (share X25519MLKEM768) against s_server -groups X25519"
                 if r == "client"
                 else "s_client -groups X25519:P-256 (share X25519); we accept only secp256r1"
             )
-            group = "x25519" if r == "client" else "secp256r1"
-            out.append(
-                c(r, group, SUITES[1], "ecdsa-p256", NATURAL_SCHEME["ecdsa-p256"], "hrr", note=note)
-            )
-            out.append(
-                c(
-                    r,
-                    "x25519",
-                    SUITES[2],
-                    "ed25519",
-                    "ed25519",
-                    "alpn",
-                    note="http/1.1 of h2,http/1.1",
-                )
-            )
-            out.append(c(r, "secp256r1", SUITES[0], "ecdsa-p256", NATURAL_SCHEME["ecdsa-p256"], "key-update",
-                         note="we send KeyUpdate(update_requested) mid-stream; data both ways after"))  # fmt: skip
-            peer_tool = "s_server" if r == "client" else "s_client"
-            out.append(c(r, "x25519", SUITES[1], "rsa2048", "rsa_pss_rsae_sha256", "peer-key-update",
-                         note=f"{peer_tool} sends 'k' (update_not_requested) then 'K' (update_requested)"))  # fmt: skip
-            for group in PQ_GROUPS:
-                out.append(
-                    c(
-                        r,
-                        group,
-                        SUITES[1],
-                        "ecdsa-p256",
-                        NATURAL_SCHEME["ecdsa-p256"],
-                        unsupported=NO_PQ_KEM,
-                    )
-                )
-            for alg in MLDSA_ALGS:
-                out.append(
-                    c(r, "x25519", SUITES[1], alg, NATURAL_SCHEME[alg], unsupported=NO_MLDSA)
-                )
-            out.append(
-                c(
-                    r,
-                    "x25519",
-                    SUITES[1],
-                    "mldsa65",
-                    "mldsa65",
-                    "mtls",
-                    client_cert="mldsa65",
-                    unsupported=NO_MLDSA,
-                )
-            )
+            out += classical_cases(
+                NAME, r, _CERTS,
+                hrr_group="x25519" if r == "client" else "secp256r1", hrr_note=note,
+                no_pq_kem=NO_PQ_KEM, no_mldsa=NO_MLDSA, extra=extra,
+            )  # fmt: skip
         return out
 
     def run(self, case: Case, env: Env) -> str:
@@ -213,17 +155,7 @@ def _our_client(binary: str, case: Case, env: Env) -> str:
         "-groups", _OPENSSL_GROUP[case.group], "-ciphersuites", case.suite,
         "-keymatexport", EXPORTER_LABEL, "-keymatexportlen", "32",
     ]  # fmt: skip
-    kw: dict[str, Any] = {
-        "trust_store": trust(bundle.ca_pem),
-        "groups": group_codes(case.group),
-        "key_share_groups": group_codes(case.group),
-        "cipher_suites": suite_codes(case.suite),
-        "keylog_file": None,
-    }
-    if case.feature == "hrr":
-        del kw["groups"], kw["key_share_groups"]  # our defaults: PQ first, classical accepted
-    if case.scheme != NATURAL_SCHEME[case.cert]:
-        kw["signature_schemes"] = scheme_codes(case.scheme)
+    kw = client_kwargs(case, bundle)
     if case.client_cert:
         cb = env.bundle(case.client_cert)
         argv += ["-Verify", "1", "-CAfile", cb.ca_pem, "-verify_return_error"]

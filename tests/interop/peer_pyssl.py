@@ -37,10 +37,10 @@ from interop.ours import (
     CoreServer,
     check_info,
     client_key,
+    client_kwargs,
     connect,
     echo_handler,
     group_codes,
-    scheme_codes,
     server_key,
     suite_codes,
     trust,
@@ -193,17 +193,7 @@ def _our_client(case: Case, env: Env) -> str:
     ctx = _tls13(ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER))
     ctx.load_cert_chain(bundle.server_pem, bundle.server_key)
     ctx.set_ecdh_curve(_CURVE[case.group])
-    kw: dict[str, Any] = {
-        "trust_store": trust(bundle.ca_pem),
-        "groups": group_codes(case.group),
-        "key_share_groups": group_codes(case.group),
-        "cipher_suites": suite_codes(case.suite),
-        "keylog_file": None,
-    }
-    if case.feature == "hrr":
-        del kw["groups"], kw["key_share_groups"]
-    if case.scheme != NATURAL_SCHEME[case.cert]:
-        kw["signature_schemes"] = scheme_codes(case.scheme)
+    kw = client_kwargs(case, bundle)
     if case.client_cert:
         cb = env.bundle(case.client_cert)
         ctx.verify_mode = ssl.CERT_REQUIRED

@@ -45,10 +45,10 @@ from interop.ours import (
     CoreServer,
     check_info,
     client_key,
+    client_kwargs,
     connect,
     echo_handler,
     group_codes,
-    scheme_codes,
     server_key,
     suite_codes,
     trust,
@@ -297,18 +297,10 @@ class _TlsliteServer:
 def _our_client(case: Case, env: Env) -> str:
     bundle = env.bundle(case.cert)
     client_bundle = env.bundle(case.client_cert) if case.client_cert else None
-    kw: dict[str, Any] = {
-        "trust_store": trust(bundle.ca_pem),
-        "groups": group_codes(case.group),
-        "key_share_groups": group_codes(case.group),
-        "cipher_suites": suite_codes(case.suite),
-        "keylog_file": None,
-    }
+    kw = client_kwargs(case, bundle)
     if case.feature == "hrr":
         kw["groups"] = group_codes("X25519MLKEM768", case.group)
         kw["key_share_groups"] = group_codes("X25519MLKEM768")
-    if case.scheme != NATURAL_SCHEME[case.cert]:
-        kw["signature_schemes"] = scheme_codes(case.scheme)
     if client_bundle is not None:
         kw["client_certificate"] = client_key(client_bundle)
     if case.feature == "alpn":

@@ -5,6 +5,7 @@ from __future__ import annotations
 from interop import (
     peer_chromium,
     peer_curl,
+    peer_gnutls,
     peer_node,
     peer_openssl,
     peer_pyssl,
@@ -19,6 +20,7 @@ PEERS: tuple[Peer, ...] = (
     peer_openssl.PEER,
     peer_pyssl.PEER,
     peer_tlslite.PEER,
+    peer_gnutls.PEER,
     peer_curl.PEER,
     peer_chromium.PEER,
     peer_tshark.PEER,

@@ -145,3 +145,48 @@ def test_sends_early_data_as_1rtt_when_tickets_allow_no_0rtt() -> None:
     _, second, reply = _twice_with_early_data(scfg, _client(session_store=MemorySessionStore()))
     assert second.resumed and second.early_data == "none"
     assert reply == b"0-RTT hello"
+
+
+def test_tells_the_server_of_each_completed_handshake_with_the_client_address() -> None:
+    seen: list[tuple[SessionInfo, Any]] = []
+
+    async def main() -> tuple[SessionInfo, int]:
+        config = pki().server_config(alpn_protocols=ALPN)
+        server = await serve(
+            echo, HOST, 0, config=config, on_handshake=lambda i, a: seen.append((i, a))
+        )
+        try:
+            async with connect(
+                HOST, server.address[1], config=_client(), server_name="localhost"
+            ) as client:
+                await client.request(b"x")
+                return client.info, client.protocol._transport.get_extra_info("sockname")[1]
+        finally:
+            server.close()
+
+    client_info, client_port = run(main())
+    assert len(seen) == 1
+    info, address = seen[0]
+    assert (info.group, info.cipher_suite) == (client_info.group, client_info.cipher_suite)
+    assert tuple(address[:2]) == (HOST, client_port)
+
+
+def test_a_failing_handshake_observer_does_not_fail_the_handshake(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    def broken(info: SessionInfo, address: Any) -> None:
+        raise RuntimeError("observer bug")
+
+    async def main() -> bytes:
+        config = pki().server_config(alpn_protocols=ALPN)
+        server = await serve(echo, HOST, 0, config=config, on_handshake=broken)
+        try:
+            async with connect(
+                HOST, server.address[1], config=_client(), server_name="localhost"
+            ) as client:
+                return await client.request(b"still served")
+        finally:
+            server.close()
+
+    assert run(main()) == b"still served"
+    assert "QUIC handshake observer failed" in caplog.text

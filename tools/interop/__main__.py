@@ -1,7 +1,7 @@
 """Run the interoperability matrix and print it: ``python -m tools.interop``.
 
 Every case of every peer (tests/interop/peer_*.py: Node.js 24, the openssl CLI, Python's ssl,
-tlslite-ng, curl, headless Chromium, tshark) runs, several at a time, and ends as pass, fail
+tlslite-ng, GnuTLS, curl, headless Chromium, tshark, aioquic and qh3 over QUIC) runs, several at a time, and ends as pass, fail
 (with the reason), unsupported (by the peer, with the reason), skipped (the peer is not
 installed here, with the reason) or xfail/xpass (a known bug of ours). The table goes to
 stdout; ``--out DIR`` (default docs/interop) gets ``latest.json`` and ``latest.md``.

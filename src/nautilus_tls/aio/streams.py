@@ -43,6 +43,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from typing import Any, Literal, cast
 
 from nautilus_tls import defaults
+from nautilus_tls.aio.prefetch import keep_prefetched, prefetch
 from nautilus_tls.config import ClientConfig, ServerConfig
 from nautilus_tls.connection import ClientConnection, Connection, ServerConnection
 from nautilus_tls.errors import (
@@ -862,10 +863,19 @@ async def connect(
     :class:`~nautilus_tls.errors.ProtocolError` that ended the handshake (its ``.alert`` says
     which alert), :class:`~nautilus_tls.errors.HandshakeTimeout`, or the ``OSError`` of the
     TCP connect. Other keyword arguments go to :meth:`asyncio.loop.create_connection`.
+    A ``config.verifier`` with blocking look-ups (a DID verifier expecting a did:web DID)
+    makes them first, in a worker thread, within the same deadline.
     """
     _reject_ssl(kwargs)
     loop = asyncio.get_running_loop()
     deadline = loop.time() + config.handshake_timeout
+    try:
+        async with asyncio.timeout_at(deadline):
+            await prefetch(config.verifier)  # e.g. a did:web document, off the event loop
+    except TimeoutError as exc:
+        raise HandshakeTimeout(
+            f"the verifier's look-ups did not finish within {config.handshake_timeout:g} s"
+        ) from exc
     name = server_name if server_name is not None else host
     conn = ClientConnection(
         config,
@@ -908,6 +918,10 @@ async def start_server(
 ) -> asyncio.Server:
     """Listen for TLS connections; ``handler(reader, writer)`` runs after each handshake.
 
+    A ``config.client_verifier`` with blocking look-ups (a DID verifier naming did:web DIDs)
+    makes them in a worker thread before listening and then as often as it asks, so that
+    handshakes on the event loop find them cached (:mod:`nautilus_tls.aio.prefetch`).
+
     When a coroutine handler returns, its connection is closed (close_notify first). A failed
     handshake is logged on the ``nautilus_tls.aio`` logger (no secrets) and the socket closed.
     Other keyword arguments go to :meth:`asyncio.loop.create_server`.
@@ -939,7 +953,10 @@ async def start_server(
             first_byte_timeout=config.first_byte_timeout,
         )
 
-    return await loop.create_server(factory, host, port, **kwargs)
+    interval = await prefetch(config.client_verifier)  # before any client can be judged
+    server = await loop.create_server(factory, host, port, **kwargs)
+    keep_prefetched(server, config.client_verifier, interval)
+    return server
 
 
 async def _await(awaitable: Awaitable[None]) -> None:

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from enum import IntEnum
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 from nautilus_tls.proofs import PeerVerified, SignatureVerified
 
@@ -29,7 +29,7 @@ if TYPE_CHECKING:
     from nautilus_tls.crypto.provider import CryptoProvider
     from nautilus_tls.wire.messages import CertificateEntry
 
-__all__ = ["CertificateType", "Credential", "PeerVerifier"]
+__all__ = ["CertificateType", "Credential", "PeerVerifier", "PrefetchingVerifier"]
 
 
 class CertificateType(IntEnum):
@@ -95,4 +95,17 @@ class PeerVerifier(Protocol):
     def fingerprint(self) -> bytes | None:
         """How this verifier judges peers, as stable bytes (tickets record it and resume
         only under the same judgement); None when it does not verify at all."""
+        ...
+
+
+@runtime_checkable
+class PrefetchingVerifier(Protocol):
+    """A :class:`PeerVerifier` whose judgement needs blocking look-ups it can make ahead of
+    the handshake (a did:web document over HTTPS). The handshake runs where the bytes
+    arrive, on an event loop for the asyncio adapter, which therefore calls :meth:`prefetch`
+    in a worker thread first, so that the look-ups inside the handshake are cache hits."""
+
+    def prefetch(self) -> float | None:
+        """Make the look-ups now (blocking; errors are left for the handshake to report).
+        Returns within how many seconds to call again to keep them fresh, or None."""
         ...

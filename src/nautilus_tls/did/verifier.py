@@ -22,8 +22,12 @@ refuses is :class:`~nautilus_tls.errors.AccessDenied`, the other refusals
 (the adapters log the failed handshake itself). The certificate around the key is not
 judged (no chain, no validity period): the DID, not a CA, vouches for the key.
 
-Resolution blocks (did:web does HTTPS); with the asyncio adapter, resolve the DIDs once
-before (the resolver caches them for its TTL) or expect the event loop to wait.
+Resolution blocks (did:web does HTTPS) and runs inside the handshake. :meth:`prefetch`
+resolves ahead the did:web DIDs the verifier names (``expect_did``, ``trust_dids``); the
+asyncio adapter runs it in a worker thread before a client's handshake and, for a server,
+before it listens and then every half TTL, so that those handshakes find the documents
+cached. What cannot be known ahead still resolves on the event loop: a DID that only the
+peer names (``resolve_any``), and a did:web host that failed (failures are not cached).
 """
 
 from __future__ import annotations
@@ -178,6 +182,23 @@ class DidPeerVerifier(KeyVerifier):
                 AlertDescription.unsupported_certificate,
             )
         return own
+
+    def prefetch(self) -> float | None:
+        """Resolve the did:web DIDs this verifier names, refreshing those that expire within
+        half the resolver's TTL; errors are left to the handshake (certificate_unknown).
+        Returns that half TTL (when to call again), or None when no did:web is named.
+        Blocking: see :class:`~nautilus_tls.auth.api.PrefetchingVerifier`."""
+        dids = [d for d in (self.expect_did, *self.trust_dids) if d and d.startswith("did:web:")]
+        if not dids:
+            return None
+        web = self.resolver.web
+        margin = web.ttl / 2
+        for did in dids:
+            try:
+                web.authentication_keys(did, fresh_for=margin)
+            except DidError as exc:
+                logger.warning("could not resolve %s ahead of handshakes: %s", did, exc)
+        return margin
 
     def fingerprint(self) -> bytes | None:
         return trust_fingerprint(

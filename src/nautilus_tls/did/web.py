@@ -17,7 +17,8 @@ a document that does not list a usable key is a :class:`~.errors.DidDocumentErro
 Successful resolutions are cached for ``ttl`` seconds (bounded LRU, thread-safe); failures
 are not cached, so a host that comes back is used at once. The resolver blocks: call it
 from a thread, or warm the cache (:meth:`DidWebResolver.authentication_keys`) before a
-handshake that runs on an event loop.
+handshake that runs on an event loop; the asyncio adapter does that for the DIDs a
+:class:`~nautilus_tls.did.verifier.DidPeerVerifier` names (its ``prefetch``).
 """
 
 from __future__ import annotations
@@ -126,13 +127,17 @@ class DidWebResolver:
             self._config = ClientConfig()
         return self._config
 
-    def authentication_keys(self, did: str) -> tuple[VerificationMethod, ...]:
-        """The keys that may authenticate as ``did`` (cached for ``ttl`` seconds)."""
+    def authentication_keys(
+        self, did: str, *, fresh_for: float = 0.0
+    ) -> tuple[VerificationMethod, ...]:
+        """The keys that may authenticate as ``did`` (cached for ``ttl`` seconds). A cached
+        document that expires within ``fresh_for`` seconds is fetched again (a refresh ahead
+        of the handshakes that will need it)."""
         url = did_web_url(did)
         now = self._clock()
         with self._lock:
             hit = self._cache.get(did)
-            if hit is not None and hit[0] > now:
+            if hit is not None and hit[0] > now + fresh_for:
                 self._cache.move_to_end(did)
                 return hit[1]
         body = self._fetch(did, url)

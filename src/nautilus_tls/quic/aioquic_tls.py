@@ -307,6 +307,8 @@ class NautilusQuicConnection(QuicConnection):
     the outcome to it, as :class:`~nautilus_tls.connection.ServerConnection` does over TCP;
     a client with ``tls_config.risk`` does the same for the server (its session key, else
     its name), as :class:`~nautilus_tls.connection.ClientConnection` does.
+
+    ``on_handshake(info)`` is called once the handshake has completed (a server logs it).
     """
 
     def __init__(
@@ -320,6 +322,7 @@ class NautilusQuicConnection(QuicConnection):
         on_ticket: Callable[[bytes], None] | None = None,
         peer_address: str | None = None,
         clock: Clock | None = None,
+        on_handshake: Callable[[SessionInfo], None] | None = None,
         **kw: Any,
     ) -> None:
         if configuration.is_client != isinstance(tls_config, ClientConfig):
@@ -343,6 +346,7 @@ class NautilusQuicConnection(QuicConnection):
         self._early_data = early_data if remembered_parameters is not None else None
         self._remembered_parameters = remembered_parameters
         self._on_ticket = on_ticket
+        self._on_handshake = on_handshake
         self._peer_address = peer_address
         # Whom the risk engine judges: the client's address (server), the server (client).
         self._risk_peer = peer_address
@@ -494,7 +498,7 @@ class NautilusQuicConnection(QuicConnection):
 
     def _handshake_completed(self, info: SessionInfo) -> SessionInfo:
         config = self._tls_config
-        return report_completion(
+        info = report_completion(
             config.risk,
             self._assessment,
             self._risk_peer,
@@ -502,6 +506,12 @@ class NautilusQuicConnection(QuicConnection):
             provider=config.provider,
             is_client=isinstance(config, ClientConfig),
         )
+        if self._on_handshake is not None:
+            try:
+                self._on_handshake(info)
+            except Exception:  # an observer's bug must not fail a handshake that succeeded
+                logger.exception("QUIC handshake observer failed")
+        return info
 
     def _set_state(self, state: QuicConnectionState) -> None:
         super()._set_state(state)

@@ -26,6 +26,7 @@ from nautilus_tls.errors import ConfigError, TLSError
 from nautilus_tls.quic.aioquic_tls import NautilusQuicConnection
 from nautilus_tls.quic.endpoint import (
     DEFAULT_MAX_CONNECTIONS,
+    HandshakeObserver,
     ProtocolFactory,
     QuicEndpoint,
     open_connection,
@@ -241,9 +242,11 @@ async def serve(
     config: ServerConfig,
     quic: QuicConfiguration | None = None,
     max_connections: int = DEFAULT_MAX_CONNECTIONS,
+    on_handshake: HandshakeObserver | None = None,
 ) -> QuicEndpoint:
     """Listen on UDP ``host``:``port`` (0: ephemeral); ``handler(reader, writer)`` runs for
-    every bidirectional stream a client opens. ``close()`` the returned endpoint to stop."""
+    every bidirectional stream a client opens, ``on_handshake(info, address)`` for every
+    completed handshake. ``close()`` the returned endpoint to stop."""
     return await start_endpoint(
         host,
         port,
@@ -251,6 +254,7 @@ async def serve(
         tls_config=config,
         stream_handler=_Handlers(handler),
         max_connections=max_connections,
+        on_handshake=on_handshake,
     )
 
 

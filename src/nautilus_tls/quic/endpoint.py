@@ -32,10 +32,13 @@ from aioquic.quic.packet import (
 from nautilus_tls.config import ClientConfig, ServerConfig
 from nautilus_tls.errors import HandshakeTimeout, TLSError
 from nautilus_tls.quic.aioquic_tls import NautilusQuicConnection
+from nautilus_tls.session_info import SessionInfo
 
 DEFAULT_MAX_CONNECTIONS = 1024
 
 ProtocolFactory = Callable[..., QuicConnectionProtocol]
+HandshakeObserver = Callable[[SessionInfo, Any], None]
+"""Called with what a server connection's handshake negotiated and the client's address."""
 
 
 @asynccontextmanager
@@ -134,6 +137,7 @@ class QuicEndpoint(asyncio.DatagramProtocol):
         create_protocol: ProtocolFactory = QuicConnectionProtocol,
         stream_handler: QuicStreamHandler | None = None,
         max_connections: int = DEFAULT_MAX_CONNECTIONS,
+        on_handshake: HandshakeObserver | None = None,
     ) -> None:
         if configuration.is_client:
             raise ValueError("a server endpoint needs a server QUIC configuration")
@@ -142,6 +146,7 @@ class QuicEndpoint(asyncio.DatagramProtocol):
         self._create_protocol = create_protocol
         self._stream_handler = stream_handler
         self._max_connections = max_connections
+        self._on_handshake = on_handshake
         self._by_cid: dict[bytes, QuicConnectionProtocol] = {}
         self._transport: asyncio.DatagramTransport | None = None
 
@@ -211,6 +216,7 @@ class QuicEndpoint(asyncio.DatagramProtocol):
             original_destination_connection_id=dcid,
             # The risk engine judges the client by its address (host only: its ports vary).
             peer_address=str(addr[0]),
+            on_handshake=self._observer_for(addr),
         )
         protocol = self._create_protocol(connection, stream_handler=self._stream_handler)
         protocol.connection_made(cast(asyncio.BaseTransport, self._transport))
@@ -220,6 +226,12 @@ class QuicEndpoint(asyncio.DatagramProtocol):
         self._by_cid[dcid] = protocol
         self._by_cid[connection.host_cid] = protocol
         return protocol
+
+    def _observer_for(self, addr: Any) -> Callable[[SessionInfo], None] | None:
+        observer = self._on_handshake
+        if observer is None:
+            return None
+        return lambda info: observer(info, addr)
 
     def _issued(self, cid: bytes, protocol: QuicConnectionProtocol) -> None:
         self._by_cid[cid] = protocol
@@ -242,8 +254,10 @@ async def start_endpoint(
     create_protocol: ProtocolFactory = QuicConnectionProtocol,
     stream_handler: QuicStreamHandler | None = None,
     max_connections: int = DEFAULT_MAX_CONNECTIONS,
+    on_handshake: HandshakeObserver | None = None,
 ) -> QuicEndpoint:
-    """Bind a :class:`QuicEndpoint` on ``host``:``port`` (0: an ephemeral port)."""
+    """Bind a :class:`QuicEndpoint` on ``host``:``port`` (0: an ephemeral port);
+    ``on_handshake(info, address)`` runs for every connection whose handshake completes."""
     loop = asyncio.get_running_loop()
     _, protocol = await loop.create_datagram_endpoint(
         partial(
@@ -253,6 +267,7 @@ async def start_endpoint(
             create_protocol=create_protocol,
             stream_handler=stream_handler,
             max_connections=max_connections,
+            on_handshake=on_handshake,
         ),
         local_addr=(host, port),
     )

@@ -19,7 +19,12 @@ from nautilus_tls.config import ClientConfig, ServerConfig
 from nautilus_tls.errors import ConnectionClosedError, TLSError
 from nautilus_tls.quic.aioquic_tls import NautilusQuicConnection
 from nautilus_tls.quic.api import connect, server_quic_configuration
-from nautilus_tls.quic.endpoint import DEFAULT_MAX_CONNECTIONS, QuicEndpoint, start_endpoint
+from nautilus_tls.quic.endpoint import (
+    DEFAULT_MAX_CONNECTIONS,
+    HandshakeObserver,
+    QuicEndpoint,
+    start_endpoint,
+)
 from nautilus_tls.session_info import SessionInfo
 
 MAX_BODY = 16 * 1024 * 1024  # what a GET reads at most
@@ -239,8 +244,10 @@ async def serve_http3(
     responder: Responder = demo_responder,
     quic: QuicConfiguration | None = None,
     max_connections: int = DEFAULT_MAX_CONNECTIONS,
+    on_handshake: HandshakeObserver | None = None,
 ) -> QuicEndpoint:
-    """An HTTP/3 server on UDP ``host``:``port``; ``responder`` answers each request."""
+    """An HTTP/3 server on UDP ``host``:``port``; ``responder`` answers each request,
+    ``on_handshake(info, address)`` is told of every completed handshake."""
     if b"h3" not in config.alpn_protocols:
         raise TLSError("an HTTP/3 server offers ALPN h3")
     protocol = type("H3Server", (H3ServerProtocol,), {"responder": staticmethod(responder)})
@@ -251,4 +258,5 @@ async def serve_http3(
         tls_config=config,
         create_protocol=protocol,
         max_connections=max_connections,
+        on_handshake=on_handshake,
     )

@@ -1,0 +1,49 @@
+"""Blocking look-ups of a verifier made in a worker thread, ahead of the handshakes that need
+them (:class:`~nautilus_tls.auth.api.PrefetchingVerifier`, e.g. did:web documents).
+
+The handshake judges the peer where its bytes arrive, here on the event loop: a verifier
+that fetched a document over the network there would stall every connection of the loop.
+A client prefetches before its TCP connect; a server before it listens, then again as often
+as the verifier asks, for as long as the server is serving.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+
+from nautilus_tls.auth.api import PrefetchingVerifier
+
+__all__ = ["keep_prefetched", "prefetch"]
+
+_REFRESHERS: set[asyncio.Task[None]] = set()  # asyncio holds tasks weakly
+
+
+async def prefetch(verifier: object) -> float | None:
+    """Run ``verifier.prefetch()`` in the loop's default executor when it has one; its
+    answer (seconds until the next call), else None."""
+    if not isinstance(verifier, PrefetchingVerifier):
+        return None
+    return await asyncio.get_running_loop().run_in_executor(None, verifier.prefetch)
+
+
+def keep_prefetched(server: asyncio.Server, verifier: object, interval: float | None) -> None:
+    """Prefetch again every ``interval`` seconds (as the verifier last said) while ``server``
+    is serving."""
+    if interval is None or interval <= 0:
+        return
+    task = asyncio.get_running_loop().create_task(_refresh(server, verifier, interval))
+    _REFRESHERS.add(task)
+    task.add_done_callback(_REFRESHERS.discard)
+
+
+async def _refresh(server: asyncio.Server, verifier: object, interval: float) -> None:
+    with contextlib.suppress(asyncio.CancelledError):
+        while True:
+            await asyncio.sleep(interval)
+            if not server.is_serving():
+                return
+            next_interval = await prefetch(verifier)
+            if next_interval is None or next_interval <= 0:
+                return
+            interval = next_interval
