@@ -47,10 +47,11 @@ from __future__ import annotations
 import hashlib
 import hmac
 import importlib
-import os
 from dataclasses import dataclass
 from types import ModuleType
 from typing import TYPE_CHECKING, Any
+
+from nautilus_tls.crypto.derand_kem import DerandomizedKem
 
 if TYPE_CHECKING:
     from numpy.typing import NDArray
@@ -96,6 +97,18 @@ class BikeParams:
     @property
     def secret_key_len(self) -> int:
         return 2 * 4 * self.d + 3 * self.r_bytes + _M_BYTES
+
+    @property
+    def shared_secret_len(self) -> int:
+        return 32
+
+    @property
+    def keygen_randomness_len(self) -> int:
+        return 2 * _SEED_BYTES  # seed0 for h0/h1, seed1 = sigma
+
+    @property
+    def encaps_randomness_len(self) -> int:
+        return 2 * _SEED_BYTES
 
     def threshold(self, syndrome_weight: int) -> int:
         """The BGF flipping threshold (spec §2.3: max(floor(a*|s| + b), min))."""
@@ -267,42 +280,10 @@ def _decode(
 # --- the KEM ------------------------------------------------------------------------------------
 
 
-class BikeKem:
+class BikeKem(DerandomizedKem[BikeParams]):
     """One BIKE parameter set as a :class:`~nautilus_tls.crypto.kem.KemPrimitive`."""
 
-    __slots__ = ("params",)
-
-    def __init__(self, params: BikeParams) -> None:
-        self.params = params
-
-    def __repr__(self) -> str:
-        return f"BikeKem({self.params.name})"
-
-    @property
-    def name(self) -> str:
-        return self.params.name
-
-    @property
-    def public_key_len(self) -> int:
-        return self.params.public_key_len
-
-    @property
-    def ciphertext_len(self) -> int:
-        return self.params.ciphertext_len
-
-    @property
-    def shared_secret_len(self) -> int:
-        return 32
-
-    @property
-    def secret_key_len(self) -> int:
-        return self.params.secret_key_len
-
-    def keygen(self) -> tuple[bytes, bytes]:
-        return self.keygen_derand(os.urandom(2 * _SEED_BYTES))
-
-    def encaps(self, public_key: bytes) -> tuple[bytes, bytes]:
-        return self.encaps_derand(public_key, os.urandom(2 * _SEED_BYTES))
+    __slots__ = ()
 
     def keygen_derand(self, randomness: bytes) -> tuple[bytes, bytes]:
         """Key pair from 64 bytes (seed0 for h0/h1, seed1 = sigma), as the reference draws."""

@@ -35,12 +35,13 @@ from __future__ import annotations
 import hashlib
 import hmac
 import importlib
-import os
 from dataclasses import dataclass
 from types import ModuleType
 from typing import TYPE_CHECKING, Any
 
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
+
+from nautilus_tls.crypto.derand_kem import DerandomizedKem
 
 if TYPE_CHECKING:
     from numpy.typing import NDArray
@@ -114,6 +115,10 @@ class FrodoParams:
     @property
     def secret_key_len(self) -> int:
         return self.secret_len + self.public_key_len + 2 * self.n * _NBAR + self.secret_len
+
+    @property
+    def shared_secret_len(self) -> int:
+        return self.secret_len
 
     @property
     def keygen_randomness_len(self) -> int:
@@ -255,7 +260,7 @@ def _select(ok: bool, k: bytes, s: bytes) -> bytes:
 # --- the KEM ---------------------------------------------------------------------------------
 
 
-class FrodoKem:
+class FrodoKem(DerandomizedKem[FrodoParams]):
     """One FrodoKEM parameter set as a :class:`~nautilus_tls.crypto.kem.KemPrimitive`.
 
     ``keygen``/``encaps`` draw from ``os.urandom``; ``keygen_derand``/``encaps_derand`` take
@@ -263,39 +268,7 @@ class FrodoKem:
     ciphertext: a forged one yields a pseudorandom secret (implicit rejection).
     """
 
-    __slots__ = ("params",)
-
-    def __init__(self, params: FrodoParams) -> None:
-        self.params = params
-
-    def __repr__(self) -> str:
-        return f"FrodoKem({self.params.name})"
-
-    @property
-    def name(self) -> str:
-        return self.params.name
-
-    @property
-    def public_key_len(self) -> int:
-        return self.params.public_key_len
-
-    @property
-    def ciphertext_len(self) -> int:
-        return self.params.ciphertext_len
-
-    @property
-    def shared_secret_len(self) -> int:
-        return self.params.secret_len
-
-    @property
-    def secret_key_len(self) -> int:
-        return self.params.secret_key_len
-
-    def keygen(self) -> tuple[bytes, bytes]:
-        return self.keygen_derand(os.urandom(self.params.keygen_randomness_len))
-
-    def encaps(self, public_key: bytes) -> tuple[bytes, bytes]:
-        return self.encaps_derand(public_key, os.urandom(self.params.encaps_randomness_len))
+    __slots__ = ()
 
     def keygen_derand(self, randomness: bytes) -> tuple[bytes, bytes]:
         """``(public_key, secret_key)`` from ``s || seedSE || z``."""
