@@ -84,6 +84,7 @@ from nautilus_tls.record.protection import (
     AEAD_TAG_LEN,
     RecordProtector,
     iter_fragments,
+    pack_record_header,
     plaintext_record,
 )
 from nautilus_tls.record.rekey import RekeySchedule
@@ -183,7 +184,7 @@ class Connection:
         self._trace = config.handshake_trace
         self._out: list[bytes] = []
         self._events: deque[Event] = deque()
-        self._pending_data: list[bytes] = []
+        self._pending_data: list[bytes | memoryview] = []
         self._read: RecordProtector | None = None
         self._write: RecordProtector | None = None
         self._read_epoch = Epoch.INITIAL
@@ -309,7 +310,7 @@ class Connection:
         """One DataReceived for the application data records that arrived in a row: one
         event (and one wake-up of an adapter's reader) per read instead of per record."""
         pending = self._pending_data
-        data = b"".join(pending) if len(pending) > 1 else pending[0]
+        data = b"".join(pending) if len(pending) > 1 else bytes(pending[0])
         pending.clear()
         self._events.append(DataReceived(data=data))
 
@@ -422,12 +423,12 @@ class Connection:
                 raise RemoteProtocolError(
                     "zero-length plaintext record", alert=AlertDescription.unexpected_message
                 )
-            inner_type, plaintext = content_type, bytes(fragment)
+            inner_type, plaintext = content_type, fragment
         elif content_type == ContentType.alert and self._state == "handshaking":
             # RFC 8446 §6: a peer that fails before it could derive the handshake keys (it
             # rejected our ServerHello, say) can only send its alert in plaintext. It is the
             # peer aborting: it is taken as received, and not answered.
-            inner_type, plaintext = content_type, bytes(fragment)
+            inner_type, plaintext = content_type, fragment
         else:
             # RFC 8446 §5.2: once protected, everything but CCS arrives as application_data.
             if content_type != ContentType.application_data:
@@ -435,12 +436,15 @@ class Connection:
                     f"plaintext {ContentType(content_type).name} record after encryption started",
                     alert=AlertDescription.unexpected_message,
                 )
-            inner_type, plaintext = read.open(record.header(), fragment)
+            # The header as received is the AAD; packed in one C call (Record.header is
+            # two Python calls per record).
+            header = pack_record_header(content_type, record.legacy_version, len(fragment))
+            inner_type, plaintext = read.open_view(header, fragment)
         self._dispatch_inner(inner_type, plaintext)
 
-    def _dispatch_inner(self, inner_type: int, plaintext: bytes) -> None:
+    def _dispatch_inner(self, inner_type: int, plaintext: bytes | memoryview) -> None:
         if inner_type == ContentType.handshake:
-            self._on_handshake_data(plaintext)
+            self._on_handshake_data(bytes(plaintext))  # no copy when it is bytes already
             return
         if self._handshake.has_partial_message():
             # RFC 8446 §5.1: a handshake message split over records must not be interleaved
@@ -525,7 +529,7 @@ class Connection:
         if msg.update_requested and not self._we_closed:
             self._send_key_update(request_peer=False, answering_peer=True)
 
-    def _on_alert(self, data: bytes) -> None:
+    def _on_alert(self, data: bytes | memoryview) -> None:
         if len(data) != 2:
             raise DecodeError("alert must be two bytes")
         level, description = data[0], data[1]
@@ -548,7 +552,9 @@ class Connection:
         self._emit(AlertReceived(description=description, level=level))
         raise PeerAlert(description, level)
 
-    def _on_application_data(self, data: bytes) -> None:
+    def _on_application_data(self, data: bytes | memoryview) -> None:
+        """``data`` may be a view of the decrypted record: it is copied once, when a read's
+        records are joined into one DataReceived."""
         if self._read_epoch == Epoch.EARLY:
             # RFC 8446 §4.2.10: more early data than max_early_data_size is unexpected_message.
             if len(data) > self._early_data_limit:
@@ -557,7 +563,7 @@ class Connection:
                 )
             self._early_data_limit -= len(data)
             if data:
-                self._emit(EarlyDataReceived(data=data))
+                self._emit(EarlyDataReceived(data=bytes(data)))
             return
         if self._state != "connected" or self._read_epoch != Epoch.APPLICATION:
             raise RemoteProtocolError(

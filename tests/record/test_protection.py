@@ -201,6 +201,17 @@ def test_accepts_memoryview_input() -> None:
     )
 
 
+def test_open_view_gives_the_content_without_a_copy_and_open_gives_bytes() -> None:
+    sealer, opener = pair()
+    records = [sealer.seal(APPLICATION_DATA, b"x" * 100, padding=p) for p in (0, 7, 0)]
+    for record in records[:2]:
+        content_type, view = opener.open_view(*split(record))
+        assert content_type == APPLICATION_DATA
+        assert isinstance(view, memoryview) and view == b"x" * 100
+    content_type, content = opener.open(*split(records[2]))
+    assert type(content) is bytes and content == b"x" * 100
+
+
 def test_increments_sequence_so_nonces_differ() -> None:
     sealer, opener = pair()
     first = sealer.seal(APPLICATION_DATA, b"same")

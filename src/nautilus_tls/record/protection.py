@@ -49,6 +49,7 @@ __all__ = [
     "MAX_SEQUENCE",
     "RecordProtector",
     "iter_fragments",
+    "pack_record_header",
     "plaintext_record",
 ]
 
@@ -83,6 +84,9 @@ _TYPE_OCTET: dict[int, bytes] = {
 }
 
 _pack_header = struct.Struct(">BHH").pack
+pack_record_header = _pack_header
+"""``pack_record_header(content_type, legacy_version, length)``: a 5-byte record header in
+one C call (the AAD of a protected record, RFC 8446 §5.2)."""
 _TLS12 = int(ProtocolVersion.TLS1_2)
 
 
@@ -217,6 +221,13 @@ class RecordProtector:
         ``header`` is the record's 5-byte header as received (it is the AAD; see
         :meth:`Record.header`), ``ciphertext`` its fragment.
         """
+        content_type, content = self.open_view(header, ciphertext)
+        return content_type, bytes(content)
+
+    def open_view(self, header: Buffer, ciphertext: Buffer) -> tuple[int, memoryview]:
+        """:meth:`open`, with the content as a view of the decrypted record: no copy of it
+        until the caller makes one (the connection joins a read's records into one
+        ``bytes``, so each byte of application data is copied once after decryption)."""
         if len(ciphertext) > MAX_CIPHERTEXT_LEN:
             raise _overflow(f"protected record of {len(ciphertext)} bytes exceeds 2^14 + 256")
         if header[0] != _CT_APPLICATION_DATA:
@@ -238,14 +249,14 @@ class RecordProtector:
             raise _overflow(f"decrypted record of {len(inner)} bytes exceeds 2^14 + 1")
         content_type = inner[-1] if inner else 0
         if content_type != 0:
-            content = inner[:-1]
+            content = memoryview(inner)[:-1]
         else:
             # Padded (or all zeros): the content type is the last non-zero octet (§5.4).
             stripped = inner.rstrip(b"\x00")
             if not stripped:
                 raise _unexpected("protected record has no non-zero octet (no content type)")
             content_type = stripped[-1]
-            content = stripped[:-1]
+            content = memoryview(stripped)[:-1]
         if content_type not in _TYPE_OCTET:
             raise _unexpected(f"protected record with inner content type {content_type}")
         if not content and content_type != _CT_APPLICATION_DATA:
