@@ -182,7 +182,7 @@ class Connection:
         self._deframer = RecordDeframer(max_buffer=defaults.MAX_RECEIVE_BUFFER)
         self._ragged_eof = config.ragged_eof
         self._trace = config.handshake_trace
-        self._out: list[bytes] = []
+        self._out: list[bytes | bytearray] = []
         self._events: deque[Event] = deque()
         self._pending_data: list[bytes | memoryview] = []
         self._read: RecordProtector | None = None
@@ -290,7 +290,9 @@ class Connection:
         """Bytes to write to the transport (empty when there is nothing)."""
         if not self._out:
             return b""
-        data = b"".join(self._out) if len(self._out) > 1 else self._out[0]
+        # bytes(): no copy of a lone bytes item; a lone bytearray (a sealed write) is copied
+        # once, so that callers always get immutable bytes.
+        data = b"".join(self._out) if len(self._out) > 1 else bytes(self._out[0])
         self._out.clear()
         return data
 
@@ -353,6 +355,12 @@ class Connection:
             raise LocalProtocolError("no application keys")
         view = memoryview(data)
         rekey = self._rekey
+        records = -(-len(view) // defaults.MAX_PLAINTEXT)
+        if records > 1 and not rekey.active and write.can_seal(records):
+            # No key change can fall inside this write: seal it as one buffer.
+            self._out.append(write.seal_application_data(view))
+            self._key_updates_in_row = 0
+            return
         for chunk in iter_fragments(view, defaults.MAX_PLAINTEXT):
             if write.needs_key_update():
                 write = self._send_key_update(request_peer=False)
