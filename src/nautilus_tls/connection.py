@@ -325,8 +325,9 @@ class Connection:
                 self._on_eof()
                 return
             self._deframer.feed(data)
-            while (record := self._deframer.next_record()) is not None:
-                self._on_record(record)
+            next_record, on_record = self._deframer.next_record, self._on_record
+            while (record := next_record()) is not None:
+                on_record(record)
                 if self._is_failed():
                     break
         except ProtocolError as exc:

@@ -98,6 +98,10 @@ def _overflow(message: str) -> RemoteProtocolError:
     return RemoteProtocolError(message, alert=AlertDescription.record_overflow)
 
 
+def _sequence_wrapped() -> LocalProtocolError:
+    return LocalProtocolError("record sequence number would wrap; a KeyUpdate is overdue")
+
+
 def _unexpected(message: str) -> RemoteProtocolError:
     return RemoteProtocolError(message, alert=AlertDescription.unexpected_message)
 
@@ -178,7 +182,7 @@ class RecordProtector:
     def _nonce(self, seq: int) -> bytes:
         # RFC 8446 §5.3: IV XOR the sequence number left-padded to the IV length.
         if seq > MAX_SEQUENCE:
-            raise LocalProtocolError("record sequence number would wrap; a KeyUpdate is overdue")
+            raise _sequence_wrapped()
         return (self._iv_int ^ seq).to_bytes(self._iv_len, "big")
 
     def seal(self, content_type: int, plaintext: Buffer, padding: int = 0) -> bytes:
@@ -231,7 +235,7 @@ class RecordProtector:
         source = memoryview(data)
         seq = self._seq
         if seq + count - 1 > MAX_SEQUENCE:
-            raise LocalProtocolError("record sequence number would wrap; a KeyUpdate is overdue")
+            raise _sequence_wrapped()
         iv, iv_len = self._iv_int, self._iv_len
         type_octet = _TYPE_OCTET[_CT_APPLICATION_DATA]
         pos = 0
@@ -287,7 +291,10 @@ class RecordProtector:
             # RFC 8446 §5.2: the outer type of a protected record is always application_data.
             raise _unexpected(f"protected record with outer content type {header[0]}")
         seq = self._seq
-        nonce = self._nonce(seq)
+        if seq > MAX_SEQUENCE:
+            raise _sequence_wrapped()
+        # RFC 8446 §5.3, inlined (once per record): IV XOR the padded sequence number.
+        nonce = (self._iv_int ^ seq).to_bytes(self._iv_len, "big")
         try:
             # cryptography accepts any buffer; the Aead protocol is typed with bytes. Called
             # directly (not through suites.open_record and typing.cast): three Python calls
