@@ -84,6 +84,7 @@ from nautilus_tls.record.protection import (
     AEAD_TAG_LEN,
     RecordProtector,
     iter_fragments,
+    pack_record_header,
     plaintext_record,
 )
 from nautilus_tls.record.rekey import RekeySchedule
@@ -181,9 +182,9 @@ class Connection:
         self._deframer = RecordDeframer(max_buffer=defaults.MAX_RECEIVE_BUFFER)
         self._ragged_eof = config.ragged_eof
         self._trace = config.handshake_trace
-        self._out: list[bytes] = []
+        self._out: list[bytes | bytearray] = []
         self._events: deque[Event] = deque()
-        self._pending_data: list[bytes] = []
+        self._pending_data: list[bytes | memoryview] = []
         self._read: RecordProtector | None = None
         self._write: RecordProtector | None = None
         self._read_epoch = Epoch.INITIAL
@@ -289,7 +290,9 @@ class Connection:
         """Bytes to write to the transport (empty when there is nothing)."""
         if not self._out:
             return b""
-        data = b"".join(self._out) if len(self._out) > 1 else self._out[0]
+        # bytes(): no copy of a lone bytes item; a lone bytearray (a sealed write) is copied
+        # once, so that callers always get immutable bytes.
+        data = b"".join(self._out) if len(self._out) > 1 else bytes(self._out[0])
         self._out.clear()
         return data
 
@@ -309,7 +312,7 @@ class Connection:
         """One DataReceived for the application data records that arrived in a row: one
         event (and one wake-up of an adapter's reader) per read instead of per record."""
         pending = self._pending_data
-        data = b"".join(pending) if len(pending) > 1 else pending[0]
+        data = b"".join(pending) if len(pending) > 1 else bytes(pending[0])
         pending.clear()
         self._events.append(DataReceived(data=data))
 
@@ -322,8 +325,9 @@ class Connection:
                 self._on_eof()
                 return
             self._deframer.feed(data)
-            while (record := self._deframer.next_record()) is not None:
-                self._on_record(record)
+            next_record, on_record = self._deframer.next_record, self._on_record
+            while (record := next_record()) is not None:
+                on_record(record)
                 if self._is_failed():
                     break
         except ProtocolError as exc:
@@ -352,6 +356,12 @@ class Connection:
             raise LocalProtocolError("no application keys")
         view = memoryview(data)
         rekey = self._rekey
+        records = -(-len(view) // defaults.MAX_PLAINTEXT)
+        if records > 1 and not rekey.active and write.can_seal(records):
+            # No key change can fall inside this write: seal it as one buffer.
+            self._out.append(write.seal_application_data(view))
+            self._key_updates_in_row = 0
+            return
         for chunk in iter_fragments(view, defaults.MAX_PLAINTEXT):
             if write.needs_key_update():
                 write = self._send_key_update(request_peer=False)
@@ -394,6 +404,31 @@ class Connection:
 
     def _on_record(self, record: Record) -> None:
         content_type, fragment = record.content_type, record.fragment
+        read = self._read
+        if (
+            content_type == ContentType.application_data
+            and read is not None
+            and self._state == "connected"
+            and self._read_epoch == Epoch.APPLICATION
+            and not self._peer_closed
+        ):
+            # The bulk path: a protected record after the handshake. Non-empty application
+            # data is queued here, with the checks of _dispatch_inner and
+            # _on_application_data that can apply in this state; anything else goes through
+            # them (two Python calls less per record).
+            header = pack_record_header(content_type, record.legacy_version, len(fragment))
+            inner_type, plaintext = read.open_view(header, fragment)
+            if (
+                inner_type == ContentType.application_data
+                and plaintext
+                and not self._handshake.has_partial_message()
+            ):
+                self._empty_records = 0
+                self._key_updates_in_row = 0
+                self._pending_data.append(plaintext)
+            else:
+                self._dispatch_inner(inner_type, plaintext)
+            return
         if self._peer_closed:
             # RFC 8446 §6.1: nothing follows close_notify; a record that does (a KeyUpdate,
             # a handshake message, an alert) is not processed.
@@ -403,7 +438,6 @@ class Connection:
         if content_type == ContentType.change_cipher_spec:
             self._on_change_cipher_spec(bytes(fragment))
             return
-        read = self._read
         if (
             self._early_skip is not None
             and content_type == ContentType.application_data
@@ -422,12 +456,12 @@ class Connection:
                 raise RemoteProtocolError(
                     "zero-length plaintext record", alert=AlertDescription.unexpected_message
                 )
-            inner_type, plaintext = content_type, bytes(fragment)
+            inner_type, plaintext = content_type, fragment
         elif content_type == ContentType.alert and self._state == "handshaking":
             # RFC 8446 §6: a peer that fails before it could derive the handshake keys (it
             # rejected our ServerHello, say) can only send its alert in plaintext. It is the
             # peer aborting: it is taken as received, and not answered.
-            inner_type, plaintext = content_type, bytes(fragment)
+            inner_type, plaintext = content_type, fragment
         else:
             # RFC 8446 §5.2: once protected, everything but CCS arrives as application_data.
             if content_type != ContentType.application_data:
@@ -435,12 +469,15 @@ class Connection:
                     f"plaintext {ContentType(content_type).name} record after encryption started",
                     alert=AlertDescription.unexpected_message,
                 )
-            inner_type, plaintext = read.open(record.header(), fragment)
+            # The header as received is the AAD; packed in one C call (Record.header is
+            # two Python calls per record).
+            header = pack_record_header(content_type, record.legacy_version, len(fragment))
+            inner_type, plaintext = read.open_view(header, fragment)
         self._dispatch_inner(inner_type, plaintext)
 
-    def _dispatch_inner(self, inner_type: int, plaintext: bytes) -> None:
+    def _dispatch_inner(self, inner_type: int, plaintext: bytes | memoryview) -> None:
         if inner_type == ContentType.handshake:
-            self._on_handshake_data(plaintext)
+            self._on_handshake_data(bytes(plaintext))  # no copy when it is bytes already
             return
         if self._handshake.has_partial_message():
             # RFC 8446 §5.1: a handshake message split over records must not be interleaved
@@ -525,7 +562,7 @@ class Connection:
         if msg.update_requested and not self._we_closed:
             self._send_key_update(request_peer=False, answering_peer=True)
 
-    def _on_alert(self, data: bytes) -> None:
+    def _on_alert(self, data: bytes | memoryview) -> None:
         if len(data) != 2:
             raise DecodeError("alert must be two bytes")
         level, description = data[0], data[1]
@@ -548,7 +585,9 @@ class Connection:
         self._emit(AlertReceived(description=description, level=level))
         raise PeerAlert(description, level)
 
-    def _on_application_data(self, data: bytes) -> None:
+    def _on_application_data(self, data: bytes | memoryview) -> None:
+        """``data`` may be a view of the decrypted record: it is copied once, when a read's
+        records are joined into one DataReceived."""
         if self._read_epoch == Epoch.EARLY:
             # RFC 8446 §4.2.10: more early data than max_early_data_size is unexpected_message.
             if len(data) > self._early_data_limit:
@@ -557,7 +596,7 @@ class Connection:
                 )
             self._early_data_limit -= len(data)
             if data:
-                self._emit(EarlyDataReceived(data=data))
+                self._emit(EarlyDataReceived(data=bytes(data)))
             return
         if self._state != "connected" or self._read_epoch != Epoch.APPLICATION:
             raise RemoteProtocolError(

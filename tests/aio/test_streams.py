@@ -88,6 +88,34 @@ def test_handshake_negotiates_hybrid_pq_and_echoes(tls_pki: Pki) -> None:
     run(main())
 
 
+def test_partial_and_whole_reads_return_the_stream_in_order(tls_pki: Pki) -> None:
+    # A read that takes a whole batch hands it over without a copy; one after a partial
+    # read (or a readline) must still return only what is left.
+    async def batches(reader: TLSReader, writer: TLSWriter) -> None:
+        writer.write(b"first-batch")
+        await reader.readexactly(2)
+        writer.write(b"second\nrest")
+        await reader.readexactly(2)
+        writer.write(b"third")
+        writer.write(b"fourth")
+
+    async def main() -> None:
+        server, port = await serve(batches, tls_pki)
+        reader, writer = await open_client(port, tls_pki)
+        assert await asyncio.wait_for(reader.readexactly(5), TIMEOUT) == b"first"
+        assert await asyncio.wait_for(reader.read(100), TIMEOUT) == b"-batch"
+        writer.write(b"go")
+        assert await asyncio.wait_for(reader.readline(), TIMEOUT) == b"second\n"
+        assert await asyncio.wait_for(reader.read(100), TIMEOUT) == b"rest"
+        writer.write(b"go")
+        assert await asyncio.wait_for(reader.read(), TIMEOUT) == b"thirdfourth"
+        writer.close()
+        await asyncio.wait_for(writer.wait_closed(), TIMEOUT)
+        await stop(server)
+
+    run(main())
+
+
 def test_key_update_both_directions_and_exporters_agree(tls_pki: Pki) -> None:
     async def main() -> None:
         server_writer: asyncio.Future[TLSWriter] = asyncio.get_running_loop().create_future()

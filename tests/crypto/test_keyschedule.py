@@ -16,6 +16,7 @@ from nautilus_tls.crypto.keyschedule import (
     export_keying_material,
     finished_key,
     finished_verify_data,
+    hash_len,
     hkdf_expand_label,
     hkdf_extract,
     hkdf_label,
@@ -204,6 +205,21 @@ def test_sha384_schedule_has_48_byte_secrets() -> None:
     assert params is not None
     key, iv = traffic_key_iv(params, c)
     assert (len(key), len(iv)) == (32, 12)
+
+
+@pytest.mark.parametrize("hash_name", ["sha256", "sha384"])
+def test_schedule_without_psk_equals_one_with_a_zero_psk(hash_name: str) -> None:
+    # RFC 8446 §7.1: no PSK means a PSK of Hash.length zeros; the constant early stage taken
+    # without a PSK must give the same secrets as the one derived from explicit zeros.
+    shared, th = b"\x07" * 32, b"\x5a" * hash_len(hash_name)
+    secrets = []
+    for ks in (KeySchedule(hash_name), KeySchedule(hash_name, psk=bytes(hash_len(hash_name)))):
+        early = ks.early_secret
+        ks.enter_handshake(shared)
+        hs = ks.handshake_traffic_secrets(th)
+        ks.enter_master()
+        secrets.append((early, hs, ks.application_traffic_secrets(th)))
+    assert secrets[0] == secrets[1]
 
 
 def test_next_traffic_secret_is_traffic_upd() -> None:

@@ -105,6 +105,46 @@ def test_fragments_stay_valid_after_more_feeding() -> None:
     assert [bytes(x.fragment) for x in (first, second, third)] == [b"first", b"second", b"third"]
 
 
+def test_copies_only_the_record_that_straddles_two_reads() -> None:
+    records = [rec(APPLICATION_DATA, bytes([i]) * 1000) for i in range(6)]
+    wire = b"".join(records)
+    first, second = wire[:1500], wire[1500:]  # the second record straddles the two reads
+    d = RecordDeframer()
+    d.feed(first)
+    assert drain(d) == [(APPLICATION_DATA, 0x0303, b"\x00" * 1000)]
+    d.feed(second)
+    assert d.buffered == len(wire) - 1005
+    got = list(d)
+    assert [bytes(r.fragment) for r in got] == [bytes([i]) * 1000 for i in range(1, 6)]
+    # The stitched record is a copy; the records after it are views of the read itself.
+    assert got[0].fragment.obj is not second
+    assert all(r.fragment.obj is second for r in got[1:])
+    assert d.buffered == 0
+
+
+@given(
+    cuts=st.lists(st.integers(min_value=0, max_value=2000), max_size=40),
+    take=st.lists(st.integers(min_value=0, max_value=3), min_size=41, max_size=41),
+)
+def test_round_trips_any_chunking_when_not_drained_between_feeds(
+    cuts: list[int], take: list[int]
+) -> None:
+    wire, expected = rfc8448_stream()
+    points = sorted({c % (len(wire) + 1) for c in cuts} | {0, len(wire)})
+    d = RecordDeframer()
+    got = []
+    for (a, b), n in zip(itertools.pairwise(points), take, strict=False):
+        d.feed(wire[a:b])
+        for _ in range(n):  # read only some of the records before the next feed
+            r = d.next_record()
+            if r is None:
+                break
+            got.append((r.content_type, r.legacy_version, bytes(r.fragment)))
+        assert d.buffered == b - sum(5 + len(g[2]) for g in got)
+    got.extend(drain(d))
+    assert got == expected
+
+
 def test_copies_mutable_input() -> None:
     data = bytearray(rec(HANDSHAKE, b"hello"))
     d = RecordDeframer()

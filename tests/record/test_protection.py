@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import dataclasses
 import os
 
 import pytest
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from vectors import load_vector
 
 from nautilus_tls.crypto.keyschedule import next_traffic_secret, traffic_key_iv
@@ -199,6 +201,57 @@ def test_accepts_memoryview_input() -> None:
         APPLICATION_DATA,
         b"view",
     )
+
+
+def test_open_view_gives_the_content_without_a_copy_and_open_gives_bytes() -> None:
+    sealer, opener = pair()
+    records = [sealer.seal(APPLICATION_DATA, b"x" * 100, padding=p) for p in (0, 7, 0)]
+    for record in records[:2]:
+        content_type, view = opener.open_view(*split(record))
+        assert content_type == APPLICATION_DATA
+        assert isinstance(view, memoryview) and view == b"x" * 100
+    content_type, content = opener.open(*split(records[2]))
+    assert type(content) is bytes and content == b"x" * 100
+
+
+class _OneShotAead:
+    """A provider AEAD with encrypt/decrypt only (no encrypt_into), wrapping pyca's."""
+
+    def __init__(self, key: bytes) -> None:
+        self._inner = AESGCM(key)
+
+    def encrypt(self, nonce: bytes, data: bytes, aad: bytes | None) -> bytes:
+        return self._inner.encrypt(nonce, data, aad)
+
+    def decrypt(self, nonce: bytes, data: bytes, aad: bytes | None) -> bytes:
+        return self._inner.decrypt(nonce, data, aad)
+
+
+@pytest.mark.parametrize(
+    "params", [*ALL_PARAMS, dataclasses.replace(AES128, aead=_OneShotAead)], ids=str
+)
+@pytest.mark.parametrize("size", [1, MAX_PLAINTEXT_LEN, MAX_PLAINTEXT_LEN + 1, 65536, 50007])
+def test_seal_application_data_equals_one_seal_per_fragment(params: SuiteParams, size: int) -> None:
+    secret = os.urandom(params.hash_len)
+    one_buffer, per_record = RecordProtector(params, secret), RecordProtector(params, secret)
+    data = os.urandom(size)
+    sealed = one_buffer.seal_application_data(data)
+    expected = b"".join(per_record.seal(APPLICATION_DATA, c) for c in iter_fragments(data))
+    assert bytes(sealed) == expected
+    assert one_buffer.sequence == per_record.sequence == -(-size // MAX_PLAINTEXT_LEN)
+    opener, got = RecordProtector(params, secret), []
+    deframer = RecordDeframer()
+    deframer.feed(bytes(sealed))
+    for record in deframer:
+        got.append(opener.open(record.header(), record.fragment)[1])
+    assert b"".join(got) == data
+
+
+def test_can_seal_stops_at_the_key_update_point() -> None:
+    sealer, _ = pair(confidentiality_limit=8)  # update due at record 4
+    assert sealer.can_seal(4) and not sealer.can_seal(5)
+    sealer.seal_application_data(b"x" * (3 * MAX_PLAINTEXT_LEN))
+    assert sealer.can_seal(1) and not sealer.can_seal(2)
 
 
 def test_increments_sequence_so_nonces_differ() -> None:

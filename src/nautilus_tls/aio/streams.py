@@ -597,6 +597,9 @@ class TLSReader:
         self._protocol = protocol
         self._limit = limit
         self._buffer = bytearray()
+        # The buffer's content as one bytes object, while it is exactly one DataReceived fed
+        # into an empty buffer: a read that takes everything returns it without a copy.
+        self._whole: bytes | None = None
         self._early = bytearray()
         self._eof = False
         self._exception: BaseException | None = None
@@ -617,6 +620,7 @@ class TLSReader:
     # --- fed by the protocol ------------------------------------------------------------
 
     def _feed(self, data: bytes) -> None:
+        self._whole = None if self._buffer else data
         self._buffer += data  # the protocol wakes the reader after the whole batch
 
     def _feed_early(self, data: bytes) -> None:
@@ -649,8 +653,9 @@ class TLSReader:
 
     def _take(self, n: int) -> bytes:
         buffer = self._buffer
+        whole, self._whole = self._whole, None
         if n >= len(buffer):
-            data = bytes(buffer)  # one copy; nothing left to move
+            data = whole if whole is not None else bytes(buffer)  # at most one copy
             buffer.clear()
         else:
             # One copy (a bytearray slice would copy twice); the views are released before
@@ -742,6 +747,7 @@ class TLSReader:
         except asyncio.IncompleteReadError as exc:
             return exc.partial
         except asyncio.LimitOverrunError as exc:
+            self._whole = None
             if self._buffer.startswith(b"\n", exc.consumed):
                 del self._buffer[: exc.consumed + 1]
             else:

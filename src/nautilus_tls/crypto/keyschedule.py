@@ -202,6 +202,21 @@ def export_keying_material(
     return hkdf_expand_label(hash_name, secret, b"exporter", context_hash, length)
 
 
+# hash name -> (Early Secret without a PSK, Derive-Secret(that, "derived", "")): both depend
+# on the hash alone (RFC 8446 §7.1), so every full handshake would derive the same two values.
+_NO_PSK: dict[str, tuple[bytes, bytes]] = {}
+
+
+def _no_psk_secrets(hash_name: str) -> tuple[bytes, bytes]:
+    secrets = _NO_PSK.get(hash_name)
+    if secrets is None:
+        zeros = bytes(hash_len(hash_name))
+        early = hkdf_extract(hash_name, zeros, zeros)
+        derived = derive_secret(hash_name, early, b"derived", _EMPTY_HASH[hash_name])
+        secrets = _NO_PSK[hash_name] = (early, derived)
+    return secrets
+
+
 class Stage(Enum):
     """Where a :class:`KeySchedule` is: which Extract it last did."""
 
@@ -219,13 +234,17 @@ class KeySchedule:
     Finished for resumption.
     """
 
-    __slots__ = ("_current", "_hash_len", "_stage", "early_secret", "hash_name")
+    __slots__ = ("_current", "_hash_len", "_no_psk", "_stage", "early_secret", "hash_name")
 
     def __init__(self, hash_name: str, psk: bytes | None = None) -> None:
         self.hash_name = hash_name
         self._hash_len = hash_len(hash_name)
-        zeros = bytes(self._hash_len)
-        self.early_secret: bytes = hkdf_extract(hash_name, zeros, psk if psk else zeros)
+        self._no_psk = not psk
+        if psk:
+            self.early_secret = hkdf_extract(hash_name, bytes(self._hash_len), psk)
+        else:
+            # Without a PSK the Early Secret is HKDF-Extract(0, 0): a constant per hash.
+            self.early_secret = _no_psk_secrets(hash_name)[0]
         self._current = self.early_secret
         self._stage = Stage.EARLY
 
@@ -274,7 +293,8 @@ class KeySchedule:
         """
         self._require(Stage.EARLY, "enter_handshake")
         ikm = shared_secret if shared_secret is not None else bytes(self._hash_len)
-        self._current = hkdf_extract(self.hash_name, self._derived_salt(), ikm)
+        salt = _no_psk_secrets(self.hash_name)[1] if self._no_psk else self._derived_salt()
+        self._current = hkdf_extract(self.hash_name, salt, ikm)
         self._stage = Stage.HANDSHAKE
 
     def handshake_traffic_secrets(self, th: bytes) -> tuple[bytes, bytes]:

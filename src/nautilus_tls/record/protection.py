@@ -26,7 +26,7 @@ confidentiality limit (§5.5), so the connection can send a KeyUpdate.
 from __future__ import annotations
 
 import struct
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 from cryptography.exceptions import InvalidTag
 
@@ -39,7 +39,11 @@ from nautilus_tls.errors import (
     LocalProtocolError,
     RemoteProtocolError,
 )
-from nautilus_tls.record.deframer import MAX_CIPHERTEXT_LEN, MAX_PLAINTEXT_LEN
+from nautilus_tls.record.deframer import (
+    MAX_CIPHERTEXT_LEN,
+    MAX_PLAINTEXT_LEN,
+    RECORD_HEADER_LEN,
+)
 from nautilus_tls.wire.enums import ContentType, ProtocolVersion
 
 __all__ = [
@@ -49,6 +53,7 @@ __all__ = [
     "MAX_SEQUENCE",
     "RecordProtector",
     "iter_fragments",
+    "pack_record_header",
     "plaintext_record",
 ]
 
@@ -83,11 +88,18 @@ _TYPE_OCTET: dict[int, bytes] = {
 }
 
 _pack_header = struct.Struct(">BHH").pack
+pack_record_header = _pack_header
+"""``pack_record_header(content_type, legacy_version, length)``: a 5-byte record header in
+one C call (the AAD of a protected record, RFC 8446 §5.2)."""
 _TLS12 = int(ProtocolVersion.TLS1_2)
 
 
 def _overflow(message: str) -> RemoteProtocolError:
     return RemoteProtocolError(message, alert=AlertDescription.record_overflow)
+
+
+def _sequence_wrapped() -> LocalProtocolError:
+    return LocalProtocolError("record sequence number would wrap; a KeyUpdate is overdue")
 
 
 def _unexpected(message: str) -> RemoteProtocolError:
@@ -105,6 +117,7 @@ class RecordProtector:
 
     __slots__ = (
         "_aead",
+        "_encrypt_into",
         "_iv_int",
         "_iv_len",
         "_limit_override",
@@ -121,6 +134,11 @@ class RecordProtector:
         self._params = params
         self._secret = secret
         self._aead = params.new_aead(key)  # one AEAD object per key, reused for every record
+        # pyca's AEADs write into a caller's buffer; a provider's AEAD may not (then
+        # seal_application_data falls back to one seal per record).
+        self._encrypt_into: Callable[[bytes, bytes, bytes, memoryview], int] | None = getattr(
+            self._aead, "encrypt_into", None
+        )
         self._iv_int = int.from_bytes(iv, "big")
         self._iv_len = len(iv)
         self._seq = 0
@@ -164,7 +182,7 @@ class RecordProtector:
     def _nonce(self, seq: int) -> bytes:
         # RFC 8446 §5.3: IV XOR the sequence number left-padded to the IV length.
         if seq > MAX_SEQUENCE:
-            raise LocalProtocolError("record sequence number would wrap; a KeyUpdate is overdue")
+            raise _sequence_wrapped()
         return (self._iv_int ^ seq).to_bytes(self._iv_len, "big")
 
     def seal(self, content_type: int, plaintext: Buffer, padding: int = 0) -> bytes:
@@ -197,6 +215,49 @@ class RecordProtector:
         self._seq = seq + 1
         return header + sealed
 
+    def seal_application_data(self, data: Buffer) -> bytes | bytearray:
+        """Seal ``data`` as full-size application_data records, all written into one buffer.
+
+        The same bytes as joining :meth:`seal` of each 2^14-byte fragment, with fewer copies:
+        each record's ciphertext is written by the AEAD straight into its place (no record
+        built and then copied into a joined buffer). Check :meth:`can_seal` first: a key
+        must not pass its update point in the middle of the records.
+        """
+        encrypt_into = self._encrypt_into
+        n = len(data)
+        if encrypt_into is None or n <= MAX_PLAINTEXT_LEN:
+            return b"".join(
+                [self.seal(_CT_APPLICATION_DATA, chunk) for chunk in iter_fragments(data)]
+            )
+        count = -(-n // MAX_PLAINTEXT_LEN)
+        out = bytearray(n + count * (RECORD_HEADER_LEN + 1 + AEAD_TAG_LEN))
+        view = memoryview(out)
+        source = memoryview(data)
+        seq = self._seq
+        if seq + count - 1 > MAX_SEQUENCE:
+            raise _sequence_wrapped()
+        iv, iv_len = self._iv_int, self._iv_len
+        type_octet = _TYPE_OCTET[_CT_APPLICATION_DATA]
+        pos = 0
+        for start in range(0, n, MAX_PLAINTEXT_LEN):
+            chunk = source[start : start + MAX_PLAINTEXT_LEN]
+            inner_len = len(chunk) + 1
+            header = _pack_header(_CT_APPLICATION_DATA, _TLS12, inner_len + AEAD_TAG_LEN)
+            view[pos : pos + RECORD_HEADER_LEN] = header
+            body = pos + RECORD_HEADER_LEN
+            end = body + inner_len + AEAD_TAG_LEN
+            nonce = (iv ^ seq).to_bytes(iv_len, "big")
+            encrypt_into(nonce, b"".join((chunk, type_octet)), header, view[body:end])
+            seq += 1
+            pos = end
+        self._seq = seq
+        view.release()
+        return out
+
+    def can_seal(self, records: int) -> bool:
+        """True when ``records`` more records fit before this key's update point."""
+        return self._seq + records <= self._update_at
+
     def seal_fragments(
         self,
         content_type: int,
@@ -217,13 +278,23 @@ class RecordProtector:
         ``header`` is the record's 5-byte header as received (it is the AAD; see
         :meth:`Record.header`), ``ciphertext`` its fragment.
         """
+        content_type, content = self.open_view(header, ciphertext)
+        return content_type, bytes(content)
+
+    def open_view(self, header: Buffer, ciphertext: Buffer) -> tuple[int, memoryview]:
+        """:meth:`open`, with the content as a view of the decrypted record: no copy of it
+        until the caller makes one (the connection joins a read's records into one
+        ``bytes``, so each byte of application data is copied once after decryption)."""
         if len(ciphertext) > MAX_CIPHERTEXT_LEN:
             raise _overflow(f"protected record of {len(ciphertext)} bytes exceeds 2^14 + 256")
         if header[0] != _CT_APPLICATION_DATA:
             # RFC 8446 §5.2: the outer type of a protected record is always application_data.
             raise _unexpected(f"protected record with outer content type {header[0]}")
         seq = self._seq
-        nonce = self._nonce(seq)
+        if seq > MAX_SEQUENCE:
+            raise _sequence_wrapped()
+        # RFC 8446 §5.3, inlined (once per record): IV XOR the padded sequence number.
+        nonce = (self._iv_int ^ seq).to_bytes(self._iv_len, "big")
         try:
             # cryptography accepts any buffer; the Aead protocol is typed with bytes. Called
             # directly (not through suites.open_record and typing.cast): three Python calls
@@ -238,14 +309,14 @@ class RecordProtector:
             raise _overflow(f"decrypted record of {len(inner)} bytes exceeds 2^14 + 1")
         content_type = inner[-1] if inner else 0
         if content_type != 0:
-            content = inner[:-1]
+            content = memoryview(inner)[:-1]
         else:
             # Padded (or all zeros): the content type is the last non-zero octet (§5.4).
             stripped = inner.rstrip(b"\x00")
             if not stripped:
                 raise _unexpected("protected record has no non-zero octet (no content type)")
             content_type = stripped[-1]
-            content = stripped[:-1]
+            content = memoryview(stripped)[:-1]
         if content_type not in _TYPE_OCTET:
             raise _unexpected(f"protected record with inner content type {content_type}")
         if not content and content_type != _CT_APPLICATION_DATA:
