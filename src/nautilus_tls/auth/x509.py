@@ -26,6 +26,7 @@ from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import lru_cache
 from typing import TYPE_CHECKING
 
 from nautilus_tls.crypto.x509 import (
@@ -60,6 +61,18 @@ def trust_fingerprint(label: bytes, *parts: bytes) -> bytes:
         digest.update(len(part).to_bytes(4, "big"))
         digest.update(part)
     return digest.digest()
+
+
+@lru_cache(maxsize=64)
+def _judgement(label: bytes, store: bytes, profile: str, chain_schemes: tuple[int, ...]) -> bytes:
+    # Asked several times per handshake (tickets record it, resumption compares it), and a
+    # config's verifier is rebuilt per call: cached on its public inputs.
+    return trust_fingerprint(
+        label,
+        store,
+        profile.encode("ascii"),
+        *(s.to_bytes(2, "big") for s in sorted(chain_schemes)),
+    )
 
 
 def _when(now: float) -> datetime:
@@ -133,12 +146,7 @@ class _X509Verifier:
         return verify_x509_signature(peer, scheme, signature, content, provider)
 
     def _judgement(self, label: bytes) -> bytes:
-        return trust_fingerprint(
-            label,
-            self.trust_store.fingerprint,
-            self.profile.encode("ascii"),
-            *(s.to_bytes(2, "big") for s in sorted(self.chain_schemes)),
-        )
+        return _judgement(label, self.trust_store.fingerprint, self.profile, self.chain_schemes)
 
 
 @dataclass(frozen=True, slots=True)
