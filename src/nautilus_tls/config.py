@@ -510,6 +510,18 @@ class ClientConfig(_CommonConfig):
             if problem is not None:
                 raise ConfigError(f"pake: {problem}")
 
+    @property
+    def requires_server_certificate(self) -> bool:
+        """Whether the server must present a certificate even when a password login (PAKE)
+        authenticated it: an explicit ``verifier`` (a DID or key pin) or a transparency
+        requirement asks for evidence only a certificate carries, and a PakeClient may ask
+        for it (``require_certificate``)."""
+        return (
+            self.verifier is not None
+            or self.require_transparency is not None
+            or (self.pake is not None and self.pake.require_certificate)
+        )
+
     def connection_hooks(self) -> tuple[ExtensionHook, ...]:
         """Plug-ins made afresh for each connection (a login's state is per connection)."""
         return (self.pake.login_hook(),) if self.pake is not None else ()

@@ -254,3 +254,45 @@ def test_pake_client_checks_its_values_and_hides_the_password() -> None:
     ):
         with pytest.raises(ConfigError):
             bad()
+
+
+def test_a_client_that_requires_a_certificate_refuses_pake_alone(store: SQLiteRecordStore) -> None:
+    # PakeClient(require_certificate=True): PAKE plus certificate or nothing.
+    pake = PakeClient("alice", PASSWORD, method="opaque", ksf=KSF, require_certificate=True)
+    client = ClientConnection(ClientConfig(pake=pake), "localhost")
+    with pytest.raises(ProtocolError) as err:
+        client.start()
+        pump(client, ServerConnection(_server(store)))
+    assert err.value.alert == AlertDescription.unexpected_message
+    assert "sent no Certificate" in str(err.value)
+    # ... and takes PAKE plus a certificate it trusts.
+    both = ClientConnection(client_config(pake=pake), "localhost")
+    server = ServerConnection(server_config(pake_store=_pake_server(store)))
+    both.start()
+    pump(both, server)
+    assert both.info is not None and both.info.auth == "opaque" and both.info.peer_certificates
+
+
+def test_an_explicit_verifier_or_transparency_requirement_needs_a_certificate(
+    store: SQLiteRecordStore,
+) -> None:
+    # A DID pin or a transparency requirement asks for evidence only a certificate carries:
+    # the password login does not stand in for it.
+    from nautilus_tls.auth.x509 import InsecureSkipVerifier
+    from nautilus_tls.ledger.sth import LogKey
+    from nautilus_tls.ledger.transparency import RequireTransparency
+
+    pake = PakeClient("alice", PASSWORD, method="spake2plus", ksf=KSF)
+    for cfg in (
+        ClientConfig(pake=pake, verifier=InsecureSkipVerifier()),
+        ClientConfig(
+            pake=pake, require_transparency=RequireTransparency([LogKey.generate().public])
+        ),
+    ):
+        assert cfg.requires_server_certificate
+        _fails_with(
+            AlertDescription.unexpected_message,
+            ClientConnection(cfg, "localhost"),
+            ServerConnection(_server(store)),
+        )
+    assert not ClientConfig(pake=pake).requires_server_certificate

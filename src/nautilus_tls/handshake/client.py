@@ -637,8 +637,13 @@ class ExpectEncryptedExtensions(ClientState):
             keys=self.keys,
             negotiated=negotiated,
             # A plug-in that verified the server in the key exchange (a PAKE) lets the
-            # server leave its Certificate out; without one, a Certificate is required.
-            key_exchange_proof=plugin_server_proof(ctx.peer_extensions),
+            # server leave its Certificate out; without one, or when the config demands
+            # certificate evidence, a Certificate is required.
+            key_exchange_proof=(
+                None
+                if ctx.config.requires_server_certificate
+                else plugin_server_proof(ctx.peer_extensions)
+            ),
         )
 
 
@@ -760,7 +765,13 @@ class ExpectCertificate(ClientState):
     name = "waiting for server Certificate"
 
     def handle(self, ctx: ClientContext, msg_type: int, body: bytes, raw: bytes) -> ClientState:
-        if msg_type == HandshakeType.finished and self.key_exchange_proof is not None:
+        if msg_type == HandshakeType.finished:
+            if self.key_exchange_proof is None:
+                raise RemoteProtocolError(
+                    "the server sent no Certificate; without a password login this client "
+                    "accepts in its place, the server must prove itself with one",
+                    alert=AlertDescription.unexpected_message,
+                )
             return ExpectFinished(
                 keys=self.keys,
                 negotiated=self.negotiated,

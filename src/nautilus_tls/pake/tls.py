@@ -175,13 +175,17 @@ class PakeClient:
     Every connection made with the config logs in as ``user`` with ``method`` ("opaque" or
     "spake2plus"); each gets its own :class:`PakeClientHook` (:meth:`login_hook`), so one
     config serves many connections. ``ksf``: the key stretching the user registered with
-    (default Argon2id, "interactive"). The password is never in repr.
+    (default Argon2id, "interactive"). ``require_certificate``: refuse a server that presents
+    no certificate even when the login verified it. The password is never in repr.
     """
 
     user: str
     password: bytes = field(repr=False)
     method: Method = "opaque"
     ksf: Ksf | None = None
+    # True: the server must also present a certificate, verified as configured (PAKE plus
+    # certificate); False: a server the login verified may send none (PAKE alone).
+    require_certificate: bool = False
 
     def __post_init__(self) -> None:
         if isinstance(self.password, str):
