@@ -221,14 +221,15 @@ def _parse_peer(der: bytes) -> x509.Certificate:
 
 @lru_cache(maxsize=_CACHE_SIZE)
 def _subject_cached(der: bytes) -> str:
-    return _parse_peer(der).subject.rfc4514_string()
+    return _name_text(_parse_peer(der), "subject")
 
 
 def subject_of(cert_der: bytes) -> str:
-    """The subject of a DER certificate as an RFC 4514 string."""
+    """The subject of a DER certificate as an RFC 4514 string (a placeholder for a name that
+    does not parse: it is only ever shown)."""
     if type(cert_der) is bytes and len(cert_der) <= _CACHED_DER_MAX:
         return _subject_cached(cert_der)
-    return _parse_peer(cert_der).subject.rfc4514_string()
+    return _name_text(_parse_peer(cert_der), "subject")
 
 
 @lru_cache(maxsize=_CACHE_SIZE)
@@ -437,7 +438,7 @@ def _name_text(cert: x509.Certificate, which: Literal["subject", "issuer"]) -> s
     try:
         name = cert.subject if which == "subject" else cert.issuer
         return name.rfc4514_string()
-    except ValueError:
+    except (ValueError, TypeError):  # pyca raises either for a malformed attribute
         return f"(a {which} that does not parse)"
 
 
@@ -460,7 +461,7 @@ def _issuers_on_path(
             if issuer.subject == issuer.issuer:
                 break
             current = issuer
-    except ValueError:  # a name that does not parse ends the walk
+    except (ValueError, TypeError):  # a name that does not parse ends the walk
         pass
     return found
 
@@ -666,7 +667,10 @@ def certificate_signature_schemes(cert_der: bytes) -> tuple[int, ...]:
 def _is_self_signed(cert: x509.Certificate) -> bool:
     """Issuer equal to subject *and* a signature its own key verifies: a name alone can be
     copied onto a certificate that another key signed (with any algorithm)."""
-    if cert.issuer != cert.subject:
+    try:
+        if cert.issuer != cert.subject:
+            return False
+    except (ValueError, TypeError):  # a name that does not parse: not a root we skip
         return False
     if composite_x509.involves_composite([cert]):
         return composite_x509.signed_by(cert, cert)
@@ -689,7 +693,7 @@ def check_chain_signatures(chain: Sequence[bytes], allowed: Sequence[int]) -> No
         schemes = certificate_signature_schemes(der)
         if not accepted.intersection(schemes):
             raise BadCertificate(
-                f"certificate {cert.subject.rfc4514_string()!r} is signed with "
+                f"certificate {_name_text(cert, 'subject')!r} is signed with "
                 f"{cert.signature_algorithm_oid.dotted_string}, which is not in our "
                 "signature_algorithms_cert",
                 alert=AlertDescription.unsupported_certificate,
