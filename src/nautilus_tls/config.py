@@ -22,7 +22,6 @@ import ipaddress
 import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
@@ -38,6 +37,7 @@ from nautilus_tls.auth.x509 import (
     InsecureSkipVerifier,
     X509ClientVerifier,
     X509ServerVerifier,
+    judgement_fingerprint,
     trust_fingerprint,
 )
 from nautilus_tls.crypto.certnames import names_of
@@ -482,7 +482,7 @@ class ClientConfig(_CommonConfig):
         if self.adaptive is not None and not isinstance(self.adaptive, AdaptiveNegotiation):
             raise ConfigError("adaptive must be an AdaptiveNegotiation or None")
         # The requirement's plug-in, and no other's (a dataclasses.replace keeps the old one).
-        hooks = [h for h in self.extension_hooks if not getattr(h, "from_requirement", False)]
+        hooks = _user_hooks(self.extension_hooks)
         if self.require_transparency is not None:
             hooks.append(self.require_transparency.hook)
         object.__setattr__(self, "extension_hooks", tuple(hooks))
@@ -714,10 +714,13 @@ class ServerConfig(_CommonConfig):
                 self.client_verifier.fingerprint() or b"",
             )
         store = self.client_trust_store
-        return _client_auth_binding(
-            self.client_auth,
-            store.fingerprint if store is not None else b"",
-            self.x509_profile,
+        return judgement_fingerprint(
+            b"client authentication v1",
+            (
+                self.client_auth.encode("ascii"),
+                store.fingerprint if store is not None else b"",
+                self.x509_profile.encode("ascii"),
+            ),
             self.client_certificate_schemes,
         )
 
@@ -735,24 +738,17 @@ class ServerConfig(_CommonConfig):
 _fingerprint = trust_fingerprint
 
 
-@lru_cache(maxsize=64)
-def _client_auth_binding(
-    client_auth: str, store: bytes, profile: str, schemes: tuple[int, ...]
-) -> bytes:
-    # Asked for every ticket issued and redeemed (about 60 us each): cached on the inputs.
-    return _fingerprint(
-        b"client authentication v1",
-        client_auth.encode("ascii"),
-        store,
-        profile.encode("ascii"),
-        *(s.to_bytes(2, "big") for s in sorted(schemes)),
-    )
+def _user_hooks(hooks: tuple[ExtensionHook, ...]) -> list[ExtensionHook]:
+    """``hooks`` without the plug-ins a config field made (``made_by_config``: a transparency
+    requirement's, a pake_store's): a ``dataclasses.replace`` makes them again from its
+    fields, so the old ones must not stay beside the new."""
+    return [h for h in hooks if not getattr(h, "made_by_config", False)]
 
 
 def _add_pake_server_hook(config: ServerConfig) -> None:
     """``pake_store`` as the PAKE plug-in in ``extension_hooks`` (replacing the one an earlier
     ``dataclasses.replace`` of this config carried)."""
-    hooks = [h for h in config.extension_hooks if not getattr(h, "from_pake_store", False)]
+    hooks = _user_hooks(config.extension_hooks)
     if config.pake_store is not None:
         from nautilus_tls.pake.server import PakeServer
         from nautilus_tls.pake.store import PakeStore
@@ -766,7 +762,7 @@ def _add_pake_server_hook(config: ServerConfig) -> None:
         else:
             raise ConfigError("pake_store must be a PakeStore or a PakeServer")
         hook = PakeServerHook(server, required=not config.pake_optional)
-        hook.from_pake_store = True
+        hook.made_by_config = True
         hooks.append(hook)
     elif config.pake_optional:
         raise ConfigError("pake_optional needs a pake_store")

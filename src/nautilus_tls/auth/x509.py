@@ -64,15 +64,13 @@ def trust_fingerprint(label: bytes, *parts: bytes) -> bytes:
 
 
 @lru_cache(maxsize=64)
-def _judgement(label: bytes, store: bytes, profile: str, chain_schemes: tuple[int, ...]) -> bytes:
-    # Asked several times per handshake (tickets record it, resumption compares it), and a
-    # config's verifier is rebuilt per call: cached on its public inputs.
-    return trust_fingerprint(
-        label,
-        store,
-        profile.encode("ascii"),
-        *(s.to_bytes(2, "big") for s in sorted(chain_schemes)),
-    )
+def judgement_fingerprint(
+    label: bytes, parts: tuple[bytes, ...], schemes: tuple[int, ...]
+) -> bytes:
+    """:func:`trust_fingerprint` of how peers are judged: ``parts`` then the accepted
+    signature schemes, sorted. Asked several times per handshake (tickets record it,
+    resumption compares it) by verifiers a config rebuilds per call: cached on its inputs."""
+    return trust_fingerprint(label, *parts, *(s.to_bytes(2, "big") for s in sorted(schemes)))
 
 
 def _when(now: float) -> datetime:
@@ -146,7 +144,9 @@ class _X509Verifier:
         return verify_x509_signature(peer, scheme, signature, content, provider)
 
     def _judgement(self, label: bytes) -> bytes:
-        return _judgement(label, self.trust_store.fingerprint, self.profile, self.chain_schemes)
+        return judgement_fingerprint(
+            label, (self.trust_store.fingerprint, self.profile.encode("ascii")), self.chain_schemes
+        )
 
 
 @dataclass(frozen=True, slots=True)

@@ -278,7 +278,7 @@ class TransparencyHook:
     messages = frozenset({HandshakeType.client_hello, HandshakeType.certificate})
     # ClientConfig puts this plug-in in extension_hooks for its require_transparency, and
     # takes it out again when a replace() changes the requirement.
-    from_requirement = True
+    made_by_config = True
 
     def __init__(self, requirement: RequireTransparency) -> None:
         self._req = requirement

@@ -318,7 +318,7 @@ class PakeServerHook:
     """
 
     messages = _MESSAGES
-    from_pake_store = False  # made by ServerConfig(pake_store=...), which replaces it
+    made_by_config = False  # True when ServerConfig(pake_store=...) made it (and replaces it)
 
     def __init__(self, server: PakeServer, *, required: bool = True) -> None:
         self.server = server
