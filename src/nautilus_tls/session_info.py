@@ -55,6 +55,10 @@ class SessionInfo:
     alpn: str | None
     server_name: str | None
     peer_certificates: tuple[bytes, ...] = field(default=(), repr=False)
+    # Server side: the end-entity X.509 certificate (DER) we presented in this handshake
+    # (chosen by SNI and signature algorithms); None when we sent none (resumption, PAKE
+    # alone, a raw public key) and on the client.
+    local_certificate: bytes | None = field(default=None, repr=False)
     peer_certificate_subject: str | None = None  # RFC 4514 subject DN of the peer's leaf
     # DNS names and IP addresses in the leaf's subjectAltName (empty when it has none: a
     # client certificate may identify its holder by subject DN alone).

@@ -130,8 +130,7 @@ def _info(suite: str, **kw: Any) -> SessionInfo:
 
 
 def test_a_scope_of_an_unknown_or_closed_connection_gets_no_extension() -> None:
-    p = pki("mldsa65")
-    scopes = TLSScopes(p.server_config())
+    scopes = TLSScopes()
     assert scopes.lookup({"client": ("127.0.0.1", 1), "server": ("127.0.0.1", 2)}) is None
     assert scopes.lookup({"client": None, "server": ("127.0.0.1", 2)}) is None
     assert scopes.lookup({"client": ("x", "not a port"), "server": ("127.0.0.1", 2)}) is None
@@ -157,16 +156,14 @@ def test_a_scope_of_an_unknown_or_closed_connection_gets_no_extension() -> None:
 
 
 def test_tls_extension_names_no_server_certificate_for_a_resumed_session() -> None:
-    p = pki("mldsa65")
     info = _info("TLS_AES_256_GCM_SHA384", resumed=True)
-    ext = tls_extension(p.server_config(), info)
+    ext = tls_extension(info)
     assert ext["server_cert"] is None and ext["cipher_suite"] == 0x1302
 
 
 @pytest.mark.parametrize("entries", [2000])
 def test_dead_entries_are_pruned_so_the_table_stays_bounded(entries: int) -> None:
-    p = pki("mldsa65")
-    scopes = TLSScopes(p.server_config())
+    scopes = TLSScopes()
 
     class Writer:
         def __init__(self, port: int) -> None:

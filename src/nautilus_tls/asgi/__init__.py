@@ -79,7 +79,7 @@ class TLSServer(uvicorn.Server):
         super().__init__(config)
         self.tls = tls
         # scope["extensions"]["tls"] (the ASGI TLS extension) for each live connection.
-        self.tls_scopes = TLSScopes(tls)
+        self.tls_scopes = TLSScopes()
         self._on_handshake = on_handshake
         self._on_listening = on_listening
 

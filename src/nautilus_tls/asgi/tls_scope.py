@@ -19,7 +19,6 @@ from functools import lru_cache
 from typing import Any
 
 from nautilus_tls.aio.streams import TLSWriter
-from nautilus_tls.config import ServerConfig
 from nautilus_tls.session_info import SessionInfo
 from nautilus_tls.wire.enums import CipherSuite, ProtocolVersion
 
@@ -36,25 +35,11 @@ def _pem(der: bytes) -> str:
     return f"-----BEGIN CERTIFICATE-----\n{body}-----END CERTIFICATE-----\n"
 
 
-def _our_certificate(config: ServerConfig, info: SessionInfo) -> bytes | None:
-    """The end-entity certificate we presented: the one for the client's name, or the one
-    that signs with the scheme the handshake used (the server's choice, in that order)."""
-    if info.signature_scheme is None or not config.certificates:
-        return None  # resumed, PAKE alone, or a raw public key: no X.509 certificate sent
-    provider = config.provider
-    preferred = config.certificate_for(info.server_name)
-    for ck in (preferred, *config.certificates):
-        names = {provider.scheme_name(s) for s in ck.signature_schemes(provider)}
-        if info.signature_scheme in names:
-            return ck.chain[0]
-    return None
-
-
-def tls_extension(config: ServerConfig, info: SessionInfo) -> dict[str, Any]:
-    """``scope["extensions"]["tls"]`` for a session (asgiref TLS extension 0.2)."""
+def tls_extension(info: SessionInfo) -> dict[str, Any]:
+    """``scope["extensions"]["tls"]`` for a server session (asgiref TLS extension 0.2)."""
     x509 = info.certificate_type == "x509"
     chain = info.peer_certificates if x509 else ()
-    ours = _our_certificate(config, info)
+    ours = info.local_certificate
     suite = CipherSuite.__members__.get(info.cipher_suite)
     return {
         "server_cert": _pem(ours) if ours is not None else None,
@@ -85,8 +70,7 @@ class _Entry:
 class TLSScopes:
     """The TLS extension of each live connection, by (client, server) address."""
 
-    def __init__(self, config: ServerConfig) -> None:
-        self._config = config
+    def __init__(self) -> None:
         self._by_addresses: dict[tuple[Address, Address], _Entry] = {}
         self._prune_at = 1024
 
@@ -104,7 +88,7 @@ class TLSScopes:
             self._prune()
         # The connection's protocol lives as long as the connection: the entry goes with it.
         self._by_addresses[(client, server)] = _Entry(
-            weakref.ref(writer._protocol), tls_extension(self._config, info), info
+            weakref.ref(writer._protocol), tls_extension(info), info
         )
 
     def _prune(self) -> None:

@@ -214,6 +214,7 @@ def session_info(
     early_data: str,
     early_data_sent: int = 0,
     peer_identity: str | None = None,
+    local_certificate: bytes | None = None,
 ) -> SessionInfo:
     """What the finished handshake settled, by the names users read (IANA, or the
     provider's name of a plugin algorithm). ``peer_identity``: what the peer's verifier
@@ -228,6 +229,7 @@ def session_info(
         alpn=alpn.decode("ascii", "replace") if alpn else None,
         server_name=server_name,
         peer_certificates=peer_chain,
+        local_certificate=local_certificate,
         peer_certificate_subject=subject_of(x509_chain[0]) if x509_chain else None,
         peer_certificate_names=names_of(x509_chain[0]) if x509_chain else (),
         certificate_type=("raw_public_key" if raw else "x509") if peer_chain else None,

@@ -1046,6 +1046,7 @@ class ExpectClientFinished(ServerState):
             resumed=session.resumed,
             early_data=session.early_data,
             peer_identity=session.client.identity if session.client is not None else None,
+            local_certificate=_presented_certificate(session),
         )
         if ctx.adaptive_order is not None:
             info = dataclasses.replace(
@@ -1065,6 +1066,14 @@ class ExpectClientFinished(ServerState):
             client_signature=self.client_signature,
             finished=finished,
         )
+
+
+def _presented_certificate(session: _Session) -> bytes | None:
+    """The X.509 end-entity certificate our Certificate message carried, if it carried one."""
+    ck = session.choice.certified_key
+    if session.resumed or not isinstance(ck, CertifiedKey):
+        return None  # resumed, PAKE alone, or a raw public key
+    return ck.chain[0]
 
 
 def _send_tickets(
