@@ -51,6 +51,7 @@ from nautilus_tls.handshake.common import (
     HandshakeContext,
     SendEarlyData,
     SendHandshake,
+    TicketReceived,
     check_finished,
     expect_message,
     session_info,
@@ -985,10 +986,8 @@ class ClientConnected(ClientState):
         )
         require("ClientConnected", "finished", self.finished, FinishedVerified)
 
-    def on_new_session_ticket(
-        self, ctx: ClientContext, nst: NewSessionTicket
-    ) -> ClientTicket | None:
-        """RFC 8446 §4.6.1: derive the ticket's PSK and keep it for a later connection."""
+    def on_new_session_ticket(self, ctx: ClientContext, nst: NewSessionTicket) -> TicketReceived:
+        """RFC 8446 §4.6.1: check the ticket; derive its PSK and keep it if a store will."""
         if nst.ticket_lifetime > MAX_TICKET_LIFETIME:
             raise PeerMisbehaved("ticket_lifetime over 7 days (RFC 8446 §4.6.1)")
         if not nst.ticket:
@@ -997,6 +996,13 @@ class ClientConnected(ClientState):
         # NewSessionTicket extensions are the server's own (RFC 8446 §4.6.1).
         ctx.hooks.receive(HandshakeType.new_session_ticket, nst.extensions, ctx.peer_extensions)
         early = ext.get_extension(nst.extensions, ExtensionType.early_data)
+        max_early_data = ext.decode_early_data_nst(early) if early is not None else 0
+        received = TicketReceived(lifetime=nst.ticket_lifetime, max_early_data=max_early_data)
+        store = ctx.config.session_store
+        if nst.ticket_lifetime == 0 or store is None or ctx.session_key is None:
+            # Nothing keeps it (a zero lifetime means "do not cache", RFC 8446 §4.6.1): the
+            # PSK derivation would be work thrown away.
+            return received
         # How the server was judged, so a later verifying config can refuse this ticket.
         trust = ctx.server_trust_fingerprint()
         ticket = ClientTicket(
@@ -1008,15 +1014,12 @@ class ClientConnected(ClientState):
             lifetime=nst.ticket_lifetime,
             age_add=nst.ticket_age_add,
             received_at=ctx.clock(),
-            max_early_data=ext.decode_early_data_nst(early) if early is not None else 0,
+            max_early_data=max_early_data,
             server_name=ctx.server_name,
             alpn=self.alpn,
             server_chain=self.info.peer_certificates,
             verified=trust is not None,
             trust_fingerprint=trust or b"",
         )
-        store = ctx.config.session_store
-        if nst.ticket_lifetime == 0 or store is None or ctx.session_key is None:
-            return ticket  # a zero lifetime means "do not cache" (RFC 8446 §4.6.1)
         store.put(ctx.session_key, ticket)
-        return ticket
+        return received

@@ -38,7 +38,6 @@ from nautilus_tls.handshake.common import (
     InstallSecret,
     KeyLog,
     PeerKeyUpdate,
-    TicketReceived,
 )
 from nautilus_tls.handshake.hooks import ExtensionHook, ExtensionHooks
 from nautilus_tls.handshake.server import (
@@ -179,10 +178,7 @@ class _Engine:
             return []  # a server that floods tickets gets the rest ignored, not stored
         if not isinstance(self._ctx, ClientContext):
             raise LocalProtocolError("NewSessionTicket on a server handshake")
-        ticket = connected.on_new_session_ticket(self._ctx, nst)
-        if ticket is None:
-            return []
-        return [TicketReceived(lifetime=ticket.lifetime, max_early_data=ticket.max_early_data)]
+        return [connected.on_new_session_ticket(self._ctx, nst)]
 
     def export_keying_material(self, label: bytes, context: bytes | None, length: int) -> bytes:
         """RFC 8446 §7.5 exporter (in TLS 1.3 ``context=None`` equals an empty context)."""
