@@ -34,12 +34,14 @@ from nautilus_tls.session._util import (
     check_uint,
     secrets_equal,
 )
-from nautilus_tls.wire.buffer import Reader, Writer
+from nautilus_tls.wire.buffer import Reader
 
 __all__ = ["STATE_VERSION", "ResumptionState"]
 
 STATE_VERSION = 2
 _DOUBLE = struct.Struct(">d")
+_HEAD = struct.Struct(">BHB")  # version, suite, psk length
+_TAIL = struct.Struct(">dIIIB")  # created_at .. max_early_data, client_auth_binding length
 _MAX_CERT = (1 << 24) - 1
 
 
@@ -149,21 +151,28 @@ class ResumptionState:
     # -- encoding -----------------------------------------------------------------------------
 
     def encode(self) -> bytes:
-        w = Writer()
-        w.uint8(STATE_VERSION)
-        w.uint16(self.suite)
-        w.vector(1, self.psk)
-        _optional(w, 1, self.alpn)
-        _optional(w, 2, None if self.server_name is None else self.server_name.encode("utf-8"))
-        with w.prefixed(3):
-            for cert in self.client_chain:
-                w.vector(3, cert)
-        w.raw(_DOUBLE.pack(self.created_at))
-        w.uint32(self.lifetime)
-        w.uint32(self.age_add)
-        w.uint32(self.max_early_data)
-        w.vector(1, self.client_auth_binding)
-        return w.getvalue()
+        # __post_init__ checked every range this layout needs (the dataclass is frozen), so the
+        # fields are packed directly: the server encodes one state per ticket it issues.
+        parts = [_HEAD.pack(STATE_VERSION, self.suite, len(self.psk)), self.psk]
+        alpn = self.alpn
+        parts.append(b"\x00" if alpn is None else b"\x01" + bytes((len(alpn),)) + alpn)
+        if self.server_name is None:
+            parts.append(b"\x00")
+        else:
+            name = self.server_name.encode("utf-8")
+            parts += (b"\x01", len(name).to_bytes(2, "big"), name)
+        chain = self.client_chain
+        parts.append((3 * len(chain) + sum(map(len, chain))).to_bytes(3, "big"))
+        for cert in chain:
+            parts += (len(cert).to_bytes(3, "big"), cert)
+        binding = self.client_auth_binding
+        parts.append(
+            _TAIL.pack(
+                self.created_at, self.lifetime, self.age_add, self.max_early_data, len(binding)
+            )
+        )
+        parts.append(binding)
+        return b"".join(parts)
 
     @classmethod
     def decode(cls, data: bytes | bytearray | memoryview) -> ResumptionState:
@@ -206,14 +215,6 @@ class ResumptionState:
         except ValueError as exc:
             # The ValueError messages name fields only, never values.
             raise DecodeError(f"bad resumption state: {exc}") from None
-
-
-def _optional(w: Writer, length_size: int, value: bytes | None) -> None:
-    if value is None:
-        w.uint8(0)
-    else:
-        w.uint8(1)
-        w.vector(length_size, value)
 
 
 def _read_optional(r: Reader, length_size: int, max_len: int) -> bytes | None:
