@@ -101,6 +101,9 @@ class ClientContext(HandshakeContext):
     session_key: str | None = None
     early_data: bytes | None = field(default=None, repr=False)  # what the app wants sent in 0-RTT
     ticket: ClientTicket | None = field(default=None, repr=False)  # the ticket offered, if any
+    # The offered ticket's key schedule at its Early Secret: the binder, the 0-RTT key and,
+    # when the server accepts the PSK, the handshake secrets all derive from this one.
+    psk_schedule: KeySchedule | None = field(default=None, repr=False)
     early_data_status: str = "none"  # "none" | "rejected" | "accepted"
     early_data_sent: int = 0  # bytes of early_data that went out as 0-RTT
     writes_early: bool = False  # the early traffic key is our write key
@@ -262,20 +265,26 @@ def _trusts_ticket(ctx: ClientContext, ticket: ClientTicket) -> PeerVerified | N
         return None
 
 
-def _bind(ctx: ClientContext, ch: ClientHello, earlier: list[bytes]) -> ClientHello:
-    """Fill in the PSK binder (RFC 8446 §4.2.11.2): an HMAC over the transcript up to and
-    including the ClientHello truncated before the binders list."""
+def _bind(ctx: ClientContext, ch: ClientHello, earlier: list[bytes]) -> tuple[ClientHello, bytes]:
+    """The ClientHello and its encoding with the PSK binder filled in (RFC 8446 §4.2.11.2):
+    an HMAC over the transcript up to and including the ClientHello truncated before the
+    binders list."""
     ticket = ctx.ticket
+    ctx.psk_schedule = None
     if ticket is None:
-        return ch
+        return ch, ch.encode()
     params = ctx.config.provider.suite_params(ticket.suite)
     if params is None:  # _take_ticket only keeps tickets for suites we support
         raise PeerIncompatible("ticket for an unsupported suite")
     raw = ch.encode()
     truncated = raw[: len(raw) - ext.binders_length([params.hash_len])]
     transcript = _transcript_for(params.hash_name, earlier)
-    binder_key = KeySchedule(params.hash_name, ticket.psk).binder_key(external=False)
+    schedule = ctx.psk_schedule = KeySchedule(params.hash_name, ticket.psk)
+    binder_key = schedule.binder_key(external=False)
     binder = finished_verify_data(params.hash_name, binder_key, transcript.hash_of(truncated))
+    # pre_shared_key is the last extension and the binders list its tail, with lengths that
+    # do not change: the bound hello is the truncated encoding plus the real binders.
+    bound_raw = truncated + ext.encode_psk_binders((binder,))
     psk_data = ext.get_extension(ch.extensions, ExtensionType.pre_shared_key) or b""
     offered = ext.decode_pre_shared_key_ch(psk_data)
     bound = ext.encode_pre_shared_key_ch(ext.OfferedPsks(offered.identities, (binder,)))
@@ -285,7 +294,7 @@ def _bind(ctx: ClientContext, ch: ClientHello, earlier: list[bytes]) -> ClientHe
         else e
         for e in ch.extensions
     )
-    return ClientHello(
+    bound_ch = ClientHello(
         random=ch.random,
         legacy_session_id=ch.legacy_session_id,
         cipher_suites=ch.cipher_suites,
@@ -293,6 +302,7 @@ def _bind(ctx: ClientContext, ch: ClientHello, earlier: list[bytes]) -> ClientHe
         extensions=exts,
         legacy_version=ch.legacy_version,
     )
+    return bound_ch, bound_raw
 
 
 def _transcript_for(hash_name: str, earlier: list[bytes]) -> Transcript:
@@ -316,8 +326,7 @@ def start_client(ctx: ClientContext) -> ClientState:
     ctx.session_id = ctx.entropy.random_bytes(32) if compatible else b""
     ctx.ticket = _take_ticket(ctx)
     shares = _make_key_shares(ctx, _first_key_share_groups(ctx))
-    client_hello = _bind(ctx, _client_hello(ctx, shares), [])
-    raw = client_hello.encode()
+    client_hello, raw = _bind(ctx, _client_hello(ctx, shares), [])
     ctx.actions.append(SendHandshake(Epoch.INITIAL, raw))
     if ext.get_extension(client_hello.extensions, ExtensionType.early_data) is not None:
         _send_early_data(ctx, raw)
@@ -342,15 +351,13 @@ def _first_key_share_groups(ctx: ClientContext) -> tuple[int, ...]:
 
 def _send_early_data(ctx: ClientContext, client_hello_raw: bytes) -> None:
     """RFC 8446 §4.2.10: 0-RTT data under client_early_traffic_secret, right after the hello."""
-    ticket, data = ctx.ticket, ctx.early_data
+    ticket, data, schedule = ctx.ticket, ctx.early_data, ctx.psk_schedule
     params = ctx.config.provider.suite_params(ticket.suite) if ticket is not None else None
-    if ticket is None or data is None or params is None:
+    if ticket is None or data is None or params is None or schedule is None:
         return
     transcript = Transcript(params.hash_name)
     transcript.update(client_hello_raw)
-    secret = KeySchedule(params.hash_name, ticket.psk).client_early_traffic_secret(
-        transcript.digest()
-    )
+    secret = schedule.client_early_traffic_secret(transcript.digest())
     ctx.keylog.log("CLIENT_EARLY_TRAFFIC_SECRET", ctx.client_random, secret)
     ctx.install("write", Epoch.EARLY, params, secret)
     ctx.writes_early = True
@@ -475,8 +482,7 @@ class ExpectServerHello(ClientState):
             ):
                 ctx.ticket = None
         earlier = [self.client_hello_raw, raw]
-        ch2 = _bind(ctx, _client_hello(ctx, shares, cookie), earlier)
-        ch2_raw = ch2.encode()
+        ch2, ch2_raw = _bind(ctx, _client_hello(ctx, shares, cookie), earlier)
         if ctx.writes_early:
             # RFC 8446 §4.1.4, §4.2.10: an HRR rejects our 0-RTT; the second ClientHello
             # goes out in plaintext, not under the early key the server will never derive.
@@ -520,7 +526,10 @@ class ExpectServerHello(ClientState):
         transcript.update(self.client_hello_raw)
         transcript.update(raw)
 
-        schedule = KeySchedule(params.hash_name, psk)
+        schedule = ctx.psk_schedule
+        ctx.psk_schedule = None
+        if psk is None or schedule is None or schedule.hash_name != params.hash_name:
+            schedule = KeySchedule(params.hash_name, psk)
         # A PAKE plug-in's key joins the key exchange's secret (docs/pake.md).
         schedule.enter_handshake(with_plugin_secrets(shared_secret, ctx.peer_extensions))
         c_hs, s_hs = schedule.handshake_traffic_secrets(transcript.digest())
