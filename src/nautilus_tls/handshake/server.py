@@ -374,6 +374,9 @@ class _Resumption:
     obfuscated_age: int
     # The client the ticket remembers, re-verified (None: it did not authenticate).
     client: PeerVerified | None = field(default=None, repr=False)
+    # The PSK's key schedule at its Early Secret, as the binder check left it: the 0-RTT and
+    # handshake secrets continue from it.
+    schedule: KeySchedule | None = field(default=None, repr=False)
 
 
 def _try_resume(
@@ -432,12 +435,13 @@ def _try_resume(
             params = ticket_params
         truncated = raw[: len(raw) - ext.binders_length([len(b) for b in offered.binders])]
         transcript = _prior_transcript(params.hash_name, earlier)
-        binder_key = KeySchedule(params.hash_name, state.psk).binder_key(external=False)
+        schedule = KeySchedule(params.hash_name, state.psk)
+        binder_key = schedule.binder_key(external=False)
         expected = finished_verify_data(params.hash_name, binder_key, transcript.hash_of(truncated))
         if not hmac.compare_digest(expected, offered.binders[index]):
             raise PeerMisbehaved("PSK binder does not verify", alert=AlertDescription.decrypt_error)
         return _Resumption(
-            state, index, dhe, identity.identity, identity.obfuscated_ticket_age, client
+            state, index, dhe, identity.identity, identity.obfuscated_ticket_age, client, schedule
         ), params
     return None, params
 
@@ -689,7 +693,9 @@ def send_server_flight(
     params = choice.params
     transcript = _prior_transcript(params.hash_name, earlier or [])
     transcript.update(ch_raw)
-    schedule = KeySchedule(params.hash_name, resumption.state.psk if resumption else None)
+    schedule = resumption.schedule if resumption is not None else None
+    if schedule is None or schedule.hash_name != params.hash_name:
+        schedule = KeySchedule(params.hash_name, resumption.state.psk if resumption else None)
 
     accept_early = early and _accepts_early_data(ctx, ch, resumption, choice)
     if accept_early:
