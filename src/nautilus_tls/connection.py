@@ -324,12 +324,23 @@ class Connection:
             if not data:
                 self._on_eof()
                 return
-            self._deframer.feed(data)
-            next_record, on_record = self._deframer.next_record, self._on_record
-            while (record := next_record()) is not None:
+            deframer = self._deframer
+            deframer.feed(data)
+            next_record, on_record = deframer.next_record, self._on_record
+            run_of_records, on_protected = deframer.application_data_run, self._on_protected
+            while True:
+                # Protected records (all of a bulk read, most of a handshake flight) come in
+                # runs; anything else, and the record stitched across two reads, one by one.
+                for header, fragment in run_of_records():
+                    on_protected(header, fragment)
+                    if self._is_failed():
+                        return
+                record = next_record()
+                if record is None:
+                    return
                 on_record(record)
                 if self._is_failed():
-                    break
+                    return
         except ProtocolError as exc:
             self._fail(exc)
             _clear_frames(exc)
@@ -402,12 +413,11 @@ class Connection:
 
     # --- records in ----------------------------------------------------------------------------
 
-    def _on_record(self, record: Record) -> None:
-        content_type, fragment = record.content_type, record.fragment
+    def _on_protected(self, header: bytes, fragment: memoryview) -> None:
+        """A record whose outer type is application_data, with its header as received."""
         read = self._read
         if (
-            content_type == ContentType.application_data
-            and read is not None
+            read is not None
             and self._state == "connected"
             and self._read_epoch == Epoch.APPLICATION
             and not self._peer_closed
@@ -416,7 +426,6 @@ class Connection:
             # data is queued here, with the checks of _dispatch_inner and
             # _on_application_data that can apply in this state; anything else goes through
             # them (two Python calls less per record).
-            header = pack_record_header(content_type, record.legacy_version, len(fragment))
             inner_type, plaintext = read.open_view(header, fragment)
             if (
                 inner_type == ContentType.application_data
@@ -428,6 +437,22 @@ class Connection:
                 self._pending_data.append(plaintext)
             else:
                 self._dispatch_inner(inner_type, plaintext)
+            return
+        self._on_record(Record(header[0], (header[1] << 8) | header[2], fragment))
+
+    def _on_record(self, record: Record) -> None:
+        content_type, fragment = record.content_type, record.fragment
+        read = self._read
+        if (
+            content_type == ContentType.application_data
+            and read is not None
+            and self._state == "connected"
+            and self._read_epoch == Epoch.APPLICATION
+            and not self._peer_closed
+        ):
+            # A record that straddled two reads: the bulk path as well.
+            header = pack_record_header(content_type, record.legacy_version, len(fragment))
+            self._on_protected(header, fragment)
             return
         if self._peer_closed:
             # RFC 8446 §6.1: nothing follows close_notify; a record that does (a KeyUpdate,

@@ -278,3 +278,93 @@ def test_ignores_empty_feed() -> None:
     d = RecordDeframer()
     d.feed(b"")
     assert d.next_record() is None
+
+
+# --- application_data_run: the bulk path's many-records-per-call ---------------------------
+
+
+def drain_mixed(d: RecordDeframer) -> list[tuple[int, int, bytes]]:
+    """Everything buffered, taking runs first as the connection does."""
+    got: list[tuple[int, int, bytes]] = []
+    while True:
+        for header, fragment in d.application_data_run():
+            assert header == record_header(header[0], (header[1] << 8) | header[2], len(fragment))
+            got.append((header[0], (header[1] << 8) | header[2], bytes(fragment)))
+        record = d.next_record()
+        if record is None:
+            return got
+        got.append((record.content_type, record.legacy_version, bytes(record.fragment)))
+
+
+def test_run_returns_consecutive_application_data_records_and_stops_at_another_type() -> None:
+    d = RecordDeframer()
+    d.feed(
+        rec(APPLICATION_DATA, b"one")
+        + rec(APPLICATION_DATA, b"two", 0x0301)
+        + rec(HANDSHAKE, b"hs")
+        + rec(APPLICATION_DATA, b"three")
+    )
+    run = d.application_data_run()
+    assert [(bytes(h), bytes(f)) for h, f in run] == [
+        (record_header(APPLICATION_DATA, 0x0303, 3), b"one"),
+        (record_header(APPLICATION_DATA, 0x0301, 3), b"two"),
+    ]
+    assert d.application_data_run() == []  # a handshake record is next: next_record's
+    r = d.next_record()
+    assert r is not None and (r.content_type, bytes(r.fragment)) == (HANDSHAKE, b"hs")
+    assert [bytes(f) for _, f in d.application_data_run()] == [b"three"]
+    assert d.buffered == 0
+
+
+def test_run_leaves_an_incomplete_record_buffered() -> None:
+    d = RecordDeframer()
+    whole, partial = rec(APPLICATION_DATA, b"a" * 10), rec(APPLICATION_DATA, b"b" * 10)
+    d.feed(whole + partial[:7])
+    assert [bytes(f) for _, f in d.application_data_run()] == [b"a" * 10]
+    assert d.application_data_run() == []
+    assert d.buffered == 7
+    d.feed(partial[7:])
+    assert [bytes(f) for _, f in d.application_data_run()] == [b"b" * 10]
+
+
+def test_run_leaves_a_bad_header_to_next_record_which_names_it() -> None:
+    d = RecordDeframer()
+    oversize = record_header(APPLICATION_DATA, 0x0303, MAX_CIPHERTEXT_LEN + 1)
+    d.feed(rec(APPLICATION_DATA, b"ok") + oversize)
+    assert [bytes(f) for _, f in d.application_data_run()] == [b"ok"]
+    assert d.application_data_run() == []
+    with pytest.raises(RemoteProtocolError) as info:
+        d.next_record()
+    assert info.value.alert == AlertDescription.record_overflow
+    with pytest.raises(RemoteProtocolError):  # and stays failed, runs included
+        d.application_data_run()
+
+
+def test_run_leaves_a_non_tls_major_version_to_next_record() -> None:
+    d = RecordDeframer()
+    d.feed(bytes((APPLICATION_DATA, 0x02, 0x00, 0x00, 0x01, 0x00)))
+    assert d.application_data_run() == []
+    with pytest.raises(DecodeError):
+        d.next_record()
+
+
+def test_run_views_stay_valid_after_more_feeding() -> None:
+    d = RecordDeframer()
+    first, second = rec(APPLICATION_DATA, b"first"), rec(APPLICATION_DATA, b"second")
+    d.feed(bytearray(first + second[:4]))
+    ((_, view),) = d.application_data_run()
+    d.feed(second[4:] + rec(APPLICATION_DATA, b"third"))
+    assert [bytes(f) for _, f in d.application_data_run()] == [b"second", b"third"]
+    assert bytes(view) == b"first"
+
+
+@given(cuts=st.lists(st.integers(min_value=0, max_value=2000), max_size=40))
+def test_runs_and_single_records_together_round_trip_any_chunking(cuts: list[int]) -> None:
+    wire, expected = rfc8448_stream()
+    points = sorted({c % (len(wire) + 1) for c in cuts} | {0, len(wire)})
+    d = RecordDeframer()
+    got = []
+    for a, b in itertools.pairwise(points):
+        d.feed(wire[a:b])
+        got.extend(drain_mixed(d))
+    assert got == expected

@@ -255,6 +255,38 @@ class RecordDeframer:
         self._exported = True
         return Record(content_type, legacy_version, fragment)
 
+    def application_data_run(self) -> list[tuple[bytes, memoryview]]:
+        """The whole ``application_data`` records buffered from here on, as ``(header,
+        fragment)`` pairs, up to the first record of another type, the first incomplete one
+        or the first whose header :meth:`next_record` must refuse (left for it to name).
+
+        After the handshake a bulk read holds a run of such records: one call hands them all
+        over instead of one :meth:`next_record` call and one :class:`Record` per record.
+        Views and buffer ownership are as for :meth:`next_record`.
+        """
+        if self._error is not None:
+            raise self._error
+        buf = self._buf
+        off = start = self._off
+        size = len(buf)
+        run: list[tuple[bytes, memoryview]] = []
+        view: memoryview | None = None
+        while size - off >= RECORD_HEADER_LEN and buf[off] == _CT_APPLICATION_DATA:
+            length = (buf[off + 3] << 8) | buf[off + 4]
+            end = off + RECORD_HEADER_LEN + length
+            if buf[off + 1] != 0x03 or length > MAX_CIPHERTEXT_LEN or end > size:
+                break
+            if view is None:
+                view = memoryview(buf)
+            run.append(
+                (bytes(buf[off : off + RECORD_HEADER_LEN]), view[off + RECORD_HEADER_LEN : end])
+            )
+            off = end
+        if off != start:
+            self._off = off
+            self._exported = True
+        return run
+
     def __iter__(self) -> RecordDeframer:
         return self
 
