@@ -64,13 +64,16 @@ from nautilus_tls.risk.engine import RiskEngine
 from nautilus_tls.session.anti_replay import AntiReplay, MemoryAntiReplay
 from nautilus_tls.session.client_store import ClientSessionStore, MemorySessionStore
 from nautilus_tls.session.ticket_keys import StatefulTickets, StatelessTickets, TicketKeyManager
+from nautilus_tls.wire import extensions as ext
 from nautilus_tls.wire.enums import (
+    ExtensionType,
+    ProtocolVersion,
     PskKeyExchangeMode,
     SignatureScheme,
     display_name,
 )
 from nautilus_tls.wire.extension_hook import ExtensionHook, plugin_problem
-from nautilus_tls.wire.messages import CertificateEntry
+from nautilus_tls.wire.messages import CertificateEntry, Extension
 
 if TYPE_CHECKING:
     from nautilus_tls.ledger.transparency import RequireTransparency
@@ -478,6 +481,11 @@ class ClientConfig(_CommonConfig):
     # (connection_hooks); a server the login verified may send no certificate.
     pake: PakeClient | None = None
 
+    # Not a setting: hello_extensions(), encoded on first use (a replace() starts afresh).
+    _hello_extensions: tuple[tuple[Extension, ...], tuple[Extension, ...]] | None = field(
+        default=None, init=False, repr=False, compare=False
+    )
+
     def __post_init__(self) -> None:
         if self.adaptive is not None and not isinstance(self.adaptive, AdaptiveNegotiation):
             raise ConfigError("adaptive must be an AdaptiveNegotiation or None")
@@ -529,6 +537,47 @@ class ClientConfig(_CommonConfig):
 
     def effective_trust_store(self) -> TrustStore:
         return self.trust_store if self.trust_store is not None else TrustStore.system()
+
+    def hello_extensions(self) -> tuple[tuple[Extension, ...], tuple[Extension, ...]]:
+        """The ClientHello extensions this config alone decides, in wire order on either
+        side of the key_share: ``(supported_versions, supported_groups)`` and
+        ``(signature_algorithms, signature_algorithms_cert, psk_key_exchange_modes[, ALPN])``.
+
+        Every connection of a config sends the same bytes there: encoded once per config.
+        """
+        cached = self._hello_extensions
+        if cached is None:
+            before = (
+                Extension(
+                    ExtensionType.supported_versions,
+                    ext.encode_supported_versions_ch((ProtocolVersion.TLS1_3,)),
+                ),
+                Extension(ExtensionType.supported_groups, ext.encode_supported_groups(self.groups)),
+            )
+            after = [
+                Extension(
+                    ExtensionType.signature_algorithms,
+                    ext.encode_signature_algorithms(self.signature_schemes),
+                ),
+                Extension(
+                    ExtensionType.signature_algorithms_cert,
+                    ext.encode_signature_algorithms(self.certificate_schemes),
+                ),
+                Extension(
+                    ExtensionType.psk_key_exchange_modes,
+                    ext.encode_psk_key_exchange_modes(self.psk_modes),
+                ),
+            ]
+            if self.alpn_protocols:
+                after.append(
+                    Extension(
+                        ExtensionType.application_layer_protocol_negotiation,
+                        ext.encode_alpn(self.alpn_protocols),
+                    )
+                )
+            cached = (before, tuple(after))
+            object.__setattr__(self, "_hello_extensions", cached)
+        return cached
 
     def peer_verifier(self) -> PeerVerifier:
         """The verifier the handshake judges the server with: ``verifier``, else X.509 from

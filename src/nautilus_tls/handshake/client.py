@@ -166,35 +166,10 @@ def _client_hello(
                 ext_type=ExtensionType.server_name, data=ext.encode_server_name(ctx.server_name)
             )
         )
-    exts += [
-        Extension(
-            ext_type=ExtensionType.supported_versions,
-            data=ext.encode_supported_versions_ch((ProtocolVersion.TLS1_3,)),
-        ),
-        Extension(
-            ext_type=ExtensionType.supported_groups, data=ext.encode_supported_groups(cfg.groups)
-        ),
-        Extension(ext_type=ExtensionType.key_share, data=ext.encode_key_share_ch(shares)),
-        Extension(
-            ext_type=ExtensionType.signature_algorithms,
-            data=ext.encode_signature_algorithms(cfg.signature_schemes),
-        ),
-        Extension(
-            ext_type=ExtensionType.signature_algorithms_cert,
-            data=ext.encode_signature_algorithms(cfg.certificate_schemes),
-        ),
-        Extension(
-            ext_type=ExtensionType.psk_key_exchange_modes,
-            data=ext.encode_psk_key_exchange_modes(ctx.psk_modes()),
-        ),
-    ]
-    if cfg.alpn_protocols:
-        exts.append(
-            Extension(
-                ext_type=ExtensionType.application_layer_protocol_negotiation,
-                data=ext.encode_alpn(cfg.alpn_protocols),
-            )
-        )
+    before_share, after_share = cfg.hello_extensions()
+    exts += before_share
+    exts.append(Extension(ext_type=ExtensionType.key_share, data=ext.encode_key_share_ch(shares)))
+    exts += after_share
     # RFC 7250 §4.1: the certificate types we accept, when not just X.509.
     exts += certificate_types.client_hello_extensions(cfg)
     # Plug-in extensions (QUIC transport parameters, ...): the same bytes in a second
