@@ -14,6 +14,8 @@ Modules, in the order the data flows:
 * :mod:`bench.tlslite_stack` - the same scenarios over tlslite-ng (blocking, threads).
 * :mod:`bench.node` + ``node_bench.js`` - the same scenarios inside Node 24.
 * :mod:`bench.worker` - child processes: a server for the two-process variant, RSS probes.
+* :mod:`bench.workers` - ``serve --workers 1`` against ``2``: handshake rates and CPU per
+  handshake of server, clients and other processes.
 * :mod:`bench.profiling` - where Nautilus spends its time (pyinstrument, cProfile).
 * :mod:`bench.report` - the machine, statistics, ratios against targets, RESULTS.md.
 * :mod:`bench.runner` - the command line and the order of the runs.

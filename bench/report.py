@@ -12,6 +12,7 @@ import os
 import platform
 import statistics
 import sys
+import time
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -169,6 +170,23 @@ def targets() -> list[Target]:
                 0.1,
             )
         )
+    # serve --workers on a machine whose cores the clients share: measured with clients that
+    # cost the server's CPU and with clients that cost almost none, and derived from the
+    # server's CPU per handshake (see the "serve --workers" section and bench/NOTES.md).
+    for load, metric, label in (
+        ("flight", "rate", "server-bound load (cheap clients), handshakes/s measured"),
+        ("flight", "capacity", "server-bound load, capacity: N cores / server CPU per handshake"),
+        ("full", "rate", "full-handshake clients on the same cores, handshakes/s measured"),
+    ):
+        out.append(
+            Target(
+                f"`serve --workers 2` vs 1 worker, {label} (see serve --workers below)",
+                f"workers/{load}/2/{metric}",
+                f"workers/{load}/1/{metric}",
+                ">=",
+                1.8,
+            )
+        )
     return out
 
 
@@ -224,6 +242,15 @@ def own_cpu_seconds() -> float:
     """CPU seconds used by this process and its reaped children."""
     t = os.times()
     return t.user + t.system + t.children_user + t.children_system
+
+
+def proc_cpu_seconds(pid: int) -> float:
+    """CPU seconds used so far by process ``pid`` (0: this process, all its threads)."""
+    if pid == 0:
+        return time.process_time()
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def load_average() -> tuple[float, float, float]:
@@ -414,6 +441,33 @@ def render_markdown(results: dict[str, Any], figures: dict[str, Figure]) -> str:
             "'server' / 'client': server and client in separate processes, each process's RSS "
             "added / connections. Each run is a fresh process; Nautilus and Python ssl use "
             "ECDSA P-256 certificates (Nautilus with X25519MLKEM768).",
+        ),
+        (
+            "workers",
+            "serve --workers: 1 against 2 pre-forked workers",
+            "load: figure",
+            f"`nautilus-tls serve --workers N --tickets 0` (ML-DSA-65 certificate, serve's "
+            f"defaults otherwise; N = 1 and 2, both up for the whole section) and "
+            f"{s.get('workers_clients', '?')} client processes on the same machine, "
+            f"{s.get('workers_seconds', '?')} s per run, both N in each round (the order "
+            "alternates). CPU times come from /proc: the server's processes (parent and "
+            "workers), each client's own process time, and the whole machine (/proc/stat), "
+            "whose rest is 'other processes'. Two client loads: **full**, whole handshakes "
+            "through the blocking `TLSSocket`, one connection after the other; and **flight** "
+            "(server-bound), where each connection sends a ClientHello recorded once (its "
+            "answer checked once by a real client: chain, CertificateVerify and Finished), "
+            "ends its side and reads the server's whole flight, so the server does all of a "
+            "full handshake's work but the client's Finished (ML-KEM encapsulation, X25519, "
+            "the ML-DSA-65 signature, the key schedule) while the client does almost none. "
+            "**What the figures mean:** full-handshake clients cost about as much CPU per "
+            "handshake as the server, so on 2 shared cores they cap the measured ratio at "
+            "the 'most this run allowed' row, far below 2x: the full-load rate ratio says "
+            "more about the clients than about `--workers`. The flight load's rate ratio is "
+            "the measured scaling of the server itself, as far as the cores the other "
+            "processes leave allow (their row); the capacity row (N cores / server CPU per "
+            "handshake) is what N workers would answer with N cores to themselves, assuming "
+            "the kernel keeps every worker busy ('least busy worker' shows how evenly "
+            "SO_REUSEPORT spread the connections); it is the least sensitive to other load.",
         ),
     ]
     for key, title, what_title, text in sections:

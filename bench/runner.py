@@ -33,15 +33,16 @@ from typing import Any
 from bench import profiling, report, scenarios, tlslite_stack
 from bench.node import NodeAgent, find_node
 from bench.pki import CONFIGS, Bundle, make_pki
-from bench.report import Figure
+from bench.report import Figure, proc_cpu_seconds
 from bench.stacks import NautilusStack, PlainStack, PySslStack, Stack
 from bench.worker import raise_fd_limit
+from bench.workers import LOADS, WorkersBench, WorkersRun
 from nautilus_tls.wire.enums import CipherSuite
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = Path(__file__).resolve().parent / "RESULTS.md"
 NOTES = Path(__file__).resolve().parent / "NOTES.md"
-SECTIONS = ("hs", "resumed", "ttfb", "bulk", "rss", "profile")
+SECTIONS = ("hs", "resumed", "ttfb", "bulk", "rss", "workers", "profile")
 VARIANTS = ("inproc", "split")
 SUITES = ("TLS_AES_128_GCM_SHA256", "TLS_AES_256_GCM_SHA384", "TLS_CHACHA20_POLY1305_SHA256")
 CHILD_START_TIMEOUT = 60.0
@@ -63,10 +64,15 @@ class Settings:
     rss_connections: int
     profile_handshakes: int
     profile_bulk_bytes: int
+    workers_clients: int  # client processes against serve --workers N
+    workers_seconds: float  # per workers run
 
 
-FULL = Settings(False, 5, 1.0, 2.0, 20_000, 20, 5, 256 << 20, 256 << 10, 1000, 300, 256 << 20)
-QUICK = Settings(True, 5, 0.08, 0.2, 2_000, 3, 1, 8 << 20, 64 << 10, 60, 20, 16 << 20)
+FULL = Settings(
+    False, 5, 1.0, 2.0, 20_000, 20, 5, 256 << 20, 256 << 10, 1000, 300, 256 << 20, 4, 4.0
+)
+QUICK = Settings(True, 5, 0.08, 0.2, 2_000, 3, 1, 8 << 20, 64 << 10, 60, 20, 16 << 20, 4, 0.4)
+WORKER_COUNTS = (1, 2)
 
 Value = float | tuple[float, str]
 Cell = tuple[Figure, Callable[[], Value]]
@@ -687,6 +693,108 @@ class Bench:
                 cells.append((figs["client"], client_value))
         return cells
 
+    def run_workers(self) -> None:
+        """``serve --workers 1`` against ``--workers 2``, the same client processes for both,
+        interleaved round by round (the order alternates)."""
+        bundle = self.bundles["mldsa65"]
+        try:
+            harness = WorkersBench(
+                list(WORKER_COUNTS),
+                self.s.workers_clients,
+                cert=bundle.server_pem,
+                key=bundle.server_key,
+                ca=bundle.ca_pem,
+            )
+        except Exception as exc:
+            self.errors.append(f"workers: {type(exc).__name__}: {exc}")
+            log(f"  ! workers: {type(exc).__name__}: {exc}")
+            return
+        with harness:
+            self.run_cells("workers", self.workers_cells(harness))
+
+    def workers_cells(self, harness: WorkersBench) -> list[Cell]:
+        runs: dict[tuple[str, int], WorkersRun] = {}
+        cores = self.machine["cores"] or 1
+        one, top = WORKER_COUNTS[0], WORKER_COUNTS[-1]
+
+        def measure() -> Value:
+            runs.clear()
+            order = WORKER_COUNTS if self.round % 2 == 0 else WORKER_COUNTS[::-1]
+            for load in LOADS:
+                for n in order:
+                    runs[(load, n)] = harness.run(n, self.s.workers_seconds, load)
+            return runs[(next(iter(LOADS)), one)].rate
+
+        def measured(load: str, n: int) -> WorkersRun:
+            if (load, n) not in runs:
+                raise RuntimeError("no workers run this round (see the first workers error)")
+            return runs[(load, n)]
+
+        def value_of(load: str, n: int, get: Callable[[WorkersRun], float]) -> Callable[[], Value]:
+            return lambda: get(measured(load, n))
+
+        def ceiling_of(load: str) -> Callable[[], Value]:
+            return lambda: measured(load, top).ceiling(cores) / measured(load, one).rate
+
+        def balance_of(load: str) -> Callable[[], Value]:
+            return lambda: measured(load, top).smaller_worker_share
+
+        spec: list[tuple[str, str, str, bool, Callable[[WorkersRun], float]]] = [
+            ("rate", "handshakes/s, measured", "handshakes/s", True, lambda r: r.rate),
+            (
+                "capacity",
+                "server capacity: N cores / server CPU per handshake (derived)",
+                "handshakes/s",
+                True,
+                lambda r: r.capacity,
+            ),
+            (
+                "server_ms",
+                "server CPU per handshake (all its processes)",
+                "ms",
+                False,
+                lambda r: r.server_ms,
+            ),
+            ("client_ms", "client CPU per handshake", "ms", False, lambda r: r.client_ms),
+            ("server_cores", "cores busy: server", "cores", False, lambda r: r.server_cores),
+            ("client_cores", "cores busy: clients", "cores", False, lambda r: r.client_cores),
+            ("other_cores", "cores busy: other processes", "cores", False, lambda r: r.other_cores),
+        ]
+        cells: list[Cell] = []
+        for load in LOADS:
+            for name, what, unit, higher, get in spec:
+                for n in WORKER_COUNTS:
+                    fig = self.figure(
+                        "workers",
+                        f"serve --workers {n}",
+                        "nautilus",
+                        f"{load} load: {what}",
+                        unit,
+                        key=f"workers/{load}/{n}/{name}",
+                        higher_is_better=higher,
+                    )
+                    cells.append((fig, measure if not cells else value_of(load, n, get)))
+            ceiling = self.figure(
+                "workers",
+                f"serve --workers {top}",
+                "nautilus",
+                f"{load} load: the most this run allowed, (cores - other processes' cores) / "
+                f"(server + client CPU per handshake), over {one} worker's rate",
+                "x",
+                key=f"workers/{load}/{top}/ceiling",
+            )
+            cells.append((ceiling, ceiling_of(load)))
+            balance = self.figure(
+                "workers",
+                f"serve --workers {top}",
+                "nautilus",
+                f"{load} load: least busy worker's share of the workers' CPU",
+                "%",
+                key=f"workers/{load}/{top}/balance",
+            )
+            cells.append((balance, balance_of(load)))
+        return cells
+
     # --- the whole run ---------------------------------------------------------------------------
 
     def run(self) -> dict[str, Any]:
@@ -718,6 +826,9 @@ class Bench:
             if "rss" in self.sections:
                 log("idle connection memory")
                 self.run_cells("rss", self.rss_cells())
+            if "workers" in self.sections:
+                log(f"serve --workers {' vs '.join(map(str, WORKER_COUNTS))}")
+                self.run_workers()
             if "profile" in self.sections:
                 log("profiles")
                 try:
@@ -842,15 +953,6 @@ class Bench:
             if r is not None:
                 rows.append({"label": label, "a": a, "b": b, "ratio": r})
         return rows
-
-
-def proc_cpu_seconds(pid: int) -> float:
-    """CPU seconds used so far by process ``pid`` (0: this process, all its threads)."""
-    if pid == 0:
-        return time.process_time()
-    with open(f"/proc/{pid}/stat") as f:
-        fields = f.read().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def _with_resumed(rate: float, count: int, resumed: int, wanted: bool) -> Value:
