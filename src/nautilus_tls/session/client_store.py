@@ -132,7 +132,8 @@ class ClientTicket:
     def is_usable(self, now: float) -> bool:
         """Within its lifetime (and seven days) at ``now``. A clock that stepped back
         (``now < received_at``) counts as age zero."""
-        return now < self.expires_at
+        # expires_at inlined: stores check every ticket of a server on each put and take.
+        return now < self.received_at + min(self.lifetime, MAX_TICKET_LIFETIME)
 
     def obfuscated_age(self, now: float) -> int:
         """``obfuscated_ticket_age`` for the ClientHello (RFC 8446 §4.2.11.1): the age in
@@ -250,7 +251,8 @@ def _put(
     tickets = [t for t in table.pop(key, []) if t.is_usable(ticket.received_at)]
     if ticket.is_usable(ticket.received_at):
         tickets.append(ticket)
-        tickets.sort(key=lambda t: t.received_at)  # stable: later put wins ties
+        if len(tickets) > 1 and tickets[-2].received_at > ticket.received_at:
+            tickets.sort(key=lambda t: t.received_at)  # stable: later put wins ties
     tickets = tickets[-max_per_key:]
     if tickets:
         table[key] = tickets
