@@ -4,7 +4,8 @@ Three targets:
 
 ``server`` / ``client``
     A fresh deterministic server (or client, after it sent its ClientHello) of one scenario
-    (full, full-pq, hrr, mtls, resume, early, early-hrr: see :mod:`fuzz.world`) is fed a peer byte stream.
+    (full, full-pq, hrr, mtls, resume, early, early-hrr, pake-opaque, pake-spake2plus,
+    pake-cert: see :mod:`fuzz.world`) is fed a peer byte stream.
     Input: ``scenario byte || mode byte || payload``.
 
     * raw mode (mode bit 7 clear): the payload is the peer's wire bytes, fed in chunks whose
@@ -246,8 +247,12 @@ def connection_one_input(role: str, data: bytes) -> None:
     sc = scenarios[data[0] % len(scenarios)]
     mode = data[1]
     payload = data[2:]
-    conn = _new(role, sc)
+    with world.pake_randomness(sc, role).active():
+        conn = _new(role, sc)
+        _feed(conn, mode, payload)
 
+
+def _feed(conn: Connection, mode: int, payload: bytes) -> None:
     if mode & FRAMES:
 
         def feed() -> None:
@@ -279,6 +284,12 @@ def recorded() -> dict[str, tuple[bytes, bytes]]:
     return {sc.name: world.record_session(sc) for sc in world.scenarios()}
 
 
+def recorded_frames(role: str, sc: world.Scenario, stream: bytes) -> list[Frame]:
+    """A recorded peer stream as frames, decrypted by a fresh ``role`` connection."""
+    with world.pake_randomness(sc, role).active():
+        return stream_to_frames(_new(role, sc), stream)
+
+
 def connection_seeds(role: str) -> list[bytes]:
     seeds = []
     for index, sc in enumerate(world.scenarios()):
@@ -286,7 +297,7 @@ def connection_seeds(role: str) -> list[bytes]:
         stream = c2s if role == "server" else s2c
         seeds.append(bytes((index, 0)) + stream)
         seeds.append(bytes((index, 5)) + stream)  # 7-byte chunks
-        frames = stream_to_frames(_new(role, sc), stream)
+        frames = recorded_frames(role, sc, stream)
         seeds.append(bytes((index, FRAMES)) + encode_frames(frames))
     if role == "server":
         seeds += [bytes((0, 0)) + as_records(h.encode()) for h in oversized_client_hellos()]
@@ -497,7 +508,7 @@ def codec_seeds() -> list[bytes]:
             stream = c2s if role == "server" else s2c
             seeds.append(bytes((2, 0)) + stream)
             reassembler = HandshakeReassembler(max_message_size=1 << 20)
-            for frame in stream_to_frames(_new(role, sc), stream):
+            for frame in recorded_frames(role, sc, stream):
                 if frame.content_type == ContentType.handshake and not frame.flags & F_RAW:
                     reassembler.feed(frame.body)
             while (m := reassembler.next_message()) is not None:
