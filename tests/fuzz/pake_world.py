@@ -7,7 +7,8 @@ memory, used under the real :class:`~nautilus_tls.pake.server.PakeServer` and
 made once, deterministically; its failed-login counters are wiped by
 :meth:`MemoryPakeStore.forget_failures` when each fuzz connection starts (``world.new_server``),
 so a login one input counts, or a user name it locks out, cannot change the next input's
-outcome. Within one input the limiter counts for real (one connection logs in at most once,
+outcome (one user, :data:`LOCKED_USER`, starts every input locked out, so that the refusal
+path is reachable too). Within one input the limiter counts for real (one connection logs in at most once,
 so it never reaches the limit).
 
 **The randomness.** The PAKE code draws its own randomness and has no entropy hook: libsodium's
@@ -43,6 +44,10 @@ from nautilus_tls.pake.store import METHODS, Method, StoredRecord, check_user
 from nautilus_tls.pake.tls import PakeClient
 
 USER = "alice"
+# A user the store always holds at the failed-login limit: a ClientHello naming it gets
+# access_denied, before any PAKE work, in every input (a seed names it).
+LOCKED_USER = "mallory"
+MAX_FAILURES = 5
 
 
 class PakeRandom:
@@ -96,10 +101,12 @@ class MemoryPakeStore:
     the SQLite store; server secrets are made under their own fixed randomness, so they do not
     depend on which input first asked for them."""
 
-    def __init__(self) -> None:
+    def __init__(self, clock: Callable[[], float]) -> None:
+        self._clock = clock
         self._records: dict[tuple[str, Method], StoredRecord] = {}
         self._secrets: dict[str, bytes] = {}
         self._failures: dict[str, _Failures] = {}
+        self.forget_failures()
 
     def __repr__(self) -> str:
         return f"MemoryPakeStore({len(self._records)} records)"
@@ -135,8 +142,8 @@ class MemoryPakeStore:
         self._failures.pop(user, None)
 
     def forget_failures(self) -> None:
-        """Start the next fuzz input from a clean limiter."""
-        self._failures.clear()
+        """Start the next fuzz input from a clean limiter (but for LOCKED_USER)."""
+        self._failures = {LOCKED_USER: _Failures(MAX_FAILURES, self._clock())}
 
     def close(self) -> None:
         pass
@@ -145,11 +152,12 @@ class MemoryPakeStore:
 def pake_server(clock: Callable[[], float]) -> PakeServer:
     """The real PakeServer and limiter over a fresh store with ``alice`` registered for both
     methods (deterministic records: registration draws from a fixed PakeRandom)."""
-    store = MemoryPakeStore()
+    store = MemoryPakeStore(clock)
     with PakeRandom(b"fuzz/pake/register").active():
         for method in METHODS:
             register(store, USER, PASSWORD, method=method, ksf=KSF)
-    return PakeServer(store, limiter=FailedLoginLimiter(store, clock=clock), default_ksf=KSF)
+    limiter = FailedLoginLimiter(store, max_failures=MAX_FAILURES, clock=clock)
+    return PakeServer(store, limiter=limiter, default_ksf=KSF)
 
 
 def pake_client(method: Method, *, require_certificate: bool = False) -> PakeClient:

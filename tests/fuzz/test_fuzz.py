@@ -41,6 +41,7 @@ REGRESSION_SCENARIOS = {
     "server-client-certificate-invalid-x509-version": "mtls",
     "server-client-certificate-issuer-bitstring-attribute": "mtls",
     "server-client-certificate-malformed-subject": "mtls",
+    "server-pake-locked-out-user": "pake-opaque",
 }
 
 
@@ -184,3 +185,31 @@ def test_seeds_reach_the_list_caps() -> None:
     server = targets.connection_seeds("server")
     hellos = targets.oversized_client_hellos()
     assert all(bytes((0, 0)) + targets.as_records(h.encode()) in server for h in hellos)
+
+
+@pytest.mark.parametrize(
+    ("role", "alerts"),
+    [
+        (
+            "server",
+            {"missing_extension", "access_denied", "decrypt_error", "illegal_parameter"}
+            | {"decode_error"},
+        ),
+        ("client", {"missing_extension", "illegal_parameter", "decode_error"}),
+    ],
+)
+def test_pake_hello_seeds_start_from_the_refusal_paths(role: str, alerts: set[str]) -> None:
+    """The changed-hello seeds end where the PAKE plug-in refuses: no extension, the
+    locked-out user, an unknown user (the fake record: the Finished fails), a duplicate share,
+    too many shares, the wrong or a short answer."""
+    seen = set()
+    scenarios = world.scenarios()
+    for seed in targets.pake_hello_seeds(role):
+        sc = scenarios[seed[0] % len(scenarios)]
+        with world.pake_randomness(sc, role).active():
+            conn = targets._new(role, sc)
+            with pytest.raises(ProtocolError) as info:
+                for frame in targets.parse_frames(seed[2:]):
+                    conn.receive_data(targets.frame_bytes(conn, frame))
+        seen.add(info.value.alert.name)
+    assert seen == alerts
