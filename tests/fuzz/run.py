@@ -46,9 +46,23 @@ def _regressions(target: str) -> list[Path]:
     return sorted(REGRESSIONS.glob(f"{target}-*.bin"))
 
 
-def _write_seeds(target: Any, directory: Path) -> int:
+def _seeds(target: Any, scenarios: list[str]) -> list[bytes]:
+    """The target's seeds; with ``scenarios`` (server and client targets), only theirs."""
+    seeds: list[bytes] = target.seeds()
+    if not scenarios:
+        return seeds
+    from fuzz import world
+
+    names = [sc.name for sc in world.scenarios()]
+    unknown = set(scenarios) - set(names)
+    if unknown or target.name == "codec":
+        raise SystemExit(f"--scenario: not a scenario of the {target.name} target: {unknown}")
+    return [s for s in seeds if len(s) >= 2 and names[s[0] % len(names)] in scenarios]
+
+
+def _write_seeds(target: Any, directory: Path, scenarios: list[str]) -> int:
     directory.mkdir(parents=True, exist_ok=True)
-    seeds = target.seeds()
+    seeds = _seeds(target, scenarios)
     for seed in seeds:
         (directory / hashlib.sha1(seed).hexdigest()).write_bytes(seed)
     return len(seeds)
@@ -80,11 +94,13 @@ def _random_byte_mutate(rng: random.Random) -> Callable[[bytes, int], bytes]:
     return mutate
 
 
-def run_random(target: Any, seconds: float, artifacts: Path, seed: int) -> int:
+def run_random(
+    target: Any, seconds: float, artifacts: Path, seed: int, scenarios: list[str]
+) -> int:
     """A dumb but dependable loop: mutate seeds at random for ``seconds``."""
     rng = random.Random(seed)
     byte_mutate = _random_byte_mutate(rng)
-    corpus = target.seeds()
+    corpus = _seeds(target, scenarios)
     deadline = time.monotonic() + seconds
     execs = 0
     findings = 0
@@ -114,7 +130,12 @@ def run_random(target: Any, seconds: float, artifacts: Path, seed: int) -> int:
 
 
 def run_atheris(
-    target_name: str, seconds: float, artifacts: Path, work: Path | None, extra: list[str]
+    target_name: str,
+    seconds: float,
+    artifacts: Path,
+    work: Path | None,
+    extra: list[str],
+    scenarios: list[str],
 ) -> int:
     import atheris
 
@@ -126,7 +147,7 @@ def run_atheris(
         target.one_input(path.read_bytes())
     tmp = tempfile.TemporaryDirectory(prefix=f"fuzz-{target_name}-")
     seeds_dir = Path(tmp.name) / "seeds"
-    _write_seeds(target, seeds_dir)
+    _write_seeds(target, seeds_dir, scenarios)
     work_dir = work or Path(tmp.name) / "corpus"
     work_dir.mkdir(parents=True, exist_ok=True)
 
@@ -159,6 +180,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--artifacts", type=Path, default=Path(tempfile.gettempdir()))
     parser.add_argument("--corpus", type=Path, help="working corpus directory (kept)")
     parser.add_argument("--seed", type=int, default=int(os.environ.get("FUZZ_SEED", "0")))
+    parser.add_argument(
+        "--scenario",
+        action="append",
+        default=[],
+        help="server/client: start only from this scenario's seeds (repeatable)",
+    )
     parser.add_argument("libfuzzer_args", nargs="*", help="extra libFuzzer flags (after --)")
     args = parser.parse_args(argv)
     args.artifacts.mkdir(parents=True, exist_ok=True)
@@ -167,14 +194,19 @@ def main(argv: list[str] | None = None) -> int:
         engine = "atheris" if _have_atheris() else "random"
     if engine == "atheris":
         return run_atheris(
-            args.target, args.seconds, args.artifacts, args.corpus, args.libfuzzer_args
+            args.target,
+            args.seconds,
+            args.artifacts,
+            args.corpus,
+            args.libfuzzer_args,
+            args.scenario,
         )
     from fuzz.targets import TARGETS
 
     target = TARGETS[args.target]
     for path in _regressions(args.target):
         target.one_input(path.read_bytes())
-    return run_random(target, args.seconds, args.artifacts, args.seed)
+    return run_random(target, args.seconds, args.artifacts, args.seed, args.scenario)
 
 
 if __name__ == "__main__":

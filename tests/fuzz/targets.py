@@ -4,7 +4,8 @@ Three targets:
 
 ``server`` / ``client``
     A fresh deterministic server (or client, after it sent its ClientHello) of one scenario
-    (full, full-pq, hrr, mtls, resume, early, early-hrr: see :mod:`fuzz.world`) is fed a peer byte stream.
+    (full, full-pq, hrr, mtls, resume, early, early-hrr, pake-opaque, pake-spake2plus,
+    pake-cert: see :mod:`fuzz.world`) is fed a peer byte stream.
     Input: ``scenario byte || mode byte || payload``.
 
     * raw mode (mode bit 7 clear): the payload is the peer's wire bytes, fed in chunks whose
@@ -40,7 +41,7 @@ from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from fuzz import world
+from fuzz import pake_world, world
 from nautilus_tls.connection import Connection
 from nautilus_tls.defaults import MAX_LIST_ENTRIES
 from nautilus_tls.errors import (
@@ -246,8 +247,12 @@ def connection_one_input(role: str, data: bytes) -> None:
     sc = scenarios[data[0] % len(scenarios)]
     mode = data[1]
     payload = data[2:]
-    conn = _new(role, sc)
+    with world.pake_randomness(sc, role).active():
+        conn = _new(role, sc)
+        _feed(conn, mode, payload)
 
+
+def _feed(conn: Connection, mode: int, payload: bytes) -> None:
     if mode & FRAMES:
 
         def feed() -> None:
@@ -279,6 +284,12 @@ def recorded() -> dict[str, tuple[bytes, bytes]]:
     return {sc.name: world.record_session(sc) for sc in world.scenarios()}
 
 
+def recorded_frames(role: str, sc: world.Scenario, stream: bytes) -> list[Frame]:
+    """A recorded peer stream as frames, decrypted by a fresh ``role`` connection."""
+    with world.pake_randomness(sc, role).active():
+        return stream_to_frames(_new(role, sc), stream)
+
+
 def connection_seeds(role: str) -> list[bytes]:
     seeds = []
     for index, sc in enumerate(world.scenarios()):
@@ -286,11 +297,62 @@ def connection_seeds(role: str) -> list[bytes]:
         stream = c2s if role == "server" else s2c
         seeds.append(bytes((index, 0)) + stream)
         seeds.append(bytes((index, 5)) + stream)  # 7-byte chunks
-        frames = stream_to_frames(_new(role, sc), stream)
+        frames = recorded_frames(role, sc, stream)
         seeds.append(bytes((index, FRAMES)) + encode_frames(frames))
     if role == "server":
         seeds += [bytes((0, 0)) + as_records(h.encode()) for h in oversized_client_hellos()]
+    return seeds + pake_hello_seeds(role)
+
+
+def pake_hello_seeds(role: str) -> list[bytes]:
+    """The PAKE sessions with the ``pake`` extension of the first hello changed (frames mode),
+    so the fuzzers start from the refusal paths whose lengths they would have to fix across
+    three nested length fields: no extension, the locked-out user, an unknown user, both
+    methods, a duplicate share, too many shares (server); no answer, the other method's
+    answer, a short answer (client)."""
+    seeds = []
+    for index, sc in enumerate(world.scenarios()):
+        if sc.server.pake_store is None:
+            continue
+        c2s, s2c = recorded()[sc.name]
+        frames = recorded_frames(role, sc, c2s if role == "server" else s2c)
+        first = frames[0]
+        hello = decode_handshake(first.body[0], first.body[4:])
+        data = next(e.data for e in hello.extensions if e.ext_type == pake_tls.PAKE_EXTENSION)
+        for changed in _pake_variants(role, data):
+            if changed is None:
+                extensions = tuple(
+                    e for e in hello.extensions if e.ext_type != pake_tls.PAKE_EXTENSION
+                )
+                message = dataclasses.replace(hello, extensions=extensions)
+            else:
+                message = with_extension(hello, pake_tls.PAKE_EXTENSION, changed)
+            flight = [Frame(first.flags, first.content_type, message.encode()), *frames[1:]]
+            seeds.append(bytes((index, FRAMES)) + encode_frames(flight))
     return seeds
+
+
+def _pake_variants(role: str, data: bytes) -> list[bytes | None]:
+    if role == "server":
+        user, shares = pake_tls.decode_client_hello(data)
+        named, share = next(iter(shares.items()))
+        both = [(pake_tls.SPAKE2PLUS_P256, bytes(65)), (pake_tls.OPAQUE_3DH_RISTRETTO255, share)]
+        encode = pake_tls.encode_client_hello
+        return [
+            None,
+            encode(pake_world.LOCKED_USER, [(named, share)]),
+            encode("nobody", [(named, share)]),
+            encode(user, both),
+            encode(user, [(named, share), (named, share)]),
+            encode(user, [(0xFF00 + i, b"\x01") for i in range(11)]),
+        ]
+    named, answer = pake_tls.decode_server_hello(data)
+    other = next(n for n in pake_tls.NAMED_PAKES.values() if n != named)
+    return [
+        None,
+        pake_tls.encode_server_hello(other, answer),
+        pake_tls.encode_server_hello(named, answer[:-1]),
+    ]
 
 
 # --- oversized lists (issue 11 item 4) -----------------------------------------------------------
@@ -497,7 +559,7 @@ def codec_seeds() -> list[bytes]:
             stream = c2s if role == "server" else s2c
             seeds.append(bytes((2, 0)) + stream)
             reassembler = HandshakeReassembler(max_message_size=1 << 20)
-            for frame in stream_to_frames(_new(role, sc), stream):
+            for frame in recorded_frames(role, sc, stream):
                 if frame.content_type == ContentType.handshake and not frame.flags & F_RAW:
                     reassembler.feed(frame.body)
             while (m := reassembler.next_message()) is not None:

@@ -12,6 +12,11 @@ dying at the first MAC check.
 One limit: ML-KEM encapsulation is always randomized by the backend, so on the *server* side
 only classical groups replay past the ServerHello. Post-quantum scenarios still replay fully
 on the client side (the client's ML-KEM key is derived from a seed).
+
+Password logins (the ``pake-*`` scenarios) draw randomness inside ``nautilus_tls.pake``, which
+has no entropy hook; :mod:`fuzz.pake_world` pins it per connection while that connection runs
+(:func:`pake_randomness`) and gives the PAKE server a store whose failed-login counters are
+wiped for every new server connection, so these sessions replay byte for byte too.
 """
 
 from __future__ import annotations
@@ -28,6 +33,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
+from fuzz.pake_world import PakeRandom, forget_failures, pake_client, pake_server
 from nautilus_tls.config import CertifiedKey, ClientConfig, ServerConfig
 from nautilus_tls.connection import ClientConnection, Connection, ServerConnection
 from nautilus_tls.crypto.kem import HybridKem, MlKem
@@ -295,6 +301,25 @@ def scenarios() -> tuple[Scenario, ...]:
             early_data=b"GET /0rtt HTTP/1.1\r\n\r\n",
             needs_ticket=True,
         ),
+        # Password logins (nautilus_tls.pake, docs/pake.md), appended so that the scenario
+        # bytes of older regression inputs keep their meaning. PAKE alone: a server without a
+        # certificate, proved by the login's answer in the ServerHello.
+        Scenario(
+            "pake-opaque",
+            _client(pake=pake_client("opaque")),
+            _server(certificates=(), pake_store=pake_server(fixed_clock)),
+        ),
+        Scenario(
+            "pake-spake2plus",
+            _client(pake=pake_client("spake2plus")),
+            _server(certificates=(), pake_store=pake_server(fixed_clock)),
+        ),
+        # PAKE next to a certificate, which the client requires and verifies as well.
+        Scenario(
+            "pake-cert",
+            _client(pake=pake_client("opaque", require_certificate=True)),
+            _server(pake_store=pake_server(fixed_clock)),
+        ),
     )
 
 
@@ -308,7 +333,14 @@ def new_client(sc: Scenario) -> ClientConnection:
     )
 
 
+def pake_randomness(sc: Scenario, role: str) -> PakeRandom:
+    """The PAKE randomness of one connection of ``role`` ("client" or "server"): enter its
+    ``active()`` around every call into that connection (harmless in other scenarios)."""
+    return PakeRandom(b"fuzz/" + role.encode() + b"/" + sc.name.encode())
+
+
 def new_server(sc: Scenario) -> ServerConnection:
+    forget_failures(sc.server.pake_store)
     return ServerConnection(
         sc.server,
         entropy=DetEntropy(b"fuzz/server/" + sc.name.encode(), server=True),
@@ -316,19 +348,39 @@ def new_server(sc: Scenario) -> ServerConnection:
     )
 
 
-def _exchange(client: Connection, server: Connection, c2s: list[bytes], s2c: list[bytes]) -> None:
+@dataclass(frozen=True)
+class _Pair:
+    """A live client and server, each with its own PAKE randomness."""
+
+    client: ClientConnection
+    server: ServerConnection
+    client_random: PakeRandom
+    server_random: PakeRandom
+
+    @classmethod
+    def of(cls, sc: Scenario, client: ClientConnection) -> _Pair:
+        random = pake_randomness(sc, "client")
+        with random.active():
+            client.start()
+        return cls(client, new_server(sc), random, pake_randomness(sc, "server"))
+
+
+def _exchange(pair: _Pair, c2s: list[bytes], s2c: list[bytes]) -> None:
+    client, server = pair.client, pair.server
     for _ in range(50):
         moved = False
         data = client.data_to_send()
         if data:
             moved = True
             c2s.append(data)
-            server.receive_data(data)
+            with pair.server_random.active():
+                server.receive_data(data)
         data = server.data_to_send()
         if data:
             moved = True
             s2c.append(data)
-            client.receive_data(data)
+            with pair.client_random.active():
+                client.receive_data(data)
         if not moved:
             return
     raise AssertionError("exchange did not settle")
@@ -347,10 +399,10 @@ def record_session(sc: Scenario) -> tuple[bytes, bytes]:
     """
     if sc.needs_ticket:
         ensure_ticket(sc)
-    client, server = new_client(sc), new_server(sc)
+    pair = _Pair.of(sc, new_client(sc))
+    client, server = pair.client, pair.server
     c2s: list[bytes] = []
     s2c: list[bytes] = []
-    client.start()
     steps: list[Callable[[], None]] = [
         lambda: None,
         lambda: client.send_data(b"ping from the client"),
@@ -364,7 +416,7 @@ def record_session(sc: Scenario) -> tuple[bytes, bytes]:
     ]
     for step in steps:
         step()
-        _exchange(client, server, c2s, s2c)
+        _exchange(pair, c2s, s2c)
     _drain(client)
     _drain(server)
     if client.state != "closed" or server.state != "closed":
@@ -385,9 +437,7 @@ def ensure_ticket(sc: Scenario) -> None:
         entropy=DetEntropy(b"fuzz/client/" + first.name.encode(), server=False),
         clock=fixed_clock,
     )
-    server = new_server(first)
-    client.start()
-    _exchange(client, server, [], [])
+    _exchange(_Pair.of(first, client), [], [])
     taken = (
         recording.session_store.take("localhost", FIXED_NOW) if recording.session_store else None
     )

@@ -42,8 +42,12 @@ class PakeAuthenticationFailed(RemoteProtocolError):
     default_alert = AlertDescription.decrypt_error
 
 
-class PakeRateLimited(LocalProtocolError):
-    """Too many failed logins for one identity: the server refuses before any PAKE work."""
+class PakeRateLimited(RemoteProtocolError):
+    """Too many failed logins for one identity: the server refuses before any PAKE work.
+
+    Remote: the peer's attempts caused it, not a fault of ours (a LocalProtocolError would
+    also make the adapters log each refusal as a server-side warning, beside the limiter's).
+    """
 
     default_alert = AlertDescription.access_denied
 
