@@ -251,7 +251,8 @@ class KeySchedule:
     def __repr__(self) -> str:
         return f"<KeySchedule {self.hash_name} stage={self._stage.value}>"
 
-    __str__ = __repr__
+    # No `__str__ = __repr__` alias: str() falls back to __repr__ anyway, and mypyc cannot
+    # compile a class attribute bound to a method (KeyError '__repr__' when the class is used).
 
     @property
     def stage(self) -> Stage:

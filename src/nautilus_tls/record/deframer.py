@@ -102,7 +102,9 @@ class Record(NamedTuple):
 
     content_type: int
     legacy_version: int
-    fragment: memoryview
+    # Quoted for mypyc, which looks an unquoted builtin other than int/str/... up in the
+    # module's globals when it builds a compiled NamedTuple's annotations (KeyError at import).
+    fragment: "memoryview"  # noqa: UP037
 
     def header(self) -> bytes:
         """The record's 5-byte header, as received (the AAD for :meth:`RecordProtector.open`)."""
