@@ -273,7 +273,7 @@ def test_asyncio_reader_that_stops_reading_makes_the_writer_wait(tls_pki: Pki) -
 
     async def handler(reader: TLSReader, writer: TLSWriter) -> None:
         await release.wait()
-        seen["buffered_before_reading"] = len(reader._buffer)
+        seen["buffered_before_reading"] = reader._buffered()
         total = 0
         while data := await reader.read(65536):
             total += len(data)

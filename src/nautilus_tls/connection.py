@@ -296,6 +296,17 @@ class Connection:
         self._out.clear()
         return data
 
+    def data_to_send_buffer(self) -> bytes | bytearray:
+        """:meth:`data_to_send` without its last copy, for adapters that write straight to a
+        transport: a lone bulk write comes back as the ``bytearray`` its records were sealed
+        into. The connection never uses that array again, so the caller may keep it."""
+        out = self._out
+        if not out:
+            return b""
+        data = b"".join(out) if len(out) > 1 else out[0]
+        out.clear()
+        return data
+
     def next_event(self) -> Event | None:
         if self._pending_data:
             self._flush_data()
@@ -327,12 +338,20 @@ class Connection:
             deframer = self._deframer
             deframer.feed(data)
             next_record, on_record = deframer.next_record, self._on_record
-            run_of_records, on_protected = deframer.application_data_run, self._on_protected
+            run_of_records = deframer.application_data_run
             while True:
                 # Protected records (all of a bulk read, most of a handshake flight) come in
                 # runs; anything else, and the record stitched across two reads, one by one.
-                for header, fragment in run_of_records():
-                    on_protected(header, fragment)
+                run = run_of_records()
+                i, n = 0, len(run)
+                while i < n:
+                    # (The state test first: no call per record during the handshake.)
+                    if self._state == "connected" and self._in_bulk_state():
+                        i = self._open_data_run(run, i)
+                    else:
+                        header, fragment = run[i]
+                        i += 1
+                        on_record(Record(header[0], (header[1] << 8) | header[2], fragment))
                     if self._is_failed():
                         return
                 record = next_record()
@@ -413,47 +432,40 @@ class Connection:
 
     # --- records in ----------------------------------------------------------------------------
 
-    def _on_protected(self, header: bytes, fragment: memoryview) -> None:
-        """A record whose outer type is application_data, with its header as received."""
-        read = self._read
-        if (
-            read is not None
+    def _in_bulk_state(self) -> bool:
+        """Application data records can be opened in a row: application keys in use, the
+        peer not closed, no handshake message half received."""
+        return (
+            self._read is not None
             and self._state == "connected"
             and self._read_epoch == Epoch.APPLICATION
             and not self._peer_closed
-        ):
-            # The bulk path: a protected record after the handshake. Non-empty application
-            # data is queued here, with the checks of _dispatch_inner and
-            # _on_application_data that can apply in this state; anything else goes through
-            # them (two Python calls less per record).
-            inner_type, plaintext = read.open_view(header, fragment)
-            if (
-                inner_type == ContentType.application_data
-                and plaintext
-                and not self._handshake.has_partial_message()
-            ):
-                self._empty_records = 0
-                self._key_updates_in_row = 0
-                self._pending_data.append(plaintext)
-            else:
-                self._dispatch_inner(inner_type, plaintext)
-            return
-        self._on_record(Record(header[0], (header[1] << 8) | header[2], fragment))
+            and not self._handshake.has_partial_message()
+        )
+
+    def _open_data_run(self, run: list[tuple[bytes, memoryview]], start: int) -> int:
+        """Open ``run[start:]`` on the bulk path up to the first record that is not
+        application data (dispatched here); returns the index after the last record used."""
+        read = self._read
+        assert read is not None
+        pending = self._pending_data
+        before = len(pending)
+        end, inner_type, content = read.open_data_run(run, start, pending)
+        if len(pending) != before:
+            self._empty_records = 0
+            self._key_updates_in_row = 0
+        if content is not None:
+            self._dispatch_inner(inner_type, content)
+        return end
 
     def _on_record(self, record: Record) -> None:
         content_type, fragment = record.content_type, record.fragment
-        read = self._read
-        if (
-            content_type == ContentType.application_data
-            and read is not None
-            and self._state == "connected"
-            and self._read_epoch == Epoch.APPLICATION
-            and not self._peer_closed
-        ):
+        if content_type == ContentType.application_data and self._in_bulk_state():
             # A record that straddled two reads: the bulk path as well.
             header = pack_record_header(content_type, record.legacy_version, len(fragment))
-            self._on_protected(header, fragment)
+            self._open_data_run([(header, fragment)], 0)
             return
+        read = self._read
         if self._peer_closed:
             # RFC 8446 §6.1: nothing follows close_notify; a record that does (a KeyUpdate,
             # a handshake message, an alert) is not processed.

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import errno
 import logging
+import random
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any, TypeVar
@@ -109,6 +110,44 @@ def test_partial_and_whole_reads_return_the_stream_in_order(tls_pki: Pki) -> Non
         assert await asyncio.wait_for(reader.read(100), TIMEOUT) == b"rest"
         writer.write(b"go")
         assert await asyncio.wait_for(reader.read(), TIMEOUT) == b"thirdfourth"
+        writer.close()
+        await asyncio.wait_for(writer.wait_closed(), TIMEOUT)
+        await stop(server)
+
+    run(main())
+
+
+def test_reads_of_any_size_over_large_batches_return_the_exact_stream(tls_pki: Pki) -> None:
+    # Large batches are kept as they arrive; partial reads, readexactly across batch
+    # boundaries and readline searching a kept batch must still give back the exact stream.
+    rng = random.Random(20261205)
+    lines = b"".join(b"line %d\n" % i for i in range(50))
+    blob = rng.randbytes(300_000)
+    tail = rng.randbytes(70_000)
+    stream = lines + blob + tail
+
+    async def bursts(reader: TLSReader, writer: TLSWriter) -> None:
+        writer.write(lines + blob)
+        await reader.readexactly(2)
+        writer.write(tail)
+        await reader.read()
+
+    async def main() -> None:
+        server, port = await serve(bursts, tls_pki)
+        reader, writer = await open_client(port, tls_pki)
+        got = bytearray()
+        for i in range(50):
+            assert await asyncio.wait_for(reader.readline(), TIMEOUT) == b"line %d\n" % i
+            got += b"line %d\n" % i
+        writer.write(b"go")
+        while len(got) < len(stream):
+            size = rng.choice((1, 7, 4096, 16_384, 65_536, 100_000))
+            size = min(size, len(stream) - len(got))
+            chunk = await asyncio.wait_for(reader.readexactly(size), TIMEOUT)
+            assert type(chunk) is bytes
+            got += chunk
+        assert bytes(got) == stream
+        assert reader._buffered() == 0
         writer.close()
         await asyncio.wait_for(writer.wait_closed(), TIMEOUT)
         await stop(server)
@@ -360,7 +399,7 @@ def test_backpressure_pauses_reading_and_resumes(tls_pki: Pki) -> None:
         while writer.transport.is_reading() and loop.time() < deadline:
             await asyncio.sleep(0.01)
         assert not writer.transport.is_reading()
-        buffered = len(reader._buffer)
+        buffered = reader._buffered()
         # Paused once over the limit; one socket read (asyncio reads up to 256 KiB) may overshoot.
         assert (
             defaults.MAX_BUFFERED_PLAINTEXT

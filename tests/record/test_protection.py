@@ -7,6 +7,8 @@ import os
 
 import pytest
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from vectors import load_vector
 
 from nautilus_tls.crypto.keyschedule import next_traffic_secret, traffic_key_iv
@@ -466,3 +468,129 @@ def test_plaintext_record_checks() -> None:
         plaintext_record(HANDSHAKE, b"")
     with pytest.raises(LocalProtocolError):
         plaintext_record(256, b"x")
+
+
+# --- runs of records (the connection's bulk path) ------------------------------------------
+
+
+def as_run(records: list[bytes]) -> list[tuple[bytes, memoryview]]:
+    return [(r[:5], memoryview(r)[5:]) for r in records]
+
+
+def open_in_runs(opener: RecordProtector, records: list[bytes]) -> list[tuple[int, bytes]]:
+    """Everything ``records`` hold, opened with open_data_run as the connection does."""
+    run = as_run(records)
+    opened: list[tuple[int, bytes]] = []
+    i = 0
+    while i < len(run):
+        data: list[bytes | memoryview] = []
+        i, inner_type, content = opener.open_data_run(run, i, data)
+        opened += [(APPLICATION_DATA, bytes(d)) for d in data]
+        if content is not None:
+            opened.append((inner_type, bytes(content)))
+    return opened
+
+
+record_specs = st.lists(
+    st.tuples(
+        st.sampled_from([APPLICATION_DATA, APPLICATION_DATA, HANDSHAKE, ALERT]),
+        st.binary(max_size=40),
+        st.integers(min_value=0, max_value=3),
+    ),
+    max_size=12,
+)
+
+
+@settings(max_examples=150, deadline=None)
+@given(specs=record_specs)
+def test_open_data_run_gives_what_opening_one_record_at_a_time_gives(
+    specs: list[tuple[int, bytes, int]],
+) -> None:
+    sealer, opener = pair()
+    one_by_one = RecordProtector(AES128, opener._secret)
+    records = [
+        sealer.seal(t, content or (b"x" if t != APPLICATION_DATA else b""), padding)
+        for t, content, padding in specs
+    ]
+    expected = [one_by_one.open(*split(r)) for r in records]
+    assert open_in_runs(opener, records) == expected
+    assert opener.sequence == one_by_one.sequence == len(records)
+
+
+def test_open_data_run_stops_after_the_first_record_that_is_not_data() -> None:
+    sealer, opener = pair()
+    records = [
+        sealer.seal(APPLICATION_DATA, b"one"),
+        sealer.seal(APPLICATION_DATA, b"two"),
+        sealer.seal(HANDSHAKE, b"\x18\x00\x00\x01\x00"),  # a KeyUpdate: the key changes after it
+        sealer.seal(APPLICATION_DATA, b"three"),
+    ]
+    data: list[bytes | memoryview] = []
+    end, inner_type, content = opener.open_data_run(as_run(records), 0, data)
+    assert [bytes(d) for d in data] == [b"one", b"two"]
+    assert (end, inner_type, bytes(content or b"")) == (3, HANDSHAKE, b"\x18\x00\x00\x01\x00")
+    assert opener.sequence == 3  # the record after the stop is left unopened
+
+
+def test_open_data_run_stops_at_an_empty_data_record_so_it_is_counted() -> None:
+    sealer, opener = pair()
+    records = [sealer.seal(APPLICATION_DATA, b"a"), sealer.seal(APPLICATION_DATA, b"")]
+    data: list[bytes | memoryview] = []
+    end, inner_type, content = opener.open_data_run(as_run(records), 0, data)
+    assert end == 2 and inner_type == APPLICATION_DATA and content is not None
+    assert bytes(content) == b"" and [bytes(d) for d in data] == [b"a"]
+
+
+def test_open_data_run_rejects_a_tampered_record_after_keeping_the_ones_before() -> None:
+    sealer, opener = pair()
+    records = [sealer.seal(APPLICATION_DATA, b"%d" % i) for i in range(4)]
+    bad = bytearray(records[2])
+    bad[-1] ^= 1
+    records[2] = bytes(bad)
+    data: list[bytes | memoryview] = []
+    with pytest.raises(RemoteProtocolError) as e:
+        opener.open_data_run(as_run(records), 0, data)
+    assert e.value.alert is AlertDescription.bad_record_mac
+    assert [bytes(d) for d in data] == [b"0", b"1"]
+    assert opener.sequence == 2
+
+
+def test_open_data_run_rejects_oversize_and_mislabelled_records() -> None:
+    sealer, opener = pair()
+    body = bytes(MAX_CIPHERTEXT_LEN + 1)
+    oversize = record_header(APPLICATION_DATA, 0x0303, len(body)) + body
+    with pytest.raises(RemoteProtocolError) as e:
+        opener.open_data_run(as_run([sealer.seal(APPLICATION_DATA, b"ok"), oversize]), 0, [])
+    assert e.value.alert is AlertDescription.record_overflow
+    assert opener.sequence == 1
+    relabelled = bytearray(sealer.seal(APPLICATION_DATA, b"x"))
+    relabelled[0] = HANDSHAKE
+    with pytest.raises(RemoteProtocolError) as e:
+        opener.open_data_run(as_run([bytes(relabelled)]), 0, [])
+    assert e.value.alert is AlertDescription.unexpected_message
+
+
+@pytest.mark.parametrize(
+    "inner",
+    [bytes(MAX_PLAINTEXT_LEN) + b"\x17\x00", b"\x01\x63", bytes(5)],
+    ids=["oversize-inner", "bad-inner-type", "all-zeros"],
+)
+def test_open_data_run_applies_the_inner_plaintext_checks(inner: bytes) -> None:
+    secret = os.urandom(32)
+    opener = RecordProtector(AES128, secret)
+    records = [raw_record(AES128, secret, 0, b"fine\x17"), raw_record(AES128, secret, 1, inner)]
+    data: list[bytes | memoryview] = []
+    with pytest.raises(RemoteProtocolError):
+        opener.open_data_run(as_run(records), 0, data)
+    assert [bytes(d) for d in data] == [b"fine"]
+
+
+def test_open_data_run_refuses_to_wrap_the_sequence_number() -> None:
+    sealer, opener = pair()
+    sealer._seq = opener._seq = 2**64 - 1
+    last = sealer.seal(APPLICATION_DATA, b"last")
+    records = [last, last]  # the second would need sequence number 2^64
+    data: list[bytes | memoryview] = []
+    with pytest.raises(LocalProtocolError):
+        opener.open_data_run(as_run(records), 0, data)
+    assert [bytes(d) for d in data] == [b"last"]

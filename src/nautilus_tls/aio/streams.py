@@ -279,7 +279,7 @@ class _TLSProtocol(asyncio.Protocol):
     # --- output -----------------------------------------------------------------------------
 
     def _flush(self) -> None:
-        data = self._conn.data_to_send()
+        data = self._conn.data_to_send_buffer()  # asyncio copies only what it cannot send now
         transport = self._transport
         if data and transport is not None and not self._lost and not self._eof_written:
             transport.write(data)
@@ -402,7 +402,7 @@ class _TLSProtocol(asyncio.Protocol):
             and transport is not None
             and not self._lost
             and not self._closing
-            and len(self.reader._buffer) > self._max_buffered
+            and self.reader._buffered() > self._max_buffered
         ):
             self._paused_reading = True
             transport.pause_reading()
@@ -410,7 +410,7 @@ class _TLSProtocol(asyncio.Protocol):
     def _maybe_resume_reading(self, *, force: bool = False) -> None:
         if not self._paused_reading or self._transport is None or self._lost:
             return
-        if force or len(self.reader._buffer) <= self._max_buffered // 2:
+        if force or self.reader._buffered() <= self._max_buffered // 2:
             self._paused_reading = False
             self._transport.resume_reading()
 
@@ -596,9 +596,11 @@ class TLSReader:
     ) -> None:
         self._protocol = protocol
         self._limit = limit
+        # Unread data is ``_whole`` (one DataReceived, kept as it came, not copied) or else
+        # ``_buffer``; never both. A bulk read takes ``_whole`` as it is: each byte of
+        # application data is copied once after decryption (joining a read's records), not
+        # three times (join, append to a buffer, slice out of it).
         self._buffer = bytearray()
-        # The buffer's content as one bytes object, while it is exactly one DataReceived fed
-        # into an empty buffer: a read that takes everything returns it without a copy.
         self._whole: bytes | None = None
         self._early = bytearray()
         self._eof = False
@@ -615,13 +617,29 @@ class TLSReader:
 
     def __repr__(self) -> str:
         state = "eof" if self._eof else "error" if self._exception else "open"
-        return f"<TLSReader {state} buffered={len(self._buffer)}>"
+        return f"<TLSReader {state} buffered={self._buffered()}>"
 
     # --- fed by the protocol ------------------------------------------------------------
 
     def _feed(self, data: bytes) -> None:
-        self._whole = None if self._buffer else data
-        self._buffer += data  # the protocol wakes the reader after the whole batch
+        # The protocol wakes the reader after the whole batch.
+        if self._whole is None and not self._buffer:
+            self._whole = data
+        else:
+            self._settle()
+            self._buffer += data
+
+    def _settle(self) -> None:
+        """Move ``_whole`` into ``_buffer`` (before appending, searching or trimming)."""
+        whole = self._whole
+        if whole is not None:
+            self._whole = None
+            self._buffer += whole
+
+    def _buffered(self) -> int:
+        """Bytes received and not read yet."""
+        whole = self._whole
+        return len(whole) if whole is not None else len(self._buffer)
 
     def _feed_early(self, data: bytes) -> None:
         self._early += data
@@ -652,10 +670,21 @@ class TLSReader:
             self._waiter = None
 
     def _take(self, n: int) -> bytes:
+        whole = self._whole
+        if whole is not None:
+            if n >= len(whole):
+                self._whole = None
+                data = whole
+            else:
+                # The head is copied out, the rest once into the buffer (as a trim would).
+                data = whole[:n]
+                self._whole = None
+                self._buffer += memoryview(whole)[n:]
+            self._protocol._maybe_resume_reading()
+            return data
         buffer = self._buffer
-        whole, self._whole = self._whole, None
         if n >= len(buffer):
-            data = whole if whole is not None else bytes(buffer)  # at most one copy
+            data = bytes(buffer)
             buffer.clear()
         else:
             # One copy (a bytearray slice would copy twice); the views are released before
@@ -674,7 +703,7 @@ class TLSReader:
 
     def at_eof(self) -> bool:
         """True once the peer closed cleanly and everything it sent has been read."""
-        return self._eof and not self._buffer
+        return self._eof and not self._buffered()
 
     def exception(self) -> BaseException | None:
         return self._exception
@@ -690,12 +719,12 @@ class TLSReader:
         if n < 0:
             while not self._eof:
                 if self._exception is not None:
-                    if self._buffer:
+                    if self._buffered():
                         break  # what arrived before the error first; the next read raises
                     raise self._exception
                 await self._wait("read")
-            return self._take(len(self._buffer))
-        while not self._buffer:
+            return self._take(self._buffered())
+        while not self._buffered():
             if self._eof:
                 return b""
             self._raise_if_failed()
@@ -706,9 +735,9 @@ class TLSReader:
         """Exactly ``n`` bytes; :class:`asyncio.IncompleteReadError` if the stream ends first."""
         if n < 0:
             raise ValueError("readexactly size can not be less than zero")
-        while len(self._buffer) < n:
+        while self._buffered() < n:
             if self._eof:
-                partial = self._take(len(self._buffer))
+                partial = self._take(self._buffered())
                 raise asyncio.IncompleteReadError(partial, n)
             self._raise_if_failed()
             await self._wait("readexactly")
@@ -720,16 +749,17 @@ class TLSReader:
             raise ValueError("separator should be at least one-byte string")
         offset = 0
         while True:
-            index = self._buffer.find(separator, offset)
+            haystack = self._whole if self._whole is not None else self._buffer
+            index = haystack.find(separator, offset)
             if index != -1:
                 break
-            offset = max(0, len(self._buffer) + 1 - len(separator))
+            offset = max(0, len(haystack) + 1 - len(separator))
             if offset > self._limit:
                 raise asyncio.LimitOverrunError(
                     "separator is not found, and chunk exceed the limit", offset
                 )
             if self._eof:
-                partial = self._take(len(self._buffer))
+                partial = self._take(self._buffered())
                 raise asyncio.IncompleteReadError(partial, None)
             self._raise_if_failed()
             await self._wait("readuntil")
@@ -747,7 +777,7 @@ class TLSReader:
         except asyncio.IncompleteReadError as exc:
             return exc.partial
         except asyncio.LimitOverrunError as exc:
-            self._whole = None
+            self._settle()
             if self._buffer.startswith(b"\n", exc.consumed):
                 del self._buffer[: exc.consumed + 1]
             else:

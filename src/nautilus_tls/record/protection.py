@@ -305,6 +305,11 @@ class RecordProtector:
                 "record failed authentication", alert=AlertDescription.bad_record_mac
             ) from None
         self._seq = seq + 1
+        return self._inner_content(inner)
+
+    @staticmethod
+    def _inner_content(inner: bytes) -> tuple[int, memoryview]:
+        """Split a decrypted TLSInnerPlaintext into (content type, content), with its checks."""
         if len(inner) > _MAX_INNER_LEN:
             raise _overflow(f"decrypted record of {len(inner)} bytes exceeds 2^14 + 1")
         content_type = inner[-1] if inner else 0
@@ -322,6 +327,56 @@ class RecordProtector:
         if not content and content_type != _CT_APPLICATION_DATA:
             raise _unexpected("zero-length handshake or alert content in a protected record")
         return content_type, content
+
+    def open_data_run(
+        self, run: list[tuple[bytes, memoryview]], start: int, data: list[bytes | memoryview]
+    ) -> tuple[int, int, memoryview | None]:
+        """Open ``run[start:]`` (``(header, fragment)`` pairs of protected records, see
+        :meth:`RecordDeframer.application_data_run`) in order, for the bulk path.
+
+        The content of each record that decrypts to non-empty application data is appended
+        to ``data``. The first record that holds anything else (handshake, alert, or empty
+        application data) ends the call: it is opened, and ``(index after it, its inner
+        content type, its content)`` is returned for the caller to dispatch before it opens
+        more (a KeyUpdate changes the key). ``(len(run), 0, None)`` when every record was
+        data. The checks and errors are those of :meth:`open_view`; a failure raises at the
+        record that failed, with the records before it already in ``data``.
+        """
+        aead_decrypt = self._aead.decrypt
+        iv, iv_len = self._iv_int, self._iv_len
+        seq = self._seq
+        append = data.append
+        end = len(run)
+        for i in range(start, end):
+            header, ciphertext = run[i]
+            if len(ciphertext) > MAX_CIPHERTEXT_LEN or header[0] != _CT_APPLICATION_DATA:
+                self._seq = seq
+                content_type, content = self.open_view(header, ciphertext)  # names the error
+                return i + 1, content_type, content
+            if seq > MAX_SEQUENCE:
+                self._seq = seq
+                raise _sequence_wrapped()
+            try:
+                inner = aead_decrypt((iv ^ seq).to_bytes(iv_len, "big"), ciphertext, header)  # type: ignore[arg-type]
+            except InvalidTag:
+                self._seq = seq
+                raise RemoteProtocolError(
+                    "record failed authentication", alert=AlertDescription.bad_record_mac
+                ) from None
+            seq += 1
+            if (
+                len(inner) > 1
+                and inner[-1] == _CT_APPLICATION_DATA
+                and len(inner) <= _MAX_INNER_LEN
+            ):
+                append(memoryview(inner)[:-1])
+                continue
+            # Anything but plain, non-empty application data: the full checks of open_view.
+            self._seq = seq
+            content_type, content = self._inner_content(inner)
+            return i + 1, content_type, content
+        self._seq = seq
+        return end, 0, None
 
 
 def iter_fragments(data: Buffer, size: int = MAX_PLAINTEXT_LEN) -> Iterator[memoryview]:

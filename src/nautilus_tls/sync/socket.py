@@ -183,7 +183,7 @@ class TLSSocket:
                     )
 
     def _flush(self, *, best_effort: bool = False) -> None:
-        data = self._conn.data_to_send()
+        data = self._conn.data_to_send_buffer()
         if not data or self._closed:
             return
         try:
@@ -272,8 +272,16 @@ class TLSSocket:
                 self._close_socket()
                 raise error from exc
             self._feed(data)
-        data = bytes(self._buffer[:n])
-        del self._buffer[:n]
+        buffer = self._buffer
+        if n >= len(buffer):
+            data = bytes(buffer)
+            buffer.clear()
+            return data
+        # One copy (a bytearray slice would copy twice); the view is released before the
+        # bytearray is trimmed.
+        with memoryview(buffer) as view, view[:n] as head:
+            data = bytes(head)
+        del buffer[:n]
         return data
 
     def key_update(self, request_peer: bool = True) -> None:
