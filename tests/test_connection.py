@@ -52,6 +52,43 @@ def test_application_data_flows_both_ways() -> None:
     assert got == big
 
 
+def test_data_to_send_buffer_hands_over_a_bulk_write_without_copying_it() -> None:
+    client, server = handshake(client_config(), server_config())
+    drain(client), drain(server)
+    assert client.data_to_send_buffer() == b""
+    big = bytes(range(256)) * 300  # several records: sealed into one bytearray
+    client.send_data(big)
+    first = client.data_to_send_buffer()
+    assert type(first) is bytearray
+    client.send_data(b"small")
+    second = client.data_to_send_buffer()
+    assert second is not first  # a fresh buffer each time: the first is the caller's now
+    server.receive_data(bytes(first))
+    server.receive_data(bytes(second))
+    got = b"".join(e.data for e in drain(server) if isinstance(e, DataReceived))
+    assert got == big + b"small"
+    first[:] = b"\x00" * len(first)  # the caller may reuse what it was given
+    client.send_data(b"after")
+    server.receive_data(client.data_to_send())
+    assert [e.data for e in drain(server) if isinstance(e, DataReceived)] == [b"after"]
+
+
+def test_a_key_update_inside_one_read_switches_keys_between_records() -> None:
+    # Data, KeyUpdate and more data in one read: the run of records is opened up to the
+    # KeyUpdate, which installs the next key for the records after it.
+    client, server = handshake(client_config(), server_config())
+    drain(client), drain(server)
+    before, after = bytes(40_000), b"y" * 40_000
+    client.send_data(before)
+    client.request_key_update(request_peer=False)
+    client.send_data(after)
+    server.receive_data(client.data_to_send())
+    events = drain(server)
+    kinds = [type(e).__name__ for e in events]
+    assert kinds == ["DataReceived", "KeyUpdated", "DataReceived"], kinds
+    assert [e.data for e in events if isinstance(e, DataReceived)] == [before, after]
+
+
 def test_key_update_requested_by_client_ratchets_both_directions() -> None:
     client, server = handshake(client_config(), server_config())
     drain(client), drain(server)

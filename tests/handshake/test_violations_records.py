@@ -323,6 +323,21 @@ def test_rejects_too_many_empty_records_in_a_row() -> None:
     expect_alert(client, flood, A.unexpected_message)
 
 
+def test_data_between_empty_records_restarts_the_count_within_one_read() -> None:
+    client, server = connected()
+    assert server._write is not None
+    write = server._write
+
+    def empties(n: int) -> bytes:
+        return b"".join(write.seal(ContentType.application_data, b"") for _ in range(n))
+
+    client.receive_data(
+        empties(32) + write.seal(ContentType.application_data, b"data") + empties(32)
+    )
+    assert client.state == "connected"
+    assert [e.data for e in drain(client) if isinstance(e, DataReceived)] == [b"data"]
+
+
 def test_rejects_change_cipher_spec_flood_during_handshake() -> None:
     server = ServerConnection(server_config())
     client = ClientConnection(client_config(), "localhost")
