@@ -288,13 +288,9 @@ class Connection:
 
     def data_to_send(self) -> bytes:
         """Bytes to write to the transport (empty when there is nothing)."""
-        if not self._out:
-            return b""
-        # bytes(): no copy of a lone bytes item; a lone bytearray (a sealed write) is copied
-        # once, so that callers always get immutable bytes.
-        data = b"".join(self._out) if len(self._out) > 1 else bytes(self._out[0])
-        self._out.clear()
-        return data
+        data = self.data_to_send_buffer()
+        # A lone sealed write is a bytearray: copied once, so that callers get immutable bytes.
+        return data if type(data) is bytes else bytes(data)
 
     def data_to_send_buffer(self) -> bytes | bytearray:
         """:meth:`data_to_send` without its last copy, for adapters that write straight to a

@@ -9,7 +9,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from nautilus_tls.errors import DecodeError
-from nautilus_tls.wire.buffer import Reader, Writer
+from nautilus_tls.wire.buffer import Reader, Writer, take_front
 
 
 @given(
@@ -196,3 +196,11 @@ def test_writer_uint16_list_refuses_values_outside_uint16() -> None:
     for bad in ([1, 0x10000], [-1]):
         with pytest.raises(ValueError, match="uint16"):
             Writer().uint16_list(2, bad)
+
+
+def test_take_front_removes_and_returns_the_head_or_everything() -> None:
+    buffer = bytearray(b"abcdef")
+    assert take_front(buffer, 2) == b"ab" and buffer == bytearray(b"cdef")
+    head = take_front(buffer, 10)
+    assert type(head) is bytes and head == b"cdef" and buffer == bytearray()
+    assert take_front(buffer, 3) == b""

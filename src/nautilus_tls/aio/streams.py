@@ -67,6 +67,7 @@ from nautilus_tls.events import (
 from nautilus_tls.session.client_store import session_key
 from nautilus_tls.session_info import SessionInfo
 from nautilus_tls.sslobject import TLSObject
+from nautilus_tls.wire.buffer import take_front
 
 __all__ = ["CLOSE_TIMEOUT", "TLSReader", "TLSWriter", "connect", "start_server"]
 
@@ -671,27 +672,16 @@ class TLSReader:
 
     def _take(self, n: int) -> bytes:
         whole = self._whole
-        if whole is not None:
+        if whole is None:
+            data = take_front(self._buffer, n)
+        else:
+            self._whole = None
             if n >= len(whole):
-                self._whole = None
                 data = whole
             else:
                 # The head is copied out, the rest once into the buffer (as a trim would).
                 data = whole[:n]
-                self._whole = None
                 self._buffer += memoryview(whole)[n:]
-            self._protocol._maybe_resume_reading()
-            return data
-        buffer = self._buffer
-        if n >= len(buffer):
-            data = bytes(buffer)
-            buffer.clear()
-        else:
-            # One copy (a bytearray slice would copy twice); the views are released before
-            # the bytearray is resized.
-            with memoryview(buffer) as view, view[:n] as head:
-                data = bytes(head)
-            del buffer[:n]
         self._protocol._maybe_resume_reading()
         return data
 

@@ -94,6 +94,12 @@ one C call (the AAD of a protected record, RFC 8446 §5.2)."""
 _TLS12 = int(ProtocolVersion.TLS1_2)
 
 
+def _bad_record_mac() -> RemoteProtocolError:
+    return RemoteProtocolError(
+        "record failed authentication", alert=AlertDescription.bad_record_mac
+    )
+
+
 def _overflow(message: str) -> RemoteProtocolError:
     return RemoteProtocolError(message, alert=AlertDescription.record_overflow)
 
@@ -301,9 +307,7 @@ class RecordProtector:
             # less per record.
             inner = self._aead.decrypt(nonce, ciphertext, header)  # type: ignore[arg-type]
         except InvalidTag:
-            raise RemoteProtocolError(
-                "record failed authentication", alert=AlertDescription.bad_record_mac
-            ) from None
+            raise _bad_record_mac() from None
         self._seq = seq + 1
         return self._inner_content(inner)
 
@@ -360,9 +364,7 @@ class RecordProtector:
                 inner = aead_decrypt((iv ^ seq).to_bytes(iv_len, "big"), ciphertext, header)  # type: ignore[arg-type]
             except InvalidTag:
                 self._seq = seq
-                raise RemoteProtocolError(
-                    "record failed authentication", alert=AlertDescription.bad_record_mac
-                ) from None
+                raise _bad_record_mac() from None
             seq += 1
             if (
                 len(inner) > 1

@@ -43,6 +43,7 @@ from nautilus_tls.errors import (
 from nautilus_tls.events import ConnectionClosed, DataReceived, EarlyDataReceived
 from nautilus_tls.session.client_store import session_key
 from nautilus_tls.session_info import SessionInfo
+from nautilus_tls.wire.buffer import take_front
 
 __all__ = ["TLSListener", "TLSSocket"]
 
@@ -272,17 +273,7 @@ class TLSSocket:
                 self._close_socket()
                 raise error from exc
             self._feed(data)
-        buffer = self._buffer
-        if n >= len(buffer):
-            data = bytes(buffer)
-            buffer.clear()
-            return data
-        # One copy (a bytearray slice would copy twice); the view is released before the
-        # bytearray is trimmed.
-        with memoryview(buffer) as view, view[:n] as head:
-            data = bytes(head)
-        del buffer[:n]
-        return data
+        return take_front(self._buffer, n)
 
     def key_update(self, request_peer: bool = True) -> None:
         """Send a KeyUpdate (RFC 8446 §4.6.3); with ``request_peer`` the peer updates too."""

@@ -190,3 +190,17 @@ class Writer:
         if n >= 1 << (8 * length_size):
             raise ValueError("block too long for its length prefix")
         self._buf[start : start + length_size] = n.to_bytes(length_size, "big")
+
+
+def take_front(buffer: bytearray, n: int) -> bytes:
+    """The first ``n`` bytes of ``buffer`` (all of it if shorter), removed from it, with one
+    copy: a bytearray slice would copy twice. The view is released before the array is
+    trimmed (an exported bytearray cannot be resized)."""
+    if n >= len(buffer):
+        data = bytes(buffer)
+        buffer.clear()
+        return data
+    with memoryview(buffer) as view, view[:n] as head:
+        data = bytes(head)
+    del buffer[:n]
+    return data
