@@ -16,8 +16,8 @@ Both sides derive ``K_shared``; each confirmation MAC proves the peer derived th
 password or unknown user is one :class:`PakeAuthenticationFailed` at the MAC check, after the
 same computation as a right one.
 
-Point arithmetic is python-ecdsa's (:mod:`nautilus_tls.pake._p256`); hashing, HKDF and HMAC
-are hashlib/hmac and pyca/cryptography.
+Point arithmetic is OpenSSL libcrypto's, constant-time in the scalar
+(:mod:`nautilus_tls.pake._p256`); hashing, HKDF and HMAC are hashlib/hmac and pyca/cryptography.
 """
 
 from __future__ import annotations
