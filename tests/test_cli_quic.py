@@ -331,3 +331,28 @@ def test_http3_get_text_output_keeps_the_body_alone_on_stdout(
     assert out.startswith("<!doctype html>"), out
     assert "  ALPN              h3" in err.splitlines() and "  HTTP status       200" in err
     assert "None" not in err and "True" not in err
+
+
+def test_serve_with_quic_retry_validates_addresses_and_still_serves_echo_and_http3(
+    tls_pem_dir: dict[str, Path], capsys: pytest.CaptureFixture[str]
+) -> None:
+    pem = tls_pem_dir
+    keys = ["--cert", str(pem["server_pem"]), "--key", str(pem["server_key"])]
+    with serve("--quic", "--quic-retry", *keys) as s:
+        assert any("address validation by Retry" in line for line in s.preamble)
+        status, record, err = _connect(capsys, s.port, pem["ca_pem"], "--send", "after retry")
+    assert status == 0, err
+    assert record["reply"] == "after retry"
+    with serve("--quic", "--quic-retry", "--mode", "http", *keys) as s:
+        status, record, err = _connect(capsys, s.port, pem["ca_pem"], "--get", "/")
+    assert status == 0, err
+    assert record["status"] == 200
+
+
+def test_refuses_quic_retry_without_quic(
+    tls_pem_dir: dict[str, Path], capsys: pytest.CaptureFixture[str]
+) -> None:
+    keys = ["--cert", str(tls_pem_dir["server_pem"]), "--key", str(tls_pem_dir["server_key"])]
+    assert main(["serve", "--quic-retry", *keys]) == 2
+    err = capsys.readouterr().err
+    assert "--quic-retry validates QUIC client addresses: it needs --quic" in err

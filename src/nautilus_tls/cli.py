@@ -542,6 +542,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
     cli_sessions.warn_if_no_tickets(config, args.ticket_store)
     if args.quic:
         config = cli_quic.serve_config(args, config)
+    else:
+        cli_quic.refuse_quic_only_serve_flags(args)
     if not args.quiet:
         handler = logging.StreamHandler(sys.stderr)
         handler.setFormatter(logging.Formatter("nautilus-tls: %(message)s"))

@@ -11,6 +11,9 @@ flags of the TCP commands (groups, suites, ALPN, certificates, session files).
   without it the TCP command's text (the ``--get`` body alone on stdout). Two key shares by
   default (X25519MLKEM768 and x25519); ``--key-shares`` chooses.
 
+``serve --quic --quic-retry`` answers each client's first Initial with a Retry packet and
+starts a handshake only for an Initial that echoes its token (RFC 9000 §8.1.2).
+
 0-RTT: ``serve --quic --early-data`` accepts it (max_early_data 0xffffffff, RFC 9001 §4.6.1);
 ``connect --quic --sess-out F`` keeps the servers' transport parameters in ``F.quic-params.json``
 beside the session file (RFC 9000 §7.4.1), and ``connect --quic --sess-in F --early-data FILE``
@@ -41,6 +44,12 @@ QUIC_MAX_EARLY_DATA = 0xFFFFFFFF  # RFC 9001 §4.6.1
 
 def add_flags(serve: argparse.ArgumentParser, connect: argparse.ArgumentParser) -> None:
     serve.add_argument("--quic", action="store_true", help="serve over QUIC (UDP) instead of TCP")
+    serve.add_argument(
+        "--quic-retry",
+        action="store_true",
+        help="with --quic: validate each client's address with a Retry packet before any "
+        "handshake state (RFC 9000 §8.1.2; costs clients one round trip)",
+    )
     connect.add_argument("--quic", action="store_true", help="connect over QUIC (UDP)")
     connect.add_argument(
         "--get", metavar="PATH", help="with --quic: an HTTP/3 GET of PATH; print the body"
@@ -96,6 +105,12 @@ def _no_tcp_only_flags(args: argparse.Namespace) -> None:
 # --- serve -----------------------------------------------------------------------------------
 
 
+def refuse_quic_only_serve_flags(args: argparse.Namespace) -> None:
+    """``serve`` over TCP: the flags that only QUIC reads are refused, not ignored."""
+    if args.quic_retry:
+        raise ConfigError("--quic-retry validates QUIC client addresses: it needs --quic")
+
+
 def serve_config(args: argparse.Namespace, config: ServerConfig) -> ServerConfig:
     """``config`` for QUIC: the mode's ALPN unless ``--alpn`` was given; ``--early-data``
     accepts 0-RTT with max_early_data 0xffffffff (RFC 9001 §4.6.1: QUIC's flow control, not
@@ -115,17 +130,24 @@ async def serve(args: argparse.Namespace, config: ServerConfig) -> None:
     """Run the QUIC server of ``serve --quic`` (``config`` from :func:`serve_config`)."""
     from nautilus_tls.quic.api import echo, serve
     from nautilus_tls.quic.h3 import serve_http3
+    from nautilus_tls.quic.retry import RetryTokens
 
     def log(info: SessionInfo, address: Any) -> None:
         log_handshake(args, info, address)
 
+    retry = RetryTokens() if args.quic_retry else None
     if args.mode == "http":
-        endpoint = await serve_http3(args.host, args.port, config=config, on_handshake=log)
+        endpoint = await serve_http3(
+            args.host, args.port, config=config, on_handshake=log, retry=retry
+        )
     else:
-        endpoint = await serve(echo, args.host, args.port, config=config, on_handshake=log)
+        endpoint = await serve(
+            echo, args.host, args.port, config=config, on_handshake=log, retry=retry
+        )
     host, port = endpoint.address
     alpn = ",".join(p.decode() for p in config.alpn_protocols)
-    print(f"QUIC (UDP), mode {args.mode}, ALPN {alpn}", flush=True)
+    validation = ", address validation by Retry" if retry is not None else ""
+    print(f"QUIC (UDP), mode {args.mode}, ALPN {alpn}{validation}", flush=True)
     print(f"listening on {f'[{host}]' if ':' in host else host}:{port}", flush=True)
     cli_risk.watch_threat_level(args, config)  # --threat-level-file on SIGHUP, as over TCP
     try:

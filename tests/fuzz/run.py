@@ -55,7 +55,7 @@ def _seeds(target: Any, scenarios: list[str]) -> list[bytes]:
 
     names = [sc.name for sc in world.scenarios()]
     unknown = set(scenarios) - set(names)
-    if unknown or target.name == "codec":
+    if unknown or target.name in ("codec", "quic"):
         raise SystemExit(f"--scenario: not a scenario of the {target.name} target: {unknown}")
     return [s for s in seeds if len(s) >= 2 and names[s[0] % len(names)] in scenarios]
 
@@ -174,7 +174,7 @@ def run_atheris(
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--target", required=True, choices=("server", "client", "codec"))
+    parser.add_argument("--target", required=True, choices=("server", "client", "codec", "quic"))
     parser.add_argument("--seconds", type=float, default=60.0)
     parser.add_argument("--engine", choices=("auto", "atheris", "random"), default="auto")
     parser.add_argument("--artifacts", type=Path, default=Path(tempfile.gettempdir()))

@@ -1,6 +1,6 @@
 """Fuzz targets: ``test_one_input(data)`` raises only on a finding; ``mutate`` is structure-aware.
 
-Three targets:
+Four targets:
 
 ``server`` / ``client``
     A fresh deterministic server (or client, after it sent its ClientHello) of one scenario
@@ -24,6 +24,9 @@ Three targets:
     data``, same round-trip rule) or the record deframer plus handshake reassembler (``2 ||
     chunk || stream``).
 
+``quic``
+    Datagrams into our QUIC server endpoint, Retry off or on (see :mod:`fuzz.quic_world`).
+
 A finding is any exception that is not this library's own error, an ``internal_error`` alert
 caused by peer bytes, a failed connection that is not closed or keeps its keys, or a round
 trip that does not hold.
@@ -41,7 +44,7 @@ from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from fuzz import pake_world, world
+from fuzz import pake_world, quic_world, world
 from nautilus_tls.connection import Connection
 from nautilus_tls.defaults import MAX_LIST_ENTRIES
 from nautilus_tls.errors import (
@@ -688,4 +691,5 @@ TARGETS: dict[str, Target] = {
         "client", client_one_input, lambda: connection_seeds("client"), connection_mutate
     ),
     "codec": Target("codec", codec_one_input, codec_seeds, codec_mutate),
+    "quic": Target("quic", quic_world.one_input, quic_world.seeds, quic_world.mutate),
 }

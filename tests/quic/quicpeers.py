@@ -25,6 +25,7 @@ from nautilus_tls.config import ClientConfig, ServerConfig
 from nautilus_tls.quic.aioquic_tls import NautilusQuicConnection
 from nautilus_tls.quic.api import echo as echo_handler
 from nautilus_tls.quic.endpoint import QuicEndpoint, open_connection, start_endpoint
+from nautilus_tls.quic.retry import RetryTokens
 from nautilus_tls.session_info import SessionInfo
 from nautilus_tls.tools.certgen import cert_to_pem
 from nautilus_tls.wire.enums import NamedGroup
@@ -91,8 +92,11 @@ def echo_stream_handler(reader: asyncio.StreamReader, writer: asyncio.StreamWrit
     task.add_done_callback(_tasks.discard)
 
 
-async def start_aioquic_echo(cfg: QuicConfiguration, *, tickets: bool = False) -> QuicServer:
-    """An unmodified aioquic echo server; with ``tickets``, it issues and takes tickets."""
+async def start_aioquic_echo(
+    cfg: QuicConfiguration, *, tickets: bool = False, retry: bool = False
+) -> QuicServer:
+    """An unmodified aioquic echo server; with ``tickets``, it issues and takes tickets; with
+    ``retry``, it validates addresses with Retry packets."""
     store: dict[bytes, Any] = {}
     return await aioquic_serve(
         HOST,
@@ -101,6 +105,7 @@ async def start_aioquic_echo(cfg: QuicConfiguration, *, tickets: bool = False) -
         stream_handler=echo_stream_handler,
         session_ticket_fetcher=store.pop if tickets else None,
         session_ticket_handler=(lambda t: store.__setitem__(t.ticket, t)) if tickets else None,
+        retry=retry,
     )
 
 
@@ -109,9 +114,10 @@ async def start_our_echo(
     cfg: QuicConfiguration | None = None,
     *,
     accepted: list[QuicConnectionProtocol] | None = None,
+    retry: RetryTokens | None = None,
 ) -> QuicEndpoint:
     """Our echo server; every connection it accepts is appended to ``accepted`` (to read
-    the server side's session after the client is gone)."""
+    the server side's session after the client is gone); ``retry`` validates addresses."""
 
     def keep(*args: Any, **kw: Any) -> QuicConnectionProtocol:
         protocol = QuicConnectionProtocol(*args, **kw)
@@ -126,6 +132,7 @@ async def start_our_echo(
         tls_config=tls_config,
         create_protocol=keep,
         stream_handler=echo_stream_handler,
+        retry=retry,
     )
 
 

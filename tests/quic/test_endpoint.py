@@ -6,7 +6,8 @@ import asyncio
 import os
 import socket
 
-from aioquic.quic.packet import QuicProtocolVersion
+from aioquic._buffer import Buffer
+from aioquic.quic.packet import QuicPacketType, QuicProtocolVersion, pull_quic_header
 from quic.quicpeers import (
     HOST,
     echo_once,
@@ -22,6 +23,8 @@ from quic.quicpeers import (
 
 from nautilus_tls.errors import HandshakeTimeout
 from nautilus_tls.quic.endpoint import start_endpoint
+from nautilus_tls.quic.keys import retry_integrity_tag
+from nautilus_tls.quic.retry import RetryTokens
 from nautilus_tls.session_info import SessionInfo
 from nautilus_tls.wire.enums import NamedGroup
 
@@ -118,3 +121,66 @@ def test_stops_accepting_new_connections_at_the_limit() -> None:
 
     connections, second = run(main())
     assert connections == 1 and not second
+
+
+def test_with_retry_our_client_proves_its_address_and_then_connects() -> None:
+    async def main() -> tuple[bytes, int, int]:
+        server = await start_our_echo(our_server_config(), retry=RetryTokens())
+        try:
+            async with our_client(port_of(server), our_client_config()) as protocol:
+                reply = await echo_once(protocol, b"after Retry")
+                return reply, server.retries_sent, server.connections
+        finally:
+            server.close()
+
+    reply, retries, connections = run(main())
+    # The client checks the server's retry_source_connection_id transport parameter (RFC 9000
+    # §7.3): a server that got it wrong would fail the handshake, not echo.
+    assert reply == b"after Retry" and connections == 1
+    # One Retry per datagram of the first flight: a hybrid ClientHello spans two (stateless,
+    # so the server cannot tell); the client acts on the first only (RFC 9000 §17.2.5.2).
+    assert 1 <= retries <= 2
+
+
+def _initial_with_token(token: bytes, dcid: bytes, size: int = 1200) -> bytes:
+    header = (
+        bytes([0xC0])
+        + QuicProtocolVersion.VERSION_1.to_bytes(4, "big")
+        + bytes([len(dcid)]) + dcid + b"\x08" + os.urandom(8)
+        + bytes([0x40 | (len(token) >> 8), len(token) & 0xFF]) + token
+    )  # fmt: skip
+    rest = size - len(header) - 2
+    return header + bytes([0x40 | (rest >> 8), rest & 0xFF]) + bytes(rest)
+
+
+def test_with_retry_a_first_initial_gets_a_retry_and_leaves_no_connection() -> None:
+    dcid = os.urandom(8)
+
+    async def main() -> tuple[bytes | None, bytes | None, bytes | None, int]:
+        server = await start_our_echo(our_server_config(), retry=RetryTokens())
+        try:
+            port = port_of(server)
+            loop = asyncio.get_running_loop()
+            first = await loop.run_in_executor(
+                None, _send_and_receive, port, _initial_with_token(b"", dcid)
+            )
+            forged = await loop.run_in_executor(
+                None, _send_and_receive, port, _initial_with_token(os.urandom(60), dcid)
+            )
+            short = await loop.run_in_executor(
+                None, _send_and_receive, port, _initial_with_token(b"", dcid, size=1100)
+            )
+            return first, forged, short, server.connections
+        finally:
+            server.close()
+
+    first, forged, short, connections = run(main())
+    assert connections == 0  # no state for an address not yet validated
+    assert short is None  # RFC 9000 §14.1: under 1200 bytes, dropped before any Retry
+    for reply in (first, forged):  # a token that is not ours counts as none (§8.1.3)
+        assert reply is not None
+        header = pull_quic_header(Buffer(data=reply), host_cid_length=8)
+        assert header.packet_type == QuicPacketType.RETRY and header.token
+        assert len(reply) < 1200 / 3  # RFC 9000 §8: no amplification
+        # RFC 9001 §5.8: the integrity tag over the pseudo-packet naming our original DCID.
+        assert reply[-16:] == retry_integrity_tag(dcid, reply[:-16])

@@ -22,6 +22,7 @@ from quic.quicpeers import (
 )
 
 from nautilus_tls.config import ServerConfig
+from nautilus_tls.quic.retry import RetryTokens
 from nautilus_tls.session_info import SessionInfo
 from nautilus_tls.wire.enums import NamedGroup
 
@@ -160,3 +161,35 @@ def test_our_client_sends_0rtt_that_an_unmodified_aioquic_server_accepts() -> No
     info, reply = run(main())
     assert info.resumed and info.early_data == "accepted"
     assert reply == b"early"
+
+
+def test_our_client_follows_an_unmodified_aioquic_servers_retry() -> None:
+    groups = (NamedGroup.X25519MLKEM768, NamedGroup.x25519)
+
+    async def main() -> bytes:
+        server = await start_aioquic_echo(aioquic_server_config("ecdsa-p256"), retry=True)
+        try:
+            cfg = our_client_config("ecdsa-p256", groups=groups, key_share_groups=groups)
+            async with our_client(port_of(server), cfg) as protocol:
+                assert protocol._quic._retry_count == 1  # aioquic's client state: one Retry
+                return await echo_once(protocol, b"validated by aioquic")
+        finally:
+            server.close()
+
+    assert run(main()) == b"validated by aioquic"
+
+
+def test_an_unmodified_aioquic_client_follows_our_servers_retry() -> None:
+    async def main() -> tuple[bytes, int, int]:
+        server = await start_our_echo(our_server_config("ecdsa-p256"), retry=RetryTokens())
+        try:
+            cfg = aioquic_client_config("ecdsa-p256")
+            async with aioquic_client(port_of(server), cfg) as protocol:
+                reply = await echo_once(protocol, b"validated by us")
+                return reply, protocol._quic._retry_count, server.retries_sent
+        finally:
+            server.close()
+
+    reply, followed, sent = run(main())
+    # aioquic's client checks our retry_source_connection_id parameter (RFC 9000 §7.3).
+    assert reply == b"validated by us" and followed == 1 and sent >= 1

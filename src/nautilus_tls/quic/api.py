@@ -33,6 +33,7 @@ from nautilus_tls.quic.endpoint import (
     start_endpoint,
     wait_handshake,
 )
+from nautilus_tls.quic.retry import RetryTokens
 from nautilus_tls.session.client_store import session_key
 from nautilus_tls.session_info import SessionInfo
 from nautilus_tls.wire.enums import NamedGroup
@@ -243,10 +244,12 @@ async def serve(
     quic: QuicConfiguration | None = None,
     max_connections: int = DEFAULT_MAX_CONNECTIONS,
     on_handshake: HandshakeObserver | None = None,
+    retry: RetryTokens | None = None,
 ) -> QuicEndpoint:
     """Listen on UDP ``host``:``port`` (0: ephemeral); ``handler(reader, writer)`` runs for
     every bidirectional stream a client opens, ``on_handshake(info, address)`` for every
-    completed handshake. ``close()`` the returned endpoint to stop."""
+    completed handshake; ``retry`` (:class:`~nautilus_tls.quic.retry.RetryTokens`) validates
+    client addresses with a Retry packet first. ``close()`` the returned endpoint to stop."""
     return await start_endpoint(
         host,
         port,
@@ -255,6 +258,7 @@ async def serve(
         stream_handler=_Handlers(handler),
         max_connections=max_connections,
         on_handshake=on_handshake,
+        retry=retry,
     )
 
 

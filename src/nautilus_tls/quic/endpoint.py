@@ -5,7 +5,9 @@ cannot carry our TLS. These are their counterparts for ours: a client socket
 (:func:`open_connection`) and a server demultiplexer (:class:`QuicEndpoint`) that routes
 datagrams by connection ID, answers unknown versions with Version Negotiation (RFC 9000 §6),
 starts a connection only for a full-size Initial (RFC 9000 §14.1, anti-amplification) and
-keeps at most ``max_connections`` of them. The per-connection protocol is aioquic's
+keeps at most ``max_connections`` of them. With ``retry`` (:class:`~nautilus_tls.quic.retry.
+RetryTokens`) it first validates each client's address with a Retry packet (RFC 9000 §8.1.2)
+and starts a connection only for an Initial that echoes a valid token. The per-connection protocol is aioquic's
 :class:`~aioquic.asyncio.QuicConnectionProtocol` (or a subclass, e.g. for HTTP/3).
 """
 
@@ -14,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
+import os
 import socket
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
@@ -24,7 +27,9 @@ from aioquic._buffer import Buffer
 from aioquic.asyncio.protocol import QuicConnectionProtocol, QuicStreamHandler
 from aioquic.quic.configuration import SMALLEST_MAX_DATAGRAM_SIZE, QuicConfiguration
 from aioquic.quic.packet import (
+    QuicHeader,
     QuicPacketType,
+    encode_quic_retry,
     encode_quic_version_negotiation,
     pull_quic_header,
 )
@@ -32,6 +37,7 @@ from aioquic.quic.packet import (
 from nautilus_tls.config import ClientConfig, ServerConfig
 from nautilus_tls.errors import HandshakeTimeout, TLSError
 from nautilus_tls.quic.aioquic_tls import NautilusQuicConnection
+from nautilus_tls.quic.retry import RetryTokens
 from nautilus_tls.session_info import SessionInfo
 
 DEFAULT_MAX_CONNECTIONS = 1024
@@ -138,6 +144,7 @@ class QuicEndpoint(asyncio.DatagramProtocol):
         stream_handler: QuicStreamHandler | None = None,
         max_connections: int = DEFAULT_MAX_CONNECTIONS,
         on_handshake: HandshakeObserver | None = None,
+        retry: RetryTokens | None = None,
     ) -> None:
         if configuration.is_client:
             raise ValueError("a server endpoint needs a server QUIC configuration")
@@ -147,8 +154,10 @@ class QuicEndpoint(asyncio.DatagramProtocol):
         self._stream_handler = stream_handler
         self._max_connections = max_connections
         self._on_handshake = on_handshake
+        self._retry = retry
         self._by_cid: dict[bytes, QuicConnectionProtocol] = {}
         self._transport: asyncio.DatagramTransport | None = None
+        self.retries_sent = 0
 
     @property
     def connections(self) -> int:
@@ -197,23 +206,32 @@ class QuicEndpoint(asyncio.DatagramProtocol):
             return
         protocol = self._by_cid.get(header.destination_cid)
         if protocol is None:
-            protocol = self._accept(header.packet_type, header.destination_cid, len(data), addr)
+            protocol = self._accept(header, len(data), addr)
         if protocol is not None:
             protocol.datagram_received(data, addr)
 
-    def _accept(
-        self, packet_type: QuicPacketType, dcid: bytes, size: int, addr: Any
-    ) -> QuicConnectionProtocol | None:
+    def _accept(self, header: QuicHeader, size: int, addr: Any) -> QuicConnectionProtocol | None:
         # RFC 9000 §14.1: a client's first datagram is at least 1200 bytes; smaller ones
         # would let a spoofer amplify. A full server stops taking new connections.
-        if packet_type != QuicPacketType.INITIAL or size < SMALLEST_MAX_DATAGRAM_SIZE:
+        if header.packet_type != QuicPacketType.INITIAL or size < SMALLEST_MAX_DATAGRAM_SIZE:
             return None
         if self.connections >= self._max_connections:
             return None
+        dcid = header.destination_cid
+        original_dcid, retry_scid = dcid, None
+        if self._retry is not None:
+            redeemed = self._retry.redeem(addr, dcid, header.token) if header.token else None
+            if redeemed is None:
+                # No token, or not one of ours (a stale one, or another server's): validate
+                # the address first (RFC 9000 §8.1.3). Retry is smaller than the Initial.
+                self._send_retry(header, addr)
+                return None
+            original_dcid, retry_scid = redeemed, dcid
         connection = NautilusQuicConnection(
             configuration=self._configuration,
             tls_config=self._tls_config,
-            original_destination_connection_id=dcid,
+            original_destination_connection_id=original_dcid,
+            retry_source_connection_id=retry_scid,
             # The risk engine judges the client by its address (host only: its ports vary).
             peer_address=str(addr[0]),
             on_handshake=self._observer_for(addr),
@@ -226,6 +244,27 @@ class QuicEndpoint(asyncio.DatagramProtocol):
         self._by_cid[dcid] = protocol
         self._by_cid[connection.host_cid] = protocol
         return protocol
+
+    def _send_retry(self, header: QuicHeader, addr: Any) -> None:
+        assert self._retry is not None and self._transport is not None
+        if header.version is None:
+            return
+        retry_scid = os.urandom(self._configuration.connection_id_length)
+        try:
+            token = self._retry.mint(addr, header.destination_cid, retry_scid)
+        except ValueError:
+            return  # an address that is not an IP: nothing to validate
+        self._transport.sendto(
+            encode_quic_retry(
+                version=header.version,
+                source_cid=retry_scid,
+                destination_cid=header.source_cid,
+                original_destination_cid=header.destination_cid,
+                retry_token=token,
+            ),
+            addr,
+        )
+        self.retries_sent += 1
 
     def _observer_for(self, addr: Any) -> Callable[[SessionInfo], None] | None:
         observer = self._on_handshake
@@ -255,9 +294,11 @@ async def start_endpoint(
     stream_handler: QuicStreamHandler | None = None,
     max_connections: int = DEFAULT_MAX_CONNECTIONS,
     on_handshake: HandshakeObserver | None = None,
+    retry: RetryTokens | None = None,
 ) -> QuicEndpoint:
     """Bind a :class:`QuicEndpoint` on ``host``:``port`` (0: an ephemeral port);
-    ``on_handshake(info, address)`` runs for every connection whose handshake completes."""
+    ``on_handshake(info, address)`` runs for every connection whose handshake completes;
+    ``retry`` validates client addresses with Retry packets first."""
     loop = asyncio.get_running_loop()
     _, protocol = await loop.create_datagram_endpoint(
         partial(
@@ -268,6 +309,7 @@ async def start_endpoint(
             stream_handler=stream_handler,
             max_connections=max_connections,
             on_handshake=on_handshake,
+            retry=retry,
         ),
         local_addr=(host, port),
     )

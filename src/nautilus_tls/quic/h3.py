@@ -25,6 +25,7 @@ from nautilus_tls.quic.endpoint import (
     QuicEndpoint,
     start_endpoint,
 )
+from nautilus_tls.quic.retry import RetryTokens
 from nautilus_tls.session_info import SessionInfo
 
 MAX_BODY = 16 * 1024 * 1024  # what a GET reads at most
@@ -245,9 +246,11 @@ async def serve_http3(
     quic: QuicConfiguration | None = None,
     max_connections: int = DEFAULT_MAX_CONNECTIONS,
     on_handshake: HandshakeObserver | None = None,
+    retry: RetryTokens | None = None,
 ) -> QuicEndpoint:
     """An HTTP/3 server on UDP ``host``:``port``; ``responder`` answers each request,
-    ``on_handshake(info, address)`` is told of every completed handshake."""
+    ``on_handshake(info, address)`` is told of every completed handshake; ``retry`` validates
+    client addresses with a Retry packet first."""
     if b"h3" not in config.alpn_protocols:
         raise TLSError("an HTTP/3 server offers ALPN h3")
     protocol = type("H3Server", (H3ServerProtocol,), {"responder": staticmethod(responder)})
@@ -259,4 +262,5 @@ async def serve_http3(
         create_protocol=protocol,
         max_connections=max_connections,
         on_handshake=on_handshake,
+        retry=retry,
     )
