@@ -4,7 +4,10 @@ them (:class:`~nautilus_tls.auth.api.PrefetchingVerifier`, e.g. did:web document
 The handshake judges the peer where its bytes arrive, here on the event loop: a verifier
 that fetched a document over the network there would stall every connection of the loop.
 A client prefetches before its TCP connect; a server before it listens, then again as often
-as the verifier asks, for as long as the server is serving.
+as the verifier asks, for as long as the server is serving. What prefetching cannot foresee
+(a did:web DID that only the peer names, a host whose last fetch failed) would still be
+looked up inside the handshake: for a verifier that says it may (:func:`blocks_in_handshake`)
+the adapter hands the handshake's received bytes to the core in a worker thread instead.
 """
 
 from __future__ import annotations
@@ -14,9 +17,19 @@ import contextlib
 
 from nautilus_tls.auth.api import PrefetchingVerifier
 
-__all__ = ["keep_prefetched", "prefetch"]
+__all__ = ["blocks_in_handshake", "keep_prefetched", "prefetch"]
 
 _REFRESHERS: set[asyncio.Task[None]] = set()  # asyncio holds tasks weakly
+
+
+def blocks_in_handshake(verifier: object) -> bool:
+    """Whether ``verifier`` may still make a blocking look-up inside a handshake: a
+    :class:`~nautilus_tls.auth.api.PrefetchingVerifier`, unless its
+    ``may_block_in_handshake()`` says no."""
+    if not isinstance(verifier, PrefetchingVerifier):
+        return False
+    may_block = getattr(verifier, "may_block_in_handshake", None)
+    return bool(may_block()) if callable(may_block) else True
 
 
 async def prefetch(verifier: object) -> float | None:

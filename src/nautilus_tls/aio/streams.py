@@ -43,7 +43,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from typing import Any, Literal, cast
 
 from nautilus_tls import defaults
-from nautilus_tls.aio.prefetch import keep_prefetched, prefetch
+from nautilus_tls.aio.prefetch import blocks_in_handshake, keep_prefetched, prefetch
 from nautilus_tls.config import ClientConfig, ServerConfig
 from nautilus_tls.connection import ClientConnection, Connection, ServerConnection
 from nautilus_tls.errors import (
@@ -97,8 +97,17 @@ class _TLSProtocol(asyncio.Protocol):
         max_buffered: int = defaults.MAX_BUFFERED_PLAINTEXT,
         slots: _HandshakeSlots | None = None,
         first_byte_timeout: float | None = None,
+        offload_handshake: bool = False,
     ) -> None:
         self._conn = conn
+        # The verifier may block inside the handshake (a did:web document only the peer
+        # names): until the handshake completes, received bytes go to the core in a worker
+        # thread, one batch at a time with reading paused, so the event loop never waits.
+        # While a batch is out, nothing on the loop touches ``conn``.
+        self._offload_handshake = offload_handshake
+        self._worker: asyncio.Future[TLSError | None] | None = None
+        self._queued: list[bytes] = []  # what arrived while a batch was out
+        self._queued_sends: list[bytes] = []  # what the application wrote meanwhile
         self._max_buffered = max_buffered
         self._slots = slots
         # "running" or "waiting" while it counts against the server's handshake slots.
@@ -163,6 +172,11 @@ class _TLSProtocol(asyncio.Protocol):
             return
         if self._awaiting_first_byte and not self._take_slot(data):
             return
+        if self._worker is not None or (
+            self._offload_handshake and not self._conn.handshake_complete
+        ):
+            self._receive_in_worker(data)
+            return
         try:
             self._conn.receive_data(data)
         except TLSError as exc:
@@ -214,6 +228,54 @@ class _TLSProtocol(asyncio.Protocol):
 
     def pause_writing(self) -> None:
         self._paused_writing = True
+
+    # --- handshake reads in a worker thread (offload_handshake) -------------------------------
+
+    def _receive_in_worker(self, data: bytes) -> None:
+        self._queued.append(data)
+        if self._worker is None:
+            self._start_worker()
+
+    def _start_worker(self) -> None:
+        batch, self._queued = b"".join(self._queued), []
+        if self._transport is not None:
+            self._transport.pause_reading()  # one batch out at a time: memory stays bounded
+        self._worker = self._loop.run_in_executor(None, self._receive_batch, batch)
+        self._worker.add_done_callback(self._worker_done)
+
+    def _receive_batch(self, data: bytes) -> TLSError | None:
+        try:
+            self._conn.receive_data(data)
+        except TLSError as exc:
+            return exc
+        return None
+
+    def _worker_done(self, worker: asyncio.Future[TLSError | None]) -> None:
+        self._worker = None
+        if worker.cancelled() or self._lost or self._error is not None:
+            return  # failed meanwhile (timeout, close, lost): the result no longer matters
+        failure = worker.exception()
+        if failure is not None:  # a bug below the core's own errors: fail, do not hang
+            error: TLSError | None = LocalProtocolError(f"handshake failed: {failure!r}")
+        else:
+            error = worker.result()
+        self._dispatch()
+        if error is not None:
+            self._fail(error)
+            return
+        sends, self._queued_sends = self._queued_sends, []
+        for data in sends:
+            self._conn.send_data(data)
+        self._flush()
+        if self._queued:
+            if self._conn.handshake_complete:
+                held, self._queued = b"".join(self._queued), []
+                self.data_received(held)
+            else:
+                self._start_worker()
+                return
+        if self._transport is not None and not self._paused_reading and self._error is None:
+            self._transport.resume_reading()
 
     def resume_writing(self) -> None:
         self._paused_writing = False
@@ -292,7 +354,8 @@ class _TLSProtocol(asyncio.Protocol):
         self._error = error
         self._cancel_timers()
         self._release_slot()
-        self._flush()
+        if self._worker is None:  # else the core is busy in the worker: no alert to send
+            self._flush()
         if not self._handshake.done():
             self._set_handshake_error(error)
             if not self._conn.is_client:
@@ -387,7 +450,7 @@ class _TLSProtocol(asyncio.Protocol):
         if self._transport is None or self._lost or self._error is not None:
             return
         self.data_received(held)
-        if self._error is None and not self._paused_reading:
+        if self._error is None and not self._paused_reading and self._worker is None:
             self._transport.resume_reading()
 
     def _release_slot(self) -> None:
@@ -410,6 +473,9 @@ class _TLSProtocol(asyncio.Protocol):
 
     def _maybe_resume_reading(self, *, force: bool = False) -> None:
         if not self._paused_reading or self._transport is None or self._lost:
+            return
+        if self._worker is not None:
+            self._paused_reading = False  # the worker's end resumes reading
             return
         if force or self.reader._buffered() <= self._max_buffered // 2:
             self._paused_reading = False
@@ -435,11 +501,16 @@ class _TLSProtocol(asyncio.Protocol):
         self._check_usable()
         if not data:
             return
+        if self._worker is not None:  # the core is busy in the worker: after it
+            self._queued_sends.append(bytes(data))
+            return
         self._conn.send_data(data)
         self._flush()
 
     def key_update(self, *, request_peer: bool) -> None:
         self._check_usable()
+        if self._worker is not None:
+            raise LocalProtocolError("no KeyUpdate before the handshake completes")
         self._conn.request_key_update(request_peer=request_peer)
         self._dispatch()
         self._flush()
@@ -474,6 +545,9 @@ class _TLSProtocol(asyncio.Protocol):
         self._closing = True
         transport = self._transport
         if transport is None or self._lost:
+            return
+        if self._worker is not None:  # mid-handshake, the core busy in the worker: just go
+            transport.close()
             return
         if self._error is None:
             self._conn.close()
@@ -910,6 +984,8 @@ async def connect(
         session_key=session_key(name, port, config.alpn_protocols),
     )
 
+    offload = blocks_in_handshake(config.verifier)
+
     def factory() -> _TLSProtocol:
         return _TLSProtocol(
             conn,
@@ -917,6 +993,7 @@ async def connect(
             handshake_timeout=config.handshake_timeout,
             handshake_deadline=deadline,
             max_buffered=config.max_buffered_plaintext,
+            offload_handshake=offload,
         )
 
     limit = config.handshake_timeout
@@ -967,6 +1044,7 @@ async def start_server(
             task.add_done_callback(lambda t: _handler_done(loop, protocol, t))
 
     slots = _HandshakeSlots(config.max_concurrent_handshakes, config.max_handshakes_per_address)
+    offload = config.client_auth != "none" and blocks_in_handshake(config.client_verifier)
 
     def factory() -> _TLSProtocol:
         return _TLSProtocol(
@@ -977,6 +1055,7 @@ async def start_server(
             max_buffered=config.max_buffered_plaintext,
             slots=slots,
             first_byte_timeout=config.first_byte_timeout,
+            offload_handshake=offload,
         )
 
     interval = await prefetch(config.client_verifier)  # before any client can be judged

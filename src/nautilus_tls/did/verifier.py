@@ -26,8 +26,11 @@ Resolution blocks (did:web does HTTPS) and runs inside the handshake. :meth:`pre
 resolves ahead the did:web DIDs the verifier names (``expect_did``, ``trust_dids``); the
 asyncio adapter runs it in a worker thread before a client's handshake and, for a server,
 before it listens and then every half TTL, so that those handshakes find the documents
-cached. What cannot be known ahead still resolves on the event loop: a DID that only the
-peer names (``resolve_any``), and a did:web host that failed (failures are not cached).
+cached. What cannot be known ahead (a DID that only the peer names, with ``resolve_any``;
+a did:web host whose last fetch failed, since failures are not cached) is resolved inside
+the handshake: for a verifier whose :meth:`may_block_in_handshake` is true, the asyncio
+adapter runs the handshake's reads in a worker thread, so the event loop does not wait.
+The QUIC adapter does not yet: there such a resolution still blocks the loop.
 """
 
 from __future__ import annotations
@@ -199,6 +202,13 @@ class DidPeerVerifier(KeyVerifier):
             except DidError as exc:
                 logger.warning("could not resolve %s ahead of handshakes: %s", did, exc)
         return margin
+
+    def may_block_in_handshake(self) -> bool:
+        """Whether a handshake may have to resolve a did:web over the network: with
+        ``resolve_any`` (the peer names it) or when a did:web is named here (its cached
+        document may have expired, or its host failed)."""
+        named = (self.expect_did or "", *self.trust_dids)
+        return self.resolve_any or any(did.startswith("did:web:") for did in named)
 
     def fingerprint(self) -> bytes | None:
         return trust_fingerprint(
