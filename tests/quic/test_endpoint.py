@@ -3,12 +3,20 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import socket
+import threading
 
+from aio.test_prefetch import ThreadRecordingResolver
 from aioquic._buffer import Buffer
 from aioquic.quic.packet import QuicPacketType, QuicProtocolVersion, pull_quic_header
+from certificates import pki
+from cryptography.hazmat.primitives.asymmetric import ed25519
+from did.test_verifier import _spki, holder
+from did_server import document_server
 from quic.quicpeers import (
+    ECHO_ALPN,
     HOST,
     echo_once,
     our_client,
@@ -21,6 +29,10 @@ from quic.quicpeers import (
     start_our_echo,
 )
 
+from nautilus_tls.config import ClientConfig, ServerConfig
+from nautilus_tls.did.document import did_document
+from nautilus_tls.did.resolver import DidResolver
+from nautilus_tls.did.verifier import DidPeerVerifier
 from nautilus_tls.errors import HandshakeTimeout
 from nautilus_tls.quic.endpoint import start_endpoint
 from nautilus_tls.quic.keys import retry_integrity_tag
@@ -184,3 +196,47 @@ def test_with_retry_a_first_initial_gets_a_retry_and_leaves_no_connection() -> N
         assert len(reply) < 1200 / 3  # RFC 9000 §8: no amplification
         # RFC 9001 §5.8: the integrity tag over the pseudo-packet naming our original DCID.
         assert reply[-16:] == retry_integrity_tag(dcid, reply[:-16])
+
+
+def test_did_web_documents_are_fetched_off_the_event_loop_by_client_and_server() -> None:
+    server_key, client_key = (
+        ed25519.Ed25519PrivateKey.generate(),
+        ed25519.Ed25519PrivateKey.generate(),
+    )
+    web = ThreadRecordingResolver(config=pki().client_config(), timeout=5.0)
+    resolver = DidResolver(web)
+
+    async def main() -> tuple[bytes, threading.Thread, int]:
+        loop_thread = threading.current_thread()
+        server_tls = ServerConfig(
+            certificates=(holder(server_key, server_did).credential,),
+            alpn_protocols=(ECHO_ALPN.encode(),),
+            client_auth="require",
+            client_verifier=DidPeerVerifier(trust_dids=(client_did,), resolver=resolver),
+        )
+        server = await start_our_echo(server_tls)
+        fetched_before_any_client = len(web.fetch_threads)
+        try:
+            client_tls = ClientConfig(
+                verifier=DidPeerVerifier(expect_did=server_did, resolver=resolver),
+                client_certificate=holder(client_key, client_did).credential,
+                alpn_protocols=(ECHO_ALPN.encode(),),
+            )
+            async with our_client(port_of(server), client_tls) as protocol:
+                reply = await echo_once(protocol, b"did:web over QUIC")
+        finally:
+            server.close()
+        return reply, loop_thread, fetched_before_any_client
+
+    with document_server({}) as docs:
+        server_did = f"did:web:{docs.authority}:server"
+        client_did = f"did:web:{docs.authority}:client"
+        for did, key in ((server_did, server_key), (client_did, client_key)):
+            path = "/" + did.rsplit(":", 1)[1] + "/did.json"
+            docs.routes[path] = (200, json.dumps(did_document(did, _spki(key))).encode())
+        reply, loop_thread, before = run(main())
+    assert reply == b"did:web over QUIC"
+    assert before == 1  # the server fetched its listed client DID before binding
+    # One fetch per DID, both in worker threads; the handshakes found them cached.
+    assert len(web.fetch_threads) == 2
+    assert all(t is not loop_thread for t in web.fetch_threads)

@@ -14,10 +14,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from typing import Protocol
 
 from nautilus_tls.auth.api import PrefetchingVerifier
 
-__all__ = ["blocks_in_handshake", "keep_prefetched", "prefetch"]
+__all__ = ["Serving", "blocks_in_handshake", "keep_prefetched", "prefetch"]
 
 _REFRESHERS: set[asyncio.Task[None]] = set()  # asyncio holds tasks weakly
 
@@ -40,7 +41,13 @@ async def prefetch(verifier: object) -> float | None:
     return await asyncio.get_running_loop().run_in_executor(None, verifier.prefetch)
 
 
-def keep_prefetched(server: asyncio.Server, verifier: object, interval: float | None) -> None:
+class Serving(Protocol):
+    """A server that says whether it is still serving (asyncio's, or a QUIC endpoint)."""
+
+    def is_serving(self) -> bool: ...
+
+
+def keep_prefetched(server: Serving, verifier: object, interval: float | None) -> None:
     """Prefetch again every ``interval`` seconds (as the verifier last said) while ``server``
     is serving."""
     if interval is None or interval <= 0:
@@ -50,7 +57,7 @@ def keep_prefetched(server: asyncio.Server, verifier: object, interval: float | 
     task.add_done_callback(_REFRESHERS.discard)
 
 
-async def _refresh(server: asyncio.Server, verifier: object, interval: float) -> None:
+async def _refresh(server: Serving, verifier: object, interval: float) -> None:
     with contextlib.suppress(asyncio.CancelledError):
         while True:
             await asyncio.sleep(interval)

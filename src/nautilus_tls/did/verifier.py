@@ -30,7 +30,8 @@ cached. What cannot be known ahead (a DID that only the peer names, with ``resol
 a did:web host whose last fetch failed, since failures are not cached) is resolved inside
 the handshake: for a verifier whose :meth:`may_block_in_handshake` is true, the asyncio
 adapter runs the handshake's reads in a worker thread, so the event loop does not wait.
-The QUIC adapter does not yet: there such a resolution still blocks the loop.
+The QUIC endpoints prefetch the named DIDs too, but what only the peer names is still
+resolved on their event loop.
 """
 
 from __future__ import annotations

@@ -34,6 +34,7 @@ from aioquic.quic.packet import (
     pull_quic_header,
 )
 
+from nautilus_tls.aio.prefetch import keep_prefetched, prefetch
 from nautilus_tls.config import ClientConfig, ServerConfig
 from nautilus_tls.errors import HandshakeTimeout, TLSError
 from nautilus_tls.quic.aioquic_tls import NautilusQuicConnection
@@ -66,8 +67,17 @@ async def open_connection(
     A failed handshake raises the :class:`~nautilus_tls.errors.TLSError` that ended it: ours
     (its ``.alert`` is what we sent as CRYPTO_ERROR), :class:`~nautilus_tls.errors.PeerAlert`
     for the peer's CRYPTO_ERROR, :class:`~nautilus_tls.errors.HandshakeTimeout`, or
-    :class:`~nautilus_tls.errors.ConnectionClosedError` for any other close."""
+    :class:`~nautilus_tls.errors.ConnectionClosedError` for any other close. A verifier with
+    blocking look-ups (a DID verifier expecting a did:web DID) makes them first, in a worker
+    thread, within the handshake timeout (the handshake runs on the event loop)."""
     loop = asyncio.get_running_loop()
+    try:
+        async with asyncio.timeout(tls_config.handshake_timeout):
+            await prefetch(tls_config.verifier)
+    except TimeoutError as exc:
+        raise HandshakeTimeout(
+            f"the verifier's look-ups did not finish within {tls_config.handshake_timeout:g} s"
+        ) from exc
     infos = await loop.getaddrinfo(host, port, type=socket.SOCK_DGRAM)
     family, _, _, _, addr = infos[0]
     if configuration.server_name is None:
@@ -162,6 +172,10 @@ class QuicEndpoint(asyncio.DatagramProtocol):
     @property
     def connections(self) -> int:
         return len(set(self._by_cid.values()))
+
+    def is_serving(self) -> bool:
+        """True from binding until :meth:`close`."""
+        return self._transport is not None and not self._transport.is_closing()
 
     @property
     def address(self) -> tuple[str, int]:
@@ -298,8 +312,12 @@ async def start_endpoint(
 ) -> QuicEndpoint:
     """Bind a :class:`QuicEndpoint` on ``host``:``port`` (0: an ephemeral port);
     ``on_handshake(info, address)`` runs for every connection whose handshake completes;
-    ``retry`` validates client addresses with Retry packets first."""
+    ``retry`` validates client addresses with Retry packets first. A client verifier with
+    blocking look-ups (did:web DIDs it lists) makes them in a worker thread before the
+    endpoint binds, then as often as it asks while the endpoint serves."""
     loop = asyncio.get_running_loop()
+    verifier = tls_config.client_verifier if tls_config.client_auth != "none" else None
+    interval = await prefetch(verifier)  # before any client can be judged
     _, protocol = await loop.create_datagram_endpoint(
         partial(
             QuicEndpoint,
@@ -313,4 +331,5 @@ async def start_endpoint(
         ),
         local_addr=(host, port),
     )
+    keep_prefetched(protocol, verifier, interval)
     return protocol
