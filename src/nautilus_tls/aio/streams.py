@@ -86,6 +86,45 @@ def _describe(error: BaseException) -> str:
 class _TLSProtocol(asyncio.Protocol):
     """One TLS connection on one transport: feeds bytes in, drains bytes out."""
 
+    # Slots: one per idle connection adds up, and past 30 attributes CPython stops sharing
+    # the keys of instance dicts (a full dict, ~1.2 KiB, per connection).
+    __slots__ = (
+        "__weakref__",
+        "_awaiting_first_byte",
+        "_close_timer",
+        "_closed",
+        "_closing",
+        "_conn",
+        "_counted_address",
+        "_drain_waiters",
+        "_eof_written",
+        "_error",
+        "_first_byte_timeout",
+        "_first_byte_timer",
+        "_handshake",
+        "_handshake_deadline",
+        "_handshake_timeout",
+        "_handshake_timer",
+        "_held",
+        "_loop",
+        "_lost",
+        "_max_buffered",
+        "_offload_handshake",
+        "_on_established",
+        "_paused_reading",
+        "_paused_writing",
+        "_peer_eof",
+        "_queued",
+        "_queued_sends",
+        "_slot_state",
+        "_slots",
+        "_transport",
+        "_worker",
+        "handler_task",
+        "reader",
+        "writer",
+    )
+
     def __init__(
         self,
         conn: Connection,
