@@ -114,6 +114,7 @@ def decode_client_hello(data: bytes) -> tuple[str, dict[int, bytes]]:
 
 
 def encode_server_hello(named: int, message: bytes) -> bytes:
+    """PAKEServerHello: the NamedPAKE the server chose and its message for it."""
     w = Writer()
     w.uint16(named)
     w.vector(2, message)
@@ -121,6 +122,7 @@ def encode_server_hello(named: int, message: bytes) -> bytes:
 
 
 def decode_server_hello(data: bytes) -> tuple[int, bytes]:
+    """(named_pake, pake_message); decode_error on bad input."""
     r = Reader(data)
     named = r.uint16()
     message = r.vector(2, min_len=1)

@@ -34,6 +34,8 @@ MAX_REQUEST_BODY = 64 * 1024  # what the server buffers of a request body
 
 @dataclass(frozen=True, slots=True)
 class Response:
+    """An HTTP/3 response as :func:`http3_get` returns it: status, header fields, body."""
+
     status: int
     headers: tuple[tuple[bytes, bytes], ...]
     body: bytes = field(repr=False)
