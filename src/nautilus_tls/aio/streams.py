@@ -302,9 +302,15 @@ class _TLSProtocol(asyncio.Protocol):
         if error is not None:
             self._fail(error)
             return
+        if self._error is not None:  # the events ended it (the peer's alert)
+            return
         sends, self._queued_sends = self._queued_sends, []
-        for data in sends:
-            self._conn.send_data(data)
+        try:
+            for data in sends:
+                self._conn.send_data(data)
+        except TLSError as exc:  # what send() would have raised, had the core been free
+            self._fail(exc)
+            return
         self._flush()
         if self._queued:
             if self._conn.handshake_complete:
