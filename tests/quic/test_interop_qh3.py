@@ -28,6 +28,7 @@ from quic.quicpeers import (
 
 from nautilus_tls.quic.api import connect, echo, quic_client_config, serve
 from nautilus_tls.quic.h3 import http3_get, serve_http3
+from nautilus_tls.quic.retry import RetryTokens
 from nautilus_tls.session.client_store import MemorySessionStore
 from nautilus_tls.session_info import SessionInfo
 from nautilus_tls.tools.certgen import cert_to_pem, key_to_pem
@@ -198,3 +199,41 @@ def test_our_client_rotates_quic_keys_by_policy_with_a_qh3_server() -> None:
     replies, info = run(main())
     assert replies == [payload] * 4
     assert info.key_updates_sent >= 3
+
+
+def test_a_qh3_client_follows_our_h3_servers_retry() -> None:
+    async def main() -> tuple[int, bytes, int]:
+        server = await serve_http3(
+            HOST, 0, config=pki(ALG).server_config(alpn_protocols=(b"h3",)), retry=RetryTokens()
+        )
+        try:
+            cfg = _qh3_client_config("h3")
+            status, body = await foreign_get(qh3_connect, port_of(server), cfg, QH3_H3_CLIENT)
+            return status, body, server.retries_sent
+        finally:
+            server.close()
+
+    status, body, retries = run(main())
+    # qh3's client checks our retry_source_connection_id (RFC 9000 §7.3) before any page.
+    assert status == 200 and b"X25519MLKEM768" in body and retries >= 1
+
+
+def test_our_h3_client_follows_a_qh3_servers_retry() -> None:
+    async def main() -> tuple[int, bytes]:
+        server = await qh3_serve(
+            HOST,
+            0,
+            configuration=_qh3_server_config("h3"),
+            create_protocol=QH3_H3_SERVER,
+            retry=True,
+        )
+        try:
+            response, _ = await http3_get(
+                HOST, port_of(server), "/", config=_our_client(b"h3"), server_name="localhost"
+            )
+            return response.status, response.body
+        finally:
+            server.close()
+
+    status, body = run(main())
+    assert status == 200 and body == H3_SERVER_BODY
