@@ -8,7 +8,7 @@ import os
 import socket
 import threading
 
-from aio.test_prefetch import ThreadRecordingResolver
+from aio.test_prefetch import SlowResolver, ThreadRecordingResolver, _heartbeat
 from aioquic._buffer import Buffer
 from aioquic.quic.packet import QuicPacketType, QuicProtocolVersion, pull_quic_header
 from certificates import pki
@@ -19,6 +19,7 @@ from quic.quicpeers import (
     ECHO_ALPN,
     HOST,
     echo_once,
+    echo_stream_handler,
     our_client,
     our_client_config,
     our_server_config,
@@ -240,3 +241,46 @@ def test_did_web_documents_are_fetched_off_the_event_loop_by_client_and_server()
     # One fetch per DID, both in worker threads; the handshakes found them cached.
     assert len(web.fetch_threads) == 2
     assert all(t is not loop_thread for t in web.fetch_threads)
+
+
+def test_a_did_web_only_the_client_names_does_not_stall_the_quic_servers_loop() -> None:
+    key = ed25519.Ed25519PrivateKey.generate()
+    web = SlowResolver(1.0, config=pki().client_config(), timeout=5.0)
+    seen: list[tuple[SessionInfo, threading.Thread]] = []
+
+    async def main() -> tuple[bytes, float, threading.Thread]:
+        gaps: list[float] = []
+        stop = asyncio.Event()
+        beat = asyncio.ensure_future(_heartbeat(gaps, stop))
+        verifier = DidPeerVerifier(resolve_any=True, resolver=DidResolver(web))
+        server_tls = our_server_config(client_auth="require", client_verifier=verifier)
+        server = await start_endpoint(
+            HOST,
+            0,
+            configuration=quic_config(is_client=False),
+            tls_config=server_tls,
+            stream_handler=echo_stream_handler,
+            on_handshake=lambda info, _: seen.append((info, threading.current_thread())),
+        )
+        try:
+            client_tls = our_client_config(client_certificate=holder(key, did).credential)
+            async with our_client(port_of(server), client_tls) as protocol:
+                reply = await echo_once(protocol, b"named by the client, over QUIC")
+        finally:
+            server.close()
+        stop.set()
+        await beat
+        return reply, max(gaps), threading.current_thread()
+
+    with document_server({}) as docs:
+        did = f"did:web:{docs.authority}"
+        docs.routes["/.well-known/did.json"] = (
+            200,
+            json.dumps(did_document(did, _spki(key))).encode(),
+        )
+        reply, longest_gap, loop_thread = run(main())
+    assert reply == b"named by the client, over QUIC"
+    assert len(web.fetch_threads) == 1 and web.fetch_threads[0] is not loop_thread
+    assert longest_gap < 0.5, longest_gap  # the fetch took a second
+    # The handshake completed in a worker; the observer still ran on the loop.
+    assert [(info.peer_did, thread) for info, thread in seen] == [(did, loop_thread)]

@@ -30,8 +30,9 @@ cached. What cannot be known ahead (a DID that only the peer names, with ``resol
 a did:web host whose last fetch failed, since failures are not cached) is resolved inside
 the handshake: for a verifier whose :meth:`may_block_in_handshake` is true, the asyncio
 adapter runs the handshake's reads in a worker thread, so the event loop does not wait.
-The QUIC endpoints prefetch the named DIDs too, but what only the peer names is still
-resolved on their event loop.
+The QUIC endpoints prefetch the named DIDs too; a QUIC server hands a handshaking
+connection's datagrams to it in a worker thread in the same way. A QUIC *client* whose
+prefetch failed still resolves on its loop.
 """
 
 from __future__ import annotations

@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
+import logging
 import os
 import socket
 from collections.abc import AsyncIterator, Callable
@@ -34,14 +35,19 @@ from aioquic.quic.packet import (
     pull_quic_header,
 )
 
-from nautilus_tls.aio.prefetch import keep_prefetched, prefetch
+from nautilus_tls.aio.prefetch import blocks_in_handshake, keep_prefetched, prefetch
 from nautilus_tls.config import ClientConfig, ServerConfig
 from nautilus_tls.errors import HandshakeTimeout, TLSError
 from nautilus_tls.quic.aioquic_tls import NautilusQuicConnection
 from nautilus_tls.quic.retry import RetryTokens
 from nautilus_tls.session_info import SessionInfo
 
+logger = logging.getLogger("nautilus_tls.quic")
+
 DEFAULT_MAX_CONNECTIONS = 1024
+# Datagrams kept for a connection while its handshake is in a worker thread (more are
+# dropped, as a full socket buffer would; QUIC retransmits).
+MAX_QUEUED_DATAGRAMS = 64
 
 ProtocolFactory = Callable[..., QuicConnectionProtocol]
 HandshakeObserver = Callable[[SessionInfo, Any], None]
@@ -168,6 +174,13 @@ class QuicEndpoint(asyncio.DatagramProtocol):
         self._by_cid: dict[bytes, QuicConnectionProtocol] = {}
         self._transport: asyncio.DatagramTransport | None = None
         self.retries_sent = 0
+        # A client verifier that may block (a did:web only the client names): handshake
+        # datagrams go to the connection in a worker thread, one batch at a time per
+        # connection, its timer held off meanwhile, so the loop never waits on a fetch.
+        self._offload = tls_config.client_auth != "none" and blocks_in_handshake(
+            tls_config.client_verifier
+        )
+        self._busy: dict[QuicConnectionProtocol, list[tuple[bytes, Any]]] = {}
 
     @property
     def connections(self) -> int:
@@ -189,7 +202,8 @@ class QuicEndpoint(asyncio.DatagramProtocol):
 
     def close(self) -> None:
         for protocol in set(self._by_cid.values()):
-            protocol.close()
+            if protocol not in self._busy:  # a worker holds the others: they just go
+                protocol.close()
         if self._transport is not None:
             self._transport.close()
 
@@ -221,7 +235,57 @@ class QuicEndpoint(asyncio.DatagramProtocol):
         protocol = self._by_cid.get(header.destination_cid)
         if protocol is None:
             protocol = self._accept(header, len(data), addr)
-        if protocol is not None:
+        if protocol is None:
+            return
+        if self._offload and (protocol in self._busy or not _handshake_complete(protocol)):
+            self._receive_off_loop(protocol, data, addr)
+        else:
+            protocol.datagram_received(data, addr)
+
+    def _receive_off_loop(self, protocol: QuicConnectionProtocol, data: bytes, addr: Any) -> None:
+        queued = self._busy.get(protocol)
+        if queued is not None:
+            if len(queued) < MAX_QUEUED_DATAGRAMS:
+                queued.append((data, addr))
+            return
+        self._busy[protocol] = []
+        self._start_batch(protocol, [(data, addr)])
+
+    def _start_batch(
+        self, protocol: QuicConnectionProtocol, batch: list[tuple[bytes, Any]]
+    ) -> None:
+        # aioquic's protocol re-arms its timer in transmit(); until then nothing on the loop
+        # may touch the connection (QuicConnection is not thread-safe).
+        timer = protocol._timer
+        if timer is not None:
+            timer.cancel()
+            protocol._timer = protocol._timer_at = None
+        quic, loop = protocol._quic, asyncio.get_running_loop()
+        now = loop.time()
+
+        def receive() -> None:
+            for data, addr in batch:
+                quic.receive_datagram(data, addr, now=now)
+
+        worker = loop.run_in_executor(None, receive)
+        worker.add_done_callback(partial(self._batch_done, protocol))
+
+    def _batch_done(self, protocol: QuicConnectionProtocol, worker: asyncio.Future[None]) -> None:
+        queued = self._busy.pop(protocol, [])
+        if worker.cancelled() or (self._transport is None or self._transport.is_closing()):
+            return
+        failure = worker.exception()
+        if failure is not None:  # a bug below the connection's own error handling
+            logger.error("QUIC handshake datagrams failed: %r", failure)
+            protocol.close()
+            return
+        protocol._process_events()
+        protocol.transmit()
+        if queued and not _handshake_complete(protocol):
+            self._busy[protocol] = []
+            self._start_batch(protocol, queued)
+            return
+        for data, addr in queued:
             protocol.datagram_received(data, addr)
 
     def _accept(self, header: QuicHeader, size: int, addr: Any) -> QuicConnectionProtocol | None:
@@ -284,7 +348,15 @@ class QuicEndpoint(asyncio.DatagramProtocol):
         observer = self._on_handshake
         if observer is None:
             return None
-        return lambda info: observer(info, addr)
+        if not self._offload:
+            return lambda info: observer(info, addr)
+        loop = asyncio.get_running_loop()
+
+        def on_loop(info: SessionInfo) -> None:
+            # An offloaded handshake completes in a worker thread: the observer runs on the loop.
+            loop.call_soon_threadsafe(observer, info, addr)
+
+        return on_loop
 
     def _issued(self, cid: bytes, protocol: QuicConnectionProtocol) -> None:
         self._by_cid[cid] = protocol
@@ -296,6 +368,10 @@ class QuicEndpoint(asyncio.DatagramProtocol):
     def _terminated(self, protocol: QuicConnectionProtocol) -> None:
         for cid in [c for c, p in self._by_cid.items() if p is protocol]:
             del self._by_cid[cid]
+
+
+def _handshake_complete(protocol: QuicConnectionProtocol) -> bool:
+    return bool(protocol._quic._handshake_complete)
 
 
 async def start_endpoint(
