@@ -17,10 +17,24 @@ import contextlib
 from typing import Protocol
 
 from nautilus_tls.auth.api import PrefetchingVerifier
+from nautilus_tls.config import ServerConfig
+from nautilus_tls.errors import HandshakeTimeout
 
-__all__ = ["Serving", "blocks_in_handshake", "keep_prefetched", "prefetch"]
+__all__ = [
+    "Serving",
+    "blocks_in_handshake",
+    "client_judge",
+    "keep_prefetched",
+    "prefetch",
+    "prefetch_within",
+]
 
 _REFRESHERS: set[asyncio.Task[None]] = set()  # asyncio holds tasks weakly
+
+
+def client_judge(config: ServerConfig) -> object | None:
+    """The verifier a server judges clients with, when it asks for client certificates."""
+    return config.client_verifier if config.client_auth != "none" else None
 
 
 def blocks_in_handshake(verifier: object) -> bool:
@@ -45,6 +59,17 @@ class Serving(Protocol):
     """A server that says whether it is still serving (asyncio's, or a QUIC endpoint)."""
 
     def is_serving(self) -> bool: ...
+
+
+async def prefetch_within(verifier: object, seconds: float) -> None:
+    """:func:`prefetch` for a client, bounded by its handshake timeout."""
+    try:
+        async with asyncio.timeout(seconds):
+            await prefetch(verifier)
+    except TimeoutError as exc:
+        raise HandshakeTimeout(
+            f"the verifier's look-ups did not finish within {seconds:g} s"
+        ) from exc
 
 
 def keep_prefetched(server: Serving, verifier: object, interval: float | None) -> None:

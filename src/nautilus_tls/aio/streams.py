@@ -43,7 +43,13 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from typing import Any, Literal, cast
 
 from nautilus_tls import defaults
-from nautilus_tls.aio.prefetch import blocks_in_handshake, keep_prefetched, prefetch
+from nautilus_tls.aio.prefetch import (
+    blocks_in_handshake,
+    client_judge,
+    keep_prefetched,
+    prefetch,
+    prefetch_within,
+)
 from nautilus_tls.config import ClientConfig, ServerConfig
 from nautilus_tls.connection import ClientConnection, Connection, ServerConnection
 from nautilus_tls.errors import (
@@ -1014,13 +1020,7 @@ async def connect(
     _reject_ssl(kwargs)
     loop = asyncio.get_running_loop()
     deadline = loop.time() + config.handshake_timeout
-    try:
-        async with asyncio.timeout_at(deadline):
-            await prefetch(config.verifier)  # e.g. a did:web document, off the event loop
-    except TimeoutError as exc:
-        raise HandshakeTimeout(
-            f"the verifier's look-ups did not finish within {config.handshake_timeout:g} s"
-        ) from exc
+    await prefetch_within(config.verifier, config.handshake_timeout)  # e.g. a did:web document
     name = server_name if server_name is not None else host
     conn = ClientConnection(
         config,
@@ -1089,7 +1089,7 @@ async def start_server(
             task.add_done_callback(lambda t: _handler_done(loop, protocol, t))
 
     slots = _HandshakeSlots(config.max_concurrent_handshakes, config.max_handshakes_per_address)
-    offload = config.client_auth != "none" and blocks_in_handshake(config.client_verifier)
+    offload = blocks_in_handshake(client_judge(config))
 
     def factory() -> _TLSProtocol:
         return _TLSProtocol(

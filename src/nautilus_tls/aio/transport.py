@@ -33,7 +33,7 @@ import weakref
 from collections.abc import Callable
 from typing import Any
 
-from nautilus_tls.aio.prefetch import blocks_in_handshake
+from nautilus_tls.aio.prefetch import blocks_in_handshake, client_judge
 from nautilus_tls.aio.streams import TLSReader, TLSWriter, _TLSProtocol, connect, start_server
 from nautilus_tls.config import ClientConfig, ServerConfig
 from nautilus_tls.connection import ClientConnection, Connection, ServerConnection
@@ -292,13 +292,7 @@ async def _upgrade(
     already_read: bytes = b"",
 ) -> _TLSProtocol:
     conn = _connection_for(transport, config, server_hostname)
-    verifier = (
-        config.verifier
-        if isinstance(config, ClientConfig)
-        else config.client_verifier
-        if config.client_auth != "none"
-        else None
-    )
+    verifier = config.verifier if isinstance(config, ClientConfig) else client_judge(config)
     tls = _TLSProtocol(
         conn,
         loop=asyncio.get_running_loop(),

@@ -5,9 +5,10 @@ cannot carry our TLS. These are their counterparts for ours: a client socket
 (:func:`open_connection`) and a server demultiplexer (:class:`QuicEndpoint`) that routes
 datagrams by connection ID, answers unknown versions with Version Negotiation (RFC 9000 §6),
 starts a connection only for a full-size Initial (RFC 9000 §14.1, anti-amplification) and
-keeps at most ``max_connections`` of them. With ``retry`` (:class:`~nautilus_tls.quic.retry.
-RetryTokens`) it first validates each client's address with a Retry packet (RFC 9000 §8.1.2)
-and starts a connection only for an Initial that echoes a valid token. The per-connection protocol is aioquic's
+keeps at most ``max_connections`` of them. With ``retry``
+(:class:`~nautilus_tls.quic.retry.RetryTokens`) it first validates each client's address with
+a Retry packet (RFC 9000 §8.1.2) and starts a connection only for an Initial that echoes a
+valid token. The per-connection protocol is aioquic's
 :class:`~aioquic.asyncio.QuicConnectionProtocol` (or a subclass, e.g. for HTTP/3).
 """
 
@@ -35,7 +36,13 @@ from aioquic.quic.packet import (
     pull_quic_header,
 )
 
-from nautilus_tls.aio.prefetch import blocks_in_handshake, keep_prefetched, prefetch
+from nautilus_tls.aio.prefetch import (
+    blocks_in_handshake,
+    client_judge,
+    keep_prefetched,
+    prefetch,
+    prefetch_within,
+)
 from nautilus_tls.config import ClientConfig, ServerConfig
 from nautilus_tls.errors import HandshakeTimeout, TLSError
 from nautilus_tls.quic.aioquic_tls import NautilusQuicConnection
@@ -77,13 +84,7 @@ async def open_connection(
     blocking look-ups (a DID verifier expecting a did:web DID) makes them first, in a worker
     thread, within the handshake timeout (the handshake runs on the event loop)."""
     loop = asyncio.get_running_loop()
-    try:
-        async with asyncio.timeout(tls_config.handshake_timeout):
-            await prefetch(tls_config.verifier)
-    except TimeoutError as exc:
-        raise HandshakeTimeout(
-            f"the verifier's look-ups did not finish within {tls_config.handshake_timeout:g} s"
-        ) from exc
+    await prefetch_within(tls_config.verifier, tls_config.handshake_timeout)
     infos = await loop.getaddrinfo(host, port, type=socket.SOCK_DGRAM)
     family, _, _, _, addr = infos[0]
     if configuration.server_name is None:
@@ -177,9 +178,7 @@ class QuicEndpoint(asyncio.DatagramProtocol):
         # A client verifier that may block (a did:web only the client names): handshake
         # datagrams go to the connection in a worker thread, one batch at a time per
         # connection, its timer held off meanwhile, so the loop never waits on a fetch.
-        self._offload = tls_config.client_auth != "none" and blocks_in_handshake(
-            tls_config.client_verifier
-        )
+        self._offload = blocks_in_handshake(client_judge(tls_config))
         self._busy: dict[QuicConnectionProtocol, list[tuple[bytes, Any]]] = {}
 
     @property
@@ -392,7 +391,7 @@ async def start_endpoint(
     blocking look-ups (did:web DIDs it lists) makes them in a worker thread before the
     endpoint binds, then as often as it asks while the endpoint serves."""
     loop = asyncio.get_running_loop()
-    verifier = tls_config.client_verifier if tls_config.client_auth != "none" else None
+    verifier = client_judge(tls_config)
     interval = await prefetch(verifier)  # before any client can be judged
     _, protocol = await loop.create_datagram_endpoint(
         partial(
